@@ -1,0 +1,40 @@
+import type { StepInfo, WorkflowStatusInfo, WorkflowStatusType } from '../interfaces/workflow-status.interface';
+import { deserialize, deserializeError } from '../serialization/value.codec';
+import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
+import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+
+export function toStatusInfo(row: WorkflowStatusRow, withPayloads: boolean): WorkflowStatusInfo {
+  const info: WorkflowStatusInfo = {
+    workflowId: row.workflowId,
+    status: row.status as WorkflowStatusType,
+    workflowName: row.workflowName,
+    executorId: row.executorId,
+    applicationVersion: row.applicationVersion,
+    recoveryAttempts: row.recoveryAttempts,
+    createdAt: new Date(row.createdAt),
+    updatedAt: new Date(row.updatedAt),
+  };
+  if (row.className) info.className = row.className;
+  if (row.queueName) info.queue = row.queueName;
+  if (row.error) info.error = deserializeError(row.error);
+  if (row.parentWorkflowId) info.parentWorkflowId = row.parentWorkflowId;
+  if (row.forkedFrom) info.forkedFrom = row.forkedFrom;
+  if (withPayloads) {
+    if (row.inputs) info.input = deserialize<unknown[]>(row.inputs);
+    if (row.output) info.output = deserialize(row.output);
+  }
+  return info;
+}
+
+export function toStepInfo(row: OperationOutputRow): StepInfo {
+  const info: StepInfo = {
+    stepId: row.stepId,
+    name: row.stepName,
+    startedAt: row.startedAt === null ? null : new Date(row.startedAt),
+    completedAt: row.completedAt === null ? null : new Date(row.completedAt),
+  };
+  if (row.output !== null) info.output = deserialize(row.output);
+  if (row.error !== null) info.error = deserializeError(row.error);
+  if (row.childWorkflowId) info.childWorkflowId = row.childWorkflowId;
+  return info;
+}

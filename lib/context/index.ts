@@ -1,0 +1,2 @@
+export * from './dbos-context';
+export * from './workflow-context.storage';

@@ -1,0 +1,26 @@
+import { hostname } from 'node:os';
+import { DEFAULT_SCHEMA } from './dbos.constants';
+import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
+
+/** Module options with every default filled in: the one place defaults live. */
+export interface ResolvedDbosOptions extends DbosModuleOptions {
+  schema: string;
+  executorId: string;
+  runMigrations: boolean;
+  shutdownTimeoutMs: number;
+  recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
+}
+
+export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOptions {
+  return {
+    ...options,
+    schema: options.schema ?? DEFAULT_SCHEMA,
+    executorId: options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname(),
+    runMigrations: options.runMigrations ?? true,
+    shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+    recovery: {
+      maxRecoveryAttempts: options.recovery?.maxRecoveryAttempts ?? 50,
+      executorLeaseMs: options.recovery?.executorLeaseMs ?? 30_000,
+    },
+  };
+}

@@ -1,0 +1,9 @@
+export const DBOS_MODULE_OPTIONS = Symbol('DBOS_MODULE_OPTIONS');
+export const DBOS_SYSTEM_DATABASE = Symbol('DBOS_SYSTEM_DATABASE');
+
+export const WORKFLOW_METADATA = 'dbos:workflow';
+export const STEP_METADATA = 'dbos:step';
+export const TRANSACTION_METADATA = 'dbos:transaction';
+export const SCHEDULED_METADATA = 'dbos:scheduled';
+
+export const DEFAULT_SCHEMA = 'dbos';

@@ -1,0 +1,118 @@
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { LocalWorkflowRuntime, WorkflowClient } from './client/workflow.client';
+import { DbosContext } from './context/dbos-context';
+import { DbosDatabase } from './dbos-database';
+import { resolveDbosOptions, type ResolvedDbosOptions } from './dbos-options';
+import { DBOS_MODULE_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { DbosLifecycle } from './dbos.lifecycle';
+import { DbosMetadataAccessor } from './discovery/dbos-metadata.accessor';
+import { DbosExplorer } from './discovery/dbos.explorer';
+import { WorkflowRegistry } from './discovery/workflow.registry';
+import { DbosConfigurationError } from './errors/configuration.error';
+import { DbosNotFoundError } from './errors/not-found.error';
+import { WorkflowExecutor } from './execution/workflow.executor';
+import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
+import { RecoveryService } from './recovery/recovery.service';
+
+const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
+
+@Module({})
+export class DbosModule {
+  static forRoot(options: DbosModuleOptions = {}): DynamicModule {
+    return DbosModule.assemble([{ provide: DBOS_MODULE_OPTIONS, useValue: options }], []);
+  }
+
+  static forRootAsync(options: DbosModuleAsyncOptions): DynamicModule {
+    return DbosModule.assemble(DbosModule.createAsyncOptionsProviders(options), options.imports ?? []);
+  }
+
+  private static assemble(optionsProviders: Provider[], imports: DynamicModule['imports']): DynamicModule {
+    return {
+      module: DbosModule,
+      global: true,
+      imports: [DiscoveryModule, ...(imports ?? [])],
+      providers: [...optionsProviders, ...DbosModule.coreProviders()],
+      exports: [WorkflowClient, DbosContext, WorkflowExecutor, RecoveryService, DBOS_SYSTEM_DATABASE],
+    };
+  }
+
+  private static coreProviders(): Provider[] {
+    return [
+      {
+        provide: DBOS_RESOLVED_OPTIONS,
+        useFactory: (options: DbosModuleOptions) => resolveDbosOptions(options),
+        inject: [DBOS_MODULE_OPTIONS],
+      },
+      {
+        provide: DBOS_SYSTEM_DATABASE,
+        useFactory: (options: ResolvedDbosOptions) => DbosDatabase.open(options),
+        inject: [DBOS_RESOLVED_OPTIONS],
+      },
+      { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry() },
+      {
+        provide: WorkflowExecutor,
+        useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) =>
+          new WorkflowExecutor(database.statuses, database.checkpoints, database.transactionDataSource, {
+            executorId: options.executorId,
+            // Replaced by the hash of the registered code once discovery has run, unless configured.
+            applicationVersion: options.applicationVersion ?? 'unregistered',
+            maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
+            shutdownTimeoutMs: options.shutdownTimeoutMs,
+          }),
+        inject: [DBOS_SYSTEM_DATABASE, DBOS_RESOLVED_OPTIONS],
+      },
+      {
+        provide: RecoveryService,
+        useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
+          new RecoveryService(database.statuses, registry, executor),
+        inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
+      },
+      {
+        provide: WorkflowClient,
+        useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
+          new WorkflowClient({
+            statuses: database.statuses,
+            checkpoints: database.checkpoints,
+            local: localRuntime(registry, executor),
+          }),
+        inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
+      },
+      { provide: DbosContext, useFactory: () => new DbosContext() },
+      DbosMetadataAccessor,
+      DbosExplorer,
+      DbosLifecycle,
+    ];
+  }
+
+  private static createAsyncOptionsProviders(options: DbosModuleAsyncOptions): Provider[] {
+    if (options.useFactory) {
+      return [{ provide: DBOS_MODULE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] }];
+    }
+    const factoryClass = options.useClass ?? options.useExisting;
+    if (!factoryClass) {
+      throw new DbosConfigurationError('DbosModule.forRootAsync() needs one of useFactory, useClass or useExisting.');
+    }
+    const optionsProvider: Provider = {
+      provide: DBOS_MODULE_OPTIONS,
+      useFactory: (factory: DbosOptionsFactory) => factory.createDbosOptions(),
+      inject: [factoryClass],
+    };
+    return options.useClass ? [optionsProvider, { provide: options.useClass, useClass: options.useClass }] : [optionsProvider];
+  }
+}
+
+function localRuntime(registry: WorkflowRegistry, executor: WorkflowExecutor): LocalWorkflowRuntime {
+  return {
+    start: (type, methodName, args, options) => {
+      const registration = registry.getWorkflowOf(type, methodName);
+      if (!registration) {
+        throw new DbosNotFoundError(
+          `${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow() and make ${type.name} a provider of the app.`,
+        );
+      }
+      return executor.startWorkflow(registration, args, options);
+    },
+    localResult: (workflowId) => executor.localResult(workflowId),
+  };
+}

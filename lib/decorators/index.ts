@@ -1,0 +1,3 @@
+export * from './workflow.decorator';
+export * from './step.decorator';
+export * from './transaction.decorator';

@@ -1,0 +1,27 @@
+import { Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
+import type {
+  StepDecoratorOptions,
+  TransactionDecoratorOptions,
+  WorkflowDecoratorOptions,
+} from '../interfaces/workflow-options.interface';
+
+type Target = (...args: unknown[]) => unknown;
+
+@Injectable()
+export class DbosMetadataAccessor {
+  constructor(private readonly reflector: Reflector) {}
+
+  getWorkflowMetadata(target: Target): WorkflowDecoratorOptions | undefined {
+    return this.reflector.get(WORKFLOW_METADATA, target);
+  }
+
+  getStepMetadata(target: Target): StepDecoratorOptions | undefined {
+    return this.reflector.get(STEP_METADATA, target);
+  }
+
+  getTransactionMetadata(target: Target): TransactionDecoratorOptions | undefined {
+    return this.reflector.get(TRANSACTION_METADATA, target);
+  }
+}

@@ -1,0 +1,114 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { DBOS_MODULE_OPTIONS } from '../dbos.constants';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import { WorkflowExecutor } from '../execution/workflow.executor';
+import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
+import { DbosMetadataAccessor } from './dbos-metadata.accessor';
+import { WorkflowRegistry, type StepRegistration, type WorkflowRegistration } from './workflow.registry';
+
+type AnyMethod = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Finds @Workflow, @Step and @Transaction methods on the app's singleton providers, registers
+ * them and replaces each method on its instance with its durable version, so that plain calls
+ * (`this.validatePayment(order)`) go through the executor.
+ */
+@Injectable()
+export class DbosExplorer implements OnModuleInit {
+  private readonly logger = new Logger('DbosModule');
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly accessor: DbosMetadataAccessor,
+    private readonly registry: WorkflowRegistry,
+    private readonly executor: WorkflowExecutor,
+    @Inject(DBOS_MODULE_OPTIONS) private readonly options: DbosModuleOptions,
+  ) {}
+
+  onModuleInit(): void {
+    this.explore();
+    if (!this.options.applicationVersion) {
+      this.executor.settings.applicationVersion = this.registry.codeHash();
+    }
+    this.logger.log(
+      `Registered ${this.registry.workflowNames().length} workflow(s); executor "${this.executor.settings.executorId}", ` +
+        `application version "${this.executor.settings.applicationVersion}"`,
+    );
+  }
+
+  explore(): void {
+    for (const wrapper of this.discovery.getProviders()) {
+      const { instance } = wrapper;
+      if (!instance || typeof instance !== 'object') continue;
+      const prototype = Object.getPrototypeOf(instance);
+      if (!prototype) continue;
+      const methodNames = this.scanner.getAllMethodNames(prototype);
+      const decorated = methodNames.filter((name) => this.isDecorated(instance[name]));
+      if (decorated.length === 0) continue;
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.warnNotSingleton(wrapper, decorated);
+        continue;
+      }
+      for (const methodName of decorated) this.registerMethod(instance, methodName);
+    }
+  }
+
+  private isDecorated(method: unknown): boolean {
+    if (typeof method !== 'function') return false;
+    const target = method as AnyMethod;
+    return Boolean(
+      this.accessor.getWorkflowMetadata(target) ?? this.accessor.getStepMetadata(target) ?? this.accessor.getTransactionMetadata(target),
+    );
+  }
+
+  private registerMethod(instance: Record<string, unknown>, methodName: string): void {
+    const method = instance[methodName] as AnyMethod;
+    const className = instance.constructor.name;
+    const workflow = this.accessor.getWorkflowMetadata(method);
+    const step = this.accessor.getStepMetadata(method);
+    const transaction = this.accessor.getTransactionMetadata(method);
+    if ([workflow, step, transaction].filter(Boolean).length > 1) {
+      throw new DbosConfigurationError(
+        `${className}.${methodName} has more than one of @Workflow, @Step and @Transaction; a method is exactly one of them.`,
+      );
+    }
+    if (workflow) {
+      const registration: WorkflowRegistration = {
+        name: workflow.name ?? `${className}.${methodName}`,
+        className,
+        methodName,
+        instance,
+        method,
+        options: workflow,
+      };
+      this.registry.addWorkflow(registration);
+      instance[methodName] = (...args: unknown[]) => this.executor.callWorkflow(registration, args);
+      return;
+    }
+    const kind = step ? 'step' : 'transaction';
+    const options = (step ?? transaction)!;
+    const registration: StepRegistration = {
+      kind,
+      name: options.name ?? `${className}.${methodName}`,
+      className,
+      methodName,
+      method,
+      options,
+    };
+    this.registry.addStep(registration);
+    instance[methodName] =
+      kind === 'step'
+        ? (...args: unknown[]) => this.executor.runStep(registration, instance, args)
+        : (...args: unknown[]) => this.executor.runTransaction(registration, instance, args);
+  }
+
+  private warnNotSingleton(wrapper: InstanceWrapper, methods: string[]): void {
+    this.logger.warn(
+      `${wrapper.name} is request-scoped or transient, so its durable methods (${methods.join(', ')}) are not ` +
+        `registered: a recovered workflow needs one long-lived instance. Make the provider a singleton.`,
+    );
+  }
+}

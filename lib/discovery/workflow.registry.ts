@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import type {
+  StepDecoratorOptions,
+  TransactionDecoratorOptions,
+  WorkflowDecoratorOptions,
+} from '../interfaces/workflow-options.interface';
+
+type AnyMethod = (...args: unknown[]) => Promise<unknown>;
+
+export interface WorkflowRegistration {
+  name: string;
+  className: string;
+  methodName: string;
+  instance: object;
+  /** The undecorated method. */
+  method: AnyMethod;
+  options: WorkflowDecoratorOptions;
+}
+
+export interface StepRegistration {
+  kind: 'step' | 'transaction';
+  name: string;
+  className: string;
+  methodName: string;
+  method: AnyMethod;
+  options: StepDecoratorOptions & TransactionDecoratorOptions;
+}
+
+/** Every workflow and step of the app, by name and by class + method. */
+export class WorkflowRegistry {
+  private readonly workflows = new Map<string, WorkflowRegistration>();
+  private readonly byClass = new Map<Function, Map<string, WorkflowRegistration>>(); // eslint-disable-line @typescript-eslint/ban-types
+  private readonly steps: StepRegistration[] = [];
+
+  addWorkflow(registration: WorkflowRegistration): void {
+    const existing = this.workflows.get(registration.name);
+    if (existing) {
+      throw new DbosConfigurationError(
+        `Two workflows are registered as "${registration.name}": ${existing.className}.${existing.methodName} and ` +
+          `${registration.className}.${registration.methodName}. Give one of them another @Workflow({ name }).`,
+      );
+    }
+    this.workflows.set(registration.name, registration);
+    const ctor = registration.instance.constructor;
+    if (!this.byClass.has(ctor)) this.byClass.set(ctor, new Map());
+    this.byClass.get(ctor)!.set(registration.methodName, registration);
+  }
+
+  addStep(registration: StepRegistration): void {
+    this.steps.push(registration);
+  }
+
+  getWorkflow(name: string): WorkflowRegistration | undefined {
+    return this.workflows.get(name);
+  }
+
+  getWorkflowOf(type: Function, methodName: string): WorkflowRegistration | undefined { // eslint-disable-line @typescript-eslint/ban-types
+    for (let proto = type; proto && proto !== Function.prototype; proto = Object.getPrototypeOf(proto)) {
+      const found = this.byClass.get(proto)?.get(methodName);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  workflowNames(): string[] {
+    return [...this.workflows.keys()].sort();
+  }
+
+  /** Default application version: changes whenever the code of a workflow or step changes. */
+  codeHash(): string {
+    const hash = createHash('sha256');
+    const parts = [
+      ...[...this.workflows.values()].map((w) => `workflow ${w.name}\n${w.method.toString()}`),
+      ...this.steps.map((s) => `${s.kind} ${s.name}\n${s.method.toString()}`),
+    ].sort();
+    for (const part of parts) hash.update(part).update('\0');
+    return hash.digest('hex').slice(0, 32);
+  }
+}

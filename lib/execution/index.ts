@@ -1,0 +1,2 @@
+export * from './workflow.executor';
+export * from './shutdown-interrupt';

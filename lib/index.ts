@@ -1,0 +1,10 @@
+export * from './dbos.module';
+export * from './decorators';
+export * from './errors';
+export * from './interfaces';
+export { DbosContext } from './context/dbos-context';
+export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions } from './client/workflow.client';
+export { WorkflowHandle, type GetResultOptions } from './client/workflow.handle';
+export { RecoveryService } from './recovery/recovery.service';
+export { DBOS_MODULE_OPTIONS } from './dbos.constants';
+export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';

@@ -1,0 +1,67 @@
+import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+
+export interface DatabaseOptions {
+  /** Postgres connection URL of the system database. */
+  url?: string;
+  /**
+   * An existing TypeORM DataSource of the app (postgres). `@Transaction` methods run on it and the
+   * system tables live in the same database, so app writes and checkpoints commit together.
+   * The module never destroys a DataSource it did not create.
+   */
+  dataSource?: DataSource;
+  /** Connections in the module's own pool. Default 10. */
+  poolSize?: number;
+}
+
+export interface EmbeddedDatabaseOptions {
+  /** Data directory. Default `.dbos/pgdata` under the working directory. */
+  dir?: string;
+  /** Port. Default 54329. */
+  port?: number;
+}
+
+export interface QueueOptions {
+  name: string;
+  concurrency?: number;
+  workerConcurrency?: number;
+  rateLimit?: { limit: number; periodMs: number };
+  priorityEnabled?: boolean;
+  partitioned?: boolean;
+}
+
+export interface RecoveryOptions {
+  /** Recoveries of one workflow before it is marked MAX_RECOVERY_ATTEMPTS_EXCEEDED. Default 50. */
+  maxRecoveryAttempts?: number;
+  /** A silent executor's workflows are adopted after this. Default 30 000 ms. */
+  executorLeaseMs?: number;
+}
+
+export interface DbosModuleOptions {
+  /** Omitted: an embedded Postgres under `.dbos/` (development only, logged loudly). */
+  database?: DatabaseOptions;
+  embedded?: EmbeddedDatabaseOptions;
+  /** Schema of the system tables. Default `dbos`. */
+  schema?: string;
+  /** Default: a hash of the registered workflow and step code. */
+  applicationVersion?: string;
+  /** Default: `DBOS_EXECUTOR_ID`, else the host name. Must be stable across restarts of one instance. */
+  executorId?: string;
+  queues?: QueueOptions[];
+  recovery?: RecoveryOptions;
+  /** Apply the system schema migrations at startup. Default true. */
+  runMigrations?: boolean;
+  /** How long shutdown waits for running steps. Default 10 000 ms. */
+  shutdownTimeoutMs?: number;
+}
+
+export interface DbosOptionsFactory {
+  createDbosOptions(): Promise<DbosModuleOptions> | DbosModuleOptions;
+}
+
+export interface DbosModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  useFactory?: (...args: any[]) => Promise<DbosModuleOptions> | DbosModuleOptions; // eslint-disable-line @typescript-eslint/no-explicit-any
+  inject?: (InjectionToken | OptionalFactoryDependency)[];
+  useClass?: Type<DbosOptionsFactory>;
+  useExisting?: Type<DbosOptionsFactory>;
+}

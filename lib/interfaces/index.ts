@@ -1,0 +1,3 @@
+export * from './dbos-module-options.interface';
+export * from './workflow-options.interface';
+export * from './workflow-status.interface';

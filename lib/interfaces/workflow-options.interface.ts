@@ -1,0 +1,43 @@
+export interface RetryOptions {
+  /** Total attempts, the first included. Default 3 when `retries` is given. */
+  maxAttempts?: number;
+  /** Wait before the first retry. Default 1000 ms. */
+  intervalMs?: number;
+  /** Multiplier of the wait after each retry. Default 2. */
+  backoffRate?: number;
+  /** Cap on a single wait. Default 60 000 ms. */
+  maxIntervalMs?: number;
+}
+
+export interface WorkflowDecoratorOptions {
+  /** Registered name; default `ClassName.methodName`. */
+  name?: string;
+  /** Recoveries allowed before MAX_RECOVERY_ATTEMPTS_EXCEEDED; default from the module options. */
+  maxRecoveryAttempts?: number;
+  /** Deadline of every run of this workflow, from its start. */
+  timeoutMs?: number;
+}
+
+export interface StepDecoratorOptions {
+  /** Registered name; default `ClassName.methodName`. */
+  name?: string;
+  retries?: RetryOptions;
+}
+
+export type IsolationLevel = 'READ UNCOMMITTED' | 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';
+
+export interface TransactionDecoratorOptions {
+  name?: string;
+  isolationLevel?: IsolationLevel;
+  readOnly?: boolean;
+}
+
+/** Options of one workflow start (`WorkflowClient.start`, `DbosContext.startWorkflow`). */
+export interface StartWorkflowOptions {
+  /** Idempotency key: starting an id that exists returns that workflow and never runs it twice. */
+  workflowId?: string;
+  queue?: string;
+  priority?: number;
+  deduplicationId?: string;
+  timeoutMs?: number;
+}

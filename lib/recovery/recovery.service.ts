@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import type { WorkflowRegistry } from '../discovery/workflow.registry';
+import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+
+const RECOVERY_BATCH = 50;
+
+/**
+ * Resumes this executor's PENDING workflows of this application version after a restart. Runs
+ * in the background so bootstrap is not held up; `whenRecovered()` tells when it is done.
+ */
+export class RecoveryService {
+  private readonly logger = new Logger(RecoveryService.name);
+  private recovered: Promise<number> = Promise.resolve(0);
+
+  constructor(
+    private readonly statuses: WorkflowStatusRepository,
+    private readonly registry: WorkflowRegistry,
+    private readonly executor: WorkflowExecutor,
+  ) {}
+
+  start(): void {
+    this.recovered = this.recoverPending().catch((err: Error) => {
+      this.logger.error(`Recovery of pending workflows failed: ${err.message}`, err.stack);
+      return 0;
+    });
+  }
+
+  /** Resolves with the number of resumed workflows once every one of them has been started again. */
+  whenRecovered(): Promise<number> {
+    return this.recovered;
+  }
+
+  async recoverPending(): Promise<number> {
+    const { executorId, applicationVersion } = this.executor.settings;
+    const pending = await this.statuses.findPending(executorId, applicationVersion);
+    if (pending.length === 0) return 0;
+    this.logger.log(`Recovering ${pending.length} pending workflow(s) of executor "${executorId}"`);
+    let resumed = 0;
+    for (let i = 0; i < pending.length; i += RECOVERY_BATCH) {
+      const batch = pending.slice(i, i + RECOVERY_BATCH);
+      const results = await Promise.allSettled(
+        batch.map((row) => {
+          const registration = this.registry.getWorkflow(row.workflowName);
+          if (!registration) {
+            this.logger.error(
+              `Workflow ${row.workflowId} is PENDING but no provider registers "${row.workflowName}"; it stays PENDING until a process that has it starts.`,
+            );
+            return Promise.resolve(false);
+          }
+          return this.executor.resumePending(row, registration);
+        }),
+      );
+      for (const [n, result] of results.entries()) {
+        if (result.status === 'fulfilled') resumed += result.value ? 1 : 0;
+        else this.logger.error(`Could not resume workflow ${batch[n].workflowId}: ${(result.reason as Error)?.message}`);
+      }
+    }
+    return resumed;
+  }
+}

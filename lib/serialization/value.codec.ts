@@ -1,0 +1,177 @@
+import { DbosSerializationError } from '../errors/serialization.error';
+import * as dbosErrors from '../errors';
+
+/**
+ * Durable value codec: JSON plus Date, BigInt, Map, Set, undefined, non-finite numbers and Error.
+ *
+ * Encoding runs through JSON.stringify with a replacer (native speed) that tags the extra types
+ * as `{ "$t": tag, "v": payload }` and rejects anything that would not come back the same:
+ * functions, symbols, class instances, circular values.
+ */
+const TAG = '$t';
+
+type Tagged = { [TAG]: string; v?: unknown };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  fields?: Record<string, unknown>;
+}
+
+export function serialize(value: unknown, what = 'value'): string {
+  try {
+    return JSON.stringify(value, replacer) as string;
+  } catch (err) {
+    if (err instanceof DbosSerializationError) {
+      throw new DbosSerializationError(what, err.reason);
+    }
+    const message = (err as Error).message ?? String(err);
+    throw new DbosSerializationError(what, /circular/i.test(message) ? 'it contains a circular reference' : message);
+  }
+}
+
+export function deserialize<T = unknown>(text: string | null | undefined): T {
+  if (text === null || text === undefined) return undefined as T;
+  return JSON.parse(text, reviver) as T;
+}
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  // `value` has already been through toJSON (a Date arrives as a string): look at the raw one.
+  const raw = (this as Record<string, unknown>)[key];
+  switch (typeof raw) {
+    case 'string':
+    case 'boolean':
+      return raw;
+    case 'number':
+      return Number.isFinite(raw) ? raw : { [TAG]: 'Number', v: String(raw) };
+    case 'undefined':
+      return { [TAG]: 'undefined' };
+    case 'bigint':
+      return { [TAG]: 'BigInt', v: raw.toString() };
+    case 'function':
+      throw new DbosSerializationError('value', `${describeKey(key)} is a function`);
+    case 'symbol':
+      throw new DbosSerializationError('value', `${describeKey(key)} is a symbol`);
+  }
+  if (raw === null) return null;
+  if (Array.isArray(raw)) return value;
+  if (raw instanceof Date) return { [TAG]: 'Date', v: Number.isNaN(raw.getTime()) ? null : raw.toISOString() };
+  if (raw instanceof Map) return { [TAG]: 'Map', v: Array.from(raw.entries()) };
+  if (raw instanceof Set) return { [TAG]: 'Set', v: Array.from(raw.values()) };
+  if (raw instanceof Error) return { [TAG]: 'Error', v: errorPayload(raw) };
+  const proto = Object.getPrototypeOf(raw);
+  if (proto !== Object.prototype && proto !== null) {
+    const className = (raw as object).constructor?.name ?? 'anonymous class';
+    throw new DbosSerializationError(
+      'value',
+      `${describeKey(key)} is an instance of ${className}; only plain objects keep their shape`,
+    );
+  }
+  if (Object.prototype.hasOwnProperty.call(raw, TAG)) {
+    // A user object that happens to use our tag key: store its entries instead.
+    return { [TAG]: 'Object', v: Object.entries(raw as object) };
+  }
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const tag = (value as Tagged)[TAG];
+  if (tag === undefined) return value;
+  const v = (value as Tagged).v;
+  switch (tag) {
+    case 'undefined':
+      return undefined;
+    case 'Number':
+      return Number(v);
+    case 'BigInt':
+      return BigInt(v as string);
+    case 'Date':
+      return new Date(v === null ? NaN : (v as string));
+    case 'Map':
+      return new Map(v as [unknown, unknown][]);
+    case 'Set':
+      return new Set(v as unknown[]);
+    case 'Error':
+      return reviveError(v as SerializedError);
+    case 'Object':
+      return Object.fromEntries(v as [string, unknown][]);
+    default:
+      return value;
+  }
+}
+
+function describeKey(key: string): string {
+  return key === '' ? 'the value' : `the property "${key}"`;
+}
+
+function errorPayload(err: Error): SerializedError {
+  const fields: Record<string, unknown> = {};
+  for (const key of Object.keys(err)) {
+    if (key !== 'name' && key !== 'message' && key !== 'stack') fields[key] = (err as unknown as Record<string, unknown>)[key];
+  }
+  if (err.cause !== undefined && !('cause' in fields)) fields.cause = err.cause;
+  return { name: err.name, message: err.message, stack: err.stack, fields };
+}
+
+const knownErrors = new Map<string, new (...args: never[]) => Error>(
+  Object.entries(dbosErrors).filter(([, ctor]) => typeof ctor === 'function') as [string, new (...args: never[]) => Error][],
+);
+knownErrors.set('TypeError', TypeError);
+knownErrors.set('RangeError', RangeError);
+knownErrors.set('SyntaxError', SyntaxError);
+knownErrors.set('Error', Error);
+
+const revivedClasses = new Map<string, new (message: string) => Error>();
+
+/** An Error of the same class name; our own error classes come back as themselves (instanceof works). */
+function errorClassNamed(name: string): new (message: string) => Error {
+  let ctor = revivedClasses.get(name);
+  if (!ctor) {
+    const named = { [name]: class extends Error {} };
+    ctor = named[name];
+    revivedClasses.set(name, ctor);
+  }
+  return ctor;
+}
+
+export function reviveError(payload: SerializedError): Error {
+  const known = knownErrors.get(payload.name);
+  const err: Error = known
+    ? (Object.create(known.prototype) as Error)
+    : new (errorClassNamed(payload.name))(payload.message);
+  Object.defineProperty(err, 'message', { value: payload.message, writable: true, configurable: true });
+  Object.defineProperty(err, 'name', { value: payload.name, writable: true, configurable: true });
+  if (payload.stack !== undefined) {
+    Object.defineProperty(err, 'stack', { value: payload.stack, writable: true, configurable: true });
+  }
+  Object.assign(err, payload.fields ?? {});
+  return err;
+}
+
+/** Error values are stored the same way as results, so a replay rethrows exactly what was thrown. */
+export function serializeError(err: unknown): string {
+  if (err instanceof Error) {
+    try {
+      return serialize(err, 'error');
+    } catch {
+      // An error whose own fields cannot be stored keeps its class, message and stack.
+      return JSON.stringify({ [TAG]: 'Error', v: { name: err.name, message: err.message, stack: err.stack } });
+    }
+  }
+  return serialize(new Error(`Non-error value thrown: ${safeString(err)}`), 'error');
+}
+
+export function deserializeError(text: string): Error {
+  const value = deserialize<unknown>(text);
+  return value instanceof Error ? value : new Error(safeString(value));
+}
+
+function safeString(value: unknown): string {
+  try {
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

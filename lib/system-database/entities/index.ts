@@ -1,0 +1,2 @@
+export * from './workflow-status.entity';
+export * from './operation-output.entity';

@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import { SYSTEM_MIGRATIONS } from '../../migrations';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import { operationOutputEntity, workflowStatusEntity } from './entities';
+import { quoteSchemaName } from './schema-name';
+
+export interface SystemDatabaseConfig {
+  /** Connection URL; or `dataSource`, whose connection options are reused. */
+  url?: string;
+  dataSource?: DataSource;
+  schema: string;
+  poolSize?: number;
+  runMigrations: boolean;
+}
+
+/** Key of the advisory lock that serializes migrations of one schema across processes. */
+function migrationLockKey(schema: string): string {
+  return createHash('sha256').update(`nestjs-dbos:migrate:${schema}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * The system database: a TypeORM DataSource of its own (entities and migrations of the system
+ * schema) and, for the hot paths, named prepared statements on the same pg pool.
+ */
+export class SystemDatabase {
+  private readonly logger = new Logger(SystemDatabase.name);
+  /** Schema name, validated and quoted, ready to splice into SQL. */
+  readonly s: string;
+  private readonly statementNames = new Map<string, string>();
+
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly schema: string,
+    readonly target: string,
+  ) {
+    this.s = quoteSchemaName(schema);
+  }
+
+  static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
+    assertSchemaName(config.schema);
+    const dataSource = new DataSource(systemDataSourceOptions(config));
+    const target = describeTarget(config);
+    try {
+      await dataSource.initialize();
+    } catch (err) {
+      throw new DbosDatabaseUnavailableError(target, (err as Error).message);
+    }
+    const db = new SystemDatabase(dataSource, config.schema, target);
+    try {
+      if (config.runMigrations) await db.migrate();
+      await db.assertSchemaReady();
+    } catch (err) {
+      await dataSource.destroy().catch(() => undefined);
+      throw err;
+    }
+    return db;
+  }
+
+  get pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /** A parameterized query as a named (server-side prepared) statement. */
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const result = await this.pool.query<R>({ name: this.statementName(text), text, values });
+    return result.rows;
+  }
+
+  /** Runs `work` in one transaction on a pooled client. */
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  statementName(text: string): string {
+    let name = this.statementNames.get(text);
+    if (!name) {
+      name = `dbos_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
+      this.statementNames.set(text, name);
+    }
+    return name;
+  }
+
+  /** Applies pending migrations; an advisory lock makes concurrent starts take turns. */
+  async migrate(): Promise<string[]> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
+        const applied = await this.dataSource.runMigrations({ transaction: 'all' });
+        for (const migration of applied) this.logger.log(`Applied system schema migration ${migration.name}`);
+        return applied.map((m) => m.name);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey(this.schema)]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async assertSchemaReady(): Promise<void> {
+    const rows = await this.query<{ ready: boolean }>(
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`,
+      [`${this.s}.workflow_status`, `${this.s}.operation_outputs`],
+    );
+    if (!rows[0]?.ready) {
+      throw new DbosConfigurationError(
+        `The system schema "${this.schema}" has no workflow tables in ${this.target}. Start once with ` +
+          `runMigrations: true, or apply them with "npx nestjs-dbos migrate".`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+function assertSchemaName(schema: string): void {
+  try {
+    quoteSchemaName(schema);
+  } catch (err) {
+    throw new DbosConfigurationError((err as Error).message);
+  }
+}
+
+function systemDataSourceOptions(config: SystemDatabaseConfig): DataSourceOptions {
+  const base = connectionOptionsOf(config);
+  return {
+    ...base,
+    type: 'postgres',
+    name: `nestjs-dbos:${config.schema}`,
+    schema: config.schema,
+    entities: [workflowStatusEntity(config.schema), operationOutputEntity(config.schema)],
+    migrations: SYSTEM_MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    extra: { ...(base.extra as object | undefined), max: config.poolSize ?? 10 },
+  } as DataSourceOptions;
+}
+
+function connectionOptionsOf(config: SystemDatabaseConfig): Partial<PostgresConnectionOptions> {
+  if (config.url) return { url: config.url };
+  const options = config.dataSource?.options;
+  if (!options || options.type !== 'postgres') {
+    throw new DbosConfigurationError(
+      'database.dataSource must be a TypeORM DataSource of type "postgres" (the system tables need Postgres).',
+    );
+  }
+  const { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName } = options;
+  return { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName };
+}
+
+/** Where the database is, for error messages: never the password. */
+export function describeTarget(config: Pick<SystemDatabaseConfig, 'url' | 'dataSource'>): string {
+  if (config.url) return redactUrl(config.url);
+  const o = config.dataSource?.options as PostgresConnectionOptions | undefined;
+  if (o?.url) return redactUrl(o.url);
+  return `postgres://${o?.username ?? ''}@${o?.host ?? 'localhost'}:${o?.port ?? 5432}/${o?.database ?? ''}`;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable database URL)';
+  }
+}

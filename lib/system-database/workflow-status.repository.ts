@@ -1,0 +1,168 @@
+import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
+import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
+import type { SystemDatabase } from './system-database';
+import { WriteBatcher } from './write-batcher';
+
+export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts'>;
+
+export type InsertWorkflowResult = { inserted: true } | { inserted: false; existing: WorkflowStatusRow | null };
+
+export interface WorkflowOutcome {
+  workflowId: string;
+  status: 'SUCCESS' | 'ERROR';
+  output: string | null;
+  error: string | null;
+}
+
+const INSERT_ARRAY_TYPES = [
+  'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'text',
+  'bigint', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint',
+];
+
+/** Workflow status rows: one per workflow, the source of truth for its state. */
+export class WorkflowStatusRepository {
+  private readonly inserts: WriteBatcher<NewWorkflowRow, InsertWorkflowResult>;
+  private readonly outcomes: WriteBatcher<WorkflowOutcome, boolean>;
+
+  constructor(private readonly db: SystemDatabase) {
+    this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
+    this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
+  }
+
+  /** Inserts a workflow; when its id exists (or its deduplication id is taken) returns what is there. */
+  insert(row: NewWorkflowRow): Promise<InsertWorkflowResult> {
+    return this.inserts.add(row);
+  }
+
+  /** Records a workflow's result; false when it was no longer PENDING (cancelled, already finished). */
+  complete(outcome: WorkflowOutcome): Promise<boolean> {
+    return this.outcomes.add(outcome);
+  }
+
+  private async insertBatch(rows: NewWorkflowRow[]): Promise<InsertWorkflowResult[]> {
+    const columns: unknown[][] = INSERT_ARRAY_TYPES.map(() => []);
+    for (const r of rows) {
+      const values = [
+        r.workflowId, r.status, r.workflowName, r.className, r.inputs, r.executorId, r.applicationVersion,
+        r.queueName, r.priority, r.deduplicationId, r.partitionKey, r.delayUntil, r.timeoutMs, r.deadline,
+        r.parentWorkflowId, r.forkedFrom, r.startedAt, r.createdAt, r.updatedAt,
+      ];
+      values.forEach((v, i) => columns[i].push(v));
+    }
+    const unnest = INSERT_ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+    const inserted = await this.db.query<{ workflow_id: string }>(
+      `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
+         executor_id, application_version, queue_name, priority, deduplication_id, partition_key, delay_until,
+         timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at)
+       SELECT * FROM unnest(${unnest})
+       ON CONFLICT DO NOTHING
+       RETURNING workflow_id`,
+      columns,
+    );
+    const insertedIds = new Set(inserted.map((r) => r.workflow_id));
+    const conflicting = rows.filter((r) => !insertedIds.has(r.workflowId)).map((r) => r.workflowId);
+    const existing = conflicting.length > 0 ? await this.getMany(conflicting) : new Map<string, WorkflowStatusRow>();
+    return rows.map((r) =>
+      insertedIds.has(r.workflowId) ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null },
+    );
+  }
+
+  private async completeBatch(outcomes: WorkflowOutcome[]): Promise<boolean[]> {
+    const now = Date.now();
+    const updated = await this.db.query<{ workflow_id: string }>(
+      `UPDATE ${this.db.s}.workflow_status w
+          SET status = u.status, output = u.output, error = u.error, updated_at = $5, deduplication_id = NULL
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(workflow_id, status, output, error)
+        WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING'
+       RETURNING w.workflow_id`,
+      [
+        outcomes.map((o) => o.workflowId),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.output),
+        outcomes.map((o) => o.error),
+        now,
+      ],
+    );
+    const done = new Set(updated.map((r) => r.workflow_id));
+    return outcomes.map((o) => done.has(o.workflowId));
+  }
+
+  async get(workflowId: string): Promise<WorkflowStatusRow | null> {
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
+    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
+    const rows = await this.db.query(
+      `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])`,
+      [workflowIds],
+    );
+    return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
+  }
+
+  /** Ids of this executor's PENDING workflows of this version: what a restart must resume. */
+  async findPending(executorId: string, applicationVersion: string): Promise<WorkflowStatusRow[]> {
+    const rows = await this.db.query(
+      `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2
+        ORDER BY created_at`,
+      [executorId, applicationVersion],
+    );
+    return rows.map(toStatusRow);
+  }
+
+  /**
+   * Counts one more recovery of a PENDING workflow and hands it to `executorId`.
+   * Null when it is no longer PENDING (finished or cancelled meanwhile).
+   */
+  async claimForRecovery(workflowId: string, executorId: string): Promise<WorkflowStatusRow | null> {
+    const rows = await this.db.query(
+      `UPDATE ${this.db.s}.workflow_status
+          SET recovery_attempts = recovery_attempts + 1, executor_id = $2, updated_at = $3
+        WHERE workflow_id = $1 AND status = 'PENDING'
+       RETURNING ${STATUS_COLUMNS}`,
+      [workflowId, executorId, Date.now()],
+    );
+    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  /** Moves a workflow from one of `from` to `to`; false when it was in none of them. */
+  async transition(workflowId: string, from: string[], to: string, error: string | null = null): Promise<boolean> {
+    const rows = await this.db.query(
+      `UPDATE ${this.db.s}.workflow_status
+          SET status = $3, error = COALESCE($4, error), updated_at = $5,
+              deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END
+        WHERE workflow_id = $1 AND status = ANY($2::text[])
+       RETURNING workflow_id`,
+      [workflowId, from, to, error, Date.now()],
+    );
+    return rows.length > 0;
+  }
+
+  async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {
+    const repo = this.db.dataSource.getRepository<WorkflowStatusRow>('DbosWorkflowStatus');
+    const qb = repo.createQueryBuilder('w');
+    const statuses = options.status === undefined ? undefined : ([] as string[]).concat(options.status);
+    if (statuses) qb.andWhere('w.status IN (:...statuses)', { statuses });
+    if (options.workflowName) qb.andWhere('w.workflowName = :workflowName', { workflowName: options.workflowName });
+    if (options.queue) qb.andWhere('w.queueName = :queue', { queue: options.queue });
+    if (options.createdAfter) qb.andWhere('w.createdAt >= :after', { after: options.createdAfter.getTime() });
+    if (options.createdBefore) qb.andWhere('w.createdAt < :before', { before: options.createdBefore.getTime() });
+    qb.orderBy('w.createdAt', options.sortDesc ? 'DESC' : 'ASC').addOrderBy('w.workflowId', options.sortDesc ? 'DESC' : 'ASC');
+    if (options.limit !== undefined) qb.take(options.limit);
+    if (options.offset !== undefined) qb.skip(options.offset);
+    if (options.loadPayloads === false) qb.select(listColumnsWithoutPayloads());
+    return qb.getMany();
+  }
+}
+
+function listColumnsWithoutPayloads(): string[] {
+  return [
+    'workflowId', 'status', 'workflowName', 'className', 'executorId', 'applicationVersion', 'recoveryAttempts',
+    'queueName', 'priority', 'deduplicationId', 'partitionKey', 'delayUntil', 'timeoutMs', 'deadline',
+    'parentWorkflowId', 'forkedFrom', 'startedAt', 'createdAt', 'updatedAt',
+  ].map((c) => `w.${c}`);
+}
