@@ -1,0 +1,27 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+
+export function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set (the global setup sets it)');
+  return url;
+}
+
+/** A schema name of its own for one suite, so suites never see each other's workflows. */
+export function uniqueSchema(prefix: string): string {
+  return `t_${prefix}_${randomBytes(4).toString('hex')}`;
+}
+
+export async function sql<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new Client({ connectionString: databaseUrl() });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as R[];
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropSchema(schema: string): Promise<void> {
+  await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}

@@ -1,0 +1,22 @@
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/system-database/embedded-postgres';
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __DBOS_TEST_PG__: EmbeddedPostgresHandle | undefined;
+}
+
+/** Tests use DATABASE_URL when it is set, else an embedded Postgres started here for the whole run. */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.DATABASE_URL) {
+    console.log(`\nTests use DATABASE_URL (${redact(process.env.DATABASE_URL)})`);
+    return;
+  }
+  const handle = await startEmbeddedPostgres({ dir: '.dbos/test-pgdata', port: Number(process.env.DBOS_TEST_PG_PORT ?? 54330) });
+  globalThis.__DBOS_TEST_PG__ = handle;
+  process.env.DATABASE_URL = handle.url;
+  console.log(`\nTests use an embedded Postgres (${redact(handle.url)})`);
+}
+
+function redact(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
+}

@@ -1,0 +1,3 @@
+export default async function globalTeardown(): Promise<void> {
+  await globalThis.__DBOS_TEST_PG__?.stop();
+}
