@@ -13,6 +13,7 @@ const path = require('node:path');
 const readline = require('node:readline');
 const { spawn, spawnSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
+const { RESULT_PREFIX } = require('./harness');
 
 const BENCH_DIR = __dirname;
 const ROOT = path.resolve(BENCH_DIR, '..');
@@ -86,7 +87,6 @@ function ensureBenchDependencies() {
 // Runs one system's child process and returns the rows it reports. Its other stdout goes to
 // stderr so that the table stays the only thing on stdout.
 function runSystem(name, databaseUrl, workload) {
-  const { RESULT_PREFIX } = require('./harness');
   const child = spawn(process.execPath, SYSTEMS[name].argv, {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -33,7 +33,25 @@ export function serialize(value: unknown, what = 'value'): string {
 
 export function deserialize<T = unknown>(text: string | null | undefined): T {
   if (text === null || text === undefined) return undefined as T;
-  return JSON.parse(text, reviver) as T;
+  const value = JSON.parse(text, reviver) as unknown;
+  // A reviver that returns undefined deletes the key; undefined comes back as a marker, swapped here.
+  return (text.includes(UNDEFINED_TAG) ? restoreUndefined(value) : value) as T;
+}
+
+const UNDEFINED_TAG = `"${TAG}":"undefined"`;
+const UNDEFINED = Symbol('undefined');
+
+function restoreUndefined(value: unknown): unknown {
+  if (value === UNDEFINED) return undefined;
+  if (value instanceof Map) {
+    return new Map(Array.from(value, ([k, v]) => [restoreUndefined(k), restoreUndefined(v)]));
+  }
+  if (value instanceof Set) return new Set(Array.from(value, restoreUndefined));
+  if (Array.isArray(value) || (value !== null && typeof value === 'object' && !(value instanceof Date))) {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = restoreUndefined(record[key]);
+  }
+  return value;
 }
 
 function replacer(this: unknown, key: string, value: unknown): unknown {
@@ -82,7 +100,7 @@ function reviver(_key: string, value: unknown): unknown {
   const v = (value as Tagged).v;
   switch (tag) {
     case 'undefined':
-      return undefined;
+      return UNDEFINED;
     case 'Number':
       return Number(v);
     case 'BigInt':

@@ -38,10 +38,10 @@ export class CheckpointRepository {
       ],
     );
     const key = (workflowId: string, stepId: number) => `${stepId}:${workflowId}`;
-    const done = new Set(inserted.map((r) => key(r.workflow_id, Number(r.step_id))));
+    const unclaimed = new Set(inserted.map((r) => key(r.workflow_id, Number(r.step_id))));
     const results: RecordCheckpointResult[] = [];
     for (const row of rows) {
-      if (done.has(key(row.workflowId, row.stepId))) {
+      if (unclaimed.delete(key(row.workflowId, row.stepId))) {
         results.push({ recorded: true });
       } else {
         const existing = await this.get(row.workflowId, row.stepId);

@@ -60,12 +60,12 @@ export class WorkflowStatusRepository {
        RETURNING workflow_id`,
       columns,
     );
-    const insertedIds = new Set(inserted.map((r) => r.workflow_id));
-    const conflicting = rows.filter((r) => !insertedIds.has(r.workflowId)).map((r) => r.workflowId);
+    // Each inserted id is claimed by its first row in the batch; a repeat of it in the same batch lost.
+    const unclaimed = new Set(inserted.map((r) => r.workflow_id));
+    const wins = rows.map((r) => unclaimed.delete(r.workflowId));
+    const conflicting = rows.filter((_, i) => !wins[i]).map((r) => r.workflowId);
     const existing = conflicting.length > 0 ? await this.getMany(conflicting) : new Map<string, WorkflowStatusRow>();
-    return rows.map((r) =>
-      insertedIds.has(r.workflowId) ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null },
-    );
+    return rows.map((r, i) => (wins[i] ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null }));
   }
 
   private async completeBatch(outcomes: WorkflowOutcome[]): Promise<boolean[]> {
