@@ -3,19 +3,33 @@ import type { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
+import { CommunicationRepository } from './system-database/communication.repository';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
+import { NotificationListener } from './system-database/notification.listener';
+import { notificationChannel } from './system-database/schema-name';
 import { SystemDatabase } from './system-database/system-database';
+import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
 
-/** The module's open database: system tables, repositories, and where @Transaction runs. */
+/** The module's open database: system tables, repositories, the LISTEN connection, and where @Transaction runs. */
 export class DbosDatabase {
+  readonly statuses: WorkflowStatusRepository;
+  readonly checkpoints: CheckpointRepository;
+  readonly communication: CommunicationRepository;
+  readonly admin: WorkflowAdmin;
+  readonly listener: NotificationListener;
+
   private constructor(
     readonly system: SystemDatabase,
-    readonly statuses: WorkflowStatusRepository,
-    readonly checkpoints: CheckpointRepository,
     readonly transactionDataSource: DataSource,
     private readonly embedded?: EmbeddedPostgresHandle,
-  ) {}
+  ) {
+    this.statuses = new WorkflowStatusRepository(system);
+    this.checkpoints = new CheckpointRepository(system);
+    this.communication = new CommunicationRepository(system);
+    this.admin = new WorkflowAdmin(system, this.statuses, this.checkpoints, this.communication);
+    this.listener = new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), new Logger('DbosNotifications'));
+  }
 
   static async open(options: ResolvedDbosOptions): Promise<DbosDatabase> {
     const appDataSource = options.database?.dataSource;
@@ -44,17 +58,14 @@ export class DbosDatabase {
       await embedded?.stop();
       throw err;
     });
-    return new DbosDatabase(
-      system,
-      new WorkflowStatusRepository(system),
-      new CheckpointRepository(system),
-      appDataSource ?? system.dataSource,
-      embedded,
-    );
+    const database = new DbosDatabase(system, appDataSource ?? system.dataSource, embedded);
+    await database.listener.start();
+    return database;
   }
 
   /** Closes what the module opened; an app's own DataSource is left alone. */
   async close(): Promise<void> {
+    await this.listener.close();
     await this.system.close();
     await this.embedded?.stop();
   }

@@ -12,6 +12,7 @@ import { WorkflowRegistry } from './discovery/workflow.registry';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { DbosNotFoundError } from './errors/not-found.error';
 import { WorkflowExecutor } from './execution/workflow.executor';
+import { WorkflowOperations } from './execution/workflow-operations';
 import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
 import { RecoveryService } from './recovery/recovery.service';
 
@@ -52,15 +53,23 @@ export class DbosModule {
       { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry() },
       {
         provide: WorkflowExecutor,
-        useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) =>
-          new WorkflowExecutor(database.statuses, database.checkpoints, database.transactionDataSource, {
-            executorId: options.executorId,
-            // Replaced by the hash of the registered code once discovery has run, unless configured.
-            applicationVersion: options.applicationVersion ?? 'unregistered',
-            maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
-            shutdownTimeoutMs: options.shutdownTimeoutMs,
-          }),
-        inject: [DBOS_SYSTEM_DATABASE, DBOS_RESOLVED_OPTIONS],
+        useFactory: (database: DbosDatabase, registry: WorkflowRegistry, options: ResolvedDbosOptions) => {
+          const executor = new WorkflowExecutor(
+            { ...database, system: database.system, registry, transactionDataSource: database.transactionDataSource },
+            {
+              executorId: options.executorId,
+              // Replaced by the hash of the registered code once discovery has run, unless configured.
+              applicationVersion: options.applicationVersion ?? 'unregistered',
+              maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
+              shutdownTimeoutMs: options.shutdownTimeoutMs,
+            },
+          );
+          database.listener.onAny((key) => {
+            if (key.startsWith('status:')) void executor.onStatusChanged([key.slice('status:'.length)]);
+          });
+          return executor;
+        },
+        inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, DBOS_RESOLVED_OPTIONS],
       },
       {
         provide: RecoveryService,
@@ -71,14 +80,15 @@ export class DbosModule {
       {
         provide: WorkflowClient,
         useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
-          new WorkflowClient({
-            statuses: database.statuses,
-            checkpoints: database.checkpoints,
-            local: localRuntime(registry, executor),
-          }),
+          new WorkflowClient({ ...database, system: database.system, local: localRuntime(registry, executor) }),
         inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
       },
-      { provide: DbosContext, useFactory: () => new DbosContext() },
+      {
+        provide: DbosContext,
+        useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
+          new DbosContext(new WorkflowOperations(executor, registry, database.communication, database.listener)),
+        inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
+      },
       DbosMetadataAccessor,
       DbosExplorer,
       DbosLifecycle,
@@ -114,5 +124,8 @@ function localRuntime(registry: WorkflowRegistry, executor: WorkflowExecutor): L
       return executor.startWorkflow(registration, args, options);
     },
     localResult: (workflowId) => executor.localResult(workflowId),
+    cancel: (workflowId) => executor.cancel(workflowId),
+    resume: (workflowId) => executor.resume(workflowId),
+    fork: (workflowId, options) => executor.fork(workflowId, options),
   };
 }

@@ -1,4 +1,5 @@
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
+import { Communication1764028800001 } from './1764028800001-communication';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
-export const SYSTEM_MIGRATIONS = [InitialSchema1764028800000];
+export const SYSTEM_MIGRATIONS = [InitialSchema1764028800000, Communication1764028800001];

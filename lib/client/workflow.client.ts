@@ -1,12 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { Observable } from 'rxjs';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
+import { deserialize, serialize } from '../serialization/value.codec';
 import { CheckpointRepository } from '../system-database/checkpoint.repository';
+import { CommunicationRepository, type StreamEntry } from '../system-database/communication.repository';
+import { NotificationListener } from '../system-database/notification.listener';
+import { notificationChannel } from '../system-database/schema-name';
 import { SystemDatabase } from '../system-database/system-database';
+import { WorkflowAdmin } from '../system-database/workflow-admin';
 import { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { toStatusInfo, toStepInfo } from './status-info';
 import { WorkflowHandle, type LocalResults } from './workflow.handle';
+import { isTerminal } from './workflow-outcome';
 
 /** A class, by its constructor. */
 export type ClassType<T = unknown> = abstract new (...args: never[]) => T;
@@ -23,11 +31,18 @@ export type WorkflowStarter<T> = {
 /** What the client needs of an in-process executor, when there is one. */
 export interface LocalWorkflowRuntime extends LocalResults {
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string>;
+  cancel(workflowId: string): Promise<void>;
+  resume(workflowId: string): Promise<void>;
+  fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
 
 export interface WorkflowClientBackend {
+  system: SystemDatabase;
   statuses: WorkflowStatusRepository;
   checkpoints: CheckpointRepository;
+  communication: CommunicationRepository;
+  listener: NotificationListener;
+  admin: WorkflowAdmin;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
 }
@@ -37,25 +52,48 @@ export interface WorkflowClientConnectOptions {
   schema?: string;
 }
 
+export interface SendOptions {
+  /** Sending twice with one key delivers once. */
+  idempotencyKey?: string;
+}
+
+export interface ForkOptions {
+  /** First step to run again; the checkpoints before it are reused. */
+  fromStep: number;
+  /** Version the fork runs on (default: the original's). */
+  applicationVersion?: string;
+  workflowId?: string;
+}
+
+const DEFAULT_WAIT_MS = 60_000;
+
 /**
- * The outside door to workflows: start, await, inspect. Inject it in a Nest app, or use
- * `WorkflowClient.connect()` from any Node process.
+ * The outside door to workflows: start, await, message, inspect, manage. Inject it in a Nest
+ * app, or use `WorkflowClient.connect()` from any Node process.
  */
 export class WorkflowClient {
   constructor(private readonly backend: WorkflowClientBackend) {}
 
   /** A client of its own, outside Nest. Close it with `close()`. */
   static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
-    const db = await SystemDatabase.open({
-      url: options.database.url,
-      poolSize: options.database.poolSize ?? 4,
-      schema: options.schema ?? 'dbos',
-      runMigrations: false,
-    });
+    const schema = options.schema ?? 'dbos';
+    const system = await SystemDatabase.open({ url: options.database.url, poolSize: options.database.poolSize ?? 4, schema, runMigrations: false });
+    const listener = new NotificationListener(system.connectionConfig(), notificationChannel(schema), console);
+    await listener.start();
+    const statuses = new WorkflowStatusRepository(system);
+    const checkpoints = new CheckpointRepository(system);
+    const communication = new CommunicationRepository(system);
     return new WorkflowClient({
-      statuses: new WorkflowStatusRepository(db),
-      checkpoints: new CheckpointRepository(db),
-      close: () => db.close(),
+      system,
+      statuses,
+      checkpoints,
+      communication,
+      listener,
+      admin: new WorkflowAdmin(system, statuses, checkpoints, communication),
+      close: async () => {
+        await listener.close();
+        await system.close();
+      },
     });
   }
 
@@ -65,13 +103,7 @@ export class WorkflowClient {
       get: (_target, methodName) => {
         if (typeof methodName !== 'string') return undefined;
         return async (...args: unknown[]) => {
-          const local = this.backend.local;
-          if (!local) {
-            throw new DbosConfigurationError(
-              `This client has no workflow classes (it was made with WorkflowClient.connect); start workflows by name with enqueue().`,
-            );
-          }
-          const workflowId = await local.start(type as ClassType, methodName, args, options);
+          const workflowId = await this.requireLocal('start()').start(type as ClassType, methodName, args, options);
           return this.retrieve(workflowId);
         };
       },
@@ -79,11 +111,70 @@ export class WorkflowClient {
   }
 
   retrieve<R = unknown>(workflowId: string): WorkflowHandle<R> {
-    return new WorkflowHandle<R>(workflowId, this.backend.statuses, this.backend.local);
+    return new WorkflowHandle<R>(workflowId, this.backend);
   }
 
   async getStatus(workflowId: string): Promise<WorkflowStatusInfo | null> {
     return this.retrieve(workflowId).getStatus();
+  }
+
+  /** Sends a message to a workflow; with an idempotency key, a repeated send delivers once. */
+  async send(workflowId: string, message: unknown, topic?: string, options: SendOptions = {}): Promise<void> {
+    const result = await this.backend.communication.send({
+      messageId: options.idempotencyKey !== undefined ? `key:${options.idempotencyKey}` : randomUUID(),
+      destinationId: workflowId,
+      topic: topic ?? '',
+      message: serialize(message, 'the message'),
+    });
+    if (result === 'not-found') throw new DbosNotFoundError(`Cannot send to workflow "${workflowId}": no workflow has that id.`);
+  }
+
+  /** The latest value of a workflow's event; waits for it to be set, null at the timeout (default 60 s). */
+  async getEvent<T = unknown>(workflowId: string, key: string, options: { timeoutMs?: number } = {}): Promise<T | null> {
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
+    const found = await this.backend.listener.waitUntil([`evt:${workflowId}`], () => this.backend.communication.getEvent(workflowId, key), deadline);
+    return found ? deserialize<T>(found.value) : null;
+  }
+
+  /** The values of a workflow's stream as they are written; ends when the stream is closed or the workflow ends. */
+  async *readStream<T = unknown>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
+    let offset = 0;
+    for (;;) {
+      const batch = await this.backend.listener.waitUntil([`strm:${workflowId}`, `status:${workflowId}`], () => this.nextStreamBatch(workflowId, key, offset), Infinity, signal);
+      if (!batch || batch === 'ended') return;
+      for (const entry of batch) {
+        if (entry.closed) return;
+        offset = entry.offset + 1;
+        yield deserialize<T>(entry.value);
+      }
+    }
+  }
+
+  private async nextStreamBatch(workflowId: string, key: string, offset: number): Promise<StreamEntry[] | 'ended' | undefined> {
+    const entries = await this.backend.communication.readStream(workflowId, key, offset);
+    if (entries.length > 0) return entries;
+    const row = await this.backend.statuses.get(workflowId);
+    if (!row) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+    if (!isTerminal(row.status)) return undefined;
+    // It ended: anything written before its last write is visible now.
+    const last = await this.backend.communication.readStream(workflowId, key, offset);
+    return last.length > 0 ? last : 'ended';
+  }
+
+  /** `readStream` as an rxjs Observable (for `@Sse()`); unsubscribing stops the reader. */
+  stream$<T = unknown>(workflowId: string, key: string): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      const abort = new AbortController();
+      void (async () => {
+        try {
+          for await (const value of this.readStream<T>(workflowId, key, abort.signal)) subscriber.next(value);
+          subscriber.complete();
+        } catch (err) {
+          if (!abort.signal.aborted) subscriber.error(err);
+        }
+      })();
+      return () => abort.abort();
+    });
   }
 
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
@@ -99,7 +190,37 @@ export class WorkflowClient {
     return rows.map(toStepInfo);
   }
 
+  /** Cancels a workflow and its children: it stops before its next step. */
+  async cancel(workflowId: string): Promise<void> {
+    if (this.backend.local) return this.backend.local.cancel(workflowId);
+    await this.backend.admin.cancel(workflowId);
+  }
+
+  /** Continues a CANCELLED or failed workflow from its last completed step. */
+  async resume<R = unknown>(workflowId: string): Promise<WorkflowHandle<R>> {
+    if (this.backend.local) await this.backend.local.resume(workflowId);
+    else await this.backend.admin.reopen(workflowId, { status: 'ENQUEUED', queueName: null });
+    return this.retrieve<R>(workflowId);
+  }
+
+  /** A new workflow reusing the recorded steps of `workflowId` before `fromStep`. */
+  async fork<R = unknown>(workflowId: string, options: ForkOptions): Promise<WorkflowHandle<R>> {
+    if (this.backend.local) return this.retrieve<R>(await this.backend.local.fork(workflowId, options));
+    const forkId = options.workflowId ?? randomUUID();
+    await this.backend.admin.fork(workflowId, forkId, options.fromStep, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
+    return this.retrieve<R>(forkId);
+  }
+
   async close(): Promise<void> {
     await this.backend.close?.();
+  }
+
+  private requireLocal(operation: string): LocalWorkflowRuntime {
+    if (!this.backend.local) {
+      throw new DbosConfigurationError(
+        `${operation} needs the workflow classes of a Nest app; this client was made with WorkflowClient.connect(). Start workflows by name with enqueue().`,
+      );
+    }
+    return this.backend.local;
   }
 }

@@ -1,6 +1,8 @@
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
+import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { NotificationListener } from '../system-database/notification.listener';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { toStatusInfo } from './status-info';
 import { isTerminal, outcomeOf } from './workflow-outcome';
@@ -15,39 +17,45 @@ export interface LocalResults {
   localResult(workflowId: string): Promise<unknown> | undefined;
 }
 
-const POLL_START_MS = 5;
-const POLL_MAX_MS = 250;
+export interface HandleBackend {
+  statuses: WorkflowStatusRepository;
+  listener: NotificationListener;
+  local?: LocalResults;
+}
 
 /** A started workflow: its id, its status, its result. */
 export class WorkflowHandle<R = unknown> {
   constructor(
     readonly workflowId: string,
-    private readonly statuses: WorkflowStatusRepository,
-    private readonly local?: LocalResults,
+    protected readonly backend: HandleBackend,
   ) {}
 
   async getStatus(): Promise<WorkflowStatusInfo | null> {
-    const row = await this.statuses.get(this.workflowId);
+    const row = await this.backend.statuses.get(this.workflowId);
     return row ? toStatusInfo(row, false) : null;
   }
 
   /** The workflow's result, or its recorded error thrown (same class name and message). */
   async getResult(options: GetResultOptions = {}): Promise<R> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
-    const local = this.local?.localResult(this.workflowId);
+    const local = this.backend.local?.localResult(this.workflowId);
     if (local) return (await withDeadline(local, deadline, this.workflowId)) as R;
-    let delay = POLL_START_MS;
-    for (;;) {
-      const row = await this.statuses.get(this.workflowId);
-      if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);
-      if (isTerminal(row.status)) return outcomeOf(row) as R;
-      const stillLocal = this.local?.localResult(this.workflowId);
-      if (stillLocal) return (await withDeadline(stillLocal, deadline, this.workflowId)) as R;
-      const left = deadline - Date.now();
-      if (left <= 0) throw resultTimeout(this.workflowId, row.status);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, left)));
-      delay = Math.min(delay * 2, POLL_MAX_MS);
-    }
+    let last: WorkflowStatusRow | undefined;
+    const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
+      [`status:${this.workflowId}`],
+      async () => {
+        const row = await this.backend.statuses.get(this.workflowId);
+        if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);
+        last = row;
+        if (isTerminal(row.status)) return { row };
+        const running = this.backend.local?.localResult(this.workflowId);
+        return running ? { running } : undefined;
+      },
+      deadline,
+    );
+    if (!found) throw resultTimeout(this.workflowId, last?.status ?? 'PENDING');
+    if ('running' in found) return (await withDeadline(found.running, deadline, this.workflowId)) as R;
+    return outcomeOf(found.row) as R;
   }
 }
 

@@ -1,17 +1,42 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
+import type { WorkflowHandle } from '../client/workflow.handle';
 import { DbosError } from '../errors/dbos.error';
-import { currentWorkflowContext, type WorkflowContextStore } from './workflow-context.storage';
+import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import type { DbosRuntime } from './dbos-runtime.interface';
+import { currentWorkflowContext } from './workflow-context.storage';
+
+/** `startWorkflow(Type, options)` gives an object with Type's methods, each starting a workflow and returning its handle. */
+export type ChildWorkflowStarter<T> = {
+  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (
+    ...args: infer A
+  ) => Promise<infer R>
+    ? (...args: A) => Promise<WorkflowHandle<R>>
+    : never;
+};
+
+export interface WaitOptions {
+  /** Give up after this long and return null. Default 60 000 ms. */
+  timeoutMs?: number;
+}
+
+const DEFAULT_WAIT_MS = 60_000;
 
 /**
  * The running workflow, seen from any provider: inject it anywhere, use it inside a workflow,
- * a step or a transaction. Values that differ between runs (time, ids) are checkpointed, so a
- * replay sees the values of the first run.
+ * a step or a transaction. Every call made from a workflow is checkpointed, so a replay neither
+ * repeats it nor sees a different answer.
  */
 export class DbosContext {
+  constructor(private readonly runtime: DbosRuntime) {}
+
   /** Id of the running workflow, or undefined outside one. */
   get workflowId(): string | undefined {
     return currentWorkflowContext()?.run.workflowId || undefined;
+  }
+
+  /** Aborted when the running workflow is cancelled or times out: pass it to fetch() and friends. */
+  get abortSignal(): AbortSignal | undefined {
+    return currentWorkflowContext()?.run.abort.signal;
   }
 
   /** The TypeORM EntityManager of the running `@Transaction`. */
@@ -23,23 +48,62 @@ export class DbosContext {
     return manager;
   }
 
-  /** The current time; inside a workflow it is checkpointed. */
-  async now(): Promise<number> {
-    const store = this.workflowStore();
-    if (!store) return Date.now();
-    return store.runtime.runOperation('DBOS.now', async () => Date.now());
+  /** The current time (epoch ms); inside a workflow it is checkpointed. */
+  now(): Promise<number> {
+    return this.runtime.now();
   }
 
   /** A random UUID; inside a workflow it is checkpointed. */
-  async randomUUID(): Promise<string> {
-    const store = this.workflowStore();
-    if (!store) return randomUUID();
-    return store.runtime.runOperation('DBOS.randomUUID', async () => randomUUID());
+  randomUUID(): Promise<string> {
+    return this.runtime.randomUUID();
   }
 
-  /** The workflow store, unless we are outside a workflow or inside a step (where nothing is checkpointed). */
-  protected workflowStore(): WorkflowContextStore | undefined {
-    const store = currentWorkflowContext();
-    return store && store.stepName === undefined ? store : undefined;
+  /** Durable sleep: the wake-up time is recorded, so after a restart it wakes at the original deadline. */
+  sleep(ms: number): Promise<void> {
+    return this.runtime.sleepUntil({ durationMs: ms });
+  }
+
+  sleepUntil(date: Date | number): Promise<void> {
+    return this.runtime.sleepUntil(typeof date === 'number' ? date : date.getTime());
+  }
+
+  /** Sends a message to a workflow; exactly once from a workflow. */
+  send(workflowId: string, message: unknown, topic?: string): Promise<void> {
+    return this.runtime.send(workflowId, message, topic);
+  }
+
+  /** The oldest unconsumed message on the topic (FIFO), or null at the timeout. Only inside a workflow. */
+  recv<T = unknown>(topic?: string, options: WaitOptions = {}): Promise<T | null> {
+    return this.runtime.recv<T>(topic, options.timeoutMs ?? DEFAULT_WAIT_MS);
+  }
+
+  /** Publishes the latest value of a key of this workflow. */
+  setEvent(key: string, value: unknown): Promise<void> {
+    return this.runtime.setEvent(key, value);
+  }
+
+  /** The latest value of a workflow's event, waiting for it to be set; null at the timeout. */
+  getEvent<T = unknown>(workflowId: string, key: string, options: WaitOptions = {}): Promise<T | null> {
+    return this.runtime.getEvent<T>(workflowId, key, options.timeoutMs ?? DEFAULT_WAIT_MS);
+  }
+
+  /** Appends a value to this workflow's stream `key`. */
+  writeStream(key: string, value: unknown): Promise<void> {
+    return this.runtime.writeStream(key, value);
+  }
+
+  /** Closes this workflow's stream `key`: readers end after its last value. */
+  closeStream(key: string): Promise<void> {
+    return this.runtime.closeStream(key);
+  }
+
+  /** Starts a workflow; from a workflow it is a child, its start and its result checkpointed. */
+  startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): ChildWorkflowStarter<T> {
+    return new Proxy({} as ChildWorkflowStarter<T>, {
+      get: (_target, methodName) =>
+        typeof methodName === 'string'
+          ? (...args: unknown[]) => this.runtime.startWorkflow(type, methodName, args, options)
+          : undefined,
+    });
   }
 }

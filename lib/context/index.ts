@@ -1,2 +1,3 @@
 export * from './dbos-context';
+export * from './dbos-runtime.interface';
 export * from './workflow-context.storage';

@@ -7,18 +7,16 @@ export interface WorkflowRunState {
   readonly workflowName: string;
   /** Position of the next operation: step identity is call order. */
   nextStepId: number;
-}
-
-/** Operations the context needs from the executor (implemented by execution/). */
-export interface WorkflowRuntime {
-  runOperation<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Aborted when the workflow is cancelled or times out. */
+  readonly abort: AbortController;
 }
 
 export interface WorkflowContextStore {
   run: WorkflowRunState;
-  runtime: WorkflowRuntime;
   /** Set while a step or transaction body runs: nested steps then run as plain calls. */
   stepName?: string;
+  /** Position of the running step. */
+  stepId?: number;
   entityManager?: EntityManager;
 }
 

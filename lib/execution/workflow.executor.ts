@@ -1,20 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
+import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
-import { currentWorkflowContext, workflowContextStorage, type WorkflowContextStore, type WorkflowRunState, type WorkflowRuntime } from '../context/workflow-context.storage';
-import type { StepRegistration, WorkflowRegistration } from '../discovery/workflow.registry';
+import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
+import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosConflictError } from '../errors/conflict.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
-import { DbosNondeterminismError } from '../errors/nondeterminism.error';
+import { DbosNotFoundError } from '../errors/not-found.error';
+import { DbosTimeoutError } from '../errors/timeout.error';
+import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import { deserialize, deserializeError, serialize, serializeError } from '../serialization/value.codec';
+import { deserialize, serialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
+import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { NotificationListener } from '../system-database/notification.listener';
+import type { SystemDatabase } from '../system-database/system-database';
+import type { WorkflowAdmin } from '../system-database/workflow-admin';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
-import { withRetries } from './retry';
+import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
+import { StepRunner } from './step.runner';
 
 export interface ExecutorSettings {
   executorId: string;
@@ -23,48 +31,101 @@ export interface ExecutorSettings {
   shutdownTimeoutMs: number;
 }
 
-interface ExecutionState extends WorkflowRunState {
-  /** Checkpoints of an earlier run, by position; null for a fresh workflow (nothing to read). */
-  readonly recorded: Map<number, OperationOutputRow> | null;
+export interface ExecutorDependencies {
+  system: SystemDatabase;
+  statuses: WorkflowStatusRepository;
+  checkpoints: CheckpointRepository;
+  communication: CommunicationRepository;
+  listener: NotificationListener;
+  registry: WorkflowRegistry;
+  admin: WorkflowAdmin;
+  transactionDataSource: DataSource;
 }
 
-/** Postgres errors after which a transaction is simply tried again. */
-const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);
+interface StartContext {
+  parentWorkflowId?: string;
+  parentDeadline?: number | null;
+  /** Set for workflows a queue dispatcher starts: the status row exists already. */
+  existing?: WorkflowStatusRow;
+}
 
-class AlreadyRecorded extends Error {}
+interface RunningWorkflow {
+  promise: Promise<unknown>;
+  state: ExecutionState;
+  timer?: NodeJS.Timeout;
+}
 
 /**
  * Runs workflows durably: records the start, checkpoints every step by call order, replays
- * recorded steps after a restart, and records the outcome.
+ * recorded steps after a restart, enforces deadlines and cancellation, records the outcome.
  */
-export class WorkflowExecutor implements WorkflowRuntime {
+export class WorkflowExecutor {
   private readonly logger = new Logger(WorkflowExecutor.name);
-  private readonly running = new Map<string, Promise<unknown>>();
-  private accepting = true;
+  private readonly running = new Map<string, RunningWorkflow>();
+  private readonly stopping = new AbortController();
+  readonly steps: StepRunner;
+  readonly handles: HandleBackend;
 
   constructor(
-    private readonly statuses: WorkflowStatusRepository,
-    private readonly checkpoints: CheckpointRepository,
-    private readonly transactionDataSource: DataSource,
+    private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
-  ) {}
+  ) {
+    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, () => this.stopping.signal.aborted);
+    this.handles = { statuses: deps.statuses, listener: deps.listener, local: this };
+  }
 
-  /** Calling a @Workflow method: run it durably and return its result. */
+  /** Aborted when the process stops taking work: long waits end with DbosShutdownInterrupt. */
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  get isAccepting(): boolean {
+    return !this.stopping.signal.aborted;
+  }
+
+  handle<R>(workflowId: string): WorkflowHandle<R> {
+    return new WorkflowHandle<R>(workflowId, this.handles);
+  }
+
+  /** Calling a @Workflow method: run it durably and return its result (from a workflow: as a child). */
   async callWorkflow(registration: WorkflowRegistration, args: unknown[]): Promise<unknown> {
+    if (workflowBodyStore()) {
+      const handle = await this.startChild(registration, args, {});
+      return handle.getResult();
+    }
     const workflowId = await this.startWorkflow(registration, args, {});
-    return this.awaitLocalOrStored(workflowId);
+    return this.awaitResult(workflowId);
+  }
+
+  /** A child workflow of the running workflow: deterministic id, checkpointed start and result. */
+  async startChild(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {
+    const store = workflowBodyStore()!;
+    const parent = store.run;
+    const childId = await this.steps.runOperation(
+      store,
+      'DBOS.startWorkflow',
+      async (stepId) => {
+        const workflowId = options.workflowId ?? `${parent.workflowId}-${stepId}`;
+        await this.startWorkflow(registration, args, { ...options, workflowId }, { parentWorkflowId: parent.workflowId, parentDeadline: parent.deadline });
+        return workflowId;
+      },
+      (workflowId) => workflowId,
+    );
+    return new ChildWorkflowHandle(childId, this.handles, this.steps);
   }
 
   /**
    * Records the workflow and starts it in the background. An id that exists is never run again:
    * its id is returned (or DbosConflictError when it belongs to another workflow).
    */
-  async startWorkflow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions): Promise<string> {
+  async startWorkflow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions, context: StartContext = {}): Promise<string> {
     this.assertAccepting();
     const inputs = serialize(args, `the arguments of workflow ${registration.name}`);
     const workflowId = options.workflowId ?? randomUUID();
     const now = Date.now();
-    const result = await this.statuses.insert({
+    const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
+    const deadline = earliest(timeoutMs === null ? null : now + timeoutMs, context.parentDeadline ?? null);
+    const result = await this.deps.statuses.insert({
       workflowId,
       status: 'PENDING',
       workflowName: registration.name,
@@ -77,9 +138,9 @@ export class WorkflowExecutor implements WorkflowRuntime {
       deduplicationId: null,
       partitionKey: null,
       delayUntil: null,
-      timeoutMs: null,
-      deadline: null,
-      parentWorkflowId: null,
+      timeoutMs,
+      deadline,
+      parentWorkflowId: context.parentWorkflowId ?? null,
       forkedFrom: null,
       startedAt: now,
       createdAt: now,
@@ -89,37 +150,54 @@ export class WorkflowExecutor implements WorkflowRuntime {
       assertSameWorkflow(result.existing, registration, workflowId);
       return workflowId;
     }
-    this.launch(registration, workflowId, args, null);
+    this.launch(registration, workflowId, args, null, deadline);
     return workflowId;
   }
 
   /** The result of a workflow running in this process, or undefined when it does not run here. */
   localResult(workflowId: string): Promise<unknown> | undefined {
-    return this.running.get(workflowId);
+    return this.running.get(workflowId)?.promise;
   }
 
   isRunningHere(workflowId: string): boolean {
     return this.running.has(workflowId);
   }
 
+  runningWorkflowIds(): string[] {
+    return [...this.running.keys()];
+  }
+
+  runStep(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
+    return this.steps.runStep(registration, instance, args);
+  }
+
+  runTransaction(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
+    return this.steps.runTransaction(registration, instance, args);
+  }
+
   /** Resumes a PENDING workflow from its checkpoints (recovery). False when there was nothing to resume. */
   async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration): Promise<boolean> {
-    if (this.running.has(row.workflowId) || !this.accepting) return false;
-    const claimed = await this.statuses.claimForRecovery(row.workflowId, this.settings.executorId);
+    if (this.running.has(row.workflowId) || !this.isAccepting) return false;
+    const claimed = await this.deps.statuses.claimForRecovery(row.workflowId, this.settings.executorId);
     if (!claimed) return false;
     const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
     if (claimed.recoveryAttempts > maxAttempts) {
       const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
-      await this.statuses.transition(row.workflowId, ['PENDING'], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
+      await this.deps.statuses.transition(row.workflowId, ['PENDING'], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
       this.logger.error(
         `Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`,
       );
       return false;
     }
-    const args = deserialize<unknown[]>(claimed.inputs) ?? [];
-    const steps = await this.checkpoints.loadAll(row.workflowId);
-    this.launch(registration, row.workflowId, args, new Map(steps.map((s) => [s.stepId, s])));
+    await this.launchFromCheckpoints(registration, claimed);
     return true;
+  }
+
+  /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
+  async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<void> {
+    const args = deserialize<unknown[]>(row.inputs) ?? [];
+    const steps = await this.deps.checkpoints.loadAll(row.workflowId);
+    this.launch(registration, row.workflowId, args, new Map(steps.map((s) => [s.stepId, s])), row.deadline);
   }
 
   private launch(
@@ -127,15 +205,18 @@ export class WorkflowExecutor implements WorkflowRuntime {
     workflowId: string,
     args: unknown[],
     recorded: Map<number, OperationOutputRow> | null,
-  ): Promise<unknown> {
-    const run: ExecutionState = { workflowId, workflowName: registration.name, nextStepId: 0, recorded };
-    const promise = this.runToCompletion(registration, { run, runtime: this }, args);
-    this.running.set(workflowId, promise);
+    deadline: number | null,
+  ): void {
+    const state: ExecutionState = { workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort: new AbortController() };
+    const promise = this.runToCompletion(registration, { run: state }, args);
+    const entry: RunningWorkflow = { promise, state };
+    if (deadline !== null) entry.timer = this.armDeadline(workflowId, deadline);
+    this.running.set(workflowId, entry);
     const forget = () => {
+      clearTimeout(entry.timer);
       this.running.delete(workflowId);
     };
     promise.then(forget, forget);
-    return promise;
   }
 
   private async runToCompletion(registration: WorkflowRegistration, store: WorkflowContextStore, args: unknown[]): Promise<unknown> {
@@ -158,123 +239,95 @@ export class WorkflowExecutor implements WorkflowRuntime {
 
   /** Records the outcome; if the row had already left PENDING (cancelled, finished elsewhere) that state wins. */
   private async finish(workflowId: string, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
-    const recorded = await this.statuses.complete({ workflowId, status, output, error });
+    const recorded = await this.deps.statuses.complete({ workflowId, status, output, error });
     if (recorded) {
       if (status === 'ERROR') throw value;
       return value;
     }
-    const row = await this.statuses.get(workflowId);
+    const row = await this.deps.statuses.get(workflowId);
     if (!row || !isTerminal(row.status)) throw value;
     return outcomeOf(row);
   }
 
-  /** A step: run once, checkpointed; replayed from its checkpoint. Outside a workflow, a plain call. */
-  runStep(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
-    const store = currentWorkflowContext();
-    if (!store || store.stepName !== undefined) return registration.method.apply(instance, args);
-    return this.runOperation(registration.name, () =>
-      withRetries(`Step ${registration.name} of workflow ${store.run.workflowId}`, registration.options.retries, this.logger, () =>
-        workflowContextStorage.run({ ...store, stepName: registration.name }, () => registration.method.apply(instance, args)),
-      ),
-    );
-  }
-
-  /** Checkpoints `fn` as the next operation of the running workflow. */
-  async runOperation<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const state = this.currentState();
-    const stepId = state.nextStepId++;
-    const recorded = state.recorded?.get(stepId);
-    if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
-    this.checkInterrupt(state);
-    const startedAt = Date.now();
-    let value: T | undefined;
-    let thrown: unknown;
-    let output: string | null = null;
-    let error: string | null = null;
-    try {
-      value = await fn();
-      output = serialize(value, `the output of step ${name}`);
-    } catch (err) {
-      thrown = err;
-      error = serializeError(err);
-    }
-    const result = await this.checkpoints.record({
-      workflowId: state.workflowId, stepId, stepName: name, output, error, childWorkflowId: null, startedAt, completedAt: Date.now(),
-    });
-    if (!result.recorded) return replayCheckpoint<T>(state, stepId, name, result.existing);
-    if (error !== null) throw thrown;
-    return value as T;
-  }
-
-  /**
-   * A transaction: the method and its checkpoint commit in one database transaction, so its
-   * effects happen exactly once. Serialization failures and deadlocks are retried.
-   */
-  async runTransaction(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
-    const store = currentWorkflowContext();
-    if (!store || store.stepName !== undefined) {
-      if (store?.entityManager) return registration.method.apply(instance, args);
-      return this.transactionDataSource.transaction((manager) =>
-        workflowContextStorage.run({ ...(store ?? outsideStore()), entityManager: manager, stepName: registration.name }, () =>
-          registration.method.apply(instance, args),
-        ),
+  private armDeadline(workflowId: string, deadline: number): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      void this.timeOut(workflowId, deadline).catch((err: Error) =>
+        this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack),
       );
-    }
-    const state = this.currentState();
-    const stepId = state.nextStepId++;
-    const recorded = state.recorded?.get(stepId);
-    if (recorded) return replayCheckpoint(state, stepId, registration.name, recorded);
-    this.checkInterrupt(state);
-    const startedAt = Date.now();
-    const checkpoint = (output: string | null, error: string | null): OperationOutputRow => ({
-      workflowId: state.workflowId, stepId, stepName: registration.name, output, error, childWorkflowId: null, startedAt, completedAt: Date.now(),
-    });
-    const { isolationLevel, readOnly } = registration.options;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const run = async (manager: EntityManager) => {
-          if (readOnly) await manager.query('SET TRANSACTION READ ONLY');
-          const value = await workflowContextStorage.run({ ...store, stepName: registration.name, entityManager: manager }, () =>
-            registration.method.apply(instance, args),
-          );
-          const output = serialize(value, `the output of transaction ${registration.name}`);
-          // A read-only transaction cannot write its checkpoint; it has no effects to guard either.
-          if (!readOnly && !(await this.checkpoints.recordInTransaction(manager, checkpoint(output, null)))) {
-            throw new AlreadyRecorded();
-          }
-          return { value, output };
-        };
-        const { value, output } = isolationLevel
-          ? await this.transactionDataSource.transaction(isolationLevel, run)
-          : await this.transactionDataSource.transaction(run);
-        if (readOnly) {
-          const result = await this.checkpoints.record(checkpoint(output, null));
-          if (!result.recorded) return replayCheckpoint(state, stepId, registration.name, result.existing);
-        }
-        return value;
-      } catch (err) {
-        if (err instanceof AlreadyRecorded) {
-          const existing = await this.checkpoints.get(state.workflowId, stepId);
-          return replayCheckpoint(state, stepId, registration.name, existing!);
-        }
-        const code = (err as { code?: string }).code;
-        if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
-          this.logger.warn(`Transaction ${registration.name} of workflow ${state.workflowId} hit ${code} (attempt ${attempt}), retrying`);
-          await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** attempt, 500) * Math.random()));
-          continue;
-        }
-        // The transaction rolled back; its failure is recorded so a replay throws the same error.
-        const result = await this.checkpoints.record(checkpoint(null, serializeError(err)));
-        if (!result.recorded) return replayCheckpoint(state, stepId, registration.name, result.existing);
-        throw err;
+    }, Math.max(0, deadline - Date.now()));
+    timer.unref();
+    return timer;
+  }
+
+  private async timeOut(workflowId: string, deadline: number): Promise<void> {
+    const error = new DbosTimeoutError(workflowId, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled.`);
+    const cancelled = await this.deps.statuses.cancelTree(workflowId, serializeError(error));
+    for (const id of cancelled) this.abortLocal(id, id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`));
+  }
+
+  /** Cancels a workflow and its children; running steps see `DbosContext.abortSignal` abort. */
+  async cancel(workflowId: string): Promise<void> {
+    for (const id of await this.deps.admin.cancel(workflowId)) this.abortLocal(id, new DbosWorkflowCancelledError(id));
+  }
+
+  private abortLocal(workflowId: string, reason: Error): void {
+    this.running.get(workflowId)?.state.abort.abort(reason);
+  }
+
+  /** A status change made by another process: a local run of a cancelled workflow stops. */
+  async onStatusChanged(workflowIds: string[]): Promise<void> {
+    const local = workflowIds.filter((id) => this.running.has(id));
+    for (const row of await this.deps.statuses.notPending(local)) {
+      if (row.status === 'CANCELLED') {
+        const reason = row.error ? outcomeError(row) : new DbosWorkflowCancelledError(row.workflowId);
+        this.abortLocal(row.workflowId, reason);
       }
     }
   }
 
+  /**
+   * Continues a CANCELLED or failed workflow from its last completed step. It runs here when this
+   * process has its code and version; else it is queued for an executor that has.
+   */
+  async resume(workflowId: string): Promise<void> {
+    const current = await this.deps.statuses.get(workflowId);
+    const registration = current && this.runnableHere(current.workflowName, current.applicationVersion);
+    const row = await this.deps.admin.reopen(
+      workflowId,
+      registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
+    );
+    // Not reopened: it is running or finished already (or a concurrent resume won).
+    if (row && registration) await this.launchFromCheckpoints(registration, row);
+  }
+
+  /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
+  async fork(workflowId: string, options: { fromStep: number; applicationVersion?: string; workflowId?: string }): Promise<string> {
+    const source = await this.deps.statuses.get(workflowId);
+    if (!source) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+    const forkId = options.workflowId ?? randomUUID();
+    const version = options.applicationVersion ?? source.applicationVersion;
+    const registration = this.runnableHere(source.workflowName, version);
+    await this.deps.admin.fork(
+      workflowId,
+      forkId,
+      options.fromStep,
+      registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
+      version,
+    );
+    if (registration) await this.launchFromCheckpoints(registration, (await this.deps.statuses.get(forkId))!);
+    return forkId;
+  }
+
+  /** The registration when this process can run a workflow of that name and version now. */
+  private runnableHere(workflowName: string, applicationVersion: string | null): WorkflowRegistration | undefined {
+    if (!this.isAccepting || applicationVersion !== this.settings.applicationVersion) return undefined;
+    return this.deps.registry.getWorkflow(workflowName);
+  }
+
   /** Stop taking work; wait (bounded) for running workflows to reach a step boundary. */
   async shutdown(): Promise<void> {
-    this.accepting = false;
-    const running = [...this.running.values()].map((p) => p.catch(() => undefined));
+    this.stopping.abort(new DbosShutdownInterrupt('(any)'));
+    const running = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {
@@ -289,48 +342,53 @@ export class WorkflowExecutor implements WorkflowRuntime {
     }
   }
 
-  get isAccepting(): boolean {
-    return this.accepting;
-  }
-
   private assertAccepting(): void {
-    if (!this.accepting) {
-      throw new DbosShutdownInterrupt('(new)');
-    }
+    if (!this.isAccepting) throw new DbosShutdownInterrupt('(new)');
   }
 
-  private awaitLocalOrStored(workflowId: string): Promise<unknown> {
+  private awaitResult(workflowId: string): Promise<unknown> {
     const local = this.running.get(workflowId);
-    if (local) return local;
-    return this.statuses.get(workflowId).then((row) => {
-      if (row && isTerminal(row.status)) return outcomeOf(row);
-      throw new DbosConflictError(
-        `Workflow "${workflowId}" already exists and is ${row?.status ?? 'unknown'} in another executor; await it with WorkflowClient.retrieve().`,
-      );
-    });
-  }
-
-  private checkInterrupt(state: ExecutionState): void {
-    if (!this.accepting) throw new DbosShutdownInterrupt(state.workflowId);
-  }
-
-  private currentState(): ExecutionState {
-    const store = currentWorkflowContext();
-    if (!store) throw new Error('No workflow is running in this context');
-    return store.run as ExecutionState;
+    if (local) return local.promise;
+    return this.handle(workflowId).getResult();
   }
 }
 
-function outsideStore(): WorkflowContextStore {
-  return { run: { workflowId: '', workflowName: '', nextStepId: 0 }, runtime: { runOperation: (_n, fn) => fn() } };
+/** A child's handle inside its parent: reading its result or status is a checkpointed operation. */
+export class ChildWorkflowHandle<R = unknown> extends WorkflowHandle<R> {
+  constructor(
+    workflowId: string,
+    backend: HandleBackend,
+    private readonly steps: StepRunner,
+  ) {
+    super(workflowId, backend);
+  }
+
+  override getResult(options: { timeoutMs?: number } = {}): Promise<R> {
+    const store = workflowBodyStore();
+    if (!store) return super.getResult(options);
+    return this.steps.runOperation(store, 'DBOS.getResult', () => super.getResult(options));
+  }
+
+  override getStatus(): ReturnType<WorkflowHandle<R>['getStatus']> {
+    const store = workflowBodyStore();
+    if (!store) return super.getStatus();
+    return this.steps.runOperation(store, 'DBOS.getStatus', () => super.getStatus());
+  }
 }
 
-function replayCheckpoint<T>(state: ExecutionState, stepId: number, name: string, row: OperationOutputRow): T {
-  if (row.stepName !== name) {
-    throw new DbosNondeterminismError(state.workflowId, stepId, row.stepName, name);
+function outcomeError(row: WorkflowStatusRow): Error {
+  try {
+    outcomeOf(row);
+  } catch (err) {
+    return err as Error;
   }
-  if (row.error !== null) throw deserializeError(row.error);
-  return deserialize<T>(row.output);
+  return new DbosWorkflowCancelledError(row.workflowId);
+}
+
+function earliest(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.min(a, b);
 }
 
 function assertSameWorkflow(existing: WorkflowStatusRow | null, registration: WorkflowRegistration, workflowId: string): void {

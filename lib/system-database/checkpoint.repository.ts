@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './entities/operation-output.entity';
 import { STEP_COLUMNS, toStepRow } from './row-mapping';
@@ -65,6 +66,37 @@ export class CheckpointRepository {
       [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt],
     );
     return inserted.length > 0;
+  }
+
+  /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken. */
+  async recordWith(client: Pick<PoolClient, 'query'>, row: OperationOutputRow): Promise<boolean> {
+    const result = await client.query(
+      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (workflow_id, step_id) DO NOTHING`,
+      [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Copies the checkpoints before `beforeStep` to another workflow (fork). */
+  async copy(client: Pick<PoolClient, 'query'>, fromId: string, toId: string, beforeStep: number): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+       SELECT $2, step_id, step_name, output, error, child_workflow_id, started_at, completed_at
+         FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id < $3`,
+      [fromId, toId, beforeStep],
+    );
+  }
+
+  /** Removes the failed checkpoints after the last successful one, so a resume runs those steps again. */
+  async dropTrailingErrors(workflowId: string, client: Pick<PoolClient, 'query'>): Promise<void> {
+    await client.query(
+      `DELETE FROM ${this.db.s}.operation_outputs
+        WHERE workflow_id = $1 AND error IS NOT NULL
+          AND step_id > COALESCE((SELECT max(step_id) FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND error IS NULL), -1)`,
+      [workflowId],
+    );
   }
 
   async get(workflowId: string, stepId: number): Promise<OperationOutputRow | null> {

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
 /** The schema name, validated as a plain identifier and quoted: it is the only name spliced into SQL. */
@@ -8,4 +10,10 @@ export function quoteSchemaName(schema: string): string {
     );
   }
   return `"${schema}"`;
+}
+
+/** The LISTEN/NOTIFY channel of a system schema: one per schema, short enough for any schema name. */
+export function notificationChannel(schema: string): string {
+  quoteSchemaName(schema);
+  return `dbos_${createHash('md5').update(schema).digest('hex').slice(0, 16)}`;
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
@@ -63,6 +63,11 @@ export class SystemDatabase {
 
   get pool(): Pool {
     return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /** Connection settings of the pool, for a dedicated connection (LISTEN). */
+  connectionConfig(): ClientConfig {
+    return { ...(this.pool as unknown as { options: ClientConfig }).options };
   }
 
   /** A parameterized query as a named (server-side prepared) statement. */

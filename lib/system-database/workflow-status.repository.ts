@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
 import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
@@ -140,6 +141,85 @@ export class WorkflowStatusRepository {
       [workflowId, from, to, error, Date.now()],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * Cancels a workflow and all its descendants that have not finished; `error` (e.g. a timeout)
+   * is recorded as what their awaiters get. Returns the ids that were cancelled.
+   */
+  async cancelTree(workflowId: string, error: string | null): Promise<string[]> {
+    const rows = await this.db.query<{ workflow_id: string }>(
+      `WITH RECURSIVE tree AS (
+         SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE workflow_id = $1
+         UNION
+         SELECT c.workflow_id FROM ${this.db.s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+       )
+       UPDATE ${this.db.s}.workflow_status w
+          SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL
+         FROM tree
+        WHERE w.workflow_id = tree.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
+       RETURNING w.workflow_id`,
+      [workflowId, error, Date.now()],
+    );
+    return rows.map((r) => r.workflow_id);
+  }
+
+  /**
+   * Makes a finished-unsuccessfully workflow runnable again: PENDING on `executorId` (it runs
+   * there), or ENQUEUED on `queueName` (any executor of its version takes it). Its deadline is
+   * dropped and its recovery count reset. Null when it was not CANCELLED/ERROR/MAX_RECOVERY.
+   */
+  async reopen(
+    workflowId: string,
+    target: { executorId: string; status: 'PENDING' } | { queueName: string; status: 'ENQUEUED' },
+    applicationVersion: string | null,
+    client: Pick<PoolClient, 'query'>,
+  ): Promise<WorkflowStatusRow | null> {
+    const { rows } = await client.query(
+      `UPDATE ${this.db.s}.workflow_status
+          SET status = $2, executor_id = COALESCE($3, executor_id), queue_name = COALESCE($4, queue_name),
+              application_version = COALESCE($5, application_version), recovery_attempts = 0, error = NULL,
+              output = NULL, deadline = NULL, timeout_ms = NULL, started_at = $6, updated_at = $6
+        WHERE workflow_id = $1 AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+       RETURNING ${STATUS_COLUMNS}`,
+      [
+        workflowId,
+        target.status,
+        target.status === 'PENDING' ? target.executorId : null,
+        target.status === 'ENQUEUED' ? target.queueName : null,
+        applicationVersion,
+        Date.now(),
+      ],
+    );
+    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  /** Inserts the fork of `fromId` as `toId` on a transaction's client; false when `fromId` does not exist. */
+  async insertFork(
+    client: Pick<PoolClient, 'query'>,
+    fromId: string,
+    toId: string,
+    target: { status: 'PENDING' | 'ENQUEUED'; executorId: string | null; queueName: string | null; applicationVersion: string | null },
+  ): Promise<boolean> {
+    const now = Date.now();
+    const result = await client.query(
+      `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
+         application_version, queue_name, priority, forked_from, started_at, created_at, updated_at)
+       SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, $1, $7, $7, $7
+         FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`,
+      [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now],
+    );
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  /** Running workflows among `workflowIds` that are no longer PENDING (cancelled elsewhere). */
+  async notPending(workflowIds: string[]): Promise<WorkflowStatusRow[]> {
+    if (workflowIds.length === 0) return [];
+    const rows = await this.db.query(
+      `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[]) AND status <> 'PENDING'`,
+      [workflowIds],
+    );
+    return rows.map(toStatusRow);
   }
 
   async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {

@@ -1,0 +1,16 @@
+import type { WorkflowHandle } from '../client/workflow.handle';
+import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+
+/** What DbosContext asks of the executor; each call knows the running workflow from the async context. */
+export interface DbosRuntime {
+  now(): Promise<number>;
+  randomUUID(): Promise<string>;
+  sleepUntil(deadline: number | { durationMs: number }): Promise<void>;
+  send(destinationId: string, message: unknown, topic: string | undefined): Promise<void>;
+  recv<T>(topic: string | undefined, timeoutMs: number): Promise<T | null>;
+  setEvent(key: string, value: unknown): Promise<void>;
+  getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null>;
+  writeStream(key: string, value: unknown): Promise<void>;
+  closeStream(key: string): Promise<void>;
+  startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>; // eslint-disable-line @typescript-eslint/ban-types
+}

@@ -1,0 +1,37 @@
+import { currentWorkflowContext, type WorkflowContextStore, type WorkflowRunState } from '../context/workflow-context.storage';
+import { DbosError } from '../errors/dbos.error';
+import { DbosNondeterminismError } from '../errors/nondeterminism.error';
+import { deserialize, deserializeError } from '../serialization/value.codec';
+import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
+
+export interface ExecutionState extends WorkflowRunState {
+  /** Checkpoints of an earlier run, by position; null for a fresh workflow (nothing to read). */
+  readonly recorded: Map<number, OperationOutputRow> | null;
+  /** Epoch ms after which the workflow is cancelled with DbosTimeoutError. */
+  deadline: number | null;
+}
+
+/** The store of the running workflow when we are in its body (not inside a step); else undefined. */
+export function workflowBodyStore(): (WorkflowContextStore & { run: ExecutionState }) | undefined {
+  const store = currentWorkflowContext();
+  return store && store.stepName === undefined ? (store as WorkflowContextStore & { run: ExecutionState }) : undefined;
+}
+
+export function requireWorkflowBody(operation: string): WorkflowContextStore & { run: ExecutionState } {
+  const store = workflowBodyStore();
+  if (!store) {
+    throw new DbosError(
+      `${operation} can only be called from a @Workflow method (not from a step, a transaction or outside a workflow).`,
+    );
+  }
+  return store;
+}
+
+/** What a recorded checkpoint says: its value, or its error thrown; a different name is nondeterminism. */
+export function replayCheckpoint<T>(state: ExecutionState, stepId: number, name: string, row: OperationOutputRow): T {
+  if (row.stepName !== name) {
+    throw new DbosNondeterminismError(state.workflowId, stepId, row.stepName, name);
+  }
+  if (row.error !== null) throw deserializeError(row.error);
+  return deserialize<T>(row.output);
+}

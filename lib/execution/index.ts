@@ -1,2 +1,0 @@
-export * from './workflow.executor';
-export * from './shutdown-interrupt';

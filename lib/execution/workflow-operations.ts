@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '../client/workflow.handle';
+import type { DbosRuntime } from '../context/dbos-runtime.interface';
+import { currentWorkflowContext } from '../context/workflow-context.storage';
+import type { WorkflowRegistry } from '../discovery/workflow.registry';
+import { DbosError } from '../errors/dbos.error';
+import { DbosNotFoundError } from '../errors/not-found.error';
+import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import { deserialize, serialize } from '../serialization/value.codec';
+import type { CommunicationRepository } from '../system-database/communication.repository';
+import type { NotificationListener } from '../system-database/notification.listener';
+import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
+import type { WorkflowExecutor } from './workflow.executor';
+
+export const DEFAULT_TOPIC = '';
+
+/**
+ * The DbosContext calls: durable time, messages, events, streams, child workflows. From a
+ * workflow body each is a checkpointed operation; outside one, what makes sense still works.
+ */
+export class WorkflowOperations implements DbosRuntime {
+  constructor(
+    private readonly executor: WorkflowExecutor,
+    private readonly registry: WorkflowRegistry,
+    private readonly communication: CommunicationRepository,
+    private readonly listener: NotificationListener,
+  ) {}
+
+  private get steps() {
+    return this.executor.steps;
+  }
+
+  async now(): Promise<number> {
+    const store = workflowBodyStore();
+    return store ? this.steps.runOperation(store, 'DBOS.now', async () => Date.now()) : Date.now();
+  }
+
+  async randomUUID(): Promise<string> {
+    const store = workflowBodyStore();
+    return store ? this.steps.runOperation(store, 'DBOS.randomUUID', async () => randomUUID()) : randomUUID();
+  }
+
+  /** The wake-up time is the recorded checkpoint: a replay after a restart waits for the original deadline. */
+  async sleepUntil(target: number | { durationMs: number }): Promise<void> {
+    const store = workflowBodyStore();
+    const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
+    if (!store) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
+    const deadline = await this.steps.runOperation(store, 'DBOS.sleep', async () => wakeAt());
+    await delay(deadline - Date.now(), this.signalOf(store.run));
+  }
+
+  async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
+    const body = serialize(message, 'the message');
+    const store = workflowBodyStore();
+    const send = async (messageId: string, client?: Parameters<CommunicationRepository['send']>[1]) => {
+      const result = await this.communication.send({ messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body }, client);
+      if (result === 'not-found') {
+        throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
+      }
+    };
+    if (!store) return send(randomUUID());
+    await this.steps.runSystemTransaction(store, 'DBOS.send', async (client, stepId) => {
+      // The id is the sender's position, so even a repeated attempt delivers once.
+      await send(`${store.run.workflowId}:${stepId}`, client);
+      return { value: undefined };
+    });
+  }
+
+  /** The message is consumed in the same transaction that records the recv: never lost, never twice. */
+  async recv<T>(topic: string | undefined, timeoutMs: number): Promise<T | null> {
+    const store = requireWorkflowBody('DbosContext.recv()');
+    const { workflowId } = store.run;
+    const channel = topic ?? DEFAULT_TOPIC;
+    const deadline = await this.steps.runOperation(store, 'DBOS.recvDeadline', async () => Date.now() + timeoutMs);
+    const signal = this.signalOf(store.run);
+    return this.steps.runSystemTransaction<T | null>(
+      store,
+      'DBOS.recv',
+      async (client) => {
+        const consumed = await this.communication.consumeOldest(client, workflowId, channel);
+        if (consumed) return { value: deserialize<T>(consumed.message) };
+        return Date.now() >= deadline ? { value: null } : undefined;
+      },
+      async () => {
+        await this.listener.waitUntil(
+          [`msg:${workflowId}`],
+          async () => ((await this.communication.hasMessage(workflowId, channel)) ? true : undefined),
+          deadline,
+          signal,
+        );
+        return true;
+      },
+    );
+  }
+
+  async setEvent(key: string, value: unknown): Promise<void> {
+    const store = requireWorkflowBody('DbosContext.setEvent()');
+    const body = serialize(value, `the value of event "${key}"`);
+    await this.steps.runSystemTransaction(store, 'DBOS.setEvent', async (client, stepId) => {
+      await this.communication.setEvent(client, store.run.workflowId, stepId, key, body);
+      return { value: undefined };
+    });
+  }
+
+  async getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null> {
+    const store = workflowBodyStore();
+    if (!store) return this.waitForEvent<T>(workflowId, key, Date.now() + timeoutMs, this.signalOf(undefined));
+    const deadline = await this.steps.runOperation(store, 'DBOS.getEventDeadline', async () => Date.now() + timeoutMs);
+    return this.steps.runOperation(store, 'DBOS.getEvent', () => this.waitForEvent<T>(workflowId, key, deadline, this.signalOf(store.run)));
+  }
+
+  async waitForEvent<T>(workflowId: string, key: string, deadline: number, signal?: AbortSignal): Promise<T | null> {
+    const found = await this.listener.waitUntil([`evt:${workflowId}`], () => this.communication.getEvent(workflowId, key), deadline, signal);
+    return found ? deserialize<T>(found.value) : null;
+  }
+
+  async writeStream(key: string, value: unknown): Promise<void> {
+    await this.appendStream('DbosContext.writeStream()', key, serialize(value, `the value written to stream "${key}"`), false);
+  }
+
+  async closeStream(key: string): Promise<void> {
+    await this.appendStream('DbosContext.closeStream()', key, null, true);
+  }
+
+  private async appendStream(operation: string, key: string, value: string | null, closed: boolean): Promise<void> {
+    const body = workflowBodyStore();
+    if (body) {
+      await this.steps.runSystemTransaction(body, closed ? 'DBOS.closeStream' : 'DBOS.writeStream', async (client, stepId) => {
+        await this.communication.appendStream(client, body.run.workflowId, key, value, closed, stepId);
+        return { value: undefined };
+      });
+      return;
+    }
+    const store = currentWorkflowContext();
+    if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
+    // From inside a step: written at once (a retried step may write again), tagged with the step's position.
+    await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
+  }
+
+  async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> { // eslint-disable-line @typescript-eslint/ban-types
+    const registration = this.registry.getWorkflowOf(type, methodName);
+    if (!registration) {
+      throw new DbosNotFoundError(`${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow().`);
+    }
+    if (workflowBodyStore()) return this.executor.startChild(registration, args, options);
+    return this.executor.handle(await this.executor.startWorkflow(registration, args, options));
+  }
+
+  /** Waits end on cancellation of the workflow, or when the process stops taking work. */
+  private signalOf(state: ExecutionState | undefined): AbortSignal {
+    return state ? AbortSignal.any([state.abort.signal, this.executor.stopSignal]) : this.executor.stopSignal;
+  }
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,123 @@
+import type { PoolClient } from 'pg';
+import type { SystemDatabase } from './system-database';
+
+export type SendResult = 'sent' | 'duplicate' | 'not-found';
+
+export interface StreamEntry {
+  offset: number;
+  value: string | null;
+  closed: boolean;
+}
+
+/** Run on a transaction's client, or on the pool when there is none. */
+type Queryable = Pick<PoolClient, 'query'>;
+
+/** Messages, events and streams: what workflows say to each other and to clients. */
+export class CommunicationRepository {
+  constructor(private readonly db: SystemDatabase) {}
+
+  private on(client?: Queryable): Queryable {
+    return client ?? this.db.pool;
+  }
+
+  /** Delivers a message unless its id was delivered before; only to a workflow that exists. */
+  async send(
+    message: { messageId: string; destinationId: string; topic: string; message: string },
+    client?: Queryable,
+  ): Promise<SendResult> {
+    const db = this.on(client);
+    const inserted = await db.query(
+      `INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
+       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $2)
+       ON CONFLICT (message_id) DO NOTHING
+       RETURNING message_id`,
+      [message.messageId, message.destinationId, message.topic, message.message, Date.now()],
+    );
+    if (inserted.rowCount) return 'sent';
+    const exists = await db.query(`SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [message.destinationId]);
+    return exists.rowCount ? 'duplicate' : 'not-found';
+  }
+
+  async hasMessage(destinationId: string, topic: string): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM ${this.db.s}.notifications WHERE destination_id = $1 AND topic = $2 LIMIT 1`,
+      [destinationId, topic],
+    );
+    return rows.length > 0;
+  }
+
+  /** Removes and returns the oldest message of the topic; undefined when there is none. */
+  async consumeOldest(client: Queryable, destinationId: string, topic: string): Promise<{ message: string | null } | undefined> {
+    const result = await client.query(
+      `DELETE FROM ${this.db.s}.notifications
+        WHERE message_id = (SELECT message_id FROM ${this.db.s}.notifications
+                             WHERE destination_id = $1 AND topic = $2
+                             ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING message`,
+      [destinationId, topic],
+    );
+    return result.rowCount ? { message: result.rows[0].message as string | null } : undefined;
+  }
+
+  async setEvent(client: Queryable, workflowId: string, stepId: number, key: string, value: string): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.db.s}.workflow_events (workflow_id, key, value) VALUES ($1, $2, $3)
+       ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value`,
+      [workflowId, key, value],
+    );
+    await client.query(
+      `INSERT INTO ${this.db.s}.workflow_events_history (workflow_id, step_id, key, value) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (workflow_id, step_id) DO UPDATE SET key = EXCLUDED.key, value = EXCLUDED.value`,
+      [workflowId, stepId, key, value],
+    );
+  }
+
+  /** The latest value of an event, or undefined when it was never set. */
+  async getEvent(workflowId: string, key: string): Promise<{ value: string | null } | undefined> {
+    const rows = await this.db.query<{ value: string | null }>(
+      `SELECT value FROM ${this.db.s}.workflow_events WHERE workflow_id = $1 AND key = $2`,
+      [workflowId, key],
+    );
+    return rows.length > 0 ? { value: rows[0].value } : undefined;
+  }
+
+  /** Appends to a stream (or closes it); offsets count from 0 per workflow and key. */
+  async appendStream(client: Queryable | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
+    await this.on(client).query(
+      `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
+       SELECT $1, $2, COALESCE(max("offset") + 1, 0), $3, $4, $5
+         FROM ${this.db.s}.streams WHERE workflow_id = $1 AND key = $2`,
+      [workflowId, key, value, closed, stepId],
+    );
+  }
+
+  async readStream(workflowId: string, key: string, fromOffset: number): Promise<StreamEntry[]> {
+    const rows = await this.db.query<{ offset: number; value: string | null; closed: boolean }>(
+      `SELECT "offset", value, closed FROM ${this.db.s}.streams
+        WHERE workflow_id = $1 AND key = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT 1000`,
+      [workflowId, key, fromOffset],
+    );
+    return rows.map((r) => ({ offset: Number(r.offset), value: r.value, closed: r.closed }));
+  }
+
+  /** Copies what the steps before `beforeStep` of `fromId` published to `toId` (fork). */
+  async copyPublished(client: Queryable, fromId: string, toId: string, beforeStep: number): Promise<void> {
+    await client.query(
+      `INSERT INTO ${this.db.s}.workflow_events_history (workflow_id, step_id, key, value)
+       SELECT $2, step_id, key, value FROM ${this.db.s}.workflow_events_history WHERE workflow_id = $1 AND step_id < $3`,
+      [fromId, toId, beforeStep],
+    );
+    await client.query(
+      `INSERT INTO ${this.db.s}.workflow_events (workflow_id, key, value)
+       SELECT DISTINCT ON (key) $1, key, value FROM ${this.db.s}.workflow_events_history
+        WHERE workflow_id = $1 ORDER BY key, step_id DESC`,
+      [toId],
+    );
+    await client.query(
+      `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
+       SELECT $2, key, "offset", value, closed, step_id FROM ${this.db.s}.streams
+        WHERE workflow_id = $1 AND step_id < $3`,
+      [fromId, toId, beforeStep],
+    );
+  }
+}

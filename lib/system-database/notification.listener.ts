@@ -1,0 +1,165 @@
+import { Client, type ClientConfig, type Notification } from 'pg';
+
+export interface ListenerLogger {
+  warn(message: string): void;
+  log(message: string): void;
+}
+
+/** How often a waiter re-checks on its own: rarely while LISTEN works, often when it does not. */
+const SAFETY_POLL_MS = 10_000;
+const FALLBACK_POLL_MS = 1_000;
+const MAX_RECONNECT_DELAY_MS = 5_000;
+
+/**
+ * One LISTEN connection per process wakes every waiter (recv, getEvent, readStream, getResult,
+ * queue dispatch). Waiters register keys such as `msg:<workflowId>` and re-check the database
+ * when woken. If the connection is lost (or LISTEN is unavailable, e.g. behind a transaction
+ * pooler), waiters fall back to polling with jitter until it is back.
+ */
+export class NotificationListener {
+  private client?: Client;
+  private listening = false;
+  private closed = false;
+  private reconnectDelay = 100;
+  private reconnectTimer?: NodeJS.Timeout;
+  private starting?: Promise<void>;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly globalCallbacks: ((key: string) => void)[] = [];
+
+  constructor(
+    private readonly connection: ClientConfig,
+    readonly channel: string,
+    private readonly logger: ListenerLogger,
+  ) {}
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Connects and LISTENs; resolves when listening or after the first failure (then retries in the background). */
+  start(): Promise<void> {
+    this.starting ??= this.connect();
+    return this.starting;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const client = new Client({ ...this.connection, keepAlive: true });
+    client.on('notification', (message: Notification) => this.dispatch(message.payload ?? ''));
+    client.on('error', (err: Error) => this.connectionLost(client, err));
+    client.on('end', () => this.connectionLost(client, new Error('connection ended')));
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${this.channel}"`);
+      this.client = client;
+      this.listening = true;
+      this.reconnectDelay = 100;
+      this.wakeAll(); // anything sent while we were deaf
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      this.connectionLost(client, err as Error);
+    }
+  }
+
+  private connectionLost(client: Client, err: Error): void {
+    if (this.client && this.client !== client) return;
+    const wasListening = this.listening;
+    this.listening = false;
+    this.client = undefined;
+    if (this.closed || this.reconnectTimer) return;
+    if (wasListening) this.logger.warn(`LISTEN connection lost (${err.message}); waiters poll until it is back`);
+    const delay = this.reconnectDelay * (0.5 + Math.random());
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, MAX_RECONNECT_DELAY_MS);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      void this.connect();
+    }, delay);
+    this.reconnectTimer.unref();
+  }
+
+  /** Calls `callback` with the key of every notification (e.g. to learn of cancellations). */
+  onAny(callback: (key: string) => void): void {
+    this.globalCallbacks.push(callback);
+  }
+
+  private dispatch(key: string): void {
+    for (const callback of this.globalCallbacks) callback(key);
+    const callbacks = this.waiters.get(key);
+    if (!callbacks) return;
+    for (const wake of [...callbacks]) wake();
+  }
+
+  private wakeAll(): void {
+    for (const callbacks of [...this.waiters.values()]) for (const wake of [...callbacks]) wake();
+  }
+
+  /** Wakes local waiters of `key` at once (a change made in this process). */
+  notifyLocal(key: string): void {
+    this.dispatch(key);
+  }
+
+  /**
+   * Re-runs `check` until it returns a value (not undefined), the deadline passes (undefined) or
+   * the signal aborts (rejects with its reason). Between checks it sleeps until one of `keys` is
+   * notified. The waiter is registered before each check, so no notification is missed.
+   */
+  async waitUntil<T>(keys: string[], check: () => Promise<T | undefined>, deadline = Infinity, signal?: AbortSignal): Promise<T | undefined> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const wakeup = this.subscribe(keys, signal);
+      try {
+        const value = await check();
+        if (value !== undefined) return value;
+        const left = deadline - Date.now();
+        if (left <= 0) return undefined;
+        const poll = (this.listening ? SAFETY_POLL_MS : FALLBACK_POLL_MS) * (0.75 + Math.random() * 0.5);
+        await wakeup.wait(Math.min(left, poll));
+      } finally {
+        wakeup.dispose();
+      }
+    }
+  }
+
+  private subscribe(keys: string[], signal?: AbortSignal): { wait(ms: number): Promise<void>; dispose(): void } {
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    for (const key of keys) {
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      set.add(wake);
+    }
+    signal?.addEventListener('abort', wake, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      wait: (ms) => {
+        timer = setTimeout(wake, ms);
+        return woken;
+      },
+      dispose: () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', wake);
+        for (const key of keys) {
+          const set = this.waiters.get(key);
+          set?.delete(wake);
+          if (set?.size === 0) this.waiters.delete(key);
+        }
+      },
+    };
+  }
+
+  /** Number of registered waiter keys (for tests and health). */
+  get waiterCount(): number {
+    return this.waiters.size;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    this.listening = false;
+    const client = this.client;
+    this.client = undefined;
+    this.wakeAll();
+    await client?.end().catch(() => undefined);
+  }
+}
