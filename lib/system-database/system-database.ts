@@ -5,6 +5,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosError } from '../errors/dbos.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { operationOutputEntity, workflowStatusEntity } from './entities';
 import { quoteSchemaName } from './schema-name';
@@ -62,7 +63,11 @@ export class SystemDatabase {
   }
 
   get pool(): Pool {
-    return (this.dataSource.driver as unknown as { master: Pool }).master;
+    const pool = (this.dataSource.driver as unknown as { master?: Pool }).master;
+    if (!pool || !this.dataSource.isInitialized) {
+      throw new DbosError(`The workflow database connection (schema "${this.schema}") is closed: the app or client was shut down.`);
+    }
+    return pool;
   }
 
   /** Connection settings of the pool, for a dedicated connection (LISTEN). */
