@@ -60,4 +60,24 @@ describe('crash recovery with a real SIGKILL', () => {
     const steps = await client.listSteps('crash-after-tx');
     expect(steps.map((s) => s.name)).toEqual(['CrashCheckout.validatePayment', 'CrashCheckout.reserveStock', 'CrashCheckout.ship']);
   });
+
+  it('a durable sleep interrupted by SIGKILL wakes at its original deadline after the restart', async () => {
+    const napMs = 5_000;
+    const first = startApp({ START_NAP: 'nap-1', NAP_MS: String(napMs) });
+    await first.waitForOutput(/NAPPING/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await first.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const restartedAt = Date.now();
+    const second = startApp();
+    await second.waitForOutput(/READY/);
+    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const wokeAt = await client.retrieve<number>('nap-1').getResult({ timeoutMs: 30_000 });
+    const sleepStep = (await client.listSteps('nap-1')).find((s) => s.name === 'DBOS.sleep')!;
+    const deadline = sleepStep.output as number;
+    expect(wokeAt).toBeGreaterThanOrEqual(deadline);
+    expect(wokeAt).toBeLessThan(deadline + 1_000);
+    // Restart + full duration would have been much later: the deadline, not the duration, was kept.
+    expect(restartedAt + napMs).toBeGreaterThan(deadline + 1_000);
+  });
 });
