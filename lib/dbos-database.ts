@@ -7,6 +7,7 @@ import { CommunicationRepository } from './system-database/communication.reposit
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import { NotificationListener } from './system-database/notification.listener';
 import { notificationChannel } from './system-database/schema-name';
+import { QueueRepository } from './system-database/queue.repository';
 import { SystemDatabase } from './system-database/system-database';
 import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
@@ -17,6 +18,7 @@ export class DbosDatabase {
   readonly checkpoints: CheckpointRepository;
   readonly communication: CommunicationRepository;
   readonly admin: WorkflowAdmin;
+  readonly queues: QueueRepository;
   readonly listener: NotificationListener;
 
   private constructor(
@@ -28,6 +30,7 @@ export class DbosDatabase {
     this.checkpoints = new CheckpointRepository(system);
     this.communication = new CommunicationRepository(system);
     this.admin = new WorkflowAdmin(system, this.statuses, this.checkpoints, this.communication);
+    this.queues = new QueueRepository(system);
     this.listener = new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), new Logger('DbosNotifications'));
   }
 

@@ -14,6 +14,7 @@ import { DbosNotFoundError } from './errors/not-found.error';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { WorkflowOperations } from './execution/workflow-operations';
 import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
+import { QueueDispatcher } from './queues/queue.dispatcher';
 import { RecoveryService } from './recovery/recovery.service';
 
 const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
@@ -34,7 +35,7 @@ export class DbosModule {
       global: true,
       imports: [DiscoveryModule, ...(imports ?? [])],
       providers: [...optionsProviders, ...DbosModule.coreProviders()],
-      exports: [WorkflowClient, DbosContext, WorkflowExecutor, RecoveryService, DBOS_SYSTEM_DATABASE],
+      exports: [WorkflowClient, DbosContext, WorkflowExecutor, RecoveryService, QueueDispatcher, DBOS_SYSTEM_DATABASE],
     };
   }
 
@@ -70,6 +71,15 @@ export class DbosModule {
           return executor;
         },
         inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, DBOS_RESOLVED_OPTIONS],
+      },
+      {
+        provide: QueueDispatcher,
+        useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor, options: ResolvedDbosOptions) => {
+          const dispatcher = new QueueDispatcher(database.queues, executor, registry, database.listener, options.queues ?? []);
+          executor.queueLookup = (name) => dispatcher.get(name);
+          return dispatcher;
+        },
+        inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor, DBOS_RESOLVED_OPTIONS],
       },
       {
         provide: RecoveryService,

@@ -6,5 +6,7 @@ export { DbosContext } from './context/dbos-context';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions } from './client/workflow.client';
 export { WorkflowHandle, type GetResultOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
+export { QueueDispatcher } from './queues/queue.dispatcher';
+export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import { resolveExisting } from '../execution/enqueue';
+import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { deserialize, serialize } from '../serialization/value.codec';
 import { CheckpointRepository } from '../system-database/checkpoint.repository';
@@ -43,6 +45,7 @@ export interface WorkflowClientBackend {
   communication: CommunicationRepository;
   listener: NotificationListener;
   admin: WorkflowAdmin;
+  queues: QueueRepository;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
 }
@@ -90,6 +93,7 @@ export class WorkflowClient {
       communication,
       listener,
       admin: new WorkflowAdmin(system, statuses, checkpoints, communication),
+      queues: new QueueRepository(system),
       close: async () => {
         await listener.close();
         await system.close();
@@ -108,6 +112,44 @@ export class WorkflowClient {
         };
       },
     });
+  }
+
+  /**
+   * Enqueues a workflow by its registered name, from any process (this one need not have its
+   * class). A dispatcher of a process that registers the workflow and declares the queue runs it.
+   */
+  async enqueue<R = unknown>(options: EnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<R>> {
+    const inputs = serialize(args, `the arguments of workflow ${options.workflowName}`);
+    const workflowId = options.workflowId ?? randomUUID();
+    const now = Date.now();
+    const result = await this.backend.statuses.insert({
+      workflowId,
+      status: 'ENQUEUED',
+      workflowName: options.workflowName,
+      className: null,
+      inputs,
+      executorId: null,
+      applicationVersion: options.applicationVersion ?? null,
+      queueName: options.queue,
+      priority: options.priority ?? 0,
+      deduplicationId: options.deduplicationId ?? null,
+      partitionKey: options.partitionKey ?? null,
+      delayUntil: options.delayMs ? now + options.delayMs : null,
+      timeoutMs: options.timeoutMs ?? null,
+      deadline: null,
+      parentWorkflowId: null,
+      forkedFrom: null,
+      startedAt: null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (result.inserted) return this.retrieve<R>(workflowId);
+    return this.retrieve<R>(await resolveExisting(this.backend.queues, result.existing, options.workflowName, workflowId, options));
+  }
+
+  /** Depth (ENQUEUED) and running (PENDING) count of every queue with work. */
+  queueStats(): Promise<QueueStats[]> {
+    return this.backend.queues.stats();
   }
 
   retrieve<R = unknown>(workflowId: string): WorkflowHandle<R> {

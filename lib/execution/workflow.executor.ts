@@ -5,7 +5,6 @@ import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
 import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
-import { DbosConflictError } from '../errors/conflict.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
@@ -18,7 +17,11 @@ import type { OperationOutputRow } from '../system-database/entities/operation-o
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { SystemDatabase } from '../system-database/system-database';
+import type { QueueRepository } from '../system-database/queue.repository';
 import type { WorkflowAdmin } from '../system-database/workflow-admin';
+import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import { checkEnqueueOptions, resolveExisting } from './enqueue';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
@@ -39,6 +42,7 @@ export interface ExecutorDependencies {
   listener: NotificationListener;
   registry: WorkflowRegistry;
   admin: WorkflowAdmin;
+  queues: QueueRepository;
   transactionDataSource: DataSource;
 }
 
@@ -52,6 +56,7 @@ interface StartContext {
 interface RunningWorkflow {
   promise: Promise<unknown>;
   state: ExecutionState;
+  queueName: string | null;
   timer?: NodeJS.Timeout;
 }
 
@@ -63,6 +68,7 @@ export class WorkflowExecutor {
   private readonly logger = new Logger(WorkflowExecutor.name);
   private readonly running = new Map<string, RunningWorkflow>();
   private readonly stopping = new AbortController();
+  private readonly queueSlotCallbacks: ((queueName: string) => void)[] = [];
   readonly steps: StepRunner;
   readonly handles: HandleBackend;
 
@@ -122,35 +128,35 @@ export class WorkflowExecutor {
     this.assertAccepting();
     const inputs = serialize(args, `the arguments of workflow ${registration.name}`);
     const workflowId = options.workflowId ?? randomUUID();
+    const queued = options.queue !== undefined;
+    if (queued) this.queueCheck(options);
     const now = Date.now();
     const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
-    const deadline = earliest(timeoutMs === null ? null : now + timeoutMs, context.parentDeadline ?? null);
+    // A queued workflow's deadline starts when it is dequeued.
+    const deadline = queued ? context.parentDeadline ?? null : earliest(timeoutMs === null ? null : now + timeoutMs, context.parentDeadline ?? null);
     const result = await this.deps.statuses.insert({
       workflowId,
-      status: 'PENDING',
+      status: queued ? 'ENQUEUED' : 'PENDING',
       workflowName: registration.name,
       className: registration.className,
       inputs,
-      executorId: this.settings.executorId,
+      executorId: queued ? null : this.settings.executorId,
       applicationVersion: this.settings.applicationVersion,
-      queueName: null,
+      queueName: options.queue ?? null,
       priority: options.priority ?? 0,
-      deduplicationId: null,
-      partitionKey: null,
-      delayUntil: null,
+      deduplicationId: options.deduplicationId ?? null,
+      partitionKey: options.partitionKey ?? null,
+      delayUntil: options.delayMs ? now + options.delayMs : null,
       timeoutMs,
       deadline,
       parentWorkflowId: context.parentWorkflowId ?? null,
       forkedFrom: null,
-      startedAt: now,
+      startedAt: queued ? null : now,
       createdAt: now,
       updatedAt: now,
     });
-    if (!result.inserted) {
-      assertSameWorkflow(result.existing, registration, workflowId);
-      return workflowId;
-    }
-    this.launch(registration, workflowId, args, null, deadline);
+    if (!result.inserted) return resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);
+    if (!queued) this.launch(registration, workflowId, args, null, deadline);
     return workflowId;
   }
 
@@ -194,10 +200,11 @@ export class WorkflowExecutor {
   }
 
   /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
-  async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<void> {
+  async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true): Promise<void> {
+    if (this.running.has(row.workflowId)) return;
     const args = deserialize<unknown[]>(row.inputs) ?? [];
-    const steps = await this.deps.checkpoints.loadAll(row.workflowId);
-    this.launch(registration, row.workflowId, args, new Map(steps.map((s) => [s.stepId, s])), row.deadline);
+    const steps = hasSteps ? await this.deps.checkpoints.loadAll(row.workflowId) : [];
+    this.launch(registration, row.workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName);
   }
 
   private launch(
@@ -206,17 +213,31 @@ export class WorkflowExecutor {
     args: unknown[],
     recorded: Map<number, OperationOutputRow> | null,
     deadline: number | null,
+    queueName: string | null = null,
   ): void {
     const state: ExecutionState = { workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort: new AbortController() };
     const promise = this.runToCompletion(registration, { run: state }, args);
-    const entry: RunningWorkflow = { promise, state };
+    const entry: RunningWorkflow = { promise, state, queueName };
     if (deadline !== null) entry.timer = this.armDeadline(workflowId, deadline);
     this.running.set(workflowId, entry);
     const forget = () => {
       clearTimeout(entry.timer);
       this.running.delete(workflowId);
+      if (queueName !== null) for (const callback of this.queueSlotCallbacks) callback(queueName);
     };
     promise.then(forget, forget);
+  }
+
+  /** Workflows of `queueName` running in this process (its worker concurrency). */
+  runningOnQueue(queueName: string): number {
+    let count = 0;
+    for (const entry of this.running.values()) if (entry.queueName === queueName) count++;
+    return count;
+  }
+
+  /** Called whenever a queued workflow running here ends: its slot is free. */
+  onQueuedWorkflowFinished(callback: (queueName: string) => void): void {
+    this.queueSlotCallbacks.push(callback);
   }
 
   private async runToCompletion(registration: WorkflowRegistration, store: WorkflowContextStore, args: unknown[]): Promise<unknown> {
@@ -342,6 +363,19 @@ export class WorkflowExecutor {
     }
   }
 
+  /** Set by the dispatcher: the queues this process knows, to refuse typos and misuse at enqueue time. */
+  queueLookup?: (name: string) => QueueOptions | undefined;
+
+  private queueCheck(options: StartWorkflowOptions): void {
+    const queue = this.queueLookup?.(options.queue!);
+    if (!queue) {
+      throw new DbosConfigurationError(
+        `Queue "${options.queue}" is not declared in this app: add it to DbosModule.forRoot({ queues }) or register it at runtime.`,
+      );
+    }
+    checkEnqueueOptions(queue, options);
+  }
+
   private assertAccepting(): void {
     if (!this.isAccepting) throw new DbosShutdownInterrupt('(new)');
   }
@@ -391,13 +425,4 @@ function earliest(a: number | null, b: number | null): number | null {
   return Math.min(a, b);
 }
 
-function assertSameWorkflow(existing: WorkflowStatusRow | null, registration: WorkflowRegistration, workflowId: string): void {
-  if (!existing) {
-    throw new DbosConflictError(`Workflow "${workflowId}" could not be started: its deduplication id is taken.`);
-  }
-  if (existing.workflowName !== registration.name) {
-    throw new DbosConflictError(
-      `Workflow id "${workflowId}" is already used by a "${existing.workflowName}" workflow; it cannot start "${registration.name}". Use another workflow id.`,
-    );
-  }
-}
+

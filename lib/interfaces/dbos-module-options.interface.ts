@@ -23,11 +23,18 @@ export interface EmbeddedDatabaseOptions {
 
 export interface QueueOptions {
   name: string;
+  /** At most this many workflows of the queue PENDING at once, across every process (per key when partitioned). */
   concurrency?: number;
+  /** At most this many running in this process. */
   workerConcurrency?: number;
+  /** At most `limit` starts per `periodMs`, across every process (per key when partitioned). */
   rateLimit?: { limit: number; periodMs: number };
+  /** Order by `priority` (lower first), FIFO within a priority. Without it, plain FIFO. */
   priorityEnabled?: boolean;
+  /** Every enqueue names a `partitionKey`; the limits apply per key (per customer, per tenant). */
   partitioned?: boolean;
+  /** Per-key concurrency of a partitioned queue; defaults to `concurrency`. */
+  partitionConcurrency?: number;
 }
 
 export interface RecoveryOptions {

@@ -36,8 +36,26 @@ export interface TransactionDecoratorOptions {
 export interface StartWorkflowOptions {
   /** Idempotency key: starting an id that exists returns that workflow and never runs it twice. */
   workflowId?: string;
+  /** Enqueue instead of starting at once; a dispatcher of any process starts it within the queue's limits. */
   queue?: string;
+  /** Lower runs first, on a queue with `priorityEnabled`. */
   priority?: number;
+  /** While a workflow with this id is queued or running on the queue, another enqueue of it is refused. */
   deduplicationId?: string;
+  /** What a refused duplicate does: throw DbosConflictError (default) or return the existing handle. */
+  onDuplicate?: 'reject' | 'return-existing';
+  /** Partition of a partitioned queue. */
+  partitionKey?: string;
+  /** Not started before this delay has passed. */
+  delayMs?: number;
+  /** Deadline from the start (for a queued workflow: from when it is dequeued). */
   timeoutMs?: number;
+}
+
+/** `WorkflowClient.enqueue` by workflow name, from any process. */
+export interface EnqueueOptions extends Omit<StartWorkflowOptions, 'queue'> {
+  workflowName: string;
+  queue: string;
+  /** Only executors of this version take it; default: any version. */
+  applicationVersion?: string;
 }

@@ -1,0 +1,168 @@
+import { Logger } from '@nestjs/common';
+import type { WorkflowRegistry } from '../discovery/workflow.registry';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
+import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { NotificationListener } from '../system-database/notification.listener';
+import type { QueueRepository } from '../system-database/queue.repository';
+import { INTERNAL_QUEUE } from '../system-database/workflow-admin';
+
+/** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
+const CLAIM_PER_PASS = 100;
+const IDLE_POLL_LISTENING_MS = 5_000;
+const IDLE_POLL_DEAF_MS = 1_000;
+const ERROR_BACKOFF_MS = 1_000;
+
+/**
+ * Starts queued workflows of this process's queues within their limits. Woken by NOTIFY when
+ * work is enqueued or a slot frees anywhere, and locally when one of its own workflows ends;
+ * polling remains only as a fallback.
+ */
+export class QueueDispatcher {
+  private readonly logger = new Logger(QueueDispatcher.name);
+  private readonly queues = new Map<string, QueueOptions>();
+  private dirty = true;
+  private stopped = true;
+  private wakeSleeper?: () => void;
+  private loop?: Promise<void>;
+  private cursor = 0;
+
+  constructor(
+    private readonly repository: QueueRepository,
+    private readonly executor: WorkflowExecutor,
+    private readonly registry: WorkflowRegistry,
+    private readonly listener: NotificationListener,
+    queues: QueueOptions[],
+  ) {
+    this.register({ name: INTERNAL_QUEUE });
+    for (const queue of queues) this.register(queue);
+    listener.onAny((key) => {
+      if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake();
+    });
+    executor.onQueuedWorkflowFinished(() => this.wake());
+  }
+
+  /** Declares a queue (at startup from the options, or later at runtime). */
+  register(queue: QueueOptions): void {
+    validateQueue(queue);
+    const existing = this.queues.get(queue.name);
+    if (existing && JSON.stringify(existing) !== JSON.stringify(queue)) {
+      throw new DbosConfigurationError(`Queue "${queue.name}" is already registered with other options.`);
+    }
+    this.queues.set(queue.name, { ...queue });
+    this.wake();
+  }
+
+  get(name: string): QueueOptions | undefined {
+    return this.queues.get(name);
+  }
+
+  list(): QueueOptions[] {
+    return [...this.queues.values()];
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.loop;
+  }
+
+  wake(): void {
+    this.dirty = true;
+    this.wakeSleeper?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      this.dirty = false;
+      let nextAt: number | null = null;
+      try {
+        nextAt = await this.pass();
+      } catch (err) {
+        this.logger.error(`Queue dispatch failed: ${(err as Error).message}`, (err as Error).stack);
+        nextAt = Date.now() + ERROR_BACKOFF_MS;
+      }
+      if (this.dirty || this.stopped) continue;
+      const idle = this.listener.isListening ? IDLE_POLL_LISTENING_MS : IDLE_POLL_DEAF_MS;
+      await this.sleep(Math.min(idle, nextAt === null ? idle : Math.max(0, nextAt - Date.now())));
+    }
+  }
+
+  /** One round over every queue; returns when a time-based limit (delay, rate) next lifts. */
+  private async pass(): Promise<number | null> {
+    if (!this.executor.isAccepting) return null;
+    const queues = this.list();
+    const names = this.registry.workflowNames();
+    if (names.length === 0) return null;
+    let limited = false;
+    for (let i = 0; i < queues.length; i++) {
+      const queue = queues[(this.cursor + i) % queues.length];
+      const room = this.roomIn(queue);
+      if (room <= 0) continue;
+      const claimed = await this.repository.claim({
+        queue,
+        executorId: this.executor.settings.executorId,
+        applicationVersion: this.executor.settings.applicationVersion,
+        workflowNames: names,
+        max: Math.min(room, CLAIM_PER_PASS),
+      });
+      await Promise.all(claimed.map(({ row, hasSteps }) => this.launch(row, hasSteps)));
+      if (claimed.length === Math.min(room, CLAIM_PER_PASS)) this.dirty = true; // there may be more
+      if (queue.rateLimit || claimed.length === 0) limited = true;
+    }
+    this.cursor++;
+    return limited ? this.repository.nextEligibleAt(queues) : null;
+  }
+
+  private roomIn(queue: QueueOptions): number {
+    if (queue.workerConcurrency === undefined) return Number.MAX_SAFE_INTEGER;
+    return queue.workerConcurrency - this.executor.runningOnQueue(queue.name);
+  }
+
+  private async launch(row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
+    const registration = this.registry.getWorkflow(row.workflowName);
+    if (!registration) return; // claims are filtered by registered names
+    try {
+      await this.executor.launchFromCheckpoints(registration, row, hasSteps);
+    } catch (err) {
+      this.logger.error(`Could not start queued workflow ${row.workflowId}: ${(err as Error).message}; recovery will retry it.`);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeSleeper = () => {
+        this.wakeSleeper = undefined;
+        done();
+      };
+    });
+  }
+}
+
+function validateQueue(queue: QueueOptions): void {
+  const positive = (value: number | undefined, what: string) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new DbosConfigurationError(`Queue "${queue.name}": ${what} must be a positive integer, got ${value}.`);
+    }
+  };
+  if (!queue.name) throw new DbosConfigurationError('A queue needs a name.');
+  positive(queue.concurrency, 'concurrency');
+  positive(queue.workerConcurrency, 'workerConcurrency');
+  positive(queue.partitionConcurrency, 'partitionConcurrency');
+  if (queue.rateLimit) {
+    positive(queue.rateLimit.limit, 'rateLimit.limit');
+    positive(queue.rateLimit.periodMs, 'rateLimit.periodMs');
+  }
+}

@@ -1,0 +1,172 @@
+import { createHash } from 'node:crypto';
+import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
+import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
+import type { SystemDatabase } from './system-database';
+
+export interface ClaimRequest {
+  queue: QueueOptions;
+  executorId: string;
+  applicationVersion: string;
+  workflowNames: string[];
+  /** At most this many (what this process has room for). */
+  max: number;
+}
+
+export interface QueueStats {
+  queue: string;
+  enqueued: number;
+  running: number;
+}
+
+/**
+ * Claims of queued workflows. When a queue has limits that span processes (concurrency, rate),
+ * claims of that queue take turns under a transaction-scoped advisory lock, so the counts they
+ * read are exact; the rows themselves are taken with FOR UPDATE SKIP LOCKED.
+ */
+export class QueueRepository {
+  constructor(private readonly db: SystemDatabase) {}
+
+  /** Claimed rows, now PENDING on the executor; `hasSteps` tells whether there are checkpoints to replay. */
+  async claim(request: ClaimRequest): Promise<{ row: WorkflowStatusRow; hasSteps: boolean }[]> {
+    const { queue } = request;
+    const globalLimits = queue.concurrency !== undefined || queue.rateLimit !== undefined || queue.partitionConcurrency !== undefined;
+    const now = Date.now();
+    return this.db.transaction(async (client) => {
+      if (globalLimits) {
+        const lock = 'SELECT pg_advisory_xact_lock($1)';
+        await client.query({ name: this.db.statementName(lock), text: lock, values: [this.lockKey(queue.name)] });
+      }
+      const text = queue.partitioned ? this.partitionedClaimSql(queue) : this.claimSql(queue);
+      const result = await client.query({
+        name: this.db.statementName(text),
+        text,
+        values: [
+          queue.name,
+          request.executorId,
+          request.applicationVersion,
+          now,
+          request.max,
+          queue.partitioned ? queue.partitionConcurrency ?? queue.concurrency ?? null : queue.concurrency ?? null,
+          queue.rateLimit?.limit ?? null,
+          queue.rateLimit?.periodMs ?? 0,
+          request.workflowNames,
+        ],
+      });
+      return result.rows.map((raw) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) }));
+    });
+  }
+
+  private order(queue: QueueOptions, alias = ''): string {
+    return queue.priorityEnabled ? `${alias}priority, ${alias}created_at` : `${alias}created_at`;
+  }
+
+  private eligible(): string {
+    return `queue_name = $1 AND status = 'ENQUEUED' AND (delay_until IS NULL OR delay_until <= $4)
+            AND (application_version = $3 OR application_version IS NULL) AND workflow_name = ANY($9::text[])`;
+  }
+
+  private claimedUpdate(picked: string): string {
+    return `UPDATE ${this.db.s}.workflow_status w
+               SET status = 'PENDING', executor_id = $2, application_version = $3, started_at = $4, updated_at = $4,
+                   deadline = CASE WHEN w.timeout_ms IS NULL THEN w.deadline ELSE $4 + w.timeout_ms END
+              FROM ${picked} p WHERE w.workflow_id = p.workflow_id
+            RETURNING ${STATUS_COLUMNS.split(',').map((c) => `w.${c.trim()}`).join(', ')},
+                      EXISTS (SELECT 1 FROM ${this.db.s}.operation_outputs o WHERE o.workflow_id = w.workflow_id) AS has_steps`;
+  }
+
+  private claimSql(queue: QueueOptions): string {
+    const s = this.db.s;
+    return `WITH room AS (
+              SELECT LEAST(
+                $5::int,
+                CASE WHEN $6::int IS NULL THEN $5::int
+                     ELSE $6::int - (SELECT count(*) FROM ${s}.workflow_status WHERE queue_name = $1 AND status = 'PENDING')::int END,
+                CASE WHEN $7::int IS NULL THEN $5::int
+                     ELSE $7::int - (SELECT count(*) FROM ${s}.workflow_status WHERE queue_name = $1 AND started_at > $4 - $8::bigint)::int END
+              ) AS n
+            ), picked AS (
+              SELECT workflow_id FROM ${s}.workflow_status
+               WHERE ${this.eligible()}
+               ORDER BY ${this.order(queue)}
+               LIMIT GREATEST((SELECT n FROM room), 0)
+               FOR UPDATE SKIP LOCKED
+            )
+            ${this.claimedUpdate('picked')}`;
+  }
+
+  private partitionedClaimSql(queue: QueueOptions): string {
+    const s = this.db.s;
+    return `WITH running AS (
+              SELECT partition_key, count(*)::int AS n FROM ${s}.workflow_status
+               WHERE queue_name = $1 AND status = 'PENDING' GROUP BY partition_key
+            ), started AS (
+              SELECT partition_key, count(*)::int AS n FROM ${s}.workflow_status
+               WHERE $7::int IS NOT NULL AND queue_name = $1 AND started_at > $4 - $8::bigint GROUP BY partition_key
+            ), ranked AS (
+              SELECT workflow_id, partition_key, priority, created_at,
+                     row_number() OVER (PARTITION BY partition_key ORDER BY ${this.order(queue)}) AS rn
+                FROM ${s}.workflow_status WHERE ${this.eligible()}
+            ), eligible AS (
+              SELECT r.workflow_id FROM ranked r
+                LEFT JOIN running ru ON ru.partition_key IS NOT DISTINCT FROM r.partition_key
+                LEFT JOIN started st ON st.partition_key IS NOT DISTINCT FROM r.partition_key
+               WHERE ($6::int IS NULL OR r.rn <= $6::int - COALESCE(ru.n, 0))
+                 AND ($7::int IS NULL OR r.rn <= $7::int - COALESCE(st.n, 0))
+               ORDER BY ${this.order(queue, 'r.')}
+               LIMIT $5::int
+            ), picked AS (
+              SELECT workflow_id FROM ${s}.workflow_status
+               WHERE workflow_id IN (SELECT workflow_id FROM eligible)
+               FOR UPDATE SKIP LOCKED
+            )
+            ${this.claimedUpdate('picked')}`;
+  }
+
+  /** When the next delayed or rate-limited workflow of these queues may start (epoch ms), if any. */
+  async nextEligibleAt(queues: QueueOptions[]): Promise<number | null> {
+    if (queues.length === 0) return null;
+    const now = Date.now();
+    const delayed = await this.db.query<{ at: string | null }>(
+      `SELECT min(delay_until) AS at FROM ${this.db.s}.workflow_status
+        WHERE queue_name = ANY($1::text[]) AND status = 'ENQUEUED' AND delay_until > $2`,
+      [queues.map((q) => q.name), now],
+    );
+    let next = delayed[0]?.at === null || delayed[0]?.at === undefined ? null : Number(delayed[0].at);
+    for (const queue of queues.filter((q) => q.rateLimit)) {
+      const oldest = await this.db.query<{ at: string | null }>(
+        `SELECT min(started_at) AS at FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND started_at > $2`,
+        [queue.name, now - queue.rateLimit!.periodMs],
+      );
+      if (oldest[0]?.at != null) {
+        const at = Number(oldest[0].at) + queue.rateLimit!.periodMs;
+        next = next === null ? at : Math.min(next, at);
+      }
+    }
+    return next;
+  }
+
+  async findByDeduplicationId(queueName: string, deduplicationId: string): Promise<string | null> {
+    const rows = await this.db.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,
+      [queueName, deduplicationId],
+    );
+    return rows[0]?.workflow_id ?? null;
+  }
+
+  /** Depth and running count per queue. */
+  async stats(): Promise<QueueStats[]> {
+    const rows = await this.db.query<{ queue_name: string; enqueued: number; running: number }>(
+      `SELECT queue_name, count(*) FILTER (WHERE status = 'ENQUEUED')::int AS enqueued,
+              count(*) FILTER (WHERE status = 'PENDING')::int AS running
+         FROM ${this.db.s}.workflow_status
+        WHERE queue_name IS NOT NULL AND status IN ('ENQUEUED', 'PENDING')
+        GROUP BY queue_name ORDER BY queue_name`,
+    );
+    return rows.map((r) => ({ queue: r.queue_name, enqueued: r.enqueued, running: r.running }));
+  }
+
+  private lockKey(queueName: string): string {
+    return createHash('sha256').update(`nestjs-dbos:queue:${this.db.schema}:${queueName}`).digest().readBigInt64BE(0).toString();
+  }
+}
