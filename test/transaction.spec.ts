@@ -8,7 +8,7 @@ import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
 const appSchema = uniqueSchema('app');
 
 class InsufficientFundsError extends Error {
-  name = 'InsufficientFundsError';
+  override name = 'InsufficientFundsError';
 }
 
 @Injectable()
