@@ -135,7 +135,7 @@ function localRuntime(registry: WorkflowRegistry, executor: WorkflowExecutor): L
     },
     localResult: (workflowId) => executor.localResult(workflowId),
     cancel: (workflowId) => executor.cancel(workflowId),
-    resume: (workflowId) => executor.resume(workflowId),
+    resume: (workflowId, options) => executor.resume(workflowId, options),
     fork: (workflowId, options) => executor.fork(workflowId, options),
   };
 }

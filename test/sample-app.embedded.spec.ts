@@ -128,11 +128,14 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       expect(receipt).toMatchObject({ orderId, sku: 'widget', quantity: 1 });
       expect(await widgetsInEmbeddedPostgres()).toBe(receipt.remainingStock);
 
+      const logLengthBeforeShutdown = app.output.length;
       app.child.kill('SIGTERM');
       const exit = await app.exited;
 
       // Nest closes the app, then re-raises the signal.
       expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+      // The database went down last: no connection of the app was cut under it.
+      expect(app.output.slice(logLengthBeforeShutdown)).not.toMatch(/ERROR|terminating connection/);
       if (!postgresWasRunning) expect(await embeddedPostgresAnswers()).toBe(false);
     },
     STARTUP_TIMEOUT_MS + 60_000,

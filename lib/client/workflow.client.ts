@@ -34,7 +34,7 @@ export type WorkflowStarter<T> = {
 export interface LocalWorkflowRuntime extends LocalResults {
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string>;
   cancel(workflowId: string): Promise<void>;
-  resume(workflowId: string): Promise<void>;
+  resume(workflowId: string, options: ResumeOptions): Promise<void>;
   fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
 
@@ -58,6 +58,11 @@ export interface WorkflowClientConnectOptions {
 export interface SendOptions {
   /** Sending twice with one key delivers once. */
   idempotencyKey?: string;
+}
+
+export interface ResumeOptions {
+  /** Move the workflow to this application version (see resume). */
+  applicationVersion?: string;
 }
 
 export interface ForkOptions {
@@ -232,25 +237,53 @@ export class WorkflowClient {
     return rows.map(toStepInfo);
   }
 
-  /** Cancels a workflow and its children: it stops before its next step. */
-  async cancel(workflowId: string): Promise<void> {
-    if (this.backend.local) return this.backend.local.cancel(workflowId);
-    await this.backend.admin.cancel(workflowId);
+  /** Cancels workflows (one id or many) and their children: each stops before its next step. */
+  async cancel(workflowIds: string | string[]): Promise<void> {
+    for (const workflowId of ([] as string[]).concat(workflowIds)) {
+      if (this.backend.local) await this.backend.local.cancel(workflowId);
+      else await this.backend.admin.cancel(workflowId);
+    }
   }
 
-  /** Continues a CANCELLED or failed workflow from its last completed step. */
-  async resume<R = unknown>(workflowId: string): Promise<WorkflowHandle<R>> {
-    if (this.backend.local) await this.backend.local.resume(workflowId);
-    else await this.backend.admin.reopen(workflowId, { status: 'ENQUEUED', queueName: null });
-    return this.retrieve<R>(workflowId);
+  /**
+   * Continues a CANCELLED or failed workflow from its last completed step. With
+   * `applicationVersion`, also moves a PENDING or ENQUEUED workflow of another version to it
+   * (after a deploy, for workflows no live executor of their version will finish).
+   */
+  resume<R = unknown>(workflowId: string, options?: ResumeOptions): Promise<WorkflowHandle<R>>;
+  resume<R = unknown>(workflowIds: string[], options?: ResumeOptions): Promise<WorkflowHandle<R>[]>;
+  async resume<R = unknown>(workflowIds: string | string[], options: ResumeOptions = {}): Promise<WorkflowHandle<R> | WorkflowHandle<R>[]> {
+    const handles: WorkflowHandle<R>[] = [];
+    for (const workflowId of ([] as string[]).concat(workflowIds)) {
+      if (this.backend.local) await this.backend.local.resume(workflowId, options);
+      else await this.backend.admin.reopen(workflowId, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
+      handles.push(this.retrieve<R>(workflowId));
+    }
+    return Array.isArray(workflowIds) ? handles : handles[0];
   }
 
-  /** A new workflow reusing the recorded steps of `workflowId` before `fromStep`. */
-  async fork<R = unknown>(workflowId: string, options: ForkOptions): Promise<WorkflowHandle<R>> {
-    if (this.backend.local) return this.retrieve<R>(await this.backend.local.fork(workflowId, options));
+  /** A new workflow reusing the recorded steps of `workflowId` before `fromStep` (many ids: one fork each). */
+  fork<R = unknown>(workflowId: string, options: ForkOptions): Promise<WorkflowHandle<R>>;
+  fork<R = unknown>(workflowIds: string[], options: Omit<ForkOptions, 'workflowId'>): Promise<WorkflowHandle<R>[]>;
+  async fork<R = unknown>(workflowIds: string | string[], options: ForkOptions): Promise<WorkflowHandle<R> | WorkflowHandle<R>[]> {
+    const handles: WorkflowHandle<R>[] = [];
+    for (const workflowId of ([] as string[]).concat(workflowIds)) {
+      const forkOptions = Array.isArray(workflowIds) ? { ...options, workflowId: undefined } : options;
+      handles.push(this.retrieve<R>(await this.forkOne(workflowId, forkOptions)));
+    }
+    return Array.isArray(workflowIds) ? handles : handles[0];
+  }
+
+  private async forkOne(workflowId: string, options: ForkOptions): Promise<string> {
+    if (this.backend.local) return this.backend.local.fork(workflowId, options);
     const forkId = options.workflowId ?? randomUUID();
     await this.backend.admin.fork(workflowId, forkId, options.fromStep, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
-    return this.retrieve<R>(forkId);
+    return forkId;
+  }
+
+  /** Deletes finished workflows created before `date` and everything they own; returns how many. */
+  deleteOlderThan(date: Date): Promise<number> {
+    return this.backend.statuses.deleteFinishedBefore(date.getTime());
   }
 
   async close(): Promise<void> {

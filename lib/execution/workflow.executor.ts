@@ -310,12 +310,13 @@ export class WorkflowExecutor {
    * Continues a CANCELLED or failed workflow from its last completed step. It runs here when this
    * process has its code and version; else it is queued for an executor that has.
    */
-  async resume(workflowId: string): Promise<void> {
+  async resume(workflowId: string, options: { applicationVersion?: string } = {}): Promise<void> {
     const current = await this.deps.statuses.get(workflowId);
-    const registration = current && this.runnableHere(current.workflowName, current.applicationVersion);
+    const registration = current && this.runnableHere(current.workflowName, options.applicationVersion ?? current.applicationVersion);
     const row = await this.deps.admin.reopen(
       workflowId,
       registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
+      options.applicationVersion ?? null,
     );
     // Not reopened: it is running or finished already (or a concurrent resume won).
     if (row && registration) await this.launchFromCheckpoints(registration, row);

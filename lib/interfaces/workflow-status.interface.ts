@@ -51,9 +51,18 @@ export interface ListWorkflowsOptions {
   queue?: string;
   createdAfter?: Date;
   createdBefore?: Date;
+  updatedAfter?: Date;
+  updatedBefore?: Date;
+  executorId?: string;
+  applicationVersion?: string;
+  parentWorkflowId?: string;
+  forkedFrom?: string;
+  /** Workflow ids starting with this text. */
+  workflowIdPrefix?: string;
   limit?: number;
   offset?: number;
+  /** Newest first. Default oldest first (by creation). */
   sortDesc?: boolean;
-  /** Leave inputs and outputs out of the rows (cheaper for large payloads). */
+  /** Set false to leave inputs and outputs out of the rows (cheaper for large payloads). Default true. */
   loadPayloads?: boolean;
 }

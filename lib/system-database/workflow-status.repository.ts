@@ -180,7 +180,9 @@ export class WorkflowStatusRepository {
           SET status = $2, executor_id = COALESCE($3, executor_id), queue_name = COALESCE($4, queue_name),
               application_version = COALESCE($5, application_version), recovery_attempts = 0, error = NULL,
               output = NULL, deadline = NULL, timeout_ms = NULL, started_at = $6, updated_at = $6
-        WHERE workflow_id = $1 AND status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+        WHERE workflow_id = $1
+          AND (status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+               OR ($5::text IS NOT NULL AND status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $5::text))
        RETURNING ${STATUS_COLUMNS}`,
       [
         workflowId,
@@ -222,6 +224,50 @@ export class WorkflowStatusRepository {
     return rows.map(toStatusRow);
   }
 
+  /**
+   * Deletes finished workflows created before `cutoff`, with their steps, events, streams and
+   * messages, in batches of `batchSize` (short transactions; rows in use are skipped).
+   */
+  async deleteFinishedBefore(cutoff: number, batchSize = 1_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await this.db.query<{ n: number }>(
+        `WITH doomed AS (
+           SELECT workflow_id FROM ${this.db.s}.workflow_status
+            WHERE created_at < $1 AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+            LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), steps AS (
+           DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
+         ), events AS (
+           DELETE FROM ${this.db.s}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
+         ), history AS (
+           DELETE FROM ${this.db.s}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
+         ), streams AS (
+           DELETE FROM ${this.db.s}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
+         ), messages AS (
+           DELETE FROM ${this.db.s}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
+         ), deleted AS (
+           DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
+         )
+         SELECT count(*)::int AS n FROM deleted`,
+        [cutoff, batchSize],
+      );
+      total += rows[0].n;
+      if (rows[0].n < batchSize) return total;
+    }
+  }
+
+  /** PENDING and ENQUEUED workflows per application version other than `version`. */
+  async countOtherVersions(version: string): Promise<{ applicationVersion: string | null; status: string; count: number }[]> {
+    const rows = await this.db.query<{ application_version: string | null; status: string; n: number }>(
+      `SELECT application_version, status, count(*)::int AS n FROM ${this.db.s}.workflow_status
+        WHERE status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $1 AND application_version IS NOT NULL
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [version],
+    );
+    return rows.map((r) => ({ applicationVersion: r.application_version, status: r.status, count: r.n }));
+  }
+
   async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {
     const repo = this.db.dataSource.getRepository<WorkflowStatusRow>('DbosWorkflowStatus');
     const qb = repo.createQueryBuilder('w');
@@ -231,6 +277,15 @@ export class WorkflowStatusRepository {
     if (options.queue) qb.andWhere('w.queueName = :queue', { queue: options.queue });
     if (options.createdAfter) qb.andWhere('w.createdAt >= :after', { after: options.createdAfter.getTime() });
     if (options.createdBefore) qb.andWhere('w.createdAt < :before', { before: options.createdBefore.getTime() });
+    if (options.updatedAfter) qb.andWhere('w.updatedAt >= :updatedAfter', { updatedAfter: options.updatedAfter.getTime() });
+    if (options.updatedBefore) qb.andWhere('w.updatedAt < :updatedBefore', { updatedBefore: options.updatedBefore.getTime() });
+    if (options.executorId) qb.andWhere('w.executorId = :executorId', { executorId: options.executorId });
+    if (options.applicationVersion) qb.andWhere('w.applicationVersion = :version', { version: options.applicationVersion });
+    if (options.parentWorkflowId) qb.andWhere('w.parentWorkflowId = :parent', { parent: options.parentWorkflowId });
+    if (options.forkedFrom) qb.andWhere('w.forkedFrom = :forkedFrom', { forkedFrom: options.forkedFrom });
+    if (options.workflowIdPrefix) {
+      qb.andWhere("w.workflowId LIKE :prefix ESCAPE '\\'", { prefix: `${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+    }
     qb.orderBy('w.createdAt', options.sortDesc ? 'DESC' : 'ASC').addOrderBy('w.workflowId', options.sortDesc ? 'DESC' : 'ASC');
     if (options.limit !== undefined) qb.take(options.limit);
     if (options.offset !== undefined) qb.skip(options.offset);

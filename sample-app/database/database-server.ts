@@ -10,8 +10,7 @@ export const DATABASE_SERVER = Symbol('DATABASE_SERVER');
 /** DATABASE_URL when it is set; else an embedded Postgres under `.dbos/pgdata` on port 54329. */
 export async function connectDatabaseServer(config: AppConfig): Promise<DatabaseServer> {
   if (config.databaseUrl) return { url: config.databaseUrl, stop: async () => undefined };
-  new Logger('Database').warn(
-    'DATABASE_URL is not set: using an EMBEDDED Postgres under .dbos/pgdata (port 54329), for development only.',
-  );
-  return startEmbeddedPostgres();
+  const logger = new Logger('Database');
+  logger.warn('DATABASE_URL is not set: using an EMBEDDED Postgres under .dbos/pgdata (port 54329), for development only.');
+  return startEmbeddedPostgres({ log: (message) => logger.warn(message) });
 }

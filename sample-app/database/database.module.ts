@@ -1,10 +1,16 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, appConfigFromEnv, type AppConfig } from '../app.config';
 import { openAppDataSource } from './app-data-source';
 import { DATABASE_SERVER, connectDatabaseServer, type DatabaseServer } from './database-server';
 import { DatabaseShutdown } from './database.shutdown';
 
+/**
+ * Global, like TypeOrmModule's core module: Nest shuts global modules down last, in the reverse
+ * of the order they were imported in, so importing this one before DbosModule keeps the database
+ * up until DbosModule has closed its connections.
+ */
+@Global()
 @Module({
   providers: [
     { provide: APP_CONFIG, useFactory: () => appConfigFromEnv() },

@@ -2,10 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DATABASE_SERVER, type DatabaseServer } from './database-server';
 
-/**
- * Closes the app's DataSource, then stops the embedded Postgres if the app started one. DbosModule
- * is global, and Nest runs the shutdown hooks of global modules first, so its work has stopped by then.
- */
+/** Closes the app's DataSource, then stops the embedded Postgres if the app started one. */
 @Injectable()
 export class DatabaseShutdown implements OnApplicationShutdown {
   constructor(

@@ -1,0 +1,40 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
+import { WorkflowClient, WorkflowStatus, type WorkflowStatusType } from '../../lib';
+import { CheckoutService } from '../checkout/checkout.service';
+import type { Order, Receipt } from '../checkout/order';
+import { ParseOrderPipe } from './parse-order.pipe';
+
+export interface OrderAccepted {
+  workflowId: string;
+}
+
+export interface OrderStatusView {
+  workflowId: string;
+  status: WorkflowStatusType;
+  result?: Receipt;
+  error?: { name: string; message: string };
+}
+
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly client: WorkflowClient) {}
+
+  /** Starts the checkout. The workflow id comes from the order id, so a retried request never checks out twice. */
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  async placeOrder(@Body(ParseOrderPipe) order: Order): Promise<OrderAccepted> {
+    const handle = await this.client.start(CheckoutService, { workflowId: `order-${order.orderId}` }).checkout(order);
+    return { workflowId: handle.workflowId };
+  }
+
+  @Get(':workflowId')
+  async getOrder(@Param('workflowId') workflowId: string): Promise<OrderStatusView> {
+    const handle = this.client.retrieve<Receipt>(workflowId);
+    const info = await handle.getStatus();
+    if (!info) throw new NotFoundException(`No order has the workflow id "${workflowId}".`);
+    const view: OrderStatusView = { workflowId, status: info.status };
+    if (info.status === WorkflowStatus.SUCCESS) view.result = await handle.getResult();
+    else if (info.error) view.error = { name: info.error.name, message: info.error.message };
+    return view;
+  }
+}
