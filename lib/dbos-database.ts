@@ -8,6 +8,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-dat
 import { NotificationListener } from './system-database/notification.listener';
 import { notificationChannel } from './system-database/schema-name';
 import { QueueRepository } from './system-database/queue.repository';
+import { SchedulerRepository } from './system-database/scheduler.repository';
 import { SystemDatabase } from './system-database/system-database';
 import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
@@ -19,6 +20,7 @@ export class DbosDatabase {
   readonly communication: CommunicationRepository;
   readonly admin: WorkflowAdmin;
   readonly queues: QueueRepository;
+  readonly scheduler: SchedulerRepository;
   readonly listener: NotificationListener;
 
   private constructor(
@@ -31,6 +33,7 @@ export class DbosDatabase {
     this.communication = new CommunicationRepository(system);
     this.admin = new WorkflowAdmin(system, this.statuses, this.checkpoints, this.communication);
     this.queues = new QueueRepository(system);
+    this.scheduler = new SchedulerRepository(system);
     this.listener = new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), new Logger('DbosNotifications'));
   }
 

@@ -2,6 +2,8 @@ import { hostname } from 'node:os';
 import { DEFAULT_SCHEMA } from './dbos.constants';
 import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
 
+export const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
+
 /** Module options with every default filled in: the one place defaults live. */
 export interface ResolvedDbosOptions extends DbosModuleOptions {
   schema: string;

@@ -3,7 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { LocalWorkflowRuntime, WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos-context';
 import { DbosDatabase } from './dbos-database';
-import { resolveDbosOptions, type ResolvedDbosOptions } from './dbos-options';
+import { DBOS_RESOLVED_OPTIONS, resolveDbosOptions, type ResolvedDbosOptions } from './dbos-options';
 import { DBOS_MODULE_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import { DbosLifecycle } from './dbos.lifecycle';
 import { DbosMetadataAccessor } from './discovery/dbos-metadata.accessor';
@@ -16,8 +16,6 @@ import { WorkflowOperations } from './execution/workflow-operations';
 import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { RecoveryService } from './recovery/recovery.service';
-
-const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
 
 @Module({})
 export class DbosModule {

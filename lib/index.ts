@@ -7,6 +7,8 @@ export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClie
 export { WorkflowHandle, type GetResultOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
 export { QueueDispatcher } from './queues/queue.dispatcher';
+export type { RetentionOptions } from './scheduler/retention.task';
+export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';

@@ -1,6 +1,14 @@
 import { InitialSchema1764028800000 } from './1764028800000-initial-schema';
 import { Communication1764028800001 } from './1764028800001-communication';
 import { Queues1764028800002 } from './1764028800002-queues';
+import { Scheduler1764028800003 } from './1764028800003-scheduler';
+import { Executors1764028800004 } from './1764028800004-executors';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
-export const SYSTEM_MIGRATIONS = [InitialSchema1764028800000, Communication1764028800001, Queues1764028800002];
+export const SYSTEM_MIGRATIONS = [
+  InitialSchema1764028800000,
+  Communication1764028800001,
+  Queues1764028800002,
+  Scheduler1764028800003,
+  Executors1764028800004,
+];

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
+import { SCHEDULED_METADATA, STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
+import type { ScheduledMetadata } from '../decorators/scheduled.decorator';
 import type {
   StepDecoratorOptions,
   TransactionDecoratorOptions,
@@ -23,5 +24,9 @@ export class DbosMetadataAccessor {
 
   getTransactionMetadata(target: Target): TransactionDecoratorOptions | undefined {
     return this.reflector.get(TRANSACTION_METADATA, target);
+  }
+
+  getScheduledMetadata(target: Target): ScheduledMetadata | undefined {
+    return this.reflector.get(SCHEDULED_METADATA, target);
   }
 }

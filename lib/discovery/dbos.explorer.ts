@@ -4,6 +4,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { DBOS_MODULE_OPTIONS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { WorkflowExecutor } from '../execution/workflow.executor';
+import { parseCron } from '../scheduler/workflow.scheduler';
 import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
 import { DbosMetadataAccessor } from './dbos-metadata.accessor';
 import { WorkflowRegistry, type StepRegistration, type WorkflowRegistration } from './workflow.registry';
@@ -60,7 +61,10 @@ export class DbosExplorer implements OnModuleInit {
     if (typeof method !== 'function') return false;
     const target = method as AnyMethod;
     return Boolean(
-      this.accessor.getWorkflowMetadata(target) ?? this.accessor.getStepMetadata(target) ?? this.accessor.getTransactionMetadata(target),
+      this.accessor.getWorkflowMetadata(target) ??
+        this.accessor.getStepMetadata(target) ??
+        this.accessor.getTransactionMetadata(target) ??
+        this.accessor.getScheduledMetadata(target),
     );
   }
 
@@ -70,21 +74,27 @@ export class DbosExplorer implements OnModuleInit {
     const workflow = this.accessor.getWorkflowMetadata(method);
     const step = this.accessor.getStepMetadata(method);
     const transaction = this.accessor.getTransactionMetadata(method);
-    if ([workflow, step, transaction].filter(Boolean).length > 1) {
+    const scheduled = this.accessor.getScheduledMetadata(method);
+    if ([workflow, step, transaction, scheduled].filter(Boolean).length > 1) {
       throw new DbosConfigurationError(
-        `${className}.${methodName} has more than one of @Workflow, @Step and @Transaction; a method is exactly one of them.`,
+        `${className}.${methodName} has more than one of @Workflow, @Step, @Transaction and @Scheduled; a method is exactly one of them.`,
       );
     }
-    if (workflow) {
+    if (workflow || scheduled) {
+      const options = workflow ?? { name: scheduled!.options.name };
       const registration: WorkflowRegistration = {
-        name: workflow.name ?? `${className}.${methodName}`,
+        name: options.name ?? `${className}.${methodName}`,
         className,
         methodName,
         instance,
         method,
-        options: workflow,
+        options,
       };
       this.registry.addWorkflow(registration);
+      if (scheduled) {
+        parseCron(scheduled.cron, scheduled.options, `@Scheduled on ${className}.${methodName}`);
+        this.registry.addSchedule({ registration, cron: scheduled.cron, options: scheduled.options });
+      }
       instance[methodName] = (...args: unknown[]) => this.executor.callWorkflow(registration, args);
       return;
     }

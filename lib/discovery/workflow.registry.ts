@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import type { Schedule } from '../scheduler/workflow.scheduler';
 import type {
   StepDecoratorOptions,
   TransactionDecoratorOptions,
@@ -32,6 +33,7 @@ export class WorkflowRegistry {
   private readonly workflows = new Map<string, WorkflowRegistration>();
   private readonly byClass = new Map<Function, Map<string, WorkflowRegistration>>(); // eslint-disable-line @typescript-eslint/ban-types
   private readonly steps: StepRegistration[] = [];
+  private readonly scheduled: Schedule[] = [];
 
   addWorkflow(registration: WorkflowRegistration): void {
     const existing = this.workflows.get(registration.name);
@@ -49,6 +51,14 @@ export class WorkflowRegistry {
 
   addStep(registration: StepRegistration): void {
     this.steps.push(registration);
+  }
+
+  addSchedule(schedule: Schedule): void {
+    this.scheduled.push(schedule);
+  }
+
+  schedules(): Schedule[] {
+    return [...this.scheduled];
   }
 
   getWorkflow(name: string): WorkflowRegistration | undefined {

@@ -60,6 +60,8 @@ export interface DbosModuleOptions {
   runMigrations?: boolean;
   /** How long shutdown waits for running steps. Default 10 000 ms. */
   shutdownTimeoutMs?: number;
+  /** Delete finished workflows automatically after this long. Default: keep everything. */
+  retention?: { olderThanMs: number; intervalMs?: number };
 }
 
 export interface DbosOptionsFactory {

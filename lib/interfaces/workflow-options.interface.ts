@@ -59,3 +59,17 @@ export interface EnqueueOptions extends Omit<StartWorkflowOptions, 'queue'> {
   /** Only executors of this version take it; default: any version. */
   applicationVersion?: string;
 }
+
+export interface ScheduledOptions {
+  /** Registered workflow name; default `ClassName.methodName`. */
+  name?: string;
+  /** Enqueue each tick on this queue instead of starting it at once. */
+  queue?: string;
+  /** IANA time zone of the cron expression (e.g. `Europe/Paris`); default UTC. */
+  timezone?: string;
+  /**
+   * Start the ticks missed while no process was running, after a restart: `true` for up to 100,
+   * or the most to start. Default false: missed ticks are skipped.
+   */
+  catchUp?: boolean | number;
+}

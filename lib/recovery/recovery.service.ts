@@ -15,7 +15,7 @@ export class RecoveryService {
 
   constructor(
     private readonly statuses: WorkflowStatusRepository,
-    private readonly registry: WorkflowRegistry,
+    readonly registry: WorkflowRegistry,
     private readonly executor: WorkflowExecutor,
   ) {}
 
@@ -33,6 +33,7 @@ export class RecoveryService {
 
   async recoverPending(): Promise<number> {
     const { executorId, applicationVersion } = this.executor.settings;
+    await this.reportOtherVersions(applicationVersion);
     const pending = await this.statuses.findPending(executorId, applicationVersion);
     if (pending.length === 0) return 0;
     this.logger.log(`Recovering ${pending.length} pending workflow(s) of executor "${executorId}"`);
@@ -57,5 +58,17 @@ export class RecoveryService {
       }
     }
     return resumed;
+  }
+
+  /** Workflows no executor of this version will take: say so, and how to move them. */
+  private async reportOtherVersions(applicationVersion: string): Promise<void> {
+    const others = await this.statuses.countOtherVersions(applicationVersion);
+    if (others.length === 0) return;
+    const summary = others.map((o) => `${o.count} ${o.status} of version "${o.applicationVersion}"`).join(', ');
+    this.logger.warn(
+      `This executor runs version "${applicationVersion}"; the database also holds ${summary}. They run only on executors of ` +
+        `their own version. List them with list({ applicationVersion }); move them with resume(id, { applicationVersion: ` +
+        `"${applicationVersion}" }) or fork(id, { fromStep, applicationVersion }).`,
+    );
   }
 }

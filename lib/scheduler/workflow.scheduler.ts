@@ -1,0 +1,107 @@
+import { Logger } from '@nestjs/common';
+import { Cron } from 'croner';
+import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { ScheduledOptions } from '../interfaces/workflow-options.interface';
+import type { SchedulerRepository } from '../system-database/scheduler.repository';
+
+const DEFAULT_MAX_CATCH_UP = 100;
+/** setTimeout cannot wait longer than this; longer waits are taken in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface Schedule {
+  registration: WorkflowRegistration;
+  cron: string;
+  options: ScheduledOptions;
+}
+
+/** Parses a cron expression, quoting it in the error when it is invalid. */
+export function parseCron(expression: string, options: ScheduledOptions, where: string): Cron {
+  try {
+    return new Cron(expression, { timezone: options.timezone ?? 'UTC', paused: true });
+  } catch (err) {
+    throw new DbosConfigurationError(`${where}: invalid cron expression "${expression}": ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Starts each @Scheduled workflow once per tick. Every process runs the same timers; the tick is
+ * the workflow id (`sched-<name>-<ISO time>`), so however many processes fire, one workflow runs.
+ */
+export class WorkflowScheduler {
+  private readonly logger = new Logger(WorkflowScheduler.name);
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = true;
+
+  constructor(
+    private readonly registry: WorkflowRegistry,
+    private readonly executor: WorkflowExecutor,
+    private readonly state: SchedulerRepository,
+  ) {}
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    for (const schedule of this.registry.schedules()) {
+      const cron = parseCron(schedule.cron, schedule.options, schedule.registration.name);
+      if (schedule.options.catchUp) {
+        await this.catchUp(schedule, cron).catch((err: Error) =>
+          this.logger.error(`Catch-up of ${schedule.registration.name} failed: ${err.message}`, err.stack),
+        );
+      }
+      this.scheduleNext(schedule, cron, new Date());
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** Starts the ticks missed since the last recorded one (bounded), oldest first. */
+  private async catchUp(schedule: Schedule, cron: Cron): Promise<void> {
+    const last = await this.state.lastTick(schedule.registration.name);
+    if (last === null) return;
+    const max = typeof schedule.options.catchUp === 'number' ? schedule.options.catchUp : DEFAULT_MAX_CATCH_UP;
+    const now = Date.now();
+    const missed: Date[] = [];
+    for (let tick = cron.nextRun(new Date(last)); tick && tick.getTime() <= now && missed.length < max; tick = cron.nextRun(tick)) {
+      missed.push(tick);
+    }
+    if (missed.length === 0) return;
+    this.logger.log(`Catching up ${missed.length} missed tick(s) of ${schedule.registration.name}`);
+    for (const tick of missed) await this.fire(schedule, tick);
+  }
+
+  private scheduleNext(schedule: Schedule, cron: Cron, after: Date): void {
+    if (this.stopped) return;
+    const tick = cron.nextRun(after);
+    if (!tick) return;
+    const wait = tick.getTime() - Date.now();
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        if (wait > MAX_TIMER_MS) return this.scheduleNext(schedule, cron, new Date(Date.now() - 1));
+        void this.fire(schedule, tick).finally(() => this.scheduleNext(schedule, cron, tick));
+      },
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  private async fire(schedule: Schedule, tick: Date): Promise<void> {
+    if (this.stopped || !this.executor.isAccepting) return;
+    const { registration, options } = schedule;
+    try {
+      await this.executor.startWorkflow(registration, [tick, new Date()], {
+        workflowId: `sched-${registration.name}-${tick.toISOString()}`,
+        queue: options.queue,
+      });
+      await this.state.recordTick(registration.name, tick.getTime());
+    } catch (err) {
+      this.logger.error(`Could not start ${registration.name} for ${tick.toISOString()}: ${(err as Error).message}`, (err as Error).stack);
+    }
+  }
+}
