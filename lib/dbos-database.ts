@@ -5,6 +5,7 @@ import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
 import { CommunicationRepository } from './system-database/communication.repository';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
+import { ExecutorRepository } from './system-database/executor.repository';
 import { NotificationListener } from './system-database/notification.listener';
 import { notificationChannel } from './system-database/schema-name';
 import { QueueRepository } from './system-database/queue.repository';
@@ -21,6 +22,7 @@ export class DbosDatabase {
   readonly admin: WorkflowAdmin;
   readonly queues: QueueRepository;
   readonly scheduler: SchedulerRepository;
+  readonly executors: ExecutorRepository;
   readonly listener: NotificationListener;
 
   private constructor(
@@ -34,6 +36,7 @@ export class DbosDatabase {
     this.admin = new WorkflowAdmin(system, this.statuses, this.checkpoints, this.communication);
     this.queues = new QueueRepository(system);
     this.scheduler = new SchedulerRepository(system);
+    this.executors = new ExecutorRepository(system);
     this.listener = new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), new Logger('DbosNotifications'));
   }
 
@@ -60,6 +63,7 @@ export class DbosDatabase {
       schema: options.schema,
       poolSize: options.database?.poolSize,
       runMigrations: options.runMigrations,
+      startupRetryMs: options.database?.startupRetryMs ?? 30_000,
     }).catch(async (err) => {
       await embedded?.stop();
       throw err;

@@ -4,6 +4,7 @@ import { DbosDatabase } from './dbos-database';
 import { DBOS_RESOLVED_OPTIONS, type ResolvedDbosOptions } from './dbos-options';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
+import { ExecutorMonitor } from './recovery/executor.monitor';
 import { RecoveryService } from './recovery/recovery.service';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
@@ -13,6 +14,7 @@ import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly scheduler: WorkflowScheduler;
   private readonly retention?: RetentionTask;
+  private readonly monitor: ExecutorMonitor;
 
   constructor(
     @Inject(DBOS_SYSTEM_DATABASE) private readonly database: DbosDatabase,
@@ -23,9 +25,11 @@ export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   ) {
     this.scheduler = new WorkflowScheduler(recovery.registry, executor, database.scheduler);
     if (options.retention) this.retention = new RetentionTask(database.statuses, options.retention);
+    this.monitor = new ExecutorMonitor(database.executors, executor, recovery.registry, options.recovery.executorLeaseMs);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.monitor.start();
     this.recovery.start();
     this.dispatcher.start();
     await this.scheduler.start();
@@ -37,6 +41,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     this.retention?.stop();
     await this.dispatcher.stop();
     await this.executor.shutdown();
+    await this.monitor.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {

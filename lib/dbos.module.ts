@@ -15,6 +15,7 @@ import { WorkflowExecutor } from './execution/workflow.executor';
 import { WorkflowOperations } from './execution/workflow-operations';
 import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
 import { QueueDispatcher } from './queues/queue.dispatcher';
+import { DbosHealthIndicator } from './health/dbos.health-indicator';
 import { RecoveryService } from './recovery/recovery.service';
 
 @Module({})
@@ -33,7 +34,7 @@ export class DbosModule {
       global: true,
       imports: [DiscoveryModule, ...(imports ?? [])],
       providers: [...optionsProviders, ...DbosModule.coreProviders()],
-      exports: [WorkflowClient, DbosContext, WorkflowExecutor, RecoveryService, QueueDispatcher, DBOS_SYSTEM_DATABASE],
+      exports: [WorkflowClient, DbosContext, WorkflowExecutor, RecoveryService, QueueDispatcher, DbosHealthIndicator, DBOS_SYSTEM_DATABASE],
     };
   }
 
@@ -90,6 +91,11 @@ export class DbosModule {
         useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
           new WorkflowClient({ ...database, system: database.system, local: localRuntime(registry, executor) }),
         inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
+      },
+      {
+        provide: DbosHealthIndicator,
+        useFactory: (database: DbosDatabase, recovery: RecoveryService) => new DbosHealthIndicator(database.system, database.listener, recovery),
+        inject: [DBOS_SYSTEM_DATABASE, RecoveryService],
       },
       {
         provide: DbosContext,

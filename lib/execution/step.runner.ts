@@ -7,6 +7,7 @@ import { DbosError } from '../errors/dbos.error';
 import { serialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
+import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
 import type { SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
 import { withRetries } from './retry';
@@ -16,6 +17,11 @@ import { DbosShutdownInterrupt } from './shutdown-interrupt';
 const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);
 
 class AlreadyRecorded extends Error {}
+
+/** Errors that say nothing about the operation itself, so they are never recorded as its outcome. */
+export function isTransient(err: unknown): boolean {
+  return err instanceof DbosShutdownInterrupt || isConnectionError(err);
+}
 
 /**
  * Checkpointing of operations by call order: runs an operation once and records its outcome;
@@ -65,6 +71,8 @@ export class StepRunner {
     } catch (err) {
       // A failure caused by cancellation is not the step's outcome: a resume runs it again.
       if (state.abort.signal.aborted) throw state.abort.signal.reason;
+      // Nor is an outage or a shutdown: the workflow is replayed once the database is back.
+      if (isTransient(err)) throw err;
       thrown = err;
       error = serializeError(err);
     }
@@ -106,7 +114,7 @@ export class StepRunner {
       this.checkInterrupt(state);
       if (attempt && !(await attempt(stepId))) continue;
       const startedAt = Date.now();
-      const client = await this.system.pool.connect();
+      const client = await this.system.connect();
       let outcome: { value: T } | 'nothing' | 'taken';
       try {
         await client.query('BEGIN');
@@ -123,8 +131,8 @@ export class StepRunner {
         await client.query(outcome === 'nothing' || outcome === 'taken' ? 'ROLLBACK' : 'COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        client.release();
-        if (!(err instanceof DbosError) || err instanceof DbosShutdownInterrupt) throw err;
+        client.release(isConnectionError(err));
+        if (!(err instanceof DbosError) || isTransient(err)) throw asUnavailable(err, this.system.target);
         // A refusal by the operation itself (e.g. an unknown destination) is its recorded outcome.
         const row: OperationOutputRow = {
           workflowId: state.workflowId, stepId, stepName: name, output: null, error: serializeError(err),
@@ -188,6 +196,8 @@ export class StepRunner {
           return replayCheckpoint(state, stepId, registration.name, existing!);
         }
         if (state.abort.signal.aborted) throw state.abort.signal.reason;
+        // An outage: rolled back, or committed with its checkpoint; the replay after it tells which.
+        if (isConnectionError(err)) throw asUnavailable(err, 'the app database');
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
           this.logger.warn(`Transaction ${registration.name} of workflow ${state.workflowId} hit ${code} (attempt ${attempt}), retrying`);

@@ -25,7 +25,8 @@ import { checkEnqueueOptions, resolveExisting } from './enqueue';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
-import { StepRunner } from './step.runner';
+import { isTransient, StepRunner } from './step.runner';
+import { isConnectionError } from '../system-database/connection-errors';
 
 export interface ExecutorSettings {
   executorId: string;
@@ -181,22 +182,28 @@ export class WorkflowExecutor {
     return this.steps.runTransaction(registration, instance, args);
   }
 
+  /** Runs a workflow adopted from a silent executor (already claimed), unless it used up its recoveries. */
+  async runAdopted(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
+    if (await this.exceededRecoveries(registration, row)) return false;
+    await this.launchFromCheckpoints(registration, row);
+    return true;
+  }
+
+  private async exceededRecoveries(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
+    const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
+    if (row.recoveryAttempts <= maxAttempts) return false;
+    const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
+    await this.deps.statuses.transition(row.workflowId, ['PENDING'], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
+    this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
+    return true;
+  }
+
   /** Resumes a PENDING workflow from its checkpoints (recovery). False when there was nothing to resume. */
   async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration): Promise<boolean> {
     if (this.running.has(row.workflowId) || !this.isAccepting) return false;
     const claimed = await this.deps.statuses.claimForRecovery(row.workflowId, this.settings.executorId);
     if (!claimed) return false;
-    const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
-    if (claimed.recoveryAttempts > maxAttempts) {
-      const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
-      await this.deps.statuses.transition(row.workflowId, ['PENDING'], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
-      this.logger.error(
-        `Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`,
-      );
-      return false;
-    }
-    await this.launchFromCheckpoints(registration, claimed);
-    return true;
+    return this.runAdopted(registration, claimed);
   }
 
   /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
@@ -240,13 +247,41 @@ export class WorkflowExecutor {
     this.queueSlotCallbacks.push(callback);
   }
 
-  private async runToCompletion(registration: WorkflowRegistration, store: WorkflowContextStore, args: unknown[]): Promise<unknown> {
+  /**
+   * Runs the workflow to its recorded outcome. When the database goes away midway, the run stops
+   * where it is (nothing transient is recorded), waits for the database, and replays from the
+   * checkpoints: workflows pause during an outage and continue after it.
+   */
+  private async runToCompletion(registration: WorkflowRegistration, store: WorkflowContextStore & { run: ExecutionState }, args: unknown[]): Promise<unknown> {
+    for (;;) {
+      try {
+        return await this.runOnce(registration, store, args);
+      } catch (err) {
+        if (!isConnectionError(err) || !this.isAccepting) throw err;
+        const { workflowId } = store.run;
+        this.logger.warn(`Workflow ${workflowId} paused: ${(err as Error).message}`);
+        await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, delay, cause) =>
+          this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${delay} ms: ${cause.message}`),
+        );
+        const current = await this.deps.statuses.get(workflowId);
+        if (current && current.status === 'PENDING' && current.executorId !== this.settings.executorId) {
+          // Adopted by another executor while we were cut off: it runs there now.
+          throw new DbosShutdownInterrupt(workflowId);
+        }
+        const steps = await this.deps.checkpoints.loadAll(workflowId);
+        store = { run: { ...store.run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])) } };
+        this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
+      }
+    }
+  }
+
+  private async runOnce(registration: WorkflowRegistration, store: WorkflowContextStore, args: unknown[]): Promise<unknown> {
     const { workflowId } = store.run;
     let result: unknown;
     try {
       result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
     } catch (err) {
-      if (err instanceof DbosShutdownInterrupt) throw err;
+      if (isTransient(err)) throw err;
       return this.finish(workflowId, 'ERROR', null, serializeError(err), err);
     }
     let output: string;

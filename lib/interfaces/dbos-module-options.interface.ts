@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   dataSource?: DataSource;
   /** Connections in the module's own pool. Default 10. */
   poolSize?: number;
+  /** At startup, keep retrying an unreachable database this long before failing. Default 30 000 ms. */
+  startupRetryMs?: number;
 }
 
 export interface EmbeddedDatabaseOptions {

@@ -12,6 +12,7 @@ const RECOVERY_BATCH = 50;
 export class RecoveryService {
   private readonly logger = new Logger(RecoveryService.name);
   private recovered: Promise<number> = Promise.resolve(0);
+  private done = false;
 
   constructor(
     private readonly statuses: WorkflowStatusRepository,
@@ -20,10 +21,16 @@ export class RecoveryService {
   ) {}
 
   start(): void {
-    this.recovered = this.recoverPending().catch((err: Error) => {
-      this.logger.error(`Recovery of pending workflows failed: ${err.message}`, err.stack);
-      return 0;
-    });
+    this.recovered = this.recoverPending()
+      .catch((err: Error) => {
+        this.logger.error(`Recovery of pending workflows failed: ${err.message}`, err.stack);
+        return 0;
+      })
+      .finally(() => (this.done = true));
+  }
+
+  get isRecovered(): boolean {
+    return this.done;
   }
 
   /** Resolves with the number of resumed workflows once every one of them has been started again. */

@@ -17,7 +17,7 @@ export class CommunicationRepository {
   constructor(private readonly db: SystemDatabase) {}
 
   private on(client?: Queryable): Queryable {
-    return client ?? this.db.pool;
+    return client ?? (this.db.queryable as Queryable);
   }
 
   /** Delivers a message unless its id was delivered before; only to a workflow that exists. */

@@ -8,6 +8,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosError } from '../errors/dbos.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { operationOutputEntity, workflowStatusEntity } from './entities';
+import { asUnavailable, isConnectionError } from './connection-errors';
 import { quoteSchemaName } from './schema-name';
 
 export interface SystemDatabaseConfig {
@@ -17,6 +18,28 @@ export interface SystemDatabaseConfig {
   schema: string;
   poolSize?: number;
   runMigrations: boolean;
+  /** Keep retrying an unreachable database at startup for this long. Default 0: fail at once. */
+  startupRetryMs?: number;
+}
+
+/** Capped, jittered exponential backoff: 100 ms doubling to 5 s. */
+export function backoff(attempt: number): number {
+  const base = Math.min(100 * 2 ** (attempt - 1), 5_000);
+  return Math.round(base * (0.5 + Math.random() * 0.5));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
 }
 
 /** Key of the advisory lock that serializes migrations of one schema across processes. */
@@ -44,12 +67,23 @@ export class SystemDatabase {
 
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
     assertSchemaName(config.schema);
-    const dataSource = new DataSource(systemDataSourceOptions(config));
     const target = describeTarget(config);
-    try {
-      await dataSource.initialize();
-    } catch (err) {
-      throw new DbosDatabaseUnavailableError(target, (err as Error).message);
+    const giveUpAt = Date.now() + (config.startupRetryMs ?? 0);
+    let dataSource: DataSource;
+    for (let attempt = 1; ; attempt++) {
+      dataSource = new DataSource(systemDataSourceOptions(config));
+      try {
+        await dataSource.initialize();
+        break;
+      } catch (err) {
+        await dataSource.destroy().catch(() => undefined);
+        const delay = backoff(attempt);
+        if (!isConnectionError(err) || Date.now() + delay > giveUpAt) {
+          throw new DbosDatabaseUnavailableError(target, (err as Error).message);
+        }
+        new Logger(SystemDatabase.name).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
+        await sleep(delay);
+      }
     }
     const db = new SystemDatabase(dataSource, config.schema, target);
     try {
@@ -77,23 +111,64 @@ export class SystemDatabase {
 
   /** A parameterized query as a named (server-side prepared) statement. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    const result = await this.pool.query<R>({ name: this.statementName(text), text, values });
-    return result.rows;
+    try {
+      const result = await this.pool.query<R>({ name: this.statementName(text), text, values });
+      return result.rows;
+    } catch (err) {
+      throw asUnavailable(err, this.target);
+    }
+  }
+
+  /** Plain (unnamed) queries on the pool, connection failures mapped: for repositories that also run on transaction clients. */
+  readonly queryable = {
+    query: async (text: string, values?: unknown[]) => {
+      try {
+        return await this.pool.query(text, values);
+      } catch (err) {
+        throw asUnavailable(err, this.target);
+      }
+    },
+  };
+
+  /** A pooled client; connection failures are DbosDatabaseUnavailableError. */
+  async connect(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw asUnavailable(err, this.target);
+    }
   }
 
   /** Runs `work` in one transaction on a pooled client. */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
+    let broken = false;
     try {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      broken = isConnectionError(err);
       await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+      throw asUnavailable(err, this.target);
     } finally {
-      client.release();
+      client.release(broken);
+    }
+  }
+
+  /** Resolves once the database answers; rejects with `signal`'s reason if aborted first. */
+  async waitUntilAvailable(signal: AbortSignal, onRetry: (attempt: number, delayMs: number, err: Error) => void): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      signal.throwIfAborted();
+      try {
+        await this.query('SELECT 1');
+        return;
+      } catch (err) {
+        const delay = backoff(attempt);
+        onRetry(attempt, delay, err as Error);
+        await sleep(delay, signal);
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import { asUnavailable } from './connection-errors';
 import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
@@ -290,7 +291,11 @@ export class WorkflowStatusRepository {
     if (options.limit !== undefined) qb.take(options.limit);
     if (options.offset !== undefined) qb.skip(options.offset);
     if (options.loadPayloads === false) qb.select(listColumnsWithoutPayloads());
-    return qb.getMany();
+    try {
+      return await qb.getMany();
+    } catch (err) {
+      throw asUnavailable(err, this.db.target);
+    }
   }
 }
 

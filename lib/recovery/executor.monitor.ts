@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
+import type { WorkflowRegistry } from '../discovery/workflow.registry';
+import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { ExecutorRepository } from '../system-database/executor.repository';
+
+/**
+ * Registers this process as an executor and heartbeats. A live executor adopts the PENDING
+ * workflows of an executor of the same version that has been silent longer than the lease.
+ * After its own heartbeats failed (an outage), it waits a full lease of healthy heartbeats
+ * before adopting anything, so executors that were merely cut off are not robbed.
+ */
+export class ExecutorMonitor {
+  private readonly logger = new Logger(ExecutorMonitor.name);
+  private readonly instanceId = randomUUID();
+  private timer?: NodeJS.Timeout;
+  private healthySince = 0;
+  private ticking?: Promise<void>;
+
+  constructor(
+    private readonly executors: ExecutorRepository,
+    private readonly executor: WorkflowExecutor,
+    private readonly registry: WorkflowRegistry,
+    private readonly leaseMs: number,
+  ) {}
+
+  async start(): Promise<void> {
+    const { executorId, applicationVersion } = this.executor.settings;
+    await this.warnIfIdInUse(executorId);
+    const now = Date.now();
+    await this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, now);
+    this.healthySince = now;
+    const interval = Math.max(50, Math.floor(this.leaseMs / 3));
+    this.timer = setInterval(() => {
+      this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
+    }, interval);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.ticking;
+    await this.executors.unregister(this.executor.settings.executorId, this.instanceId).catch(() => undefined);
+  }
+
+  /** One heartbeat, then (when healthy for a lease) one adoption scan. */
+  async tick(): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.executors.heartbeat(this.executor.settings.executorId, now);
+    } catch (err) {
+      if (this.healthySince !== 0) this.logger.warn(`Heartbeat failed: ${(err as Error).message}`);
+      this.healthySince = 0;
+      return;
+    }
+    if (this.healthySince === 0) this.healthySince = now;
+    if (now - this.healthySince < this.leaseMs || !this.executor.isAccepting) return;
+    await this.adoptOrphans().catch((err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack));
+  }
+
+  async adoptOrphans(): Promise<number> {
+    const { executorId, applicationVersion } = this.executor.settings;
+    const orphans = await this.executors.orphans(applicationVersion, executorId, this.leaseMs);
+    let adopted = 0;
+    for (const orphan of orphans) {
+      const registration = this.registry.getWorkflow(orphan.workflowName);
+      if (!registration) continue;
+      const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId);
+      if (!row) continue; // another executor adopted it first
+      if (await this.executor.runAdopted(registration, row)) adopted++;
+    }
+    if (adopted > 0) this.logger.log(`Adopted ${adopted} workflow(s) of silent executor(s)`);
+    return adopted;
+  }
+
+  private async warnIfIdInUse(executorId: string): Promise<void> {
+    const existing = await this.executors.get(executorId);
+    if (!existing || Date.now() - existing.heartbeatAt > this.leaseMs) return;
+    const sameHost = existing.hostname === hostname();
+    if (sameHost && (existing.pid === process.pid || !isAlive(existing.pid))) return; // our own earlier life
+    this.logger.warn(
+      `Executor id "${executorId}" heartbeated ${Date.now() - existing.heartbeatAt} ms ago from pid ${existing.pid} on ${existing.hostname}. ` +
+        `If that process is still running, both will recover the same workflows: give every instance its own executorId.`,
+    );
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

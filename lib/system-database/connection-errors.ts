@@ -1,0 +1,29 @@
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
+  '57P01', // admin_shutdown (pg_terminate_backend, server stop)
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up / shutting down)
+  '08000', '08001', '08003', '08004', '08006', '08P01',
+  '53300', // too_many_connections
+]);
+
+const CONNECTION_MESSAGES =
+  /Connection terminated|terminating connection|Connection ended|connection error|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|Client was closed|Cannot use a pool after calling end/i;
+
+/** True when `err` says the database could not be reached (not that a query was wrong). */
+export function isConnectionError(err: unknown): boolean {
+  if (err instanceof DbosDatabaseUnavailableError) return true;
+  if (!err || typeof err !== 'object') return false;
+  const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  return driverError !== undefined && driverError !== err && isConnectionError(driverError);
+}
+
+/** Connection errors become DbosDatabaseUnavailableError (naming the target); anything else is rethrown as it is. */
+export function asUnavailable(err: unknown, target: string): unknown {
+  if (err instanceof DbosDatabaseUnavailableError || !isConnectionError(err)) return err;
+  return new DbosDatabaseUnavailableError(target, (err as Error).message);
+}
