@@ -10,6 +10,7 @@ export interface ResolvedDbosOptions extends DbosModuleOptions {
   executorId: string;
   runMigrations: boolean;
   shutdownTimeoutMs: number;
+  maxPayloadBytes: number;
   recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
 }
 
@@ -20,6 +21,7 @@ export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOpti
     executorId: options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname(),
     runMigrations: options.runMigrations ?? true,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
+    maxPayloadBytes: options.maxPayloadBytes ?? 16 * 1024 * 1024,
     recovery: {
       maxRecoveryAttempts: options.recovery?.maxRecoveryAttempts ?? 50,
       executorLeaseMs: options.recovery?.executorLeaseMs ?? 30_000,

@@ -62,6 +62,7 @@ export class DbosModule {
               applicationVersion: options.applicationVersion ?? 'unregistered',
               maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
               shutdownTimeoutMs: options.shutdownTimeoutMs,
+              maxPayloadBytes: options.maxPayloadBytes,
             },
           );
           database.listener.onAny((key) => {

@@ -4,6 +4,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { resolveExisting } from '../execution/enqueue';
+import { checkWorkflowId } from '../execution/limits';
 import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { deserialize, serialize } from '../serialization/value.codec';
@@ -126,6 +127,7 @@ export class WorkflowClient {
   async enqueue<R = unknown>(options: EnqueueOptions, ...args: unknown[]): Promise<WorkflowHandle<R>> {
     const inputs = serialize(args, `the arguments of workflow ${options.workflowName}`);
     const workflowId = options.workflowId ?? randomUUID();
+    checkWorkflowId(workflowId);
     const now = Date.now();
     const result = await this.backend.statuses.insert({
       workflowId,

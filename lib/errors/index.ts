@@ -8,3 +8,4 @@ export * from './not-found.error';
 export * from './conflict.error';
 export * from './configuration.error';
 export * from './database-unavailable.error';
+export * from './invalid-argument.error';

@@ -1,6 +1,7 @@
 import { currentWorkflowContext, type WorkflowContextStore, type WorkflowRunState } from '../context/workflow-context.storage';
 import { DbosError } from '../errors/dbos.error';
 import { DbosNondeterminismError } from '../errors/nondeterminism.error';
+import { DbosSerializationError } from '../errors/serialization.error';
 import { deserialize, deserializeError } from '../serialization/value.codec';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 
@@ -32,6 +33,15 @@ export function replayCheckpoint<T>(state: ExecutionState, stepId: number, name:
   if (row.stepName !== name) {
     throw new DbosNondeterminismError(state.workflowId, stepId, row.stepName, name);
   }
-  if (row.error !== null) throw deserializeError(row.error);
-  return deserialize<T>(row.output);
+  let decoded: { error: Error } | { value: T };
+  try {
+    decoded = row.error !== null ? { error: deserializeError(row.error) } : { value: deserialize<T>(row.output) };
+  } catch (err) {
+    throw new DbosSerializationError(
+      `the recorded checkpoint of step ${stepId} ("${row.stepName}") of workflow "${state.workflowId}"`,
+      `the stored row is corrupt (${(err as Error).message}); repair or delete that operation_outputs row, then resume the workflow`,
+    );
+  }
+  if ('error' in decoded) throw decoded.error;
+  return decoded.value;
 }

@@ -4,7 +4,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { currentWorkflowContext, workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
-import { serialize, serializeError } from '../serialization/value.codec';
+import { serializeError } from '../serialization/value.codec';
+import { serializeWithin } from './limits';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
@@ -35,6 +36,7 @@ export class StepRunner {
     private readonly transactionDataSource: DataSource,
     private readonly logger: Logger,
     private readonly isStopping: () => boolean,
+    private readonly limits: { maxPayloadBytes: number },
   ) {}
 
   /** Takes the next position; returns the recorded checkpoint there, if any. */
@@ -67,7 +69,7 @@ export class StepRunner {
     let error: string | null = null;
     try {
       value = await fn(stepId);
-      output = serialize(value, `the output of step ${name}`);
+      output = serializeWithin(value, `the output of step ${name}`, this.limits.maxPayloadBytes);
     } catch (err) {
       // A failure caused by cancellation is not the step's outcome: a resume runs it again.
       if (state.abort.signal.aborted) throw state.abort.signal.reason;
@@ -123,7 +125,7 @@ export class StepRunner {
           outcome = 'nothing';
         } else {
           const row: OperationOutputRow = {
-            workflowId: state.workflowId, stepId, stepName: name, output: serialize(done.value, `the output of ${name}`),
+            workflowId: state.workflowId, stepId, stepName: name, output: serializeWithin(done.value, `the output of ${name}`, this.limits.maxPayloadBytes),
             error: null, childWorkflowId: null, startedAt, completedAt: Date.now(),
           };
           outcome = (await this.checkpoints.recordWith(client, row)) ? done : 'taken';
@@ -175,7 +177,7 @@ export class StepRunner {
           const value = await workflowContextStorage.run({ ...store, stepName: registration.name, stepId, entityManager: manager }, () =>
             registration.method.apply(instance, args),
           );
-          const output = serialize(value, `the output of transaction ${registration.name}`);
+          const output = serializeWithin(value, `the output of transaction ${registration.name}`, this.limits.maxPayloadBytes);
           // A read-only transaction cannot write its checkpoint; it has no effects to guard either.
           if (!readOnly && !(await this.checkpoints.recordInTransaction(manager, checkpoint(output, null)))) {
             throw new AlreadyRecorded();

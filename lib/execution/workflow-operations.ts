@@ -6,7 +6,8 @@ import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import { deserialize, serialize } from '../serialization/value.codec';
+import { deserialize } from '../serialization/value.codec';
+import { serializeWithin } from './limits';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
@@ -50,7 +51,7 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
-    const body = serialize(message, 'the message');
+    const body = serializeWithin(message, 'the message', this.executor.settings.maxPayloadBytes);
     const store = workflowBodyStore();
     const send = async (messageId: string, client?: Parameters<CommunicationRepository['send']>[1]) => {
       const result = await this.communication.send({ messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body }, client);
@@ -95,7 +96,7 @@ export class WorkflowOperations implements DbosRuntime {
 
   async setEvent(key: string, value: unknown): Promise<void> {
     const store = requireWorkflowBody('DbosContext.setEvent()');
-    const body = serialize(value, `the value of event "${key}"`);
+    const body = serializeWithin(value, `the value of event "${key}"`, this.executor.settings.maxPayloadBytes);
     await this.steps.runSystemTransaction(store, 'DBOS.setEvent', async (client, stepId) => {
       await this.communication.setEvent(client, store.run.workflowId, stepId, key, body);
       return { value: undefined };
@@ -115,7 +116,7 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async writeStream(key: string, value: unknown): Promise<void> {
-    await this.appendStream('DbosContext.writeStream()', key, serialize(value, `the value written to stream "${key}"`), false);
+    await this.appendStream('DbosContext.writeStream()', key, serializeWithin(value, `the value written to stream "${key}"`, this.executor.settings.maxPayloadBytes), false);
   }
 
   async closeStream(key: string): Promise<void> {

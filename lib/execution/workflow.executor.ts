@@ -10,7 +10,8 @@ import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import { deserialize, serialize, serializeError } from '../serialization/value.codec';
+import { deserialize, serializeError } from '../serialization/value.codec';
+import { checkWorkflowId, serializeWithin } from './limits';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
@@ -33,6 +34,8 @@ export interface ExecutorSettings {
   applicationVersion: string;
   maxRecoveryAttempts: number;
   shutdownTimeoutMs: number;
+  /** Largest serialized input, output, message or event accepted. */
+  maxPayloadBytes: number;
 }
 
 export interface ExecutorDependencies {
@@ -77,7 +80,7 @@ export class WorkflowExecutor {
     private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
   ) {
-    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, () => this.stopping.signal.aborted);
+    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, () => this.stopping.signal.aborted, settings);
     this.handles = { statuses: deps.statuses, listener: deps.listener, local: this };
   }
 
@@ -127,8 +130,9 @@ export class WorkflowExecutor {
    */
   async startWorkflow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions, context: StartContext = {}): Promise<string> {
     this.assertAccepting();
-    const inputs = serialize(args, `the arguments of workflow ${registration.name}`);
+    const inputs = serializeWithin(args, `the arguments of workflow ${registration.name}`, this.settings.maxPayloadBytes);
     const workflowId = options.workflowId ?? randomUUID();
+    checkWorkflowId(workflowId);
     const queued = options.queue !== undefined;
     if (queued) this.queueCheck(options);
     const now = Date.now();
@@ -286,7 +290,7 @@ export class WorkflowExecutor {
     }
     let output: string;
     try {
-      output = serialize(result, `the result of workflow ${registration.name}`);
+      output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
     } catch (err) {
       return this.finish(workflowId, 'ERROR', null, serializeError(err), err);
     }
@@ -362,6 +366,7 @@ export class WorkflowExecutor {
     const source = await this.deps.statuses.get(workflowId);
     if (!source) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     const forkId = options.workflowId ?? randomUUID();
+    checkWorkflowId(forkId);
     const version = options.applicationVersion ?? source.applicationVersion;
     const registration = this.runnableHere(source.workflowName, version);
     await this.deps.admin.fork(

@@ -62,6 +62,8 @@ export interface DbosModuleOptions {
   runMigrations?: boolean;
   /** How long shutdown waits for running steps. Default 10 000 ms. */
   shutdownTimeoutMs?: number;
+  /** Largest serialized input, result, step output, message or event. Default 16 MiB. */
+  maxPayloadBytes?: number;
   /** Delete finished workflows automatically after this long. Default: keep everything. */
   retention?: { olderThanMs: number; intervalMs?: number };
 }

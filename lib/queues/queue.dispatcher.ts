@@ -13,6 +13,7 @@ const CLAIM_PER_PASS = 100;
 const IDLE_POLL_LISTENING_MS = 5_000;
 const IDLE_POLL_DEAF_MS = 1_000;
 const ERROR_BACKOFF_MS = 1_000;
+const UNKNOWN_CHECK_INTERVAL_MS = 60_000;
 
 /**
  * Starts queued workflows of this process's queues within their limits. Woken by NOTIFY when
@@ -27,6 +28,8 @@ export class QueueDispatcher {
   private wakeSleeper?: () => void;
   private loop?: Promise<void>;
   private cursor = 0;
+  private nextUnknownCheck = 0;
+  private readonly reportedUnknown = new Set<string>();
 
   constructor(
     private readonly repository: QueueRepository,
@@ -118,7 +121,26 @@ export class QueueDispatcher {
       if (queue.rateLimit || claimed.length === 0) limited = true;
     }
     this.cursor++;
+    await this.reportUnknownWorkflows(queues, names);
     return limited ? this.repository.nextEligibleAt(queues) : null;
+  }
+
+  /** Queued work no process here can run stays queued; say so (once per queue and name), never crash on it. */
+  private async reportUnknownWorkflows(queues: QueueOptions[], names: string[]): Promise<void> {
+    if (Date.now() < this.nextUnknownCheck) return;
+    this.nextUnknownCheck = Date.now() + UNKNOWN_CHECK_INTERVAL_MS;
+    const unknown = await this.repository.unknownWorkflows(queues.map((q) => q.name), names);
+    const current = new Set(unknown.map((u) => `${u.queue}\0${u.workflowName}`));
+    for (const u of unknown) {
+      const key = `${u.queue}\0${u.workflowName}`;
+      if (this.reportedUnknown.has(key)) continue;
+      this.reportedUnknown.add(key);
+      this.logger.warn(
+        `${u.count} workflow(s) named "${u.workflowName}" wait on queue "${u.queue}", but this process registers no workflow of that ` +
+          `name; they stay ENQUEUED until a process that has it (and its application version) runs.`,
+      );
+    }
+    for (const key of this.reportedUnknown) if (!current.has(key)) this.reportedUnknown.delete(key);
   }
 
   private roomIn(queue: QueueOptions): number {

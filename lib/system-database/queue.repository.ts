@@ -146,6 +146,17 @@ export class QueueRepository {
     return next;
   }
 
+  /** Queued workflows on these queues whose names no registered workflow has, counted per queue and name. */
+  async unknownWorkflows(queueNames: string[], workflowNames: string[]): Promise<{ queue: string; workflowName: string; count: number }[]> {
+    const rows = await this.db.query<{ queue_name: string; workflow_name: string; n: number }>(
+      `SELECT queue_name, workflow_name, count(*)::int AS n FROM ${this.db.s}.workflow_status
+        WHERE status = 'ENQUEUED' AND queue_name = ANY($1::text[]) AND NOT (workflow_name = ANY($2::text[]))
+        GROUP BY 1, 2 ORDER BY 1, 2`,
+      [queueNames, workflowNames],
+    );
+    return rows.map((r) => ({ queue: r.queue_name, workflowName: r.workflow_name, count: r.n }));
+  }
+
   async findByDeduplicationId(queueName: string, deduplicationId: string): Promise<string | null> {
     const rows = await this.db.query<{ workflow_id: string }>(
       `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,

@@ -77,10 +77,10 @@ export class SystemDatabase {
         break;
       } catch (err) {
         await dataSource.destroy().catch(() => undefined);
-        const delay = backoff(attempt);
-        if (!isConnectionError(err) || Date.now() + delay > giveUpAt) {
+        if (!isConnectionError(err) || Date.now() >= giveUpAt) {
           throw new DbosDatabaseUnavailableError(target, (err as Error).message);
         }
+        const delay = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
         new Logger(SystemDatabase.name).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
         await sleep(delay);
       }

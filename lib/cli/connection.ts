@@ -1,0 +1,90 @@
+import type { WorkflowClient } from '../client/workflow.client';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import { quoteSchemaName } from '../system-database/schema-name';
+import type { SystemDatabase } from '../system-database/system-database';
+import { CliError, ExitCode, UsageError, type ConnectionSettings, type OptionValue } from './command';
+
+export const DEFAULT_SCHEMA = 'dbos';
+
+/** Postgres itself gives up on an unroutable host only after minutes; an operator should not wait that long. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
+/** Pool size of the CLI: one command, one query at a time. */
+const POOL_SIZE = 2;
+
+export function resolveConnection(options: Readonly<Record<string, OptionValue>>, env: NodeJS.ProcessEnv): ConnectionSettings {
+  const url = typeof options['database-url'] === 'string' ? options['database-url'] : env.DATABASE_URL;
+  if (!url) throw new UsageError('No database given: pass --database-url URL or set DATABASE_URL.');
+  if (!isPostgresUrl(url)) throw new UsageError('The database URL must look like postgres://user:password@host:5432/database.');
+  const schema = typeof options.schema === 'string' ? options.schema : DEFAULT_SCHEMA;
+  try {
+    quoteSchemaName(schema);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return { url, schema };
+}
+
+function isPostgresUrl(url: string): boolean {
+  try {
+    return ['postgres:', 'postgresql:'].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
+}
+
+// The client and the system database are loaded on first connection: help and usage errors need neither TypeORM nor pg.
+
+export async function connectClient(settings: ConnectionSettings): Promise<WorkflowClient> {
+  const { WorkflowClient } = await import('../client/workflow.client');
+  try {
+    return await withConnectTimeout(settings, WorkflowClient.connect({ database: { url: settings.url, poolSize: POOL_SIZE }, schema: settings.schema }));
+  } catch (err) {
+    throw err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err;
+  }
+}
+
+/** The system database; with `runMigrations: false`, a missing schema is a DbosConfigurationError. */
+export async function openSystemDatabase(settings: ConnectionSettings, runMigrations: boolean): Promise<SystemDatabase> {
+  const { SystemDatabase } = await import('../system-database/system-database');
+  return withConnectTimeout(settings, SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations }));
+}
+
+function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {
+  return new CliError(cause.message, ExitCode.Unavailable, `Create the system schema with: nestjs-dbos migrate --schema ${settings.schema}`);
+}
+
+async function withConnectTimeout<T>(settings: ConnectionSettings, connecting: Promise<T>): Promise<T> {
+  const { redactUrl } = await import('../system-database/system-database');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DbosDatabaseUnavailableError(redactUrl(settings.url), `no answer within ${CONNECT_TIMEOUT_MS / 1_000} s`)),
+      CONNECT_TIMEOUT_MS,
+    );
+  });
+  try {
+    return await Promise.race([connecting, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Removes passwords from a message: those of the given URLs, and any in a URL's user info. */
+export function hideSecrets(text: string, urls: (string | undefined)[]): string {
+  let hidden = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+  // Very short passwords would blank out ordinary letters; the URL pattern above still covers them.
+  for (const password of urls.flatMap(passwordsOf)) if (password.length >= 4) hidden = hidden.split(password).join('***');
+  return hidden;
+}
+
+function passwordsOf(url: string | undefined): string[] {
+  if (!url) return [];
+  try {
+    const password = new URL(url).password;
+    return password ? [...new Set([password, decodeURIComponent(password)])] : [];
+  } catch {
+    return [];
+  }
+}
