@@ -3,6 +3,7 @@ import { Communication1764028800001 } from './1764028800001-communication';
 import { Queues1764028800002 } from './1764028800002-queues';
 import { Scheduler1764028800003 } from './1764028800003-scheduler';
 import { Executors1764028800004 } from './1764028800004-executors';
+import { BatchedStatusNotify1764028800005 } from './1764028800005-batched-status-notify';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const SYSTEM_MIGRATIONS = [
   Queues1764028800002,
   Scheduler1764028800003,
   Executors1764028800004,
+  BatchedStatusNotify1764028800005,
 ];

@@ -117,6 +117,7 @@ describe('system schema migrations', () => {
       'Queues1764028800002',
       'Scheduler1764028800003',
       'Executors1764028800004',
+      'BatchedStatusNotify1764028800005',
     ]);
     const tables = await sql<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,

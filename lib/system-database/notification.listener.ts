@@ -45,7 +45,7 @@ export class NotificationListener {
   private async connect(): Promise<void> {
     if (this.closed) return;
     const client = new Client({ ...this.connection, keepAlive: true });
-    client.on('notification', (message: Notification) => this.dispatch(message.payload ?? ''));
+    client.on('notification', (message: Notification) => this.dispatchPayload(message.payload ?? ''));
     client.on('error', (err: Error) => this.connectionLost(client, err));
     client.on('end', () => this.connectionLost(client, new Error('connection ended')));
     try {
@@ -81,6 +81,18 @@ export class NotificationListener {
   /** Calls `callback` with the key of every notification (e.g. to learn of cancellations). */
   onAny(callback: (key: string) => void): void {
     this.globalCallbacks.push(callback);
+  }
+
+  /** A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. */
+  private dispatchPayload(payload: string): void {
+    if (!payload.startsWith('statuses:')) return this.dispatch(payload);
+    let ids: unknown;
+    try {
+      ids = JSON.parse(payload.slice('statuses:'.length));
+    } catch {
+      return;
+    }
+    if (Array.isArray(ids)) for (const id of ids) this.dispatch(`status:${String(id)}`);
   }
 
   private dispatch(key: string): void {
