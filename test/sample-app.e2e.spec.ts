@@ -106,12 +106,27 @@ describe('sample app: checkout over HTTP', () => {
 
     const steps = await app.get(WorkflowClient).listSteps(workflowId);
 
-    expect(steps.map((step) => step.name)).toEqual([
+    expect(steps.map((step) => step.name).filter((name) => !name.startsWith('DBOS.'))).toEqual([
       'CheckoutService.validatePayment',
       'CheckoutService.checkInventory',
       'CheckoutService.shipOrder',
       'CheckoutService.notifyCustomer',
     ]);
+  });
+
+  it('GET /orders/:workflowId/progress streams the checkout stages as server-sent events', async () => {
+    const workflowId = await placeOrder({ orderId: newOrderId(), sku: 'widget', quantity: 1 });
+    const response = await request(http).get(`/orders/${workflowId}/progress`).buffer(true).parse((res, done) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => done(null, text));
+    });
+    expect(response.headers['content-type']).toMatch(/text\/event-stream/);
+    const events = String(response.body)
+      .split('\n')
+      .filter((line) => line.startsWith('data: '))
+      .map((line) => JSON.parse(line.slice('data: '.length)) as { stage: string });
+    expect(events.map((e) => e.stage)).toEqual(['payment-validated', 'inventory-reserved', 'shipped', 'customer-notified']);
   });
 
   it('a repeated POST with the same orderId answers the same workflow id and does not check out again', async () => {

@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DbosContext, Step, Transaction, Workflow } from '../../lib';
 import { Stock } from '../stock/stock.entity';
-import type { Order, Receipt } from './order';
+import type { CheckoutProgress, Order, Receipt } from './order';
+
+export const PROGRESS_STREAM = 'progress';
 import { OutOfStockError } from './out-of-stock.error';
 
 /**
@@ -17,10 +19,20 @@ export class CheckoutService {
   @Workflow()
   async checkout(order: Order): Promise<Receipt> {
     const paymentId = await this.validatePayment(order);
+    await this.progress({ stage: 'payment-validated', detail: paymentId });
     const remainingStock = await this.checkInventory(order);
+    await this.progress({ stage: 'inventory-reserved', detail: `${remainingStock} left` });
     const trackingNumber = await this.shipOrder(order);
+    await this.progress({ stage: 'shipped', detail: trackingNumber });
     await this.notifyCustomer(order, trackingNumber);
+    await this.progress({ stage: 'customer-notified' });
+    await this.dbos.closeStream(PROGRESS_STREAM);
     return { orderId: order.orderId, sku: order.sku, quantity: order.quantity, paymentId, trackingNumber, remainingStock };
+  }
+
+  /** Each stage goes to the workflow's progress stream (durably, once), which the SSE endpoint relays. */
+  private progress(update: CheckoutProgress): Promise<void> {
+    return this.dbos.writeStream(PROGRESS_STREAM, update);
   }
 
   /** Stands in for a payment provider's API; a failing call is retried with backoff. */

@@ -15,3 +15,9 @@ export interface Receipt {
   /** Units of the sku left once this order was taken. */
   remainingStock: number;
 }
+
+/** A checkout's progress, streamed to browsers while it runs (`GET /orders/:workflowId/progress`). */
+export interface CheckoutProgress {
+  stage: 'payment-validated' | 'inventory-reserved' | 'shipped' | 'customer-notified';
+  detail?: string;
+}

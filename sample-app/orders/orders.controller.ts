@@ -1,7 +1,8 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, Sse, type MessageEvent } from '@nestjs/common';
+import { map, type Observable } from 'rxjs';
 import { WorkflowClient, WorkflowStatus, type WorkflowStatusType } from '../../lib';
-import { CheckoutService } from '../checkout/checkout.service';
-import type { Order, Receipt } from '../checkout/order';
+import { CheckoutService, PROGRESS_STREAM } from '../checkout/checkout.service';
+import type { CheckoutProgress, Order, Receipt } from '../checkout/order';
 import { ParseOrderPipe } from './parse-order.pipe';
 
 export interface OrderAccepted {
@@ -25,6 +26,12 @@ export class OrdersController {
   async placeOrder(@Body(ParseOrderPipe) order: Order): Promise<OrderAccepted> {
     const handle = await this.client.start(CheckoutService, { workflowId: `order-${order.orderId}` }).checkout(order);
     return { workflowId: handle.workflowId };
+  }
+
+  /** Server-sent events: each stage of the checkout as it happens; the stream ends with the checkout. */
+  @Sse(':workflowId/progress')
+  progress(@Param('workflowId') workflowId: string): Observable<MessageEvent> {
+    return this.client.stream$<CheckoutProgress>(workflowId, PROGRESS_STREAM).pipe(map((data) => ({ data })));
   }
 
   @Get(':workflowId')
