@@ -64,6 +64,7 @@ export class DbosDatabase {
       poolSize: options.database?.poolSize,
       runMigrations: options.runMigrations,
       startupRetryMs: options.database?.startupRetryMs ?? 30_000,
+      logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();
       throw err;

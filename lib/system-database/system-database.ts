@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Logger } from '@nestjs/common';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
@@ -20,7 +19,16 @@ export interface SystemDatabaseConfig {
   runMigrations: boolean;
   /** Keep retrying an unreachable database at startup for this long. Default 0: fail at once. */
   startupRetryMs?: number;
+  /** Where migrations and startup retries are reported (a Nest Logger fits). Default: warnings to the console. */
+  logger?: SystemLogger;
 }
+
+export interface SystemLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => console.warn(message) };
 
 /** Capped, jittered exponential backoff: 100 ms doubling to 5 s. */
 export function backoff(attempt: number): number {
@@ -52,7 +60,6 @@ function migrationLockKey(schema: string): string {
  * schema) and, for the hot paths, named prepared statements on the same pg pool.
  */
 export class SystemDatabase {
-  private readonly logger = new Logger(SystemDatabase.name);
   /** Schema name, validated and quoted, ready to splice into SQL. */
   readonly s: string;
   private readonly statementNames = new Map<string, string>();
@@ -61,6 +68,7 @@ export class SystemDatabase {
     readonly dataSource: DataSource,
     readonly schema: string,
     readonly target: string,
+    private readonly logger: SystemLogger,
   ) {
     this.s = quoteSchemaName(schema);
   }
@@ -81,11 +89,11 @@ export class SystemDatabase {
           throw new DbosDatabaseUnavailableError(target, (err as Error).message);
         }
         const delay = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
-        new Logger(SystemDatabase.name).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
+        (config.logger ?? consoleLogger).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
         await sleep(delay);
       }
     }
-    const db = new SystemDatabase(dataSource, config.schema, target);
+    const db = new SystemDatabase(dataSource!, config.schema, target, config.logger ?? consoleLogger);
     try {
       if (config.runMigrations) await db.migrate();
       await db.assertSchemaReady();
