@@ -33,7 +33,7 @@ export async function run(argv: string[], io: CliIO = processIO()): Promise<numb
     (invocation.exitCode === ExitCode.Success ? io.stdout : io.stderr)(`${invocation.text}\n`);
     return invocation.exitCode;
   } catch (err) {
-    return reportFailure(err, io, [...argv, io.env.DATABASE_URL]);
+    return reportFailure(err, io);
   }
 }
 
@@ -137,9 +137,9 @@ async function execute({ spec, options, args }: Extract<Invocation, { kind: 'com
   }
 }
 
-function reportFailure(err: unknown, io: CliIO, secretSources: (string | undefined)[]): number {
+function reportFailure(err: unknown, io: CliIO): number {
   const lines = [`error: ${messageOf(err)}`, hintOf(err)].filter((line): line is string => Boolean(line));
-  io.stderr(`${hideSecrets(lines.join('\n'), secretSources)}\n`);
+  io.stderr(`${hideSecrets(lines.join('\n'))}\n`);
   return exitCodeOf(err);
 }
 
