@@ -1,7 +1,8 @@
 'use strict';
-// Measurement loop shared by the per-system child processes. Each system only says how to
-// start, how to run one workflow and how to stop; timing and reporting live here so that
-// both systems are measured by exactly the same code.
+// Measurement loops shared by the per-system child processes. Each system only says how to
+// start, how to run one workflow, how to exchange one message, how to enqueue one job and how
+// to stop; timing and reporting live here so that every system is measured by exactly the
+// same code.
 const { performance } = require('node:perf_hooks');
 
 // The orchestrator picks the result out of the child's stdout by this prefix, so any other
@@ -19,14 +20,28 @@ function round(value, digits) {
   return Math.round(value * f) / f;
 }
 
-function summarize(latencies, elapsedMs) {
+// `count` operations in `elapsedMs`, and the percentiles of their latencies.
+function summarize(latencies, elapsedMs, count = latencies.length) {
   const sorted = Float64Array.from(latencies).sort();
   return {
-    workflowsPerSec: round((latencies.length * 1000) / elapsedMs, 1),
+    workflowsPerSec: round((count * 1000) / elapsedMs, 1),
     p50Ms: round(percentile(sorted, 50), 3),
     p99Ms: round(percentile(sorted, 99), 3),
   };
 }
+
+// Runs `count` calls of `task(n)` (n = firstInput, firstInput + 1, ...) with at most `inflight`
+// outstanding.
+async function pool(count, inflight, firstInput, task) {
+  let issued = 0;
+  const worker = async () => {
+    while (issued < count) await task(firstInput + issued++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
+}
+
+// ---------------------------------------------------------------------------------------------
+// sequential / concurrent: direct workflow calls.
 
 async function timeOne(runOne, input, latencies) {
   const start = performance.now();
@@ -39,27 +54,164 @@ async function timeOne(runOne, input, latencies) {
 // Runs `count` workflows with at most `inflight` outstanding; inflight 1 is the sequential case.
 async function runWorkload(runOne, count, inflight, firstInput) {
   const latencies = [];
-  let issued = 0;
-  const worker = async () => {
-    while (issued < count) await timeOne(runOne, firstInput + issued++, latencies);
-  };
   const start = performance.now();
-  await Promise.all(Array.from({ length: Math.min(inflight, count) }, worker));
+  await pool(count, inflight, firstInput, (input) => timeOne(runOne, input, latencies));
   return summarize(latencies, performance.now() - start);
 }
 
-async function measure(system, runOne, options) {
-  // Warm-up fills connection pools and JIT-compiles the hot path before anything is timed.
-  await runWorkload(runOne, options.warmup, options.inflight, 0);
+async function measureCalls(system, hooks, options) {
   const rows = [];
-  if (options.sequential > 0) {
-    const stats = await runWorkload(runOne, options.sequential, 1, 1_000_000);
+  // Warm-up fills connection pools and JIT-compiles the hot path before anything is timed.
+  await runWorkload(hooks.runOne, options.warmup, options.inflight, 0);
+  if (options.workloads.includes('sequential') && options.sequential > 0) {
+    const stats = await runWorkload(hooks.runOne, options.sequential, 1, 1_000_000);
     rows.push({ workload: 'sequential', system, ...stats });
   }
-  if (options.concurrent > 0) {
-    const stats = await runWorkload(runOne, options.concurrent, options.inflight, 2_000_000);
+  if (options.workloads.includes('concurrent') && options.concurrent > 0) {
+    const stats = await runWorkload(hooks.runOne, options.concurrent, options.inflight, 2_000_000);
     rows.push({ workload: 'concurrent', system, ...stats });
   }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// messaging: one long-running workflow answers every message with an event. A round trip is
+// send(workflowId, i) followed by getEvent(workflowId, `key_${i}`) returning i.
+
+async function measureMessaging(system, messaging, options) {
+  const warmup = Math.min(options.warmup, 50);
+  const rounds = warmup + options.messages;
+  const workflowId = `bench-echo-${process.pid}-${Date.now()}`;
+  const finished = await messaging.startEcho(workflowId, rounds);
+  const latencies = [];
+  let measuredStart = performance.now();
+  for (let i = 0; i < rounds; i++) {
+    if (i === warmup) measuredStart = performance.now();
+    const start = performance.now();
+    await messaging.send(workflowId, i);
+    const value = await messaging.getEvent(workflowId, `key_${i}`);
+    const elapsed = performance.now() - start;
+    if (value !== i) throw new Error(`round trip ${i}: the event holds ${JSON.stringify(value)}, expected ${i}`);
+    if (i >= warmup) latencies.push(elapsed);
+  }
+  const elapsedMs = performance.now() - measuredStart;
+  const result = await finished();
+  if (result !== rounds) throw new Error(`the echo workflow returned ${JSON.stringify(result)}, expected ${rounds}`);
+  return [{ workload: 'messaging', system, ...summarize(latencies, elapsedMs) }];
+}
+
+// ---------------------------------------------------------------------------------------------
+// queue: enqueue jobs as fast as `inflight` concurrent producers can, drain them with the
+// system's worker concurrency, and record in memory when each body starts and ends.
+
+// The job bodies of every system call started(payload) first and finished() last; the payload
+// is `{ i, enqueuedAt }` (enqueuedAt: performance.now() of this process, taken just before the
+// enqueue call, so the latency includes the enqueue itself).
+const queueProbe = {
+  expected: 0,
+  base: 0,
+  starts: null,
+  latencies: [],
+  done: 0,
+  lastDoneAt: 0,
+  onDone: null,
+  error: null,
+
+  reset(base, expected) {
+    this.base = base;
+    this.expected = expected;
+    this.starts = new Uint8Array(expected);
+    this.latencies = [];
+    this.done = 0;
+    this.lastDoneAt = 0;
+    this.error = null;
+    return new Promise((resolve) => {
+      this.onDone = resolve;
+    });
+  },
+
+  started(job) {
+    const now = performance.now();
+    const k = job.i - this.base;
+    if (!(k >= 0 && k < this.expected)) {
+      this.fail(new Error(`job ${job.i} started outside the batch being measured`));
+      return;
+    }
+    if (this.starts[k]) {
+      this.fail(new Error(`job ${job.i} started twice`));
+      return;
+    }
+    this.starts[k] = 1;
+    this.latencies.push(now - job.enqueuedAt);
+  },
+
+  finished() {
+    this.lastDoneAt = performance.now();
+    if (++this.done === this.expected) this.onDone?.();
+  },
+
+  fail(err) {
+    this.error ??= err;
+    this.onDone?.();
+  },
+};
+
+async function drain(queue, count, options, base) {
+  const allDone = queueProbe.reset(base, count);
+  const start = performance.now();
+  let enqueueError = null;
+  const enqueued = pool(count, options.inflight, base, (i) => queue.enqueue({ i, enqueuedAt: performance.now() })).catch(
+    (err) => {
+      enqueueError = err;
+      queueProbe.fail(err);
+    },
+  );
+  const enqueueEnded = enqueued.then(() => performance.now());
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`only ${queueProbe.done} of ${count} queued jobs finished within ${options.queueTimeoutMs} ms`)),
+      options.queueTimeoutMs,
+    );
+  });
+  try {
+    await Promise.race([allDone, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+  await enqueued;
+  if (enqueueError) throw enqueueError;
+  if (queueProbe.error) throw queueProbe.error;
+  return { start, enqueueMs: (await enqueueEnded) - start, endMs: queueProbe.lastDoneAt };
+}
+
+async function measureQueue(system, queue, options) {
+  const count = options.queueJobs;
+  // Warm-up: one small batch through the same path, waited out, before anything is timed.
+  if (options.warmup > 0) {
+    await drain(queue, options.warmup, options, 0);
+    await queue.settle?.(options.warmup);
+  }
+  const { start, enqueueMs, endMs } = await drain(queue, count, options, 1_000_000);
+  const elapsedMs = endMs - start;
+  const stats = summarize(queueProbe.latencies, elapsedMs, count);
+  console.error(
+    `[${system}] queue: ${count} enqueued in ${(enqueueMs / 1000).toFixed(2)} s, ` +
+      `last finished after ${(elapsedMs / 1000).toFixed(2)} s`,
+  );
+  // Untimed: every job must also be recorded as done by the system itself.
+  await queue.settle?.(options.warmup + count);
+  return [{ workload: 'queue', system, ...stats, startLatency: true, enqueueSec: round(enqueueMs / 1000, 2) }];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function measure(system, hooks, options) {
+  const rows = [];
+  const wants = (name) => options.workloads.includes(name);
+  if (wants('sequential') || wants('concurrent')) rows.push(...(await measureCalls(system, hooks, options)));
+  if (wants('messaging')) rows.push(...(await measureMessaging(system, hooks.messaging, options)));
+  if (wants('queue')) rows.push(...(await measureQueue(system, hooks.queue, options)));
   return rows;
 }
 
@@ -72,14 +224,14 @@ function exitSoon(system) {
   }, 10_000).unref();
 }
 
-async function runBench(system, { start, runOne, stop }) {
+async function runBench(system, hooks) {
   const options = JSON.parse(process.env.BENCH_OPTIONS);
   let rows;
-  await start(process.env.BENCH_DATABASE_URL);
+  await hooks.start(process.env.BENCH_DATABASE_URL, options);
   try {
-    rows = await measure(system, runOne, options);
+    rows = await measure(system, hooks, options);
   } finally {
-    await stop();
+    await hooks.stop();
   }
   process.stdout.write(RESULT_PREFIX + JSON.stringify(rows) + '\n');
   exitSoon(system);
@@ -92,4 +244,15 @@ function main(system, hooks) {
   });
 }
 
-module.exports = { main, percentile, RESULT_PREFIX };
+// Polls `countDone()` until it reaches `expected`; for the untimed check after a queue drain.
+async function waitForCount(what, countDone, expected, timeoutMs = 60_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const n = await countDone();
+    if (n >= expected) return;
+    if (Date.now() > deadline) throw new Error(`${what}: ${n} of ${expected} recorded as done after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+module.exports = { main, percentile, queueProbe, waitForCount, RESULT_PREFIX };

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 'use strict';
-// Benchmarks the same 3-step workflow on nestjs-dbos and on DBOS Transact, against one
-// Postgres server, and prints latency and throughput side by side.
+// Benchmarks nestjs-dbos against DBOS Transact (and, for the queue workload, pg-boss and
+// graphile-worker) on one Postgres server, and prints a table per workload.
 //
-//   npm run bench [-- --json FILE] [--only SYSTEM] [--sequential N] [--concurrent N]
-//                 [--inflight N] [--warmup N]
+//   npm run bench [-- --workloads sequential,concurrent,messaging,queue] [--only SYSTEM[,SYSTEM]]
+//                 [--json FILE] [--sequential N] [--concurrent N] [--inflight N] [--warmup N]
+//                 [--messages N] [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
 //
 // Each system runs in its own child process (no shared event loop or GC), one after the
-// other, on its own freshly created database.
+// other, on its own freshly created database. sequential and concurrent share one child per
+// system; messaging and queue get a child (and a fresh database) each.
 const fs = require('node:fs');
 const path = require('node:path');
 const readline = require('node:readline');
@@ -17,24 +19,56 @@ const { RESULT_PREFIX } = require('./harness');
 
 const BENCH_DIR = __dirname;
 const ROOT = path.resolve(BENCH_DIR, '..');
-const CHILD_TIMEOUT_MS = 5 * 60_000;
+const CHILD_TIMEOUT_MS = 4 * 60_000;
+
+const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue'];
+
+// What each workload's table says about its numbers.
+const DESCRIPTIONS = {
+  sequential: 'one 3-step workflow at a time; latency = call to result',
+  concurrent: '3-step workflows, {inflight} in flight; latency = call to result',
+  messaging: 'send(id, i) then getEvent(id, key_i) to one looping workflow; latency = round trip, rate = round trips/s',
+  queue:
+    '{queueJobs} enqueued, drained {queueConcurrency} at a time; rate = first enqueue to last finish; ' +
+    'latency = enqueue -> start of the body (pg-boss, graphile-worker: bare no-op jobs)',
+};
 
 const SYSTEMS = {
   'nestjs-dbos': {
     database: 'bench_nestjs_dbos',
+    workloads: WORKLOADS,
     // Run from the repo root so the TypeScript library in lib/ is imported as source.
     argv: ['-r', 'ts-node/register/transpile-only', 'bench/systems/nestjs-dbos.ts'],
   },
   'dbos-transact': {
     database: 'bench_dbos_transact',
+    workloads: WORKLOADS,
     argv: ['bench/systems/dbos-transact.js'],
+  },
+  'pg-boss': {
+    database: 'bench_pg_boss',
+    workloads: ['queue'],
+    argv: ['bench/systems/pg-boss.js'],
+  },
+  'graphile-worker': {
+    database: 'bench_graphile_worker',
+    workloads: ['queue'],
+    argv: ['bench/systems/graphile-worker.js'],
   },
 };
 
+// Workloads that share a child process (and its warm-up).
+const GROUPS = [['sequential', 'concurrent'], ['messaging'], ['queue']];
+
+const REFERENCE = 'dbos-transact';
+const OURS = 'nestjs-dbos';
+
 function usage(message) {
   console.error(`${message}
-usage: npm run bench -- [--json FILE] [--only ${Object.keys(SYSTEMS).join('|')}]
-                        [--sequential N] [--concurrent N] [--inflight N] [--warmup N]`);
+usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYSTEM...]] [--json FILE]
+                        [--sequential N] [--concurrent N] [--inflight N] [--warmup N] [--messages N]
+                        [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
+systems: ${Object.keys(SYSTEMS).join(', ')}`);
   process.exit(2);
 }
 
@@ -44,6 +78,13 @@ function count(text, name) {
   return n;
 }
 
+function list(text, known, name) {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!known.includes(item)) usage(`unknown ${name} "${item}"`);
+  if (items.length === 0) usage(`--${name}s needs at least one name`);
+  return items;
+}
+
 function readOptions() {
   let values;
   try {
@@ -51,120 +92,211 @@ function readOptions() {
       options: {
         json: { type: 'string' },
         only: { type: 'string' },
+        workloads: { type: 'string', default: WORKLOADS.join(',') },
         sequential: { type: 'string', default: '500' },
         concurrent: { type: 'string', default: '5000' },
         inflight: { type: 'string', default: '64' },
         warmup: { type: 'string', default: '50' },
+        messages: { type: 'string', default: '300' },
+        'queue-jobs': { type: 'string', default: '5000' },
+        'queue-concurrency': { type: 'string', default: '64' },
+        'dbos-queue-poll-ms': { type: 'string', default: '20' },
       },
     }).values;
   } catch (err) {
     usage(err.message);
   }
-  if (values.only && !SYSTEMS[values.only]) usage(`unknown system "${values.only}"`);
   const inflight = count(values.inflight, 'inflight');
   if (inflight < 1) usage('--inflight must be at least 1');
+  const queueConcurrency = count(values['queue-concurrency'], 'queue-concurrency');
+  if (queueConcurrency < 1) usage('--queue-concurrency must be at least 1');
+  const dbosQueuePollMs = count(values['dbos-queue-poll-ms'], 'dbos-queue-poll-ms');
+  if (dbosQueuePollMs < 1) usage('--dbos-queue-poll-ms must be at least 1');
+  const messages = count(values.messages, 'messages');
+  const queueJobs = count(values['queue-jobs'], 'queue-jobs');
+  if (messages < 1) usage('--messages must be at least 1');
+  if (queueJobs < 1) usage('--queue-jobs must be at least 1');
   return {
     json: values.json,
-    systems: values.only ? [values.only] : Object.keys(SYSTEMS),
-    workload: {
+    systems: values.only ? list(values.only, Object.keys(SYSTEMS), 'system') : Object.keys(SYSTEMS),
+    workloads: list(values.workloads, WORKLOADS, 'workload'),
+    settings: {
       sequential: count(values.sequential, 'sequential'),
       concurrent: count(values.concurrent, 'concurrent'),
       inflight,
       warmup: count(values.warmup, 'warmup'),
+      messages,
+      queueJobs,
+      queueConcurrency,
+      queueTimeoutMs: 150_000,
+      dbosQueuePollMs,
     },
   };
 }
 
-// The DBOS SDK is a dependency of the benchmark only, kept in bench/ so the library never
-// depends on it; a fresh checkout installs it on first use.
-function ensureBenchDependencies() {
-  if (fs.existsSync(path.join(BENCH_DIR, 'node_modules', '@dbos-inc', 'dbos-sdk'))) return;
+// The benchmark's own dependencies (the DBOS SDK, pg-boss, graphile-worker) live in bench/ so
+// the library never depends on them; a fresh checkout installs them on first use.
+function ensureBenchDependencies(systems) {
+  const needed = { 'dbos-transact': '@dbos-inc/dbos-sdk', 'pg-boss': 'pg-boss', 'graphile-worker': 'graphile-worker' };
+  const missing = systems.filter((s) => needed[s] && !fs.existsSync(path.join(BENCH_DIR, 'node_modules', needed[s])));
+  if (missing.length === 0) return;
   console.error('installing benchmark dependencies in bench/ ...');
   const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: BENCH_DIR, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('npm ci in bench/ failed');
 }
 
-// Runs one system's child process and returns the rows it reports. Its other stdout goes to
-// stderr so that the table stays the only thing on stdout.
-function runSystem(name, databaseUrl, workload) {
+// Runs one system's child process for some workloads and returns the rows it reports. Its
+// other stdout goes to stderr so that the tables stay the only thing on stdout.
+function runChild(name, databaseUrl, settings, workloads) {
   const child = spawn(process.execPath, SYSTEMS[name].argv, {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: {
       ...process.env,
       // Also as DATABASE_URL, in case a system reads it on its own: it must see its own database.
       DATABASE_URL: databaseUrl,
       BENCH_DATABASE_URL: databaseUrl,
-      BENCH_OPTIONS: JSON.stringify(workload),
+      BENCH_OPTIONS: JSON.stringify({ ...settings, workloads }),
     },
   });
   const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
   let rows = null;
+  let lastError = '';
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
     if (line.startsWith(RESULT_PREFIX)) rows = JSON.parse(line.slice(RESULT_PREFIX.length));
     else process.stderr.write(`[${name}] ${line}\n`);
+  });
+  readline.createInterface({ input: child.stderr }).on('line', (raw) => {
+    process.stderr.write(`${raw}\n`);
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, ''); // without colours, for the notes
+    // Remember the failure's first line, to say why in the table's notes.
+    if (/benchmark failed/.test(line)) lastError = line.replace(/^.*benchmark failed:\s*/, '');
+    else if (lastError === '' && /Error/.test(line)) lastError = line.trim();
   });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (rows) resolve(rows);
-      else reject(new Error(`${name} reported no result (exit ${signal ?? code})`));
+      else {
+        const how = signal === 'SIGKILL' ? `killed after ${CHILD_TIMEOUT_MS / 1000} s` : `exit ${signal ?? code}`;
+        reject(new Error(`${how}${lastError ? `: ${lastError}` : ''}`));
+      }
     });
   });
 }
 
-function printTable(rows) {
-  const header = ['workload', 'system', 'wf/s', 'p50 ms', 'p99 ms'];
-  const lines = rows.map((r) => [r.workload, r.system, r.workflowsPerSec.toFixed(1), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2)]);
+// ---------------------------------------------------------------------------------------------
+// Output.
+
+const fixed = (value, digits) => (value === null || value === undefined ? '-' : value.toFixed(digits));
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : '-');
+
+function formatTable(header, lines) {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  // Text columns left-aligned, numbers right-aligned.
-  const format = (cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  console.log(format(header));
-  for (const line of lines) console.log(format(line));
+  // The system column left-aligned, numbers right-aligned.
+  const format = (cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [format(header), ...lines.map(format)];
 }
 
-function printRatios(rows) {
-  for (const workload of ['sequential', 'concurrent']) {
-    const ours = rows.find((r) => r.workload === workload && r.system === 'nestjs-dbos');
-    const theirs = rows.find((r) => r.workload === workload && r.system === 'dbos-transact');
-    if (!ours || !theirs) continue;
-    const throughput = ours.workflowsPerSec / theirs.workflowsPerSec;
-    const latency = ours.p50Ms / theirs.p50Ms;
-    console.log(
-      `${workload}: nestjs-dbos vs dbos-transact  throughput ${throughput.toFixed(2)}x (higher is better)` +
-        `  p50 latency ${latency.toFixed(2)}x (lower is better)`,
-    );
-  }
+function describe(workload, settings) {
+  return DESCRIPTIONS[workload].replace(/\{(\w+)\}/g, (_, key) => String(settings[key]));
 }
+
+function printWorkload(workload, rows, settings) {
+  const reference = rows.find((r) => r.system === REFERENCE && !r.unavailable);
+  const isQueue = workload === 'queue';
+  const rate = workload === 'messaging' ? 'round trips/s' : isQueue ? 'jobs/s' : 'wf/s';
+  const header = [
+    'system',
+    rate,
+    isQueue ? 'start p50 ms' : 'p50 ms',
+    isQueue ? 'start p99 ms' : 'p99 ms',
+    ...(isQueue ? ['enqueue s'] : []),
+    `${rate} vs ${REFERENCE}`,
+    `p50 vs ${REFERENCE}`,
+  ];
+  const lines = rows.map((r) =>
+    r.unavailable
+      ? [r.system, 'UNAVAILABLE', '-', '-', ...(isQueue ? ['-'] : []), '-', '-']
+      : [
+          r.system,
+          fixed(r.workflowsPerSec, 1),
+          fixed(r.p50Ms, 2),
+          fixed(r.p99Ms, 2),
+          ...(isQueue ? [fixed(r.enqueueSec, 2)] : []),
+          // Higher is better for the rate, lower for the latency.
+          ratio(r.workflowsPerSec, reference?.workflowsPerSec),
+          ratio(r.p50Ms, reference?.p50Ms),
+        ],
+  );
+  console.log(`\n== ${workload}: ${describe(workload, settings)}`);
+  for (const line of formatTable(header, lines)) console.log(line);
+  const ours = rows.find((r) => r.system === OURS && !r.unavailable);
+  if (ours && isQueue) {
+    // Against every other queue too, not only DBOS.
+    for (const other of rows) {
+      if (other.system === OURS || other.unavailable) continue;
+      console.log(
+        `${OURS} vs ${other.system}: throughput ${ratio(ours.workflowsPerSec, other.workflowsPerSec)} (higher is better), ` +
+          `start p50 ${ratio(ours.p50Ms, other.p50Ms)}, start p99 ${ratio(ours.p99Ms, other.p99Ms)} (lower is better)`,
+      );
+    }
+  }
+  for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} ${workload}: ${r.unavailable}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
   const options = readOptions();
-  if (options.systems.includes('dbos-transact')) ensureBenchDependencies();
+  const { settings } = options;
+  ensureBenchDependencies(options.systems);
   const { openServer, recreateDatabase } = require('./postgres');
-  const { workload } = options;
   const server = await openServer();
   console.error(`postgres: ${server.description}`);
+  console.error(`workloads: ${options.workloads.join(', ')}; systems: ${options.systems.join(', ')}`);
   console.error(
-    `workloads: sequential ${workload.sequential}, concurrent ${workload.concurrent} ` +
-      `with ${workload.inflight} in flight, after ${workload.warmup} warm-up workflows`,
+    `settings: sequential ${settings.sequential}, concurrent ${settings.concurrent} with ${settings.inflight} in flight, ` +
+      `warm-up ${settings.warmup}, messaging ${settings.messages} round trips, queue ${settings.queueJobs} jobs ` +
+      `drained ${settings.queueConcurrency} at a time (DBOS queue poll ${settings.dbosQueuePollMs} ms)`,
   );
   const rows = [];
+  const started = Date.now();
   try {
-    for (const name of options.systems) {
-      const databaseUrl = await recreateDatabase(server.url, SYSTEMS[name].database);
-      console.error(`running ${name} ...`);
-      rows.push(...(await runSystem(name, databaseUrl, workload)));
+    for (const group of GROUPS) {
+      for (const name of options.systems) {
+        const workloads = group.filter((w) => options.workloads.includes(w) && SYSTEMS[name].workloads.includes(w));
+        if (workloads.length === 0) continue;
+        const databaseUrl = await recreateDatabase(server.url, SYSTEMS[name].database);
+        console.error(`running ${name}: ${workloads.join(', ')} ...`);
+        try {
+          rows.push(...(await runChild(name, databaseUrl, settings, workloads)));
+        } catch (err) {
+          // Say so in the table instead of dropping the row or the whole run.
+          for (const workload of workloads) {
+            rows.push({ workload, system: name, workflowsPerSec: null, p50Ms: null, p99Ms: null, unavailable: err.message });
+          }
+        }
+      }
     }
   } finally {
     await server.stop();
   }
-  // Group by workload so both systems of a workload sit next to each other.
-  const order = ['sequential', 'concurrent'];
-  rows.sort((a, b) => order.indexOf(a.workload) - order.indexOf(b.workload));
-  printTable(rows);
-  printRatios(rows);
+  console.error(`benchmark took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  if (rows.length === 0) console.error('nothing ran: none of the chosen systems runs the chosen workloads');
+  const systemOrder = Object.keys(SYSTEMS);
+  rows.sort((a, b) => WORKLOADS.indexOf(a.workload) - WORKLOADS.indexOf(b.workload) || systemOrder.indexOf(a.system) - systemOrder.indexOf(b.system));
+  for (const workload of WORKLOADS) {
+    const group = rows.filter((r) => r.workload === workload);
+    if (group.length > 0) printWorkload(workload, group, settings);
+  }
   if (options.json) fs.writeFileSync(options.json, JSON.stringify(rows, null, 2) + '\n');
+  const missing = rows.filter((r) => r.unavailable);
+  if (missing.length > 0) {
+    console.error(`\n${missing.length} result(s) unavailable: ${missing.map((r) => `${r.system}/${r.workload}`).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err) => {

@@ -1,13 +1,28 @@
-// The benchmark workflow on nestjs-dbos, written as an application would: a provider with
-// decorated methods in a Nest application context, the workflow called directly.
+// The benchmark workflows on nestjs-dbos, written as an application would: providers with
+// decorated methods in a Nest application context; the workflow called directly, messages and
+// events through the injected DbosContext and WorkflowClient, and a queue declared in forRoot.
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DbosModule, Step, Workflow } from '../../lib';
-import { main } from '../harness';
+import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
+import { main, queueProbe, waitForCount } from '../harness';
+
+const QUEUE = 'bench';
+
+interface QueueJob {
+  i: number;
+  enqueuedAt: number;
+}
+
+interface BenchOptions {
+  workloads: string[];
+  queueConcurrency: number;
+}
 
 @Injectable()
 class BenchService {
+  constructor(private readonly dbos: DbosContext) {}
+
   @Step() async s1() { return 1; }
   @Step() async s2() { return 2; }
   @Step() async s3() { return 3; }
@@ -19,22 +34,68 @@ class BenchService {
     await this.s3();
     return i;
   }
+
+  // messaging: answers the i-th message with the event key_i holding it.
+  @Workflow()
+  async echo(rounds: number) {
+    for (let i = 0; i < rounds; i++) {
+      const message = await this.dbos.recv<number>('ping', { timeoutMs: 60_000 });
+      if (message === null) throw new Error(`echo: no message ${i} within 60 s`);
+      await this.dbos.setEvent(`key_${i}`, message);
+    }
+    return rounds;
+  }
+
+  // queue: the same three no-op steps, with the start and end of the body reported.
+  @Workflow()
+  async queued(job: QueueJob) {
+    queueProbe.started(job);
+    await this.s1();
+    await this.s2();
+    await this.s3();
+    queueProbe.finished();
+    return job.i;
+  }
 }
 
-function benchModule(url: string) {
-  @Module({ imports: [DbosModule.forRoot({ database: { url } })], providers: [BenchService] })
+function benchModule(url: string, options: BenchOptions) {
+  // The queue is declared only when the queue workload runs, so the other workloads measure
+  // the module exactly as an app without queues would configure it.
+  const queues = options.workloads.includes('queue')
+    ? [{ name: QUEUE, workerConcurrency: options.queueConcurrency }]
+    : undefined;
+  @Module({ imports: [DbosModule.forRoot({ database: { url }, queues })], providers: [BenchService] })
   class BenchModule {}
   return BenchModule;
 }
 
 let app: INestApplicationContext;
 let service: BenchService;
+let client: WorkflowClient;
 
 main('nestjs-dbos', {
-  async start(url: string) {
-    app = await NestFactory.createApplicationContext(benchModule(url), { logger: ['error', 'warn'] });
+  async start(url: string, options: BenchOptions) {
+    app = await NestFactory.createApplicationContext(benchModule(url, options), { logger: ['error', 'warn'] });
     service = app.get(BenchService);
+    client = app.get(WorkflowClient);
   },
   runOne: (i: number) => service.wf(i),
+  messaging: {
+    async startEcho(workflowId: string, rounds: number) {
+      const handle = await client.start(BenchService, { workflowId }).echo(rounds);
+      return () => handle.getResult();
+    },
+    send: (workflowId: string, i: number) => client.send(workflowId, i, 'ping'),
+    getEvent: (workflowId: string, key: string) => client.getEvent<number>(workflowId, key, { timeoutMs: 60_000 }),
+  },
+  queue: {
+    enqueue: (job: QueueJob) => client.start(BenchService, { queue: QUEUE }).queued(job),
+    settle: (expected: number) =>
+      waitForCount(
+        'nestjs-dbos queue',
+        async () => (await client.list({ queue: QUEUE, status: 'SUCCESS', loadPayloads: false })).length,
+        expected,
+      ),
+  },
   stop: () => app.close(),
 });
