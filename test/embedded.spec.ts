@@ -1,0 +1,17 @@
+import { Client } from 'pg';
+import { ChildApp } from './support/child-app';
+
+describe('no database configured', () => {
+  it('starts an embedded Postgres, warns that it is for development only, runs workflows, and stops it at shutdown', async () => {
+    const app = ChildApp.start('embedded-app.ts', { DATABASE_URL: '', EMBEDDED_DIR: '.dbos/embedded-test-pgdata', EMBEDDED_PORT: '54333' });
+    await app.waitForOutput(/RESULT /, 120_000);
+    expect(await app.waitForExit()).toBe(0);
+    const { result, health } = JSON.parse(/RESULT (.*)/.exec(app.log)![1]) as { result: string; health: unknown };
+    expect(result).toBe('hello NEST');
+    expect(health).toEqual({ workflows: { status: 'up', database: 'up', listener: 'up', recovery: 'done' } });
+    expect(app.log).toMatch(/EMBEDDED Postgres under \.dbos\/ for DEVELOPMENT ONLY/);
+    const probe = new Client({ connectionString: 'postgres://postgres:postgres@127.0.0.1:54333/postgres', connectionTimeoutMillis: 2_000 });
+    await expect(probe.connect()).rejects.toThrow(); // the module stopped the server it started
+    await probe.end().catch(() => undefined);
+  }, 150_000);
+});
