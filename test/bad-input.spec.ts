@@ -3,6 +3,7 @@ import { DbosContext, DbosInvalidArgumentError, DbosSerializationError, Step, Wo
 import { serialize } from '../lib/serialization/value.codec';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 @Injectable()
 class Intake {
@@ -116,11 +117,3 @@ describe('bad input and misuse', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

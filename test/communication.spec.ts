@@ -14,6 +14,7 @@ import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
 import type { DbosDatabase } from '../lib/dbos-database';
 import { createDbosApp } from './support/app';
 import { dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 const gates = new Map<string, () => void>();
 const gate = (name: string) => new Promise<void>((resolve) => gates.set(name, resolve));
@@ -402,11 +403,3 @@ describe('workflow communication and time', () => {
     });
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,6 +1,7 @@
 import { WorkflowClient } from '../lib';
 import { ChildApp } from './support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
+import { maxOverlap, waitFor } from './support/wait';
 
 const LEASE_MS = 2_000;
 
@@ -31,7 +32,7 @@ describe('failover between executors', () => {
   it('3 processes, 300 workflows of 5 steps: one is SIGKILLed for good, the others finish everything exactly once within the limits', async () => {
     const handles = [];
     for (let i = 0; i < 300; i++) handles.push(await client.enqueue<number>({ workflowName: 'QueueWork.fiveEffects', queue: 'failover', workflowId: `fo-${i}` }, 20));
-    await waitUntil(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE executor = 'f1'`))[0].n >= 20);
+    await waitFor(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE executor = 'f1'`))[0].n >= 20, 60_000, 20);
     const killedAt = Date.now();
     await workers[0].kill('SIGKILL'); // never restarted
     const orphaned = await sql<{ n: number }>(
@@ -62,19 +63,3 @@ describe('failover between executors', () => {
     expect(maxOverlap(runs.map((r) => [Number(r.s), Number(r.e)]))).toBeLessThanOrEqual(30);
   }, 180_000);
 });
-
-function maxOverlap(intervals: [number, number][]): number {
-  const events = intervals.flatMap(([s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of events) max = Math.max(max, (current += delta));
-  return max;
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

@@ -3,6 +3,7 @@ import { DbosContext, Step, Workflow, WorkflowClient } from '../lib';
 import { serialize } from '../lib/serialization/value.codec';
 import { createDbosApp } from './support/app';
 import { dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 @Injectable()
 class Chores {
@@ -153,11 +154,3 @@ describe('application versions on one database', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -5,6 +5,7 @@ import { DbosContext, DbosDatabaseUnavailableError, DbosHealthCheckError, DbosHe
 import { SystemDatabase } from '../lib/system-database/system-database';
 import { createDbosApp } from './support/app';
 import { ChildApp } from './support/child-app';
+import { waitFor } from './support/wait';
 
 /** The test's own Postgres server, in a child process it can stop and start. */
 class PostgresServer {
@@ -95,7 +96,7 @@ describe('database outages', () => {
     const effects = await admin(`SELECT workflow_id, step, count(*)::int AS n FROM public.effects GROUP BY 1, 2`);
     expect(effects).toHaveLength(100);
     expect(effects.filter((e) => e.n !== 1)).toEqual([]);
-    await waitFor(async () => (await app!.get(DbosHealthIndicator).isHealthy('workflows').catch(() => null)) !== null);
+    await waitFor(async () => (await app!.get(DbosHealthIndicator).isHealthy('workflows').catch(() => null)) !== null, 20_000, 100);
     await expect(app.get(DbosHealthIndicator).isHealthy('workflows')).resolves.toEqual({
       workflows: { status: 'up', database: 'up', listener: 'up', recovery: 'done' },
     });
@@ -125,11 +126,3 @@ describe('database outages', () => {
     await db.close();
   }, 60_000);
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

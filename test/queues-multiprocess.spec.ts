@@ -1,6 +1,7 @@
 import { WorkflowClient } from '../lib';
 import { ChildApp } from './support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
+import { maxOverlap, waitFor } from './support/wait';
 
 /** Queue limits hold across real processes sharing one database. */
 describe('durable queues across processes', () => {
@@ -58,7 +59,7 @@ describe('durable queues across processes', () => {
   it('a worker SIGKILLed mid-queue loses nothing and runs nothing twice, within the limits', async () => {
     const handles = [];
     for (let i = 0; i < 30; i++) handles.push(await client.enqueue({ workflowName: 'QueueWork.threeEffects', queue: 'work', workflowId: `kill-${i}` }, 40));
-    await waitUntil(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE executor = 'w1'`))[0].n >= 2);
+    await waitFor(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE executor = 'w1'`))[0].n >= 2, 30_000, 20);
     await workers[0].kill('SIGKILL');
     workers[0] = await startWorker('w1'); // same executor id: its PENDING workflows are recovered
     const results = await Promise.all(handles.map((h) => h.getResult({ timeoutMs: 60_000 })));
@@ -79,23 +80,3 @@ describe('durable queues across processes', () => {
     expect(recovered[0].n).toBeGreaterThan(0);
   }, 120_000);
 });
-
-/** The largest number of [start, end] intervals that overlap at one instant. */
-function maxOverlap(intervals: [number, number][]): number {
-  const events = intervals.flatMap(([s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of events) {
-    current += delta;
-    max = Math.max(max, current);
-  }
-  return max;
-}
-
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}

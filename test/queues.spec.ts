@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosConfigurationError, DbosConflictError, DbosTimeoutError, QueueDispatcher, Step, Workflow, WorkflowClient, DbosContext } from '../lib';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 const gates = new Map<string, () => void>();
 const openGate = (name: string) => gates.get(name)?.();
@@ -157,11 +158,3 @@ describe('durable queues (one process)', () => {
     expect(rows).toEqual([{ queue_name: 'late' }]);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -10,6 +10,7 @@ import {
 import { serialize, serializeError } from '../lib/serialization/value.codec';
 import { createDbosApp } from './support/app';
 import { dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 const EXECUTOR = 'recovery-exec';
 const VERSION = 'v1';
@@ -193,11 +194,3 @@ describe('recovery at bootstrap', () => {
     expect(Pipeline.calls).toEqual(['three']);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

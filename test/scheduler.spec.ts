@@ -4,6 +4,7 @@ import { DbosConfigurationError, DbosModule, Scheduled, WorkflowClient } from '.
 import { createDbosApp } from './support/app';
 import { ChildApp } from './support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
+import { waitFor } from './support/wait';
 
 describe('@Scheduled across two processes', () => {
   const schema = uniqueSchema('cron');
@@ -102,11 +103,3 @@ describe('@Scheduled catch-up and validation', () => {
     await moduleRef.close();
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

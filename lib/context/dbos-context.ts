@@ -1,18 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import type { WorkflowHandle } from '../client/workflow.handle';
+import type { WorkflowStarter } from '../client/workflow.client';
 import { DbosError } from '../errors/dbos.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { DbosRuntime } from './dbos-runtime.interface';
 import { currentWorkflowContext } from './workflow-context.storage';
-
-/** `startWorkflow(Type, options)` gives an object with Type's methods, each starting a workflow and returning its handle. */
-export type ChildWorkflowStarter<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (
-    ...args: infer A
-  ) => Promise<infer R>
-    ? (...args: A) => Promise<WorkflowHandle<R>>
-    : never;
-};
 
 export interface WaitOptions {
   /** Give up after this long and return null. Default 60 000 ms. */
@@ -98,8 +89,8 @@ export class DbosContext {
   }
 
   /** Starts a workflow; from a workflow it is a child, its start and its result checkpointed. */
-  startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): ChildWorkflowStarter<T> {
-    return new Proxy({} as ChildWorkflowStarter<T>, {
+  startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
+    return new Proxy({} as WorkflowStarter<T>, {
       get: (_target, methodName) =>
         typeof methodName === 'string'
           ? (...args: unknown[]) => this.runtime.startWorkflow(type, methodName, args, options)
