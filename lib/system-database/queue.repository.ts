@@ -31,12 +31,13 @@ export class QueueRepository {
   async claim(request: ClaimRequest): Promise<{ row: WorkflowStatusRow; hasSteps: boolean }[]> {
     const { queue } = request;
     const globalLimits = queue.concurrency !== undefined || queue.rateLimit !== undefined || queue.partitionConcurrency !== undefined;
-    const now = Date.now();
     return this.db.transaction(async (client) => {
       if (globalLimits) {
         const lock = 'SELECT pg_advisory_xact_lock($1)';
         await client.query({ name: this.db.statementName(lock), text: lock, values: [this.lockKey(queue.name)] });
       }
+      // Read the clock only once the lock is held, so start times recorded under it never go backwards.
+      const now = Date.now();
       const text = queue.partitioned ? this.partitionedClaimSql(queue) : this.claimSql(queue);
       const result = await client.query({
         name: this.db.statementName(text),
