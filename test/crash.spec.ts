@@ -67,7 +67,7 @@ describe('crash recovery with a real SIGKILL', () => {
     await first.waitForOutput(/NAPPING/);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await first.kill('SIGKILL');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     const restartedAt = Date.now();
     const second = startApp();
     await second.waitForOutput(/READY/);
