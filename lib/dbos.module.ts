@@ -1,4 +1,4 @@
-import { Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { LocalWorkflowRuntime, WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos-context';
@@ -65,8 +65,13 @@ export class DbosModule {
               maxPayloadBytes: options.maxPayloadBytes,
             },
           );
+          const logger = new Logger('DbosModule');
           database.listener.onAny((key) => {
-            if (key.startsWith('status:')) void executor.onStatusChanged([key.slice('status:'.length)]);
+            if (!key.startsWith('status:')) return;
+            executor.onStatusChanged([key.slice('status:'.length)]).catch((err: Error) =>
+              // Missed here, a cancellation still wins when the workflow records its outcome.
+              logger.warn(`Could not check a status change: ${err.message}`),
+            );
           });
           return executor;
         },

@@ -9,7 +9,7 @@ import { serializeWithin } from './limits';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
-import type { SystemDatabase } from '../system-database/system-database';
+import { describeTarget, type SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
 import { withRetries } from './retry';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
@@ -199,7 +199,7 @@ export class StepRunner {
         }
         if (state.abort.signal.aborted) throw state.abort.signal.reason;
         // An outage: rolled back, or committed with its checkpoint; the replay after it tells which.
-        if (isConnectionError(err)) throw asUnavailable(err, 'the app database');
+        if (isConnectionError(err)) throw asUnavailable(err, describeTarget({ dataSource: this.transactionDataSource }));
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
           this.logger.warn(`Transaction ${registration.name} of workflow ${state.workflowId} hit ${code} (attempt ${attempt}), retrying`);

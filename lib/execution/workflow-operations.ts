@@ -1,3 +1,4 @@
+import { delay } from '../common/delay';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '../client/workflow.handle';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
@@ -151,20 +152,4 @@ export class WorkflowOperations implements DbosRuntime {
   private signalOf(state: ExecutionState | undefined): AbortSignal {
     return state ? AbortSignal.any([state.abort.signal, this.executor.stopSignal]) : this.executor.stopSignal;
   }
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

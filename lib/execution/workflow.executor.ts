@@ -1,3 +1,4 @@
+import { delay } from '../common/delay';
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
@@ -28,6 +29,7 @@ import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
 import { isTransient, StepRunner } from './step.runner';
 import { isConnectionError } from '../system-database/connection-errors';
+import { backoff } from '../system-database/system-database';
 
 export interface ExecutorSettings {
   executorId: string;
@@ -257,15 +259,17 @@ export class WorkflowExecutor {
    * checkpoints: workflows pause during an outage and continue after it.
    */
   private async runToCompletion(registration: WorkflowRegistration, store: WorkflowContextStore & { run: ExecutionState }, args: unknown[]): Promise<unknown> {
-    for (;;) {
+    for (let outage = 1; ; outage++) {
       try {
         return await this.runOnce(registration, store, args);
       } catch (err) {
         if (!isConnectionError(err) || !this.isAccepting) throw err;
         const { workflowId } = store.run;
-        this.logger.warn(`Workflow ${workflowId} paused: ${(err as Error).message}`);
-        await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, delay, cause) =>
-          this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${delay} ms: ${cause.message}`),
+        const pause = backoff(outage);
+        this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
+        await delay(pause, this.stopSignal);
+        await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
+          this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
         );
         const current = await this.deps.statuses.get(workflowId);
         if (current && current.status === 'PENDING' && current.executorId !== this.settings.executorId) {
@@ -465,5 +469,3 @@ function earliest(a: number | null, b: number | null): number | null {
   if (b === null) return a;
   return Math.min(a, b);
 }
-
-

@@ -19,6 +19,8 @@ export function isConnectionError(err: unknown): boolean {
   const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+  // TypeORM releases a query runner whose connection died; its next query throws this.
+  if ((err as { name?: unknown }).name === 'QueryRunnerProviderAlreadyReleasedError') return true;
   return driverError !== undefined && driverError !== err && isConnectionError(driverError);
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { delay } from '../common/delay';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
@@ -36,19 +37,6 @@ export function backoff(attempt: number): number {
   return Math.round(base * (0.5 + Math.random() * 0.5));
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 /** Key of the advisory lock that serializes migrations of one schema across processes. */
 function migrationLockKey(schema: string): string {
@@ -88,9 +76,9 @@ export class SystemDatabase {
         if (!isConnectionError(err) || Date.now() >= giveUpAt) {
           throw new DbosDatabaseUnavailableError(target, (err as Error).message);
         }
-        const delay = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
-        (config.logger ?? consoleLogger).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${delay} ms`);
-        await sleep(delay);
+        const wait = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
+        (config.logger ?? consoleLogger).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
+        await delay(wait);
       }
     }
     const db = new SystemDatabase(dataSource!, config.schema, target, config.logger ?? consoleLogger);
@@ -138,13 +126,30 @@ export class SystemDatabase {
     },
   };
 
-  /** A pooled client; connection failures are DbosDatabaseUnavailableError. */
+  /**
+   * A pooled client; connection failures are DbosDatabaseUnavailableError. While it is checked
+   * out, an error on its connection (terminated backend, server restart) is caught here instead
+   * of crashing the process, and the broken connection is discarded on release.
+   */
   async connect(): Promise<PoolClient> {
+    let client: PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (err) {
       throw asUnavailable(err, this.target);
     }
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on('error', onError);
+    const release = client.release.bind(client);
+    client.release = (err?: Error | boolean) => {
+      client.off('error', onError);
+      client.release = release;
+      return release(err ?? broken);
+    };
+    return client;
   }
 
   /** Runs `work` in one transaction on a pooled client. */
@@ -173,9 +178,9 @@ export class SystemDatabase {
         await this.query('SELECT 1');
         return;
       } catch (err) {
-        const delay = backoff(attempt);
-        onRetry(attempt, delay, err as Error);
-        await sleep(delay, signal);
+        const wait = backoff(attempt);
+        onRetry(attempt, wait, err as Error);
+        await delay(wait, signal);
       }
     }
   }
@@ -191,7 +196,7 @@ export class SystemDatabase {
 
   /** Applies pending migrations; an advisory lock makes concurrent starts take turns. */
   async migrate(): Promise<string[]> {
-    const client = await this.pool.connect();
+    const client = await this.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
       try {
