@@ -7,9 +7,9 @@ import { CommunicationRepository } from './system-database/communication.reposit
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import { ExecutorRepository } from './system-database/executor.repository';
 import { NotificationListener } from './system-database/notification.listener';
-import { notificationChannel } from './system-database/schema-name';
 import { QueueRepository } from './system-database/queue.repository';
 import { SchedulerRepository } from './system-database/scheduler.repository';
+import { notificationChannel } from './system-database/schema-name';
 import { SystemDatabase } from './system-database/system-database';
 import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import { DbosDatabase } from './dbos-database';
 import { DBOS_RESOLVED_OPTIONS, type ResolvedDbosOptions } from './dbos-options';
+import { DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { ExecutorMonitor } from './recovery/executor.monitor';

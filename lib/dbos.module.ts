@@ -11,11 +11,11 @@ import { DbosExplorer } from './discovery/dbos.explorer';
 import { WorkflowRegistry } from './discovery/workflow.registry';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { DbosNotFoundError } from './errors/not-found.error';
-import { WorkflowExecutor } from './execution/workflow.executor';
 import { WorkflowOperations } from './execution/workflow-operations';
+import { WorkflowExecutor } from './execution/workflow.executor';
+import { DbosHealthIndicator } from './health/dbos.health-indicator';
 import type { DbosModuleAsyncOptions, DbosModuleOptions, DbosOptionsFactory } from './interfaces/dbos-module-options.interface';
 import { QueueDispatcher } from './queues/queue.dispatcher';
-import { DbosHealthIndicator } from './health/dbos.health-indicator';
 import { RecoveryService } from './recovery/recovery.service';
 
 @Module({})

@@ -2,22 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { resolveExisting } from '../execution/enqueue';
 import { checkWorkflowId } from '../execution/limits';
-import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
+import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { deserialize, serialize } from '../serialization/value.codec';
 import { CheckpointRepository } from '../system-database/checkpoint.repository';
 import { CommunicationRepository, type StreamEntry } from '../system-database/communication.repository';
 import { NotificationListener } from '../system-database/notification.listener';
+import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
 import { notificationChannel } from '../system-database/schema-name';
 import { SystemDatabase } from '../system-database/system-database';
 import { WorkflowAdmin } from '../system-database/workflow-admin';
 import { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { toStatusInfo, toStepInfo } from './status-info';
-import { WorkflowHandle, type LocalResults } from './workflow.handle';
 import { isTerminal } from './workflow-outcome';
+import { WorkflowHandle, type LocalResults } from './workflow.handle';
 
 /** A class, by its constructor. */
 export type ClassType<T = unknown> = abstract new (...args: never[]) => T;

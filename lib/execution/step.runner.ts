@@ -5,12 +5,12 @@ import { currentWorkflowContext, workflowContextStorage, type WorkflowContextSto
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
-import { serializeWithin } from './limits';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
-import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
+import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { describeTarget, type SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
+import { serializeWithin } from './limits';
 import { withRetries } from './retry';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
 

@@ -1,6 +1,6 @@
-import { delay } from '../common/delay';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '../client/workflow.handle';
+import { delay } from '../common/delay';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
 import { currentWorkflowContext } from '../context/workflow-context.storage';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
@@ -8,10 +8,10 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { deserialize } from '../serialization/value.codec';
-import { serializeWithin } from './limits';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
+import { serializeWithin } from './limits';
 import type { WorkflowExecutor } from './workflow.executor';
 
 export const DEFAULT_TOPIC = '';

@@ -1,35 +1,35 @@
-import { delay } from '../common/delay';
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
+import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
+import { delay } from '../common/delay';
 import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
+import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
+import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { deserialize, serializeError } from '../serialization/value.codec';
-import { checkWorkflowId, serializeWithin } from './limits';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { CommunicationRepository } from '../system-database/communication.repository';
+import { isConnectionError } from '../system-database/connection-errors';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { SystemDatabase } from '../system-database/system-database';
 import type { QueueRepository } from '../system-database/queue.repository';
+import type { SystemDatabase } from '../system-database/system-database';
+import { backoff } from '../system-database/system-database';
 import type { WorkflowAdmin } from '../system-database/workflow-admin';
-import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
-import { DbosConfigurationError } from '../errors/configuration.error';
-import { checkEnqueueOptions, resolveExisting } from './enqueue';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import { checkEnqueueOptions, resolveExisting } from './enqueue';
 import { workflowBodyStore, type ExecutionState } from './execution-state';
+import { checkWorkflowId, serializeWithin } from './limits';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
 import { isTransient, StepRunner } from './step.runner';
-import { isConnectionError } from '../system-database/connection-errors';
-import { backoff } from '../system-database/system-database';
 
 export interface ExecutorSettings {
   executorId: string;
@@ -55,8 +55,6 @@ export interface ExecutorDependencies {
 interface StartContext {
   parentWorkflowId?: string;
   parentDeadline?: number | null;
-  /** Set for workflows a queue dispatcher starts: the status row exists already. */
-  existing?: WorkflowStatusRow;
 }
 
 interface RunningWorkflow {

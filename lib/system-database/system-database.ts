@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { delay } from '../common/delay';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
+import { delay } from '../common/delay';
 import { DbosConfigurationError } from '../errors/configuration.error';
-import { DbosError } from '../errors/dbos.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
-import { operationOutputEntity, workflowStatusEntity } from './entities';
+import { DbosError } from '../errors/dbos.error';
 import { asUnavailable, isConnectionError } from './connection-errors';
+import { operationOutputEntity, workflowStatusEntity } from './entities';
 import { quoteSchemaName } from './schema-name';
 
 export interface SystemDatabaseConfig {
