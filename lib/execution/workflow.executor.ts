@@ -390,7 +390,7 @@ export class WorkflowExecutor {
 
   /** Stop taking work; wait (bounded) for running workflows to reach a step boundary. */
   async shutdown(): Promise<void> {
-    this.stopping.abort(new DbosShutdownInterrupt('(any)'));
+    this.stopping.abort(new DbosShutdownInterrupt());
     const running = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
@@ -420,7 +420,7 @@ export class WorkflowExecutor {
   }
 
   private assertAccepting(): void {
-    if (!this.isAccepting) throw new DbosShutdownInterrupt('(new)');
+    if (!this.isAccepting) throw new DbosShutdownInterrupt();
   }
 
   private awaitResult(workflowId: string): Promise<unknown> {
