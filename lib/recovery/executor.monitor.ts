@@ -26,11 +26,14 @@ export class ExecutorMonitor {
   ) {}
 
   async start(): Promise<void> {
-    const { executorId, applicationVersion } = this.executor.settings;
-    await this.warnIfIdInUse(executorId);
-    const now = Date.now();
-    await this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, now);
-    this.healthySince = now;
+    try {
+      await this.warnIfIdInUse(this.executor.settings.executorId);
+      await this.register(Date.now());
+      this.healthySince = Date.now();
+    } catch (err) {
+      // The database blinked during startup: the next heartbeat registers this executor.
+      this.logger.warn(`Could not register executor "${this.executor.settings.executorId}" yet: ${(err as Error).message}`);
+    }
     const interval = Math.max(50, Math.floor(this.leaseMs / 3));
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
@@ -48,7 +51,7 @@ export class ExecutorMonitor {
   async tick(): Promise<void> {
     const now = Date.now();
     try {
-      await this.executors.heartbeat(this.executor.settings.executorId, now);
+      await this.register(now);
     } catch (err) {
       if (this.healthySince !== 0) this.logger.warn(`Heartbeat failed: ${(err as Error).message}`);
       this.healthySince = 0;
@@ -72,6 +75,12 @@ export class ExecutorMonitor {
     }
     if (adopted > 0) this.logger.log(`Adopted ${adopted} workflow(s) of silent executor(s)`);
     return adopted;
+  }
+
+  /** Registers (or re-registers) this executor with a fresh heartbeat. */
+  private register(now: number): Promise<void> {
+    const { executorId, applicationVersion } = this.executor.settings;
+    return this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, now);
   }
 
   private async warnIfIdInUse(executorId: string): Promise<void> {

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
+import { delay } from '../common/delay';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
+import { backoff } from '../system-database/system-database';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 
 const RECOVERY_BATCH = 50;
@@ -21,12 +23,23 @@ export class RecoveryService {
   ) {}
 
   start(): void {
-    this.recovered = this.recoverPending()
-      .catch((err: Error) => {
-        this.logger.error(`Recovery of pending workflows failed: ${err.message}`, err.stack);
-        return 0;
-      })
-      .finally(() => (this.done = true));
+    this.recovered = this.recoverUntilDone().finally(() => (this.done = true));
+  }
+
+  /** Recovery passes until one completes without a failure (a database that blinks at startup loses nothing). */
+  private async recoverUntilDone(): Promise<number> {
+    let total = 0;
+    for (let attempt = 1; this.executor.isAccepting; attempt++) {
+      try {
+        const { resumed, failed } = await this.recoveryPass();
+        total += resumed;
+        if (failed === 0) return total;
+      } catch (err) {
+        this.logger.error(`Recovery of pending workflows failed (attempt ${attempt}): ${(err as Error).message}`, (err as Error).stack);
+      }
+      await delay(backoff(attempt), this.executor.stopSignal).catch(() => undefined);
+    }
+    return total;
   }
 
   get isRecovered(): boolean {
@@ -38,13 +51,19 @@ export class RecoveryService {
     return this.recovered;
   }
 
+  /** One pass: resumes what is PENDING here and not running; returns how many resumed and how many failed. */
   async recoverPending(): Promise<number> {
+    return (await this.recoveryPass()).resumed;
+  }
+
+  private async recoveryPass(): Promise<{ resumed: number; failed: number }> {
     const { executorId, applicationVersion } = this.executor.settings;
     await this.reportOtherVersions(applicationVersion);
     const pending = await this.statuses.findPending(executorId, applicationVersion);
-    if (pending.length === 0) return 0;
+    if (pending.length === 0) return { resumed: 0, failed: 0 };
     this.logger.log(`Recovering ${pending.length} pending workflow(s) of executor "${executorId}"`);
     let resumed = 0;
+    let failed = 0;
     for (let i = 0; i < pending.length; i += RECOVERY_BATCH) {
       const batch = pending.slice(i, i + RECOVERY_BATCH);
       const results = await Promise.allSettled(
@@ -60,11 +79,15 @@ export class RecoveryService {
         }),
       );
       for (const [n, result] of results.entries()) {
-        if (result.status === 'fulfilled') resumed += result.value ? 1 : 0;
-        else this.logger.error(`Could not resume workflow ${batch[n].workflowId}: ${(result.reason as Error)?.message}`);
+        if (result.status === 'fulfilled') {
+          resumed += result.value ? 1 : 0;
+        } else {
+          failed++;
+          this.logger.error(`Could not resume workflow ${batch[n].workflowId}: ${(result.reason as Error)?.message}`);
+        }
       }
     }
-    return resumed;
+    return { resumed, failed };
   }
 
   /** Workflows no executor of this version will take: say so, and how to move them. */

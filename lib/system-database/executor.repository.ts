@@ -26,19 +26,17 @@ export class ExecutorRepository {
       : null;
   }
 
+  /** Registers the executor, or refreshes its heartbeat. */
   async register(row: Omit<ExecutorRow, 'heartbeatAt'>, now: number): Promise<void> {
     await this.db.query(
       `INSERT INTO ${this.db.s}.executors (executor_id, application_version, hostname, pid, instance_id, started_at, heartbeat_at)
        VALUES ($1, $2, $3, $4, $5, $6, $6)
        ON CONFLICT (executor_id) DO UPDATE SET application_version = EXCLUDED.application_version, hostname = EXCLUDED.hostname,
-         pid = EXCLUDED.pid, instance_id = EXCLUDED.instance_id, started_at = EXCLUDED.started_at, heartbeat_at = EXCLUDED.heartbeat_at`,
+         pid = EXCLUDED.pid, instance_id = EXCLUDED.instance_id, heartbeat_at = EXCLUDED.heartbeat_at`,
       [row.executorId, row.applicationVersion, row.hostname, row.pid, row.instanceId, now],
     );
   }
 
-  async heartbeat(executorId: string, now: number): Promise<void> {
-    await this.db.query(`UPDATE ${this.db.s}.executors SET heartbeat_at = $2 WHERE executor_id = $1`, [executorId, now]);
-  }
 
   async unregister(executorId: string, instanceId: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.db.s}.executors WHERE executor_id = $1 AND instance_id = $2`, [executorId, instanceId]);

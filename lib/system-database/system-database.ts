@@ -64,32 +64,30 @@ export class SystemDatabase {
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
     assertSchemaName(config.schema);
     const target = describeTarget(config);
+    const logger = config.logger ?? consoleLogger;
     const giveUpAt = Date.now() + (config.startupRetryMs ?? 0);
-    let dataSource: DataSource;
     for (let attempt = 1; ; attempt++) {
-      dataSource = new DataSource(systemDataSourceOptions(config));
+      const dataSource = new DataSource(systemDataSourceOptions(config));
+      let connected = false;
       try {
         await dataSource.initialize();
-        break;
+        connected = true;
+        const db = new SystemDatabase(dataSource, config.schema, target, logger);
+        if (config.runMigrations) await db.migrate();
+        await db.assertSchemaReady();
+        return db;
       } catch (err) {
         await dataSource.destroy().catch(() => undefined);
+        // A connection lost at any point of the startup (connecting, migrating) is retried until giveUpAt.
         if (!isConnectionError(err) || Date.now() >= giveUpAt) {
+          if (connected && !isConnectionError(err)) throw err;
           throw new DbosDatabaseUnavailableError(target, (err as Error).message);
         }
         const wait = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
-        (config.logger ?? consoleLogger).warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
+        logger.warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
         await delay(wait);
       }
     }
-    const db = new SystemDatabase(dataSource!, config.schema, target, config.logger ?? consoleLogger);
-    try {
-      if (config.runMigrations) await db.migrate();
-      await db.assertSchemaReady();
-    } catch (err) {
-      await dataSource.destroy().catch(() => undefined);
-      throw err;
-    }
-    return db;
   }
 
   get pool(): Pool {
