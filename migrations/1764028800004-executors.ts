@@ -17,14 +17,10 @@ export class Executors1764028800004 implements MigrationInterface {
         started_at           bigint NOT NULL,
         heartbeat_at         bigint NOT NULL
       )`);
-    await queryRunner.query(
-      `CREATE INDEX workflow_status_pending_executor_idx ON ${s}.workflow_status (executor_id) WHERE status = 'PENDING'`,
-    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = systemSchemaOf(queryRunner);
-    await queryRunner.query(`DROP INDEX ${s}.workflow_status_pending_executor_idx`);
     await queryRunner.query(`DROP TABLE ${s}.executors`);
   }
 }
