@@ -1,4 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Client } from 'pg';
+import { DbosConfigurationError } from '../lib';
+import { assertReachableByOthers } from '../lib/system-database/embedded-postgres';
 import { ChildApp } from './support/child-app';
 
 describe('no database configured', () => {
@@ -14,4 +19,19 @@ describe('no database configured', () => {
     await expect(probe.connect()).rejects.toThrow(); // the module stopped the server it started
     await probe.end().catch(() => undefined);
   }, 150_000);
+});
+
+describe('embedded Postgres started by root', () => {
+  it('refuses, with what to do, a data directory the postgres user could not reach', () => {
+    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dbos-private-'));
+    try {
+      fs.chmodSync(privateDir, 0o700);
+      expect(() => assertReachableByOthers(path.join(privateDir, 'project', '.dbos', 'pgdata'))).toThrow(DbosConfigurationError);
+      expect(() => assertReachableByOthers(path.join(privateDir, 'project', '.dbos', 'pgdata'))).toThrow(`chmod o+x ${privateDir}`);
+      fs.chmodSync(privateDir, 0o711);
+      expect(() => assertReachableByOthers(path.join(privateDir, 'project', '.dbos', 'pgdata'))).not.toThrow();
+    } finally {
+      fs.rmSync(privateDir, { recursive: true, force: true });
+    }
+  });
 });

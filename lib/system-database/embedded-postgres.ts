@@ -41,6 +41,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   if (await answers(url)) return { url, stop: async () => undefined };
 
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) assertReachableByOthers(dir);
   const handlersBefore = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
   let EmbeddedPostgres: EmbeddedPostgresClass;
   try {
@@ -58,7 +60,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
     user: USER,
     password: PASSWORD,
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: () => undefined,
     onError: (message: unknown) => options.log?.(String(message)),
   });
@@ -120,5 +122,23 @@ function removeStalePid(dir: string): void {
     if (pid > 0) process.kill(pid, 0);
   } catch {
     fs.rmSync(pidFile, { force: true });
+  }
+}
+
+/**
+ * As root, Postgres runs as a separate `postgres` user, which must be able to reach the data
+ * directory (and the binaries beside it in node_modules): every directory above it needs the
+ * "others may traverse" bit. A private parent (mktemp -d makes 0700 ones) would fail later with
+ * a bare EACCES, so say what to do now.
+ */
+export function assertReachableByOthers(dir: string): void {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    if (fs.existsSync(current) && (fs.statSync(current).mode & 0o001) === 0) {
+      throw new DbosConfigurationError(
+        `The embedded Postgres runs as the "postgres" user when started by root, and that user cannot enter ${current}. ` +
+          `Make the directories above the project traversable (chmod o+x ${current}), run as a regular user, or set a database URL.`,
+      );
+    }
+    if (current === path.dirname(current)) return;
   }
 }
