@@ -288,6 +288,9 @@ export class WorkflowExecutor {
       result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
     } catch (err) {
       if (isTransient(err)) throw err;
+      // Cancelled (or timed out): the status row already says so; recording an error here could
+      // overwrite a resume that reopened the workflow meanwhile.
+      if (store.run.abort.signal.aborted) throw store.run.abort.signal.reason;
       return this.finish(workflowId, 'ERROR', null, serializeError(err), err);
     }
     let output: string;
@@ -352,6 +355,8 @@ export class WorkflowExecutor {
    * process has its code and version; else it is queued for an executor that has.
    */
   async resume(workflowId: string, options: { applicationVersion?: string } = {}): Promise<void> {
+    // A cancelled run still unwinding here must be gone before the workflow runs again.
+    await this.running.get(workflowId)?.promise.catch(() => undefined);
     const current = await this.deps.statuses.get(workflowId);
     const registration = current && this.runnableHere(current.workflowName, options.applicationVersion ?? current.applicationVersion);
     const row = await this.deps.admin.reopen(
