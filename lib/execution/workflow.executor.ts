@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
@@ -82,6 +83,8 @@ export class WorkflowExecutor {
   ) {
     this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, () => this.stopping.signal.aborted, settings);
     this.handles = { statuses: deps.statuses, listener: deps.listener, local: this };
+    // Every waiting workflow listens to it: thousands of listeners are expected, not a leak.
+    setMaxListeners(0, this.stopping.signal);
   }
 
   /** Aborted when the process stops taking work: long waits end with DbosShutdownInterrupt. */
