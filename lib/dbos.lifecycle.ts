@@ -39,8 +39,11 @@ export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     this.scheduler.stop();
     this.retention?.stop();
+    // Stop taking work first (this also ends waits on the database), then let the dispatcher and
+    // the running workflows wind down.
+    const draining = this.executor.shutdown();
     await this.dispatcher.stop();
-    await this.executor.shutdown();
+    await draining;
     await this.monitor.stop();
   }
 

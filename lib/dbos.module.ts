@@ -66,13 +66,16 @@ export class DbosModule {
             },
           );
           const logger = new Logger('DbosModule');
-          database.listener.onAny((key) => {
-            if (!key.startsWith('status:')) return;
-            executor.onStatusChanged([key.slice('status:'.length)]).catch((err: Error) =>
+          const checkStatuses = (workflowIds: string[]) =>
+            executor.onStatusChanged(workflowIds).catch((err: Error) =>
               // Missed here, a cancellation still wins when the workflow records its outcome.
               logger.warn(`Could not check a status change: ${err.message}`),
             );
+          database.listener.onAny((key) => {
+            if (key.startsWith('status:')) void checkStatuses([key.slice('status:'.length)]);
           });
+          // Cancellations sent while LISTEN was down were not heard: look at every local run.
+          database.listener.onReconnect(() => void checkStatuses(executor.runningWorkflowIds()));
           return executor;
         },
         inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, DBOS_RESOLVED_OPTIONS],

@@ -1,3 +1,4 @@
+import { setLongTimeout } from '../common/delay';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
@@ -65,13 +66,13 @@ function resultTimeout(workflowId: string, status: string): DbosTimeoutError {
 
 async function withDeadline<T>(promise: Promise<T>, deadline: number, workflowId: string): Promise<T> {
   if (deadline === Infinity) return promise;
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(resultTimeout(workflowId, 'PENDING')), Math.max(0, deadline - Date.now()));
+    cancel = setLongTimeout(() => reject(resultTimeout(workflowId, 'PENDING')), deadline - Date.now());
   });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

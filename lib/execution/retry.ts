@@ -1,14 +1,17 @@
 import type { Logger } from '@nestjs/common';
+import { delay } from '../common/delay';
 import type { RetryOptions } from '../interfaces/workflow-options.interface';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Runs `attempt` until it succeeds or the attempts run out; the last error is thrown. */
+/**
+ * Runs `attempt` until it succeeds or the attempts run out; the last error is thrown. A
+ * cancellation or shutdown (`signal`) stops the retries, also during the wait between them.
+ */
 export async function withRetries<T>(
   label: string,
   retries: RetryOptions | undefined,
   logger: Logger,
   attempt: () => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
   const maxAttempts = retries ? Math.max(1, retries.maxAttempts ?? 3) : 1;
   let interval = retries?.intervalMs ?? 1000;
@@ -18,9 +21,9 @@ export async function withRetries<T>(
     try {
       return await attempt();
     } catch (err) {
-      if (n >= maxAttempts) throw err;
+      if (n >= maxAttempts || signal?.aborted) throw err;
       logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);
-      await sleep(interval);
+      await delay(interval, signal);
       interval = Math.min(interval * backoff, maxInterval);
     }
   }

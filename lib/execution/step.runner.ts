@@ -16,6 +16,7 @@ import { DbosShutdownInterrupt } from './shutdown-interrupt';
 
 /** Postgres errors after which a transaction is simply tried again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);
+const RETRYABLE_SYSTEM_ERRORS = new Set(['40001', '40P01', '23505']);
 
 class AlreadyRecorded extends Error {}
 
@@ -35,7 +36,7 @@ export class StepRunner {
     private readonly system: SystemDatabase,
     private readonly transactionDataSource: DataSource,
     private readonly logger: Logger,
-    private readonly isStopping: () => boolean,
+    private readonly stopSignal: AbortSignal,
     private readonly limits: { maxPayloadBytes: number },
   ) {}
 
@@ -48,7 +49,7 @@ export class StepRunner {
   /** Stop before starting anything new when the workflow was cancelled or the process stops. */
   checkInterrupt(state: ExecutionState): void {
     if (state.abort.signal.aborted) throw state.abort.signal.reason;
-    if (this.isStopping()) throw new DbosShutdownInterrupt(state.workflowId);
+    if (this.stopSignal.aborted) throw new DbosShutdownInterrupt(state.workflowId);
   }
 
   /** Runs `fn` as the next operation of the workflow whose body is running, checkpointed. */
@@ -92,8 +93,12 @@ export class StepRunner {
     const store = workflowBodyStore();
     if (!store) return registration.method.apply(instance, args);
     return this.runOperation(store, registration.name, (stepId) =>
-      withRetries(`Step ${registration.name} of workflow ${store.run.workflowId}`, registration.options.retries, this.logger, () =>
-        workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+      withRetries(
+        `Step ${registration.name} of workflow ${store.run.workflowId}`,
+        registration.options.retries,
+        this.logger,
+        () => workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+        AbortSignal.any([store.run.abort.signal, this.stopSignal]),
       ),
     );
   }
@@ -134,6 +139,8 @@ export class StepRunner {
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         client.release(isConnectionError(err));
+        // A clash with a concurrent writer (stream offset, serialization): simply try again.
+        if (RETRYABLE_SYSTEM_ERRORS.has((err as { code?: string }).code ?? '')) continue;
         if (!(err instanceof DbosError) || isTransient(err)) throw asUnavailable(err, this.system.target);
         // A refusal by the operation itself (e.g. an unknown destination) is its recorded outcome.
         const row: OperationOutputRow = {

@@ -4,12 +4,13 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
 import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
-import { delay } from '../common/delay';
+import { delay, setLongTimeout } from '../common/delay';
 import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
+import { DbosSerializationError } from '../errors/serialization.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
@@ -62,7 +63,8 @@ interface RunningWorkflow {
   promise: Promise<unknown>;
   state: ExecutionState;
   queueName: string | null;
-  timer?: NodeJS.Timeout;
+  /** Cancels the deadline timer. */
+  disarm?: () => void;
 }
 
 /**
@@ -72,6 +74,8 @@ interface RunningWorkflow {
 export class WorkflowExecutor {
   private readonly logger = new Logger(WorkflowExecutor.name);
   private readonly running = new Map<string, RunningWorkflow>();
+  /** Workflows between "claimed here" and running (reading their checkpoints). */
+  private readonly launching = new Set<string>();
   private readonly stopping = new AbortController();
   private readonly queueSlotCallbacks: ((queueName: string) => void)[] = [];
   readonly steps: StepRunner;
@@ -81,7 +85,7 @@ export class WorkflowExecutor {
     private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
   ) {
-    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, () => this.stopping.signal.aborted, settings);
+    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, this.stopping.signal, settings);
     this.handles = { statuses: deps.statuses, listener: deps.listener, local: this };
     // Every waiting workflow listens to it: thousands of listeners are expected, not a leak.
     setMaxListeners(0, this.stopping.signal);
@@ -215,10 +219,37 @@ export class WorkflowExecutor {
 
   /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
   async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true): Promise<void> {
-    if (this.running.has(row.workflowId)) return;
-    const args = deserialize<unknown[]>(row.inputs) ?? [];
-    const steps = hasSteps ? await this.deps.checkpoints.loadAll(row.workflowId) : [];
-    this.launch(registration, row.workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName);
+    const { workflowId } = row;
+    if (this.running.has(workflowId) || this.launching.has(workflowId)) return;
+    this.launching.add(workflowId);
+    try {
+      let args: unknown[];
+      try {
+        args = deserialize<unknown[]>(row.inputs) ?? [];
+      } catch (err) {
+        // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
+        const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
+        await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error));
+        this.logger.error(error.message);
+        return;
+      }
+      // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
+      let steps: OperationOutputRow[] = [];
+      for (let attempt = 1; hasSteps; attempt++) {
+        try {
+          steps = await this.deps.checkpoints.loadAll(workflowId);
+          break;
+        } catch (err) {
+          if (!isConnectionError(err) || !this.isAccepting) throw err;
+          const wait = backoff(attempt);
+          this.logger.warn(`Could not read the checkpoints of ${workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
+          await delay(wait, this.stopSignal);
+        }
+      }
+      this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName);
+    } finally {
+      this.launching.delete(workflowId);
+    }
   }
 
   private launch(
@@ -232,10 +263,10 @@ export class WorkflowExecutor {
     const state: ExecutionState = { workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort: new AbortController() };
     const promise = this.runToCompletion(registration, { run: state }, args);
     const entry: RunningWorkflow = { promise, state, queueName };
-    if (deadline !== null) entry.timer = this.armDeadline(workflowId, deadline);
+    if (deadline !== null) entry.disarm = this.armDeadline(workflowId, deadline);
     this.running.set(workflowId, entry);
     const forget = () => {
-      clearTimeout(entry.timer);
+      entry.disarm?.();
       this.running.delete(workflowId);
       if (queueName !== null) for (const callback of this.queueSlotCallbacks) callback(queueName);
     };
@@ -273,6 +304,8 @@ export class WorkflowExecutor {
           this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
         );
         const current = await this.deps.statuses.get(workflowId);
+        // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
+        if (current && isTerminal(current.status)) return outcomeOf(current);
         if (current && current.status === 'PENDING' && current.executorId !== this.settings.executorId) {
           // Adopted by another executor while we were cut off: it runs there now.
           throw new DbosShutdownInterrupt(workflowId);
@@ -317,14 +350,16 @@ export class WorkflowExecutor {
     return outcomeOf(row);
   }
 
-  private armDeadline(workflowId: string, deadline: number): NodeJS.Timeout {
-    const timer = setTimeout(() => {
-      void this.timeOut(workflowId, deadline).catch((err: Error) =>
-        this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack),
-      );
-    }, Math.max(0, deadline - Date.now()));
-    timer.unref();
-    return timer;
+  private armDeadline(workflowId: string, deadline: number): () => void {
+    return setLongTimeout(
+      () => {
+        void this.timeOut(workflowId, deadline).catch((err: Error) =>
+          this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack),
+        );
+      },
+      deadline - Date.now(),
+      true,
+    );
   }
 
   private async timeOut(workflowId: string, deadline: number): Promise<void> {
@@ -344,11 +379,13 @@ export class WorkflowExecutor {
 
   /** A status change made by another process: a local run of a cancelled workflow stops. */
   async onStatusChanged(workflowIds: string[]): Promise<void> {
-    const local = workflowIds.filter((id) => this.running.has(id));
-    for (const row of await this.deps.statuses.notPending(local)) {
+    // The runs as they are now: a run started after the query began (a resume) is not the one cancelled.
+    const runs = new Map(workflowIds.filter((id) => this.running.has(id)).map((id) => [id, this.running.get(id)!]));
+    if (runs.size === 0) return;
+    for (const row of await this.deps.statuses.notPending([...runs.keys()])) {
       if (row.status === 'CANCELLED') {
         const reason = row.error ? outcomeError(row) : new DbosWorkflowCancelledError(row.workflowId);
-        this.abortLocal(row.workflowId, reason);
+        runs.get(row.workflowId)?.state.abort.abort(reason);
       }
     }
   }
@@ -359,7 +396,8 @@ export class WorkflowExecutor {
    */
   async resume(workflowId: string, options: { applicationVersion?: string } = {}): Promise<void> {
     // A cancelled run still unwinding here must be gone before the workflow runs again.
-    await this.running.get(workflowId)?.promise.catch(() => undefined);
+    const unwinding = this.running.get(workflowId);
+    if (unwinding?.state.abort.signal.aborted) await unwinding.promise.catch(() => undefined);
     const current = await this.deps.statuses.get(workflowId);
     const registration = current && this.runnableHere(current.workflowName, options.applicationVersion ?? current.applicationVersion);
     const row = await this.deps.admin.reopen(

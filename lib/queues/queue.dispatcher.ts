@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { delay } from '../common/delay';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
@@ -7,7 +6,6 @@ import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
-import { backoff } from '../system-database/system-database';
 import { INTERNAL_QUEUE } from '../system-database/workflow-admin';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
@@ -153,16 +151,12 @@ export class QueueDispatcher {
   private async launch(row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
     const registration = this.registry.getWorkflow(row.workflowName);
     if (!registration) return; // claims are filtered by registered names
-    // Claimed means PENDING here: it must start, so a failure to read its checkpoints is retried.
-    for (let attempt = 1; this.executor.isAccepting; attempt++) {
-      try {
-        await this.executor.launchFromCheckpoints(registration, row, hasSteps);
-        return;
-      } catch (err) {
-        const wait = backoff(attempt);
-        this.logger.warn(`Could not start queued workflow ${row.workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
-        await delay(wait, this.executor.stopSignal).catch(() => undefined);
-      }
+    // Claimed means PENDING here; launching waits out database blips itself.
+    try {
+      await this.executor.launchFromCheckpoints(registration, row, hasSteps);
+    } catch (err) {
+      if (!this.executor.isAccepting) return; // shutting down: it resumes at this executor's next start
+      this.logger.error(`Could not start queued workflow ${row.workflowId}: ${(err as Error).message}; it resumes at this executor's next start.`);
     }
   }
 

@@ -44,6 +44,8 @@ export class ExecutorMonitor {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.ticking;
+    // With steps still running (shutdown timed out), stay registered: adopting those now would run them twice.
+    if (this.executor.runningWorkflowIds().length > 0) return;
     await this.executors.unregister(this.executor.settings.executorId, this.instanceId).catch(() => undefined);
   }
 
@@ -69,7 +71,7 @@ export class ExecutorMonitor {
     for (const orphan of orphans) {
       const registration = this.registry.getWorkflow(orphan.workflowName);
       if (!registration) continue;
-      const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId);
+      const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId, this.leaseMs);
       if (!row) continue; // another executor adopted it first
       if (await this.executor.runAdopted(registration, row)) adopted++;
     }

@@ -83,6 +83,19 @@ export class CommunicationRepository {
 
   /** Appends to a stream (or closes it); offsets count from 0 per workflow and key. */
   async appendStream(client: Queryable | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
+    // Parallel steps of one workflow may append at once: on an offset clash, take the next one.
+    // (Inside a transaction a clash aborts it; the caller's transaction is tried again.)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.appendOnce(client, workflowId, key, value, closed, stepId);
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '23505' || client !== undefined || attempt >= 10) throw err;
+      }
+    }
+  }
+
+  private async appendOnce(client: Queryable | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
     await this.on(client).query(
       `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
        SELECT $1, $2, COALESCE(max("offset") + 1, 0), $3, $4, $5

@@ -63,13 +63,16 @@ export class ExecutorRepository {
    * Takes one orphan over: exactly one adopter wins, because the update re-checks the previous
    * owner under the row lock. Counts as a recovery attempt.
    */
-  async adopt(workflowId: string, previousExecutorId: string, selfId: string): Promise<WorkflowStatusRow | null> {
+  async adopt(workflowId: string, previousExecutorId: string, selfId: string, leaseMs: number): Promise<WorkflowStatusRow | null> {
+    const now = Date.now();
+    // Re-checks, under the row lock, that the owner is still silent: it may have come back since the scan.
     const rows = await this.db.query(
-      `UPDATE ${this.db.s}.workflow_status
+      `UPDATE ${this.db.s}.workflow_status w
           SET executor_id = $3, recovery_attempts = recovery_attempts + 1, updated_at = $4
-        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2
-       RETURNING ${STATUS_COLUMNS}`,
-      [workflowId, previousExecutorId, selfId, Date.now()],
+        WHERE w.workflow_id = $1 AND w.status = 'PENDING' AND w.executor_id = $2
+          AND NOT EXISTS (SELECT 1 FROM ${this.db.s}.executors e WHERE e.executor_id = $2 AND e.heartbeat_at >= $5)
+       RETURNING ${STATUS_COLUMNS.split(',').map((c) => `w.${c.trim()}`).join(', ')}`,
+      [workflowId, previousExecutorId, selfId, now, now - leaseMs],
     );
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
   }

@@ -25,6 +25,7 @@ export class NotificationListener {
   private starting?: Promise<void>;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly globalCallbacks: ((key: string) => void)[] = [];
+  private readonly reconnectCallbacks: (() => void)[] = [];
 
   constructor(
     private readonly connection: ClientConfig,
@@ -51,10 +52,15 @@ export class NotificationListener {
     try {
       await client.connect();
       await client.query(`LISTEN "${this.channel}"`);
+      if (this.closed) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       this.client = client;
       this.listening = true;
       this.reconnectDelay = 100;
       this.wakeAll(); // anything sent while we were deaf
+      for (const callback of this.reconnectCallbacks) callback();
     } catch (err) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
@@ -76,6 +82,11 @@ export class NotificationListener {
       void this.connect();
     }, delay);
     this.reconnectTimer.unref();
+  }
+
+  /** Calls `callback` each time LISTEN is re-established: what was notified meanwhile was missed. */
+  onReconnect(callback: () => void): void {
+    this.reconnectCallbacks.push(callback);
   }
 
   /** Calls `callback` with the key of every notification (e.g. to learn of cancellations). */

@@ -124,7 +124,7 @@ export class WorkflowStatusRepository {
     const rows = await this.db.query(
       `UPDATE ${this.db.s}.workflow_status
           SET recovery_attempts = recovery_attempts + 1, executor_id = $2, updated_at = $3
-        WHERE workflow_id = $1 AND status = 'PENDING'
+        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now()],
     );
