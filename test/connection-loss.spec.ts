@@ -69,3 +69,14 @@ describe('a connection lost mid-operation', () => {
     }
   });
 });
+
+describe('isConnectionError', () => {
+  it('counts TypeORM errors about a query runner released after its connection died', async () => {
+    const { isConnectionError } = await import('../lib/system-database/connection-errors');
+    const { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } = await import('typeorm');
+    expect(isConnectionError(new QueryRunnerAlreadyReleasedError())).toBe(true);
+    expect(isConnectionError(new QueryRunnerProviderAlreadyReleasedError())).toBe(true);
+    expect(isConnectionError(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }))).toBe(true);
+    expect(isConnectionError(Object.assign(new Error('duplicate key value'), { code: '23505' }))).toBe(false);
+  });
+});

@@ -12,6 +12,8 @@ const CONNECTION_CODES = new Set([
 const CONNECTION_MESSAGES =
   /Connection terminated|terminating connection|Connection ended|connection error|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|Client was closed|Cannot use a pool after calling end/i;
 
+const RELEASED_RUNNER_ERRORS = new Set(['QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
+
 /** True when `err` says the database could not be reached (not that a query was wrong). */
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof DbosDatabaseUnavailableError) return true;
@@ -19,8 +21,8 @@ export function isConnectionError(err: unknown): boolean {
   const { code, message, driverError } = err as { code?: unknown; message?: unknown; driverError?: unknown };
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
-  // TypeORM releases a query runner whose connection died; its next query throws this.
-  if ((err as { name?: unknown }).name === 'QueryRunnerProviderAlreadyReleasedError') return true;
+  // TypeORM releases a query runner whose connection died; its next query (or COMMIT) throws one of these.
+  if (RELEASED_RUNNER_ERRORS.has(String((err as { name?: unknown }).name))) return true;
   return driverError !== undefined && driverError !== err && isConnectionError(driverError);
 }
 
