@@ -58,25 +58,20 @@ export class CheckpointRepository {
    * rolls back with the step's own writes. False when the position is already taken.
    */
   async recordInTransaction(manager: EntityManager, row: OperationOutputRow): Promise<boolean> {
-    const inserted: unknown[] = await manager.query(
-      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (workflow_id, step_id) DO NOTHING
-       RETURNING step_id`,
-      [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt],
-    );
+    const inserted: unknown[] = await manager.query(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row));
     return inserted.length > 0;
   }
 
   /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken. */
   async recordWith(client: Pick<PoolClient, 'query'>, row: OperationOutputRow): Promise<boolean> {
-    const result = await client.query(
-      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-       ON CONFLICT (workflow_id, step_id) DO NOTHING`,
-      [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt],
-    );
+    const result = await client.query(this.insertOneSql, insertOneValues(row));
     return (result.rowCount ?? 0) > 0;
+  }
+
+  private get insertOneSql(): string {
+    return `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (workflow_id, step_id) DO NOTHING`;
   }
 
   /** Copies the checkpoints before `beforeStep` to another workflow (fork). */
@@ -115,4 +110,8 @@ export class CheckpointRepository {
     );
     return rows.map(toStepRow);
   }
+}
+
+function insertOneValues(row: OperationOutputRow): unknown[] {
+  return [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt];
 }

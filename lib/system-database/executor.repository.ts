@@ -1,5 +1,5 @@
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
-import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
+import { statusColumnsOf, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 
 export interface ExecutorRow {
@@ -48,7 +48,7 @@ export class ExecutorRepository {
    */
   async orphans(applicationVersion: string, selfId: string, leaseMs: number, limit = 200): Promise<WorkflowStatusRow[]> {
     const rows = await this.db.query(
-      `SELECT ${STATUS_COLUMNS.split(',').map((c) => `w.${c.trim()}`).join(', ')}
+      `SELECT ${statusColumnsOf('w')}
          FROM ${this.db.s}.workflow_status w
          LEFT JOIN ${this.db.s}.executors e ON e.executor_id = w.executor_id
         WHERE w.status = 'PENDING' AND w.application_version = $1 AND w.executor_id <> $2
@@ -71,7 +71,7 @@ export class ExecutorRepository {
           SET executor_id = $3, recovery_attempts = recovery_attempts + 1, updated_at = $4
         WHERE w.workflow_id = $1 AND w.status = 'PENDING' AND w.executor_id = $2
           AND NOT EXISTS (SELECT 1 FROM ${this.db.s}.executors e WHERE e.executor_id = $2 AND e.heartbeat_at >= $5)
-       RETURNING ${STATUS_COLUMNS.split(',').map((c) => `w.${c.trim()}`).join(', ')}`,
+       RETURNING ${statusColumnsOf('w')}`,
       [workflowId, previousExecutorId, selfId, now, now - leaseMs],
     );
     return rows.length > 0 ? toStatusRow(rows[0]) : null;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
-import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
+import { statusColumnsOf, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 
 export interface ClaimRequest {
@@ -72,7 +72,7 @@ export class QueueRepository {
                SET status = 'PENDING', executor_id = $2, application_version = $3, started_at = $4, updated_at = $4,
                    deadline = CASE WHEN w.timeout_ms IS NULL THEN w.deadline ELSE $4 + w.timeout_ms END
               FROM ${picked} p WHERE w.workflow_id = p.workflow_id
-            RETURNING ${STATUS_COLUMNS.split(',').map((c) => `w.${c.trim()}`).join(', ')},
+            RETURNING ${statusColumnsOf('w')},
                       EXISTS (SELECT 1 FROM ${this.db.s}.operation_outputs o WHERE o.workflow_id = w.workflow_id) AS has_steps`;
   }
 

@@ -10,6 +10,11 @@ export const STATUS_COLUMNS = `workflow_id, status, workflow_name, class_name, i
   application_version, recovery_attempts, queue_name, priority, deduplication_id, partition_key, delay_until,
   timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at`;
 
+/** STATUS_COLUMNS qualified by a table alias, for joins and UPDATE ... FROM. */
+export function statusColumnsOf(alias: string): string {
+  return STATUS_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
+}
+
 export function toStatusRow(raw: Raw): WorkflowStatusRow {
   return {
     workflowId: String(raw.workflow_id),
