@@ -4,6 +4,7 @@ import { Queues1764028800002 } from './1764028800002-queues';
 import { Scheduler1764028800003 } from './1764028800003-scheduler';
 import { Executors1764028800004 } from './1764028800004-executors';
 import { BatchedStatusNotify1764028800005 } from './1764028800005-batched-status-notify';
+import { RunFencing1764028800006 } from './1764028800006-run-fencing';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const SYSTEM_MIGRATIONS = [
   Scheduler1764028800003,
   Executors1764028800004,
   BatchedStatusNotify1764028800005,
+  RunFencing1764028800006,
 ];
