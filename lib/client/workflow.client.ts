@@ -57,7 +57,7 @@ export interface WorkflowClientConnectOptions {
 }
 
 export interface SendOptions {
-  /** Sending twice with one key delivers once. */
+  /** Sending twice with one key to one workflow delivers once, also after the workflow received the first. */
   idempotencyKey?: string;
 }
 
@@ -167,10 +167,11 @@ export class WorkflowClient {
     return this.retrieve(workflowId).getStatus();
   }
 
-  /** Sends a message to a workflow; with an idempotency key, a repeated send delivers once. */
+  /** Sends a message to a workflow; with an idempotency key, a repeated send to it delivers nothing. */
   async send(workflowId: string, message: unknown, topic?: string, options: SendOptions = {}): Promise<void> {
     const result = await this.backend.communication.send({
-      messageId: options.idempotencyKey !== undefined ? `key:${options.idempotencyKey}` : randomUUID(),
+      messageId: randomUUID(),
+      idempotencyKey: options.idempotencyKey,
       destinationId: workflowId,
       topic: topic ?? '',
       message: serialize(message, 'the message'),

@@ -20,19 +20,39 @@ export class CommunicationRepository {
     return client ?? (this.db.queryable as Queryable);
   }
 
-  /** Delivers a message unless its id was delivered before; only to a workflow that exists. */
+  /**
+   * Delivers a message unless its id was delivered before; only to a workflow that exists.
+   * With an idempotency key, also only when the key is new for that destination: the key is
+   * recorded in the same statement as the message, and stays after recv consumed the message.
+   */
   async send(
-    message: { messageId: string; destinationId: string; topic: string; message: string },
+    message: { messageId: string; destinationId: string; topic: string; message: string; idempotencyKey?: string },
     client?: Queryable,
   ): Promise<SendResult> {
     const db = this.on(client);
-    const inserted = await db.query(
-      `INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
-       SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $2)
-       ON CONFLICT (message_id) DO NOTHING
-       RETURNING message_id`,
-      [message.messageId, message.destinationId, message.topic, message.message, Date.now()],
-    );
+    const values = [message.messageId, message.destinationId, message.topic, message.message, Date.now()];
+    const destinationExists = `EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $2)`;
+    const inserted =
+      message.idempotencyKey === undefined
+        ? await db.query(
+            `INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
+             SELECT $1, $2, $3, $4, $5 WHERE ${destinationExists}
+             ON CONFLICT (message_id) DO NOTHING
+             RETURNING message_id`,
+            values,
+          )
+        : await db.query(
+            `WITH new_key AS (
+               INSERT INTO ${this.db.s}.message_keys (destination_id, idempotency_key, created_at)
+               SELECT $2, $6, $5 WHERE ${destinationExists}
+               ON CONFLICT (destination_id, idempotency_key) DO NOTHING
+               RETURNING 1
+             )
+             INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
+             SELECT $1, $2, $3, $4, $5 FROM new_key
+             RETURNING message_id`,
+            [...values, message.idempotencyKey],
+          );
     if (inserted.rowCount) return 'sent';
     const exists = await db.query(`SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [message.destinationId]);
     return exists.rowCount ? 'duplicate' : 'not-found';
