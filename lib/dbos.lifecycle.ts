@@ -1,20 +1,32 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import { DbosDatabase } from './dbos-database';
 import { DBOS_RESOLVED_OPTIONS, type ResolvedDbosOptions } from './dbos-options';
 import { DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { ShutdownWatch } from './dbos.shutdown-watch';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { ExecutorMonitor } from './recovery/executor.monitor';
 import { RecoveryService } from './recovery/recovery.service';
 import { RetentionTask } from './scheduler/retention.task';
+import { DedicatedConnection } from './system-database/dedicated.connection';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 
 /** Starts work once the app is up; stops taking work, then closes the pool, on shutdown. */
 @Injectable()
-export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly scheduler: WorkflowScheduler;
   private readonly retention?: RetentionTask;
   private readonly monitor: ExecutorMonitor;
+  private readonly leaseMs: number;
+  private readonly shutdownWatch: ShutdownWatch;
 
   constructor(
     @Inject(DBOS_SYSTEM_DATABASE) private readonly database: DbosDatabase,
@@ -22,18 +34,28 @@ export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     private readonly executor: WorkflowExecutor,
     private readonly recovery: RecoveryService,
     private readonly dispatcher: QueueDispatcher,
+    private readonly discovery: DiscoveryService,
   ) {
+    this.shutdownWatch = new ShutdownWatch(() => executor.stopTakingWork());
     this.scheduler = new WorkflowScheduler(recovery.registry, executor, database.scheduler);
     if (options.retention) this.retention = new RetentionTask(database.statuses, options.retention);
-    this.monitor = new ExecutorMonitor(database.executors, executor, recovery.registry, options.recovery.executorLeaseMs);
+    const leaseMs = (this.leaseMs = options.recovery.executorLeaseMs);
+    const heartbeats = new DedicatedConnection(database.system.connectionConfig(), database.system.target, Math.max(1_000, Math.floor(leaseMs / 3)));
+    this.monitor = new ExecutorMonitor(database.executors, executor, recovery.registry, leaseMs, heartbeats);
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    this.shutdownWatch.watch(this.discovery);
     await this.monitor.start();
-    this.recovery.start();
+    this.recovery.start(Math.max(1_000, Math.floor(this.leaseMs / 2)));
     this.dispatcher.start();
     await this.scheduler.start();
     this.retention?.start();
+  }
+
+  /** Shutdown began (if the app's own hooks or a signal did not say so already): no new step, no failure recorded. */
+  onModuleDestroy(): void {
+    this.executor.stopTakingWork();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -43,11 +65,13 @@ export class DbosLifecycle implements OnApplicationBootstrap, BeforeApplicationS
     // the running workflows wind down.
     const draining = this.executor.shutdown();
     await this.dispatcher.stop();
+    await this.recovery.stop();
     await draining;
     await this.monitor.stop();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.shutdownWatch.unwatch();
     await this.database.close();
   }
 }

@@ -63,6 +63,7 @@ export class DbosModule {
               maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
               shutdownTimeoutMs: options.shutdownTimeoutMs,
               maxPayloadBytes: options.maxPayloadBytes,
+              executorLeaseMs: options.recovery.executorLeaseMs,
             },
           );
           const logger = new Logger('DbosModule');

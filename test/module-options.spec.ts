@@ -1,3 +1,4 @@
+import { SYSTEM_MIGRATIONS } from '../migrations';
 import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -111,14 +112,7 @@ describe('system schema migrations', () => {
     );
     await Promise.all(opened.map((db) => db.close()));
     const rows = await sql<{ name: string }>(`SELECT name FROM "${migrated}".migrations`);
-    expect(rows.map((r) => r.name)).toEqual([
-      'InitialSchema1764028800000',
-      'Communication1764028800001',
-      'Queues1764028800002',
-      'Scheduler1764028800003',
-      'Executors1764028800004',
-      'BatchedStatusNotify1764028800005',
-    ]);
+    expect(rows.map((r) => r.name)).toEqual(SYSTEM_MIGRATIONS.map((m) => m.name));
     const tables = await sql<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [migrated],

@@ -13,11 +13,14 @@ import { NotificationListener } from '../system-database/notification.listener';
 import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
 import { notificationChannel } from '../system-database/schema-name';
 import { SystemDatabase } from '../system-database/system-database';
-import { WorkflowAdmin } from '../system-database/workflow-admin';
-import { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import { INTERNAL_QUEUE, WorkflowAdmin } from '../system-database/workflow-admin';
+import { WorkflowStatusRepository, type ReopenTarget } from '../system-database/workflow-status.repository';
 import { toStatusInfo, toStepInfo } from './status-info';
 import { isTerminal } from './workflow-outcome';
 import { WorkflowHandle, type LocalResults } from './workflow.handle';
+
+/** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
+const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
 
 /** A class, by its constructor. */
 export type ClassType<T = unknown> = abstract new (...args: never[]) => T;
@@ -259,7 +262,7 @@ export class WorkflowClient {
     const handles: WorkflowHandle<R>[] = [];
     for (const workflowId of ([] as string[]).concat(workflowIds)) {
       if (this.backend.local) await this.backend.local.resume(workflowId, options);
-      else await this.backend.admin.reopen(workflowId, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
+      else await this.backend.admin.reopen(workflowId, REMOTE_REOPEN, options.applicationVersion ?? null);
       handles.push(this.retrieve<R>(workflowId));
     }
     return Array.isArray(workflowIds) ? handles : handles[0];

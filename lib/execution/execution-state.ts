@@ -10,6 +10,12 @@ export interface ExecutionState extends WorkflowRunState {
   readonly recorded: Map<number, OperationOutputRow> | null;
   /** Epoch ms after which the workflow is cancelled with DbosTimeoutError. */
   deadline: number | null;
+  /** `abort` or the executor's stop signal, with that one's reason: what the steps and waits of this run listen to. */
+  readonly signal: AbortSignal;
+  /** The run's epoch: its checkpoints and outcome are written only while the workflow's row still has it. */
+  readonly epoch: number;
+  /** The heartbeat generation at which this run last knew it owned the workflow (see confirmOwnership). */
+  confirmedGeneration: number;
 }
 
 /** The store of the running workflow when we are in its body (not inside a step); else undefined. */

@@ -3,15 +3,17 @@ import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { currentWorkflowContext, workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
-import type { CheckpointRepository } from '../system-database/checkpoint.repository';
+import type { CheckpointRepository, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { describeTarget, type SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
 import { serializeWithin } from './limits';
 import { withRetries } from './retry';
+import { DbosRunSuperseded } from './run-superseded';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
 
 /** Postgres errors after which a transaction is simply tried again. */
@@ -20,9 +22,21 @@ const RETRYABLE_SYSTEM_ERRORS = new Set(['40001', '40P01', '23505']);
 
 class AlreadyRecorded extends Error {}
 
-/** Errors that say nothing about the operation itself, so they are never recorded as its outcome. */
+/** A @Transaction body's own failure (its connection is fine): recorded like any step error. */
+class BodyFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('transaction body failed');
+  }
+}
+
+/**
+ * Errors that say nothing about the operation itself, so they are never recorded as its outcome:
+ * a shutdown, a run that no longer owns its workflow, and an outage of the module's own
+ * connections. The last is tagged where it is raised (DbosDatabaseUnavailableError); an
+ * ECONNREFUSED from an HTTP API a step calls is that step's failure, retried and recorded.
+ */
 export function isTransient(err: unknown): boolean {
-  return err instanceof DbosShutdownInterrupt || isConnectionError(err);
+  return err instanceof DbosShutdownInterrupt || err instanceof DbosRunSuperseded || err instanceof DbosDatabaseUnavailableError;
 }
 
 /**
@@ -38,6 +52,8 @@ export class StepRunner {
     private readonly logger: Logger,
     private readonly stopSignal: AbortSignal,
     private readonly limits: { maxPayloadBytes: number },
+    /** Resolves when the run may start a new step (see WorkflowExecutor.confirmOwnership). */
+    private readonly gate: (state: ExecutionState) => Promise<void>,
   ) {}
 
   /** Takes the next position; returns the recorded checkpoint there, if any. */
@@ -52,6 +68,31 @@ export class StepRunner {
     if (this.stopSignal.aborted) throw new DbosShutdownInterrupt(state.workflowId);
   }
 
+  /** Before a new step: not interrupted, and still the owner of the workflow. */
+  private async mayStart(state: ExecutionState): Promise<void> {
+    this.checkInterrupt(state);
+    await this.gate(state);
+  }
+
+  /**
+   * A failure that is not the operation's outcome: cancellation (a resume runs it again), a
+   * shutdown that began meanwhile (a deploy; the clients the step uses may be closing, so its
+   * error says nothing), an outage, a superseded run. Returns what to throw instead of recording.
+   */
+  private notAnOutcome(state: ExecutionState, err: unknown): unknown {
+    if (state.abort.signal.aborted) return state.abort.signal.reason;
+    if (this.stopSignal.aborted) return new DbosShutdownInterrupt(state.workflowId);
+    if (isTransient(err)) return err;
+    return undefined;
+  }
+
+  /** What a checkpoint write found: recorded, another run's row (adopted), or fenced (this run stops). */
+  private settle<T>(state: ExecutionState, stepId: number, name: string, result: RecordCheckpointResult, value: () => T): T {
+    if (result.recorded) return value();
+    if ('fenced' in result) throw new DbosRunSuperseded(state.workflowId);
+    return replayCheckpoint<T>(state, stepId, name, result.existing);
+  }
+
   /** Runs `fn` as the next operation of the workflow whose body is running, checkpointed. */
   async runOperation<T>(
     store: WorkflowContextStore & { run: ExecutionState },
@@ -62,7 +103,7 @@ export class StepRunner {
     const state = store.run;
     const { stepId, recorded } = this.next(state);
     if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
-    this.checkInterrupt(state);
+    await this.mayStart(state);
     const startedAt = Date.now();
     let value: T | undefined;
     let thrown: unknown;
@@ -72,20 +113,22 @@ export class StepRunner {
       value = await fn(stepId);
       output = serializeWithin(value, `the output of step ${name}`, this.limits.maxPayloadBytes);
     } catch (err) {
-      // A failure caused by cancellation is not the step's outcome: a resume runs it again.
-      if (state.abort.signal.aborted) throw state.abort.signal.reason;
-      // Nor is an outage or a shutdown: the workflow is replayed once the database is back.
-      if (isTransient(err)) throw err;
+      const instead = this.notAnOutcome(state, err);
+      if (instead !== undefined) throw instead;
       thrown = err;
       error = serializeError(err);
     }
-    const result = await this.checkpoints.record({
-      workflowId: state.workflowId, stepId, stepName: name, output, error, startedAt, completedAt: Date.now(),
-      childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
+    const result = await this.checkpoints.record(
+      {
+        workflowId: state.workflowId, stepId, stepName: name, output, error, startedAt, completedAt: Date.now(),
+        childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
+      },
+      state.epoch,
+    );
+    return this.settle(state, stepId, name, result, () => {
+      if (error !== null) throw thrown;
+      return value as T;
     });
-    if (!result.recorded) return replayCheckpoint<T>(state, stepId, name, result.existing);
-    if (error !== null) throw thrown;
-    return value as T;
   }
 
   /** A @Step: checkpointed inside a workflow body; a plain call elsewhere. */
@@ -98,7 +141,7 @@ export class StepRunner {
         registration.options.retries,
         this.logger,
         () => workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
-        AbortSignal.any([store.run.abort.signal, this.stopSignal]),
+        store.run.signal,
       ),
     );
   }
@@ -118,7 +161,7 @@ export class StepRunner {
     const { stepId, recorded } = this.next(state);
     if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
     for (;;) {
-      this.checkInterrupt(state);
+      await this.mayStart(state);
       if (attempt && !(await attempt(stepId))) continue;
       const startedAt = Date.now();
       const client = await this.system.connect();
@@ -133,7 +176,7 @@ export class StepRunner {
             workflowId: state.workflowId, stepId, stepName: name, output: serializeWithin(done.value, `the output of ${name}`, this.limits.maxPayloadBytes),
             error: null, childWorkflowId: null, startedAt, completedAt: Date.now(),
           };
-          outcome = (await this.checkpoints.recordWith(client, row)) ? done : 'taken';
+          outcome = (await this.checkpoints.recordWith(client, row, state.epoch)) ? done : 'taken';
         }
         await client.query(outcome === 'nothing' || outcome === 'taken' ? 'ROLLBACK' : 'COMMIT');
       } catch (err) {
@@ -147,13 +190,17 @@ export class StepRunner {
           workflowId: state.workflowId, stepId, stepName: name, output: null, error: serializeError(err),
           childWorkflowId: null, startedAt, completedAt: Date.now(),
         };
-        const result = await this.checkpoints.record(row);
-        if (!result.recorded) return replayCheckpoint<T>(state, stepId, name, result.existing);
-        throw err;
+        const result = await this.checkpoints.record(row, state.epoch);
+        return this.settle(state, stepId, name, result, () => {
+          throw err;
+        });
       }
       client.release();
       if (outcome === 'taken') {
-        return replayCheckpoint<T>(state, stepId, name, (await this.checkpoints.get(state.workflowId, stepId))!);
+        // The position is taken by another run (adopt its row), or the fence refused this run.
+        return this.settle(state, stepId, name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch), () => {
+          throw new Error('unreachable: a checkpoint that was not written');
+        });
       }
       if (outcome !== 'nothing') return outcome.value;
       if (!attempt) throw new Error(`${name} had nothing to record and no way to wait`);
@@ -171,7 +218,7 @@ export class StepRunner {
     const stepId = state.nextStepId++;
     const recorded = state.recorded?.get(stepId);
     if (recorded) return replayCheckpoint(state, stepId, registration.name, recorded);
-    this.checkInterrupt(state);
+    await this.mayStart(state);
     const startedAt = Date.now();
     const checkpoint = (output: string | null, error: string | null): OperationOutputRow => ({
       workflowId: state.workflowId, stepId, stepName: registration.name, output, error, childWorkflowId: null, startedAt, completedAt: Date.now(),
@@ -181,12 +228,17 @@ export class StepRunner {
       try {
         const run = async (manager: EntityManager) => {
           if (readOnly) await manager.query('SET TRANSACTION READ ONLY');
-          const value = await workflowContextStorage.run({ ...store, stepName: registration.name, stepId, entityManager: manager }, () =>
-            registration.method.apply(instance, args),
-          );
+          let value: unknown;
+          try {
+            value = await workflowContextStorage.run({ ...store, stepName: registration.name, stepId, entityManager: manager }, () =>
+              registration.method.apply(instance, args),
+            );
+          } catch (err) {
+            throw await this.classifyBodyFailure(manager, err);
+          }
           const output = serializeWithin(value, `the output of transaction ${registration.name}`, this.limits.maxPayloadBytes);
           // A read-only transaction cannot write its checkpoint; it has no effects to guard either.
-          if (!readOnly && !(await this.checkpoints.recordInTransaction(manager, checkpoint(output, null)))) {
+          if (!readOnly && !(await this.checkpoints.recordInTransaction(manager, checkpoint(output, null), state.epoch))) {
             throw new AlreadyRecorded();
           }
           return { value, output };
@@ -194,19 +246,20 @@ export class StepRunner {
         const { value, output } = isolationLevel
           ? await this.transactionDataSource.transaction(isolationLevel, run)
           : await this.transactionDataSource.transaction(run);
-        if (readOnly) {
-          const result = await this.checkpoints.record(checkpoint(output, null));
-          if (!result.recorded) return replayCheckpoint(state, stepId, registration.name, result.existing);
-        }
+        if (readOnly) return this.settle(state, stepId, registration.name, await this.checkpoints.record(checkpoint(output, null), state.epoch), () => value);
         return value;
-      } catch (err) {
-        if (err instanceof AlreadyRecorded) {
-          const existing = await this.checkpoints.get(state.workflowId, stepId);
-          return replayCheckpoint(state, stepId, registration.name, existing!);
+      } catch (caught) {
+        if (caught instanceof AlreadyRecorded) {
+          // Taken by another run (adopt its row), or the fence refused this run (its writes rolled back).
+          return this.settle(state, stepId, registration.name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch), () => {
+            throw new Error('unreachable: a checkpoint that was not written');
+          });
         }
-        if (state.abort.signal.aborted) throw state.abort.signal.reason;
-        // An outage: rolled back, or committed with its checkpoint; the replay after it tells which.
-        if (isConnectionError(err)) throw asUnavailable(err, describeTarget({ dataSource: this.transactionDataSource }));
+        // Outside the body (connect, BEGIN, the checkpoint, COMMIT) a lost connection is the
+        // module's own: rolled back, or committed with its checkpoint; the replay after it tells which.
+        const err = caught instanceof BodyFailure ? caught.failure : isConnectionError(caught) ? asUnavailable(caught, this.transactionTarget()) : caught;
+        const instead = this.notAnOutcome(state, err);
+        if (instead !== undefined) throw instead;
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
           this.logger.warn(`Transaction ${registration.name} of workflow ${state.workflowId} hit ${code} (attempt ${attempt}), retrying`);
@@ -214,11 +267,31 @@ export class StepRunner {
           continue;
         }
         // The transaction rolled back; its failure is recorded so a replay throws the same error.
-        const result = await this.checkpoints.record(checkpoint(null, serializeError(err)));
-        if (!result.recorded) return replayCheckpoint(state, stepId, registration.name, result.existing);
-        throw err;
+        const result = await this.checkpoints.record(checkpoint(null, serializeError(err)), state.epoch);
+        return this.settle(state, stepId, registration.name, result, () => {
+          throw err;
+        });
       }
     }
+  }
+
+  private transactionTarget(): string {
+    return describeTarget({ dataSource: this.transactionDataSource });
+  }
+
+  /**
+   * Whose failure a @Transaction body's error is. One that looks like a lost connection is the
+   * module's (an outage, never recorded) only if the transaction's own connection is in fact
+   * gone: a probe on it tells. Otherwise (an HTTP API the body called is down, a constraint
+   * violated) it is the body's own, recorded like any step error.
+   */
+  private async classifyBodyFailure(manager: EntityManager, err: unknown): Promise<unknown> {
+    if (!isConnectionError(err) || err instanceof DbosDatabaseUnavailableError) return err instanceof DbosDatabaseUnavailableError ? err : new BodyFailure(err);
+    const probe = await manager.query('SELECT 1').then(
+      () => undefined,
+      (probeErr: unknown) => probeErr,
+    );
+    return probe !== undefined && isConnectionError(probe) ? asUnavailable(err, this.transactionTarget()) : new BodyFailure(err);
   }
 
   /** Outside a workflow (or nested in a step) a @Transaction is still a transaction, just not checkpointed. */

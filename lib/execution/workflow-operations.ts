@@ -48,7 +48,11 @@ export class WorkflowOperations implements DbosRuntime {
     const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
     if (!store) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
     const deadline = await this.steps.runOperation(store, 'DBOS.sleep', async () => wakeAt());
-    await delay(deadline - Date.now(), this.signalOf(store.run));
+    const waitMs = deadline - Date.now();
+    await delay(waitMs, this.signalOf(store.run));
+    // A long sleep touched no database: confirm the run still owns the workflow before its next step.
+    // (A short one is covered by the step gate: adoption needs this executor silent for a whole lease.)
+    if (waitMs > this.executor.settings.executorLeaseMs / 2) await this.executor.confirmOwnership(store.run, true);
   }
 
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
@@ -150,6 +154,6 @@ export class WorkflowOperations implements DbosRuntime {
 
   /** Waits end on cancellation of the workflow, or when the process stops taking work. */
   private signalOf(state: ExecutionState | undefined): AbortSignal {
-    return state ? AbortSignal.any([state.abort.signal, this.executor.stopSignal]) : this.executor.stopSignal;
+    return state ? state.signal : this.executor.stopSignal;
   }
 }

@@ -5,9 +5,11 @@ import type { DataSource } from 'typeorm';
 import { isTerminal, outcomeOf } from '../client/workflow-outcome';
 import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { delay, setLongTimeout } from '../common/delay';
+import { linkSignals } from '../common/linked-signal';
 import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosSerializationError } from '../errors/serialization.error';
@@ -18,18 +20,18 @@ import type { StartWorkflowOptions } from '../interfaces/workflow-options.interf
 import { deserialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { CommunicationRepository } from '../system-database/communication.repository';
-import { isConnectionError } from '../system-database/connection-errors';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { SystemDatabase } from '../system-database/system-database';
 import { backoff } from '../system-database/system-database';
-import type { WorkflowAdmin } from '../system-database/workflow-admin';
+import { INTERNAL_QUEUE, type WorkflowAdmin } from '../system-database/workflow-admin';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { checkEnqueueOptions, resolveExisting } from './enqueue';
 import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { checkWorkflowId, serializeWithin } from './limits';
+import { DbosRunSuperseded } from './run-superseded';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
 import { isTransient, StepRunner } from './step.runner';
 
@@ -40,6 +42,8 @@ export interface ExecutorSettings {
   shutdownTimeoutMs: number;
   /** Largest serialized input, output, message or event accepted. */
   maxPayloadBytes: number;
+  /** The executor lease: without a successful heartbeat for half of it, no new step starts until ownership is re-confirmed. */
+  executorLeaseMs: number;
 }
 
 export interface ExecutorDependencies {
@@ -76,6 +80,11 @@ export class WorkflowExecutor {
   private readonly running = new Map<string, RunningWorkflow>();
   /** Workflows between "claimed here" and running (reading their checkpoints). */
   private readonly launching = new Set<string>();
+  /** Starts in flight per workflow id (between the insert and the launch). */
+  private readonly starting = new Map<string, number>();
+  /** When a heartbeat last succeeded (monotonic ms), and how often heartbeats came back after going stale. */
+  private lastHeartbeatAt = performance.now();
+  private heartbeatGeneration = 0;
   private readonly stopping = new AbortController();
   private readonly queueSlotCallbacks: ((queueName: string) => void)[] = [];
   readonly steps: StepRunner;
@@ -85,7 +94,9 @@ export class WorkflowExecutor {
     private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
   ) {
-    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, this.stopping.signal, settings);
+    this.steps = new StepRunner(deps.checkpoints, deps.system, deps.transactionDataSource, this.logger, this.stopping.signal, settings, (state) =>
+      this.confirmOwnership(state),
+    );
     this.handles = { statuses: deps.statuses, listener: deps.listener, local: this };
     // Every waiting workflow listens to it: thousands of listeners are expected, not a leak.
     setMaxListeners(0, this.stopping.signal);
@@ -142,6 +153,25 @@ export class WorkflowExecutor {
     checkWorkflowId(workflowId);
     const queued = options.queue !== undefined;
     if (queued) this.queueCheck(options);
+    this.starting.set(workflowId, (this.starting.get(workflowId) ?? 0) + 1);
+    try {
+      return await this.insertAndLaunch(registration, args, inputs, workflowId, options, context);
+    } finally {
+      const left = this.starting.get(workflowId)! - 1;
+      if (left === 0) this.starting.delete(workflowId);
+      else this.starting.set(workflowId, left);
+    }
+  }
+
+  private async insertAndLaunch(
+    registration: WorkflowRegistration,
+    args: unknown[],
+    inputs: string,
+    workflowId: string,
+    options: StartWorkflowOptions,
+    context: StartContext,
+  ): Promise<string> {
+    const queued = options.queue !== undefined;
     const now = Date.now();
     const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
     // A queued workflow's deadline starts when it is dequeued.
@@ -167,14 +197,44 @@ export class WorkflowExecutor {
       createdAt: now,
       updatedAt: now,
     });
-    if (!result.inserted) return resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);
-    if (!queued) this.launch(registration, workflowId, args, null, deadline);
+    if (!result.inserted) {
+      const id = await resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);
+      if (id === workflowId && result.existing) this.runIfOrphaned(registration, result.existing);
+      return id;
+    }
+    if (!queued) this.launch(registration, workflowId, args, null, deadline, null, 0);
     return workflowId;
   }
 
-  /** The result of a workflow running in this process, or undefined when it does not run here. */
+  /**
+   * A start of an id that is PENDING on this executor but runs nowhere here (its first start's
+   * insert committed, but the reply was lost; a launch failed): run it now, not at the next restart.
+   */
+  private runIfOrphaned(registration: WorkflowRegistration, row: WorkflowStatusRow): void {
+    if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId || row.applicationVersion !== this.settings.applicationVersion) return;
+    // Another start of this id is between its insert and its launch: it runs it.
+    if (this.running.has(row.workflowId) || this.launching.has(row.workflowId) || (this.starting.get(row.workflowId) ?? 0) > 1) return;
+    void this.resumePending(row, registration).catch((err: Error) =>
+      this.logger.error(`Could not run workflow ${row.workflowId}, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
+    );
+  }
+
+  /** True while this process runs the workflow, is about to, or is starting it. */
+  isBusy(workflowId: string): boolean {
+    return this.running.has(workflowId) || this.launching.has(workflowId) || this.starting.has(workflowId);
+  }
+
+  /**
+   * The result of a workflow running in this process, or undefined when it does not run here.
+   * A run that ends without an outcome because it was superseded (resumed or adopted elsewhere)
+   * hands over to the database: the awaiter gets the outcome of the run that owns it now.
+   */
   localResult(workflowId: string): Promise<unknown> | undefined {
-    return this.running.get(workflowId)?.promise;
+    const promise = this.running.get(workflowId)?.promise;
+    return promise?.catch((err: unknown) => {
+      if (err instanceof DbosRunSuperseded) return this.handle(workflowId).getResult();
+      throw err;
+    });
   }
 
   isRunningHere(workflowId: string): boolean {
@@ -193,27 +253,35 @@ export class WorkflowExecutor {
     return this.steps.runTransaction(registration, instance, args);
   }
 
-  /** Runs a workflow adopted from a silent executor (already claimed), unless it used up its recoveries. */
+  /**
+   * Runs a workflow adopted from a silent executor or claimed for recovery, unless it used up its
+   * recoveries. A queued one was put back on its queue by the claim: the dispatcher runs it.
+   */
   async runAdopted(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
-    if (await this.exceededRecoveries(registration, row)) return false;
-    await this.launchFromCheckpoints(registration, row);
+    if (await this.exceededRecoveries(registration, row, [row.status])) return false;
+    if (row.status === 'PENDING') await this.launchFromCheckpoints(registration, row);
     return true;
   }
 
-  private async exceededRecoveries(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
+  private async exceededRecoveries(registration: WorkflowRegistration, row: WorkflowStatusRow, from: string[]): Promise<boolean> {
     const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
-    await this.deps.statuses.transition(row.workflowId, ['PENDING'], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
+    await this.deps.statuses.transition(row.workflowId, from, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
     this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
     return true;
   }
 
-  /** Resumes a PENDING workflow from its checkpoints (recovery). False when there was nothing to resume. */
+  /**
+   * Resumes a PENDING workflow of this executor from its checkpoints (recovery, the sweep). A
+   * workflow that came from a queue goes back to it instead, so the queue's limits (worker
+   * concurrency included) decide when it runs. False when there was nothing to resume.
+   */
   async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration): Promise<boolean> {
-    if (this.running.has(row.workflowId) || !this.isAccepting) return false;
+    if (this.running.has(row.workflowId) || this.launching.has(row.workflowId) || !this.isAccepting) return false;
     const claimed = await this.deps.statuses.claimForRecovery(row.workflowId, this.settings.executorId);
     if (!claimed) return false;
+    if (claimed.status === 'ENQUEUED') return !(await this.exceededRecoveries(registration, claimed, ['ENQUEUED']));
     return this.runAdopted(registration, claimed);
   }
 
@@ -221,6 +289,7 @@ export class WorkflowExecutor {
   async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true): Promise<void> {
     const { workflowId } = row;
     if (this.running.has(workflowId) || this.launching.has(workflowId)) return;
+    if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId) return;
     this.launching.add(workflowId);
     try {
       let args: unknown[];
@@ -240,13 +309,13 @@ export class WorkflowExecutor {
           steps = await this.deps.checkpoints.loadAll(workflowId);
           break;
         } catch (err) {
-          if (!isConnectionError(err) || !this.isAccepting) throw err;
+          if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
           const wait = backoff(attempt);
           this.logger.warn(`Could not read the checkpoints of ${workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
           await delay(wait, this.stopSignal);
         }
       }
-      this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName);
+      this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
     } finally {
       this.launching.delete(workflowId);
     }
@@ -258,14 +327,24 @@ export class WorkflowExecutor {
     args: unknown[],
     recorded: Map<number, OperationOutputRow> | null,
     deadline: number | null,
-    queueName: string | null = null,
+    queueName: string | null,
+    epoch: number,
   ): void {
-    const state: ExecutionState = { workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort: new AbortController() };
+    // One run per workflow per process: a second launch (a race of start, sweep and resume) is a no-op.
+    if (this.running.has(workflowId)) return;
+    const abort = new AbortController();
+    // The run's steps and waits share one signal; its listener on the stop signal goes when the run ends.
+    const linked = linkSignals(abort.signal, this.stopSignal);
+    const state: ExecutionState = {
+      workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort, signal: linked.signal,
+      epoch, confirmedGeneration: this.heartbeatGeneration,
+    };
     const promise = this.runToCompletion(registration, { run: state }, args);
     const entry: RunningWorkflow = { promise, state, queueName };
     if (deadline !== null) entry.disarm = this.armDeadline(workflowId, deadline);
     this.running.set(workflowId, entry);
     const forget = () => {
+      linked.dispose();
       entry.disarm?.();
       this.running.delete(workflowId);
       if (queueName !== null) for (const callback of this.queueSlotCallbacks) callback(queueName);
@@ -295,30 +374,46 @@ export class WorkflowExecutor {
       try {
         return await this.runOnce(registration, store, args);
       } catch (err) {
-        if (!isConnectionError(err) || !this.isAccepting) throw err;
+        if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
         const { workflowId } = store.run;
         const pause = backoff(outage);
         this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
         await delay(pause, this.stopSignal);
-        await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
-          this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
-        );
-        const current = await this.deps.statuses.get(workflowId);
-        // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
-        if (current && isTerminal(current.status)) return outcomeOf(current);
-        if (current && current.status === 'PENDING' && current.executorId !== this.settings.executorId) {
-          // Adopted by another executor while we were cut off: it runs there now.
-          throw new DbosShutdownInterrupt(workflowId);
-        }
-        const steps = await this.deps.checkpoints.loadAll(workflowId);
-        store = { run: { ...store.run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])) } };
+        const replay = await this.replayState(store.run);
+        if (replay === undefined) continue; // lost again while reading: back to waiting
+        if ('outcome' in replay) return replay.outcome();
+        store = { run: replay.state };
         this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
       }
     }
   }
 
-  private async runOnce(registration: WorkflowRegistration, store: WorkflowContextStore, args: unknown[]): Promise<unknown> {
-    const { workflowId } = store.run;
+  /**
+   * After an outage: waits for the database, then reads what the run needs to replay. Undefined
+   * when the database went away again meanwhile. A workflow that finished or was cancelled
+   * meanwhile gives its outcome; one that another run took over (adopted, resumed) stops here.
+   */
+  private async replayState(run: ExecutionState): Promise<{ state: ExecutionState } | { outcome: () => unknown } | undefined> {
+    const { workflowId } = run;
+    try {
+      await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
+        this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
+      );
+      const current = await this.deps.statuses.get(workflowId);
+      // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
+      if (current && isTerminal(current.status)) return { outcome: () => outcomeOf(current) };
+      if (!current || current.runEpoch !== run.epoch || current.executorId !== this.settings.executorId) {
+        throw new DbosRunSuperseded(workflowId);
+      }
+      const steps = await this.deps.checkpoints.loadAll(workflowId);
+      return { state: { ...run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])), confirmedGeneration: this.heartbeatGeneration } };
+    } catch (err) {
+      if (err instanceof DbosDatabaseUnavailableError && this.isAccepting) return undefined;
+      throw err;
+    }
+  }
+
+  private async runOnce(registration: WorkflowRegistration, store: WorkflowContextStore & { run: ExecutionState }, args: unknown[]): Promise<unknown> {
     let result: unknown;
     try {
       result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
@@ -327,27 +422,67 @@ export class WorkflowExecutor {
       // Cancelled (or timed out): the status row already says so; recording an error here could
       // overwrite a resume that reopened the workflow meanwhile.
       if (store.run.abort.signal.aborted) throw store.run.abort.signal.reason;
-      return this.finish(workflowId, 'ERROR', null, serializeError(err), err);
+      // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
+      if (this.stopping.signal.aborted) throw new DbosShutdownInterrupt(store.run.workflowId);
+      return this.finish(store.run, 'ERROR', null, serializeError(err), err);
     }
     let output: string;
     try {
       output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
     } catch (err) {
-      return this.finish(workflowId, 'ERROR', null, serializeError(err), err);
+      return this.finish(store.run, 'ERROR', null, serializeError(err), err);
     }
-    return this.finish(workflowId, 'SUCCESS', output, null, result);
+    return this.finish(store.run, 'SUCCESS', output, null, result);
   }
 
-  /** Records the outcome; if the row had already left PENDING (cancelled, finished elsewhere) that state wins. */
-  private async finish(workflowId: string, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
-    const recorded = await this.deps.statuses.complete({ workflowId, status, output, error });
+  /**
+   * Records the outcome, fenced by the run's epoch. If the row had already left PENDING
+   * (cancelled, finished elsewhere) that state wins; if another run owns it now, this one stops.
+   */
+  private async finish(run: ExecutionState, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
+    const { workflowId } = run;
+    const recorded = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch });
     if (recorded) {
-      if (status === 'ERROR') throw value;
+      if (status === 'ERROR') {
+        this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${(value as Error)?.message ?? value}`);
+        throw value;
+      }
       return value;
     }
     const row = await this.deps.statuses.get(workflowId);
-    if (!row || !isTerminal(row.status)) throw value;
-    return outcomeOf(row);
+    if (row && isTerminal(row.status)) return outcomeOf(row);
+    throw new DbosRunSuperseded(workflowId);
+  }
+
+  /** Called by the heartbeat after each attempt. */
+  noteHeartbeat(ok: boolean): void {
+    if (!ok) return;
+    if (this.heartbeatIsStale()) this.heartbeatGeneration++;
+    this.lastHeartbeatAt = performance.now();
+  }
+
+  private heartbeatIsStale(): boolean {
+    return performance.now() - this.lastHeartbeatAt > this.settings.executorLeaseMs / 2;
+  }
+
+  /**
+   * The gate before every new step. An executor cut off from the database for half its lease may
+   * have had its workflows adopted: it starts nothing until its heartbeat is back, and then each
+   * run confirms (once) that it still owns its workflow. `force` confirms in any case (a run
+   * waking from a sleep, during which it touched no database).
+   */
+  async confirmOwnership(run: ExecutionState, force = false): Promise<void> {
+    if (!force && run.confirmedGeneration === this.heartbeatGeneration && !this.heartbeatIsStale()) return;
+    for (let waited = 0; this.heartbeatIsStale(); waited++) {
+      if (waited === 0) this.logger.warn(`Workflow ${run.workflowId} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
+      await delay(100, run.abort.signal);
+      if (this.stopping.signal.aborted) throw new DbosShutdownInterrupt(run.workflowId);
+    }
+    const generation = this.heartbeatGeneration;
+    if (!(await this.deps.statuses.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch))) {
+      throw new DbosRunSuperseded(run.workflowId);
+    }
+    run.confirmedGeneration = generation;
   }
 
   private armDeadline(workflowId: string, deadline: number): () => void {
@@ -395,18 +530,28 @@ export class WorkflowExecutor {
    * process has its code and version; else it is queued for an executor that has.
    */
   async resume(workflowId: string, options: { applicationVersion?: string } = {}): Promise<void> {
-    // A cancelled run still unwinding here must be gone before the workflow runs again.
-    const unwinding = this.running.get(workflowId);
-    if (unwinding?.state.abort.signal.aborted) await unwinding.promise.catch(() => undefined);
-    const current = await this.deps.statuses.get(workflowId);
-    const registration = current && this.runnableHere(current.workflowName, options.applicationVersion ?? current.applicationVersion);
-    const row = await this.deps.admin.reopen(
+    const rows = await this.deps.admin.reopen(
       workflowId,
-      registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
+      {
+        executorId: this.settings.executorId,
+        applicationVersion: this.settings.applicationVersion,
+        runnableNames: this.isAccepting ? this.deps.registry.workflowNames() : [],
+        fallbackQueue: INTERNAL_QUEUE,
+      },
       options.applicationVersion ?? null,
     );
-    // Not reopened: it is running or finished already (or a concurrent resume won).
-    if (row && registration) await this.launchFromCheckpoints(registration, row);
+    // Empty: it is running or finished already (or a concurrent resume won).
+    for (const row of rows) {
+      // An old run of it still unwinding here (cancelled, or not yet told) stops, and is gone before the new one starts.
+      const old = this.running.get(row.workflowId);
+      if (old) {
+        old.state.abort.abort(new DbosRunSuperseded(row.workflowId));
+        await old.promise.catch(() => undefined);
+      }
+      const registration = this.deps.registry.getWorkflow(row.workflowName);
+      if (registration && row.status === 'PENDING') await this.launchFromCheckpoints(registration, row);
+    }
+    if (rows.length > 0) this.logger.log(`Workflow ${workflowId} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
   }
 
   /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
@@ -424,7 +569,9 @@ export class WorkflowExecutor {
       registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
       version,
     );
-    if (registration) await this.launchFromCheckpoints(registration, (await this.deps.statuses.get(forkId))!);
+    const row = registration ? await this.deps.statuses.get(forkId) : null;
+    if (registration && row) await this.launchFromCheckpoints(registration, row);
+    this.logger.log(`Workflow ${workflowId} forked from step ${options.fromStep} as ${forkId}`);
     return forkId;
   }
 
@@ -434,9 +581,17 @@ export class WorkflowExecutor {
     return this.deps.registry.getWorkflow(workflowName);
   }
 
+  /**
+   * Shutdown has begun: no new work, no new step, and no failure from now on is recorded as an
+   * outcome (the clients steps use may be closing): the workflows stay PENDING for the next start.
+   */
+  stopTakingWork(): void {
+    if (!this.stopping.signal.aborted) this.stopping.abort(new DbosShutdownInterrupt());
+  }
+
   /** Stop taking work; wait (bounded) for running workflows to reach a step boundary. */
   async shutdown(): Promise<void> {
-    this.stopping.abort(new DbosShutdownInterrupt());
+    this.stopTakingWork();
     const running = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
     if (running.length === 0) return;
     let timer: NodeJS.Timeout | undefined;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { DedicatedConnection } from '../system-database/dedicated.connection';
 import type { ExecutorRepository } from '../system-database/executor.repository';
 
 /**
@@ -17,18 +18,22 @@ export class ExecutorMonitor {
   private timer?: NodeJS.Timeout;
   private healthySince = 0;
   private ticking?: Promise<void>;
+  private adopting?: Promise<void>;
 
   constructor(
     private readonly executors: ExecutorRepository,
     private readonly executor: WorkflowExecutor,
     private readonly registry: WorkflowRegistry,
     private readonly leaseMs: number,
+    /** Heartbeats go over it, not the pool. */
+    private readonly heartbeats: DedicatedConnection,
   ) {}
 
   async start(): Promise<void> {
     try {
       await this.warnIfIdInUse(this.executor.settings.executorId);
-      await this.register(Date.now());
+      await this.register();
+      this.executor.noteHeartbeat(true);
       this.healthySince = Date.now();
     } catch (err) {
       // The database blinked during startup: the next heartbeat registers this executor.
@@ -44,16 +49,23 @@ export class ExecutorMonitor {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.ticking;
+    await this.adopting;
     // With steps still running (shutdown timed out), stay registered: adopting those now would run them twice.
-    if (this.executor.runningWorkflowIds().length > 0) return;
-    await this.executors.unregister(this.executor.settings.executorId, this.instanceId).catch(() => undefined);
+    if (this.executor.runningWorkflowIds().length === 0) {
+      await this.executors.unregister(this.executor.settings.executorId, this.instanceId).catch(() => undefined);
+    }
+    await this.heartbeats.close();
   }
 
-  /** One heartbeat, then (when healthy for a lease) one adoption scan. */
+  /**
+   * One heartbeat, then (when healthy for a lease) an adoption scan in the background: a long
+   * takeover must not hold up the heartbeats, or the adopter would look dead itself.
+   */
   async tick(): Promise<void> {
     const now = Date.now();
     try {
-      await this.register(now);
+      await this.register();
+      this.executor.noteHeartbeat(true);
     } catch (err) {
       if (this.healthySince !== 0) this.logger.warn(`Heartbeat failed: ${(err as Error).message}`);
       this.healthySince = 0;
@@ -61,7 +73,9 @@ export class ExecutorMonitor {
     }
     if (this.healthySince === 0) this.healthySince = now;
     if (now - this.healthySince < this.leaseMs || !this.executor.isAccepting) return;
-    await this.adoptOrphans().catch((err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack));
+    this.adopting ??= this.adoptOrphans()
+      .then(() => undefined, (err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack))
+      .finally(() => (this.adopting = undefined));
   }
 
   async adoptOrphans(): Promise<number> {
@@ -74,24 +88,25 @@ export class ExecutorMonitor {
       const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId, this.leaseMs);
       if (!row) continue; // another executor adopted it first
       if (await this.executor.runAdopted(registration, row)) adopted++;
+      if (!this.executor.isAccepting) break;
     }
     if (adopted > 0) this.logger.log(`Adopted ${adopted} workflow(s) of silent executor(s)`);
     return adopted;
   }
 
-  /** Registers (or re-registers) this executor with a fresh heartbeat. */
-  private register(now: number): Promise<void> {
+  /** Registers (or re-registers) this executor with a fresh heartbeat, on the heartbeat connection. */
+  private register(): Promise<void> {
     const { executorId, applicationVersion } = this.executor.settings;
-    return this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, now);
+    return this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, this.heartbeats);
   }
 
   private async warnIfIdInUse(executorId: string): Promise<void> {
     const existing = await this.executors.get(executorId);
-    if (!existing || Date.now() - existing.heartbeatAt > this.leaseMs) return;
+    if (!existing || existing.heartbeatAgeMs > this.leaseMs) return;
     const sameHost = existing.hostname === hostname();
     if (sameHost && (existing.pid === process.pid || !isAlive(existing.pid))) return; // our own earlier life
     this.logger.warn(
-      `Executor id "${executorId}" heartbeated ${Date.now() - existing.heartbeatAt} ms ago from pid ${existing.pid} on ${existing.hostname}. ` +
+      `Executor id "${executorId}" heartbeated ${existing.heartbeatAgeMs} ms ago from pid ${existing.pid} on ${existing.hostname}. ` +
         `If that process is still running, both will recover the same workflows: give every instance its own executorId.`,
     );
   }

@@ -6,6 +6,8 @@ import { backoff } from '../system-database/system-database';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 
 const RECOVERY_BATCH = 50;
+/** A PENDING row of this executor that nothing here runs is picked up once it has been left alone this long. */
+const SWEEP_UNTOUCHED_MS = 5_000;
 
 /**
  * Resumes this executor's PENDING workflows of this application version after a restart. Runs
@@ -15,6 +17,8 @@ export class RecoveryService {
   private readonly logger = new Logger(RecoveryService.name);
   private recovered: Promise<number> = Promise.resolve(0);
   private done = false;
+  private sweepTimer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
 
   constructor(
     private readonly statuses: WorkflowStatusRepository,
@@ -22,8 +26,44 @@ export class RecoveryService {
     private readonly executor: WorkflowExecutor,
   ) {}
 
-  start(): void {
+  /** Recovery now, then a periodic sweep every `sweepIntervalMs`. */
+  start(sweepIntervalMs?: number): void {
     this.recovered = this.recoverUntilDone().finally(() => (this.done = true));
+    if (sweepIntervalMs === undefined) return;
+    this.sweepTimer = setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .then(
+          () => undefined,
+          (err: Error) => this.logger.warn(`Sweep for PENDING workflows without a runner failed: ${err.message}`),
+        )
+        .finally(() => (this.sweeping = undefined));
+    }, sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.sweeping;
+  }
+
+  /**
+   * Runs what is PENDING on this executor but runs nowhere in this process: a start whose reply
+   * was lost, a launch that failed after a claim, an adoption or a resume. Without it such a
+   * workflow would wait for the next restart.
+   */
+  async sweep(): Promise<number> {
+    if (!this.done || !this.executor.isAccepting) return 0;
+    const { executorId, applicationVersion } = this.executor.settings;
+    const ids = (await this.statuses.findPendingIds(executorId, applicationVersion, SWEEP_UNTOUCHED_MS)).filter((id) => !this.executor.isBusy(id));
+    if (ids.length === 0) return 0;
+    const rows = await this.statuses.getMany(ids);
+    let resumed = 0;
+    for (const row of rows.values()) {
+      const registration = this.registry.getWorkflow(row.workflowName);
+      if (registration && (await this.executor.resumePending(row, registration))) resumed++;
+    }
+    if (resumed > 0) this.logger.warn(`Resumed ${resumed} workflow(s) that were PENDING on this executor without a runner`);
+    return resumed;
   }
 
   /** Recovery passes until one completes without a failure (a database that blinks at startup loses nothing). */

@@ -5,26 +5,40 @@ import { STEP_COLUMNS, toStepRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
 
-/** Recorded, or the row another executor recorded first at the same position (to adopt). */
-export type RecordCheckpointResult = { recorded: true } | { recorded: false; existing: OperationOutputRow };
+/**
+ * Recorded; or the row another run recorded first at the same position (to adopt); or fenced:
+ * the workflow is no longer PENDING under this run's epoch (cancelled, resumed, adopted), so
+ * nothing was written and the run must stop.
+ */
+export type RecordCheckpointResult = { recorded: true } | { recorded: false; existing: OperationOutputRow } | { recorded: false; fenced: true };
+
+/** A checkpoint and the epoch of the run that writes it. */
+export interface FencedCheckpoint {
+  row: OperationOutputRow;
+  epoch: number;
+}
 
 /** Step checkpoints: one row per operation of a workflow, keyed by its call order. */
 export class CheckpointRepository {
-  private readonly inserts: WriteBatcher<OperationOutputRow, RecordCheckpointResult>;
+  private readonly inserts: WriteBatcher<FencedCheckpoint, RecordCheckpointResult>;
 
   constructor(private readonly db: SystemDatabase) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
   }
 
-  /** One round trip (shared with concurrent checkpoints of other workflows). */
-  record(row: OperationOutputRow): Promise<RecordCheckpointResult> {
-    return this.inserts.add(row);
+  /** One round trip (shared with concurrent checkpoints of other workflows); written only while `epoch` owns the workflow. */
+  record(row: OperationOutputRow, epoch: number): Promise<RecordCheckpointResult> {
+    return this.inserts.add({ row, epoch });
   }
 
-  private async insertBatch(rows: OperationOutputRow[]): Promise<RecordCheckpointResult[]> {
+  private async insertBatch(items: FencedCheckpoint[]): Promise<RecordCheckpointResult[]> {
+    const rows = items.map((i) => i.row);
     const inserted = await this.db.query<{ workflow_id: string; step_id: number }>(
       `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
-       SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[])
+       SELECT u.workflow_id, u.step_id, u.step_name, u.output, u.error, u.child_workflow_id, u.started_at, u.completed_at
+         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[])
+              AS u(${STEP_COLUMNS}, run_epoch)
+        WHERE ${this.ownedBy('u.workflow_id', 'u.run_epoch')}
        ON CONFLICT (workflow_id, step_id) DO NOTHING
        RETURNING workflow_id, step_id`,
       [
@@ -36,42 +50,58 @@ export class CheckpointRepository {
         rows.map((r) => r.childWorkflowId),
         rows.map((r) => r.startedAt),
         rows.map((r) => r.completedAt),
+        items.map((i) => i.epoch),
       ],
     );
     const key = (workflowId: string, stepId: number) => `${stepId}:${workflowId}`;
     const unclaimed = new Set(inserted.map((r) => key(r.workflow_id, Number(r.step_id))));
     const results: RecordCheckpointResult[] = [];
     for (const row of rows) {
-      if (unclaimed.delete(key(row.workflowId, row.stepId))) {
-        results.push({ recorded: true });
-      } else {
-        const existing = await this.get(row.workflowId, row.stepId);
-        // Only reachable if the row was deleted between the conflict and this read.
-        results.push(existing ? { recorded: false, existing } : { recorded: true });
-      }
+      if (unclaimed.delete(key(row.workflowId, row.stepId))) results.push({ recorded: true });
+      else results.push(await this.notRecorded(row.workflowId, row.stepId, items[results.length].epoch));
     }
     return results;
+  }
+
+  /**
+   * Why a checkpoint was not written: the run was fenced off (the workflow is no longer its own,
+   * even if the other run wrote that position too), or another run wrote the position first.
+   */
+  async notRecorded(workflowId: string, stepId: number, epoch: number): Promise<RecordCheckpointResult> {
+    const rows = await this.db.query(
+      `SELECT ${this.ownedBy('$1::text', '$3::int')} AS owned, ${STEP_COLUMNS.split(',').map((c) => `o.${c.trim()}`).join(', ')}
+         FROM (SELECT 1) one LEFT JOIN ${this.db.s}.operation_outputs o ON o.workflow_id = $1 AND o.step_id = $2`,
+      [workflowId, stepId, epoch],
+    );
+    if (!rows[0]?.owned || rows[0].step_id === null) return { recorded: false, fenced: true };
+    return { recorded: false, existing: toStepRow(rows[0]) };
   }
 
   /**
    * Inserts the checkpoint inside the caller's transaction (a `@Transaction` step), so it commits or
    * rolls back with the step's own writes. False when the position is already taken.
    */
-  async recordInTransaction(manager: EntityManager, row: OperationOutputRow): Promise<boolean> {
-    const inserted: unknown[] = await manager.query(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row));
+  async recordInTransaction(manager: EntityManager, row: OperationOutputRow, epoch: number): Promise<boolean> {
+    const inserted: unknown[] = await manager.query(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row, epoch));
     return inserted.length > 0;
   }
 
-  /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken. */
-  async recordWith(client: Pick<PoolClient, 'query'>, row: OperationOutputRow): Promise<boolean> {
-    const result = await client.query(this.insertOneSql, insertOneValues(row));
+  /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken or fenced. */
+  async recordWith(client: Pick<PoolClient, 'query'>, row: OperationOutputRow, epoch: number): Promise<boolean> {
+    const result = await client.query(this.insertOneSql, insertOneValues(row, epoch));
     return (result.rowCount ?? 0) > 0;
   }
 
   private get insertOneSql(): string {
     return `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE ${this.ownedBy('$1::text', '$9::int')}
             ON CONFLICT (workflow_id, step_id) DO NOTHING`;
+  }
+
+  /** The fence: the workflow is PENDING and its current run is the one of `epoch`. */
+  private ownedBy(workflowId: string, epoch: string): string {
+    return `EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status w
+                     WHERE w.workflow_id = ${workflowId} AND w.status = 'PENDING' AND w.run_epoch = ${epoch})`;
   }
 
   /** Copies the checkpoints before `beforeStep` to another workflow (fork). */
@@ -112,6 +142,6 @@ export class CheckpointRepository {
   }
 }
 
-function insertOneValues(row: OperationOutputRow): unknown[] {
-  return [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt];
+function insertOneValues(row: OperationOutputRow, epoch: number): unknown[] {
+  return [row.workflowId, row.stepId, row.stepName, row.output, row.error, row.childWorkflowId, row.startedAt, row.completedAt, epoch];
 }

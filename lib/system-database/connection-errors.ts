@@ -7,10 +7,11 @@ const CONNECTION_CODES = new Set([
   '57P03', // cannot_connect_now (starting up / shutting down)
   '08000', '08001', '08003', '08004', '08006', '08P01',
   '53300', // too_many_connections
+  '57014', // query_canceled: the statement timeout of the module's own connections (a server that does not answer in time)
 ]);
 
 const CONNECTION_MESSAGES =
-  /Connection terminated|terminating connection|Connection ended|connection error|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|Client was closed|Cannot use a pool after calling end/i;
+  /Connection terminated|terminating connection|Connection ended|connection error|ECONNREFUSED|ECONNRESET|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|Client was closed|Cannot use a pool after calling end|Query read timeout|Connection is not queryable/i;
 
 const RELEASED_RUNNER_ERRORS = new Set(['QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
 

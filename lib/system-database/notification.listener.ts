@@ -9,6 +9,9 @@ export interface ListenerLogger {
 const SAFETY_POLL_MS = 10_000;
 const FALLBACK_POLL_MS = 1_000;
 const MAX_RECONNECT_DELAY_MS = 5_000;
+/** An idle LISTEN connection hears nothing when its peer is gone (a partition): a ping tells. */
+const PING_EVERY_MS = 10_000;
+const PING_TIMEOUT_MS = 5_000;
 
 /**
  * One LISTEN connection per process wakes every waiter (recv, getEvent, readStream, getResult,
@@ -22,6 +25,8 @@ export class NotificationListener {
   private closed = false;
   private reconnectDelay = 100;
   private reconnectTimer?: NodeJS.Timeout;
+  private pingTimer?: NodeJS.Timeout;
+  private everListened = false;
   private starting?: Promise<void>;
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly globalCallbacks: ((key: string) => void)[] = [];
@@ -59,6 +64,9 @@ export class NotificationListener {
       this.client = client;
       this.listening = true;
       this.reconnectDelay = 100;
+      this.startPinging(client);
+      if (this.everListened) this.logger.log(`LISTEN connection is back on channel "${this.channel}"`);
+      this.everListened = true;
       this.wakeAll(); // anything sent while we were deaf
       for (const callback of this.reconnectCallbacks) callback();
     } catch (err) {
@@ -68,8 +76,30 @@ export class NotificationListener {
     }
   }
 
+  private startPinging(client: Client): void {
+    clearInterval(this.pingTimer);
+    this.pingTimer = setInterval(() => {
+      let answered = false;
+      const timeout = setTimeout(() => {
+        if (answered) return;
+        this.connectionLost(client, new Error(`no answer to a ping within ${PING_TIMEOUT_MS} ms`));
+        client.end().catch(() => undefined);
+      }, PING_TIMEOUT_MS);
+      timeout.unref();
+      client.query('SELECT 1').then(
+        () => {
+          answered = true;
+          clearTimeout(timeout);
+        },
+        () => undefined, // the client's 'error'/'end' handlers deal with a broken connection
+      );
+    }, PING_EVERY_MS);
+    this.pingTimer.unref();
+  }
+
   private connectionLost(client: Client, err: Error): void {
     if (this.client && this.client !== client) return;
+    if (this.client === client || !this.client) clearInterval(this.pingTimer);
     const wasListening = this.listening;
     this.listening = false;
     this.client = undefined;
@@ -179,6 +209,7 @@ export class NotificationListener {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
     this.listening = false;
     const client = this.client;
     this.client = undefined;

@@ -70,7 +70,10 @@ export class QueueRepository {
   private claimedUpdate(picked: string): string {
     return `UPDATE ${this.db.s}.workflow_status w
                SET status = 'PENDING', executor_id = $2, application_version = $3, started_at = $4, updated_at = $4,
-                   deadline = CASE WHEN w.timeout_ms IS NULL THEN w.deadline ELSE $4 + w.timeout_ms END
+                   run_epoch = w.run_epoch + 1,
+                   -- The deadline counts from the first dequeue: one put back on its queue by recovery keeps it.
+                   deadline = CASE WHEN w.timeout_ms IS NULL OR w.started_at IS NOT NULL THEN w.deadline
+                                   ELSE LEAST(COALESCE(w.deadline, $4 + w.timeout_ms), $4 + w.timeout_ms) END
               FROM ${picked} p WHERE w.workflow_id = p.workflow_id
             RETURNING ${statusColumnsOf('w')},
                       EXISTS (SELECT 1 FROM ${this.db.s}.operation_outputs o WHERE o.workflow_id = w.workflow_id) AS has_steps`;
@@ -117,8 +120,10 @@ export class QueueRepository {
                ORDER BY ${this.order(queue, 'r.')}
                LIMIT $5::int
             ), picked AS (
+              -- Eligibility is checked again on the locked row: another claim (or a cancel) may have
+              -- committed since the ranking read it.
               SELECT workflow_id FROM ${s}.workflow_status
-               WHERE workflow_id IN (SELECT workflow_id FROM eligible)
+               WHERE workflow_id IN (SELECT workflow_id FROM eligible) AND ${this.eligible()}
                FOR UPDATE SKIP LOCKED
             )
             ${this.claimedUpdate('picked')}`;

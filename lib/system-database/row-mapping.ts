@@ -8,7 +8,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 
 export const STATUS_COLUMNS = `workflow_id, status, workflow_name, class_name, inputs, output, error, executor_id,
   application_version, recovery_attempts, queue_name, priority, deduplication_id, partition_key, delay_until,
-  timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at`;
+  timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, run_epoch`;
 
 /** STATUS_COLUMNS qualified by a table alias, for joins and UPDATE ... FROM. */
 export function statusColumnsOf(alias: string): string {
@@ -39,6 +39,7 @@ export function toStatusRow(raw: Raw): WorkflowStatusRow {
     startedAt: num(raw.started_at),
     createdAt: Number(raw.created_at),
     updatedAt: Number(raw.updated_at),
+    runEpoch: Number(raw.run_epoch ?? 0),
   };
 }
 

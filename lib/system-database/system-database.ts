@@ -20,6 +20,11 @@ export interface SystemDatabaseConfig {
   runMigrations: boolean;
   /** Keep retrying an unreachable database at startup for this long. Default 0: fail at once. */
   startupRetryMs?: number;
+  /**
+   * Longest a statement of the module may take (server-side statement_timeout; the client gives up
+   * shortly after, so a query on a half-open socket fails instead of hanging). Default 30 000 ms.
+   */
+  statementTimeoutMs?: number;
   /** Where migrations and startup retries are reported (a Nest Logger fits). Default: warnings to the console. */
   logger?: SystemLogger;
 }
@@ -57,6 +62,7 @@ export class SystemDatabase {
     readonly schema: string,
     readonly target: string,
     private readonly logger: SystemLogger,
+    private readonly config: SystemDatabaseConfig,
   ) {
     this.s = quoteSchemaName(schema);
   }
@@ -67,12 +73,12 @@ export class SystemDatabase {
     const logger = config.logger ?? consoleLogger;
     const giveUpAt = Date.now() + (config.startupRetryMs ?? 0);
     for (let attempt = 1; ; attempt++) {
-      const dataSource = new DataSource(systemDataSourceOptions(config));
+      const dataSource = new DataSource(systemDataSourceOptions(config, true));
       let connected = false;
       try {
         await dataSource.initialize();
         connected = true;
-        const db = new SystemDatabase(dataSource, config.schema, target, logger);
+        const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
         if (config.runMigrations) await db.migrate();
         await db.assertSchemaReady();
         return db;
@@ -192,21 +198,28 @@ export class SystemDatabase {
     return name;
   }
 
-  /** Applies pending migrations; an advisory lock makes concurrent starts take turns. */
+  /**
+   * Applies pending migrations; an advisory lock makes concurrent starts take turns. They run on
+   * connections of their own without the statement timeout: waiting for another process's
+   * migration, or building an index on a large table, may take longer than any hot-path query.
+   */
   async migrate(): Promise<string[]> {
-    const client = await this.connect();
+    const migrations = new DataSource({ ...systemDataSourceOptions(this.config, false), name: `nestjs-dbos-migrate:${this.schema}` } as DataSourceOptions);
+    await migrations.initialize();
+    const runner = migrations.createQueryRunner();
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
+      await runner.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
       try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
-        const applied = await this.dataSource.runMigrations({ transaction: 'all' });
+        await runner.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
+        const applied = await migrations.runMigrations({ transaction: 'all' });
         for (const migration of applied) this.logger.log(`Applied system schema migration ${migration.name}`);
         return applied.map((m) => m.name);
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [migrationLockKey(this.schema)]);
+        await runner.query('SELECT pg_advisory_unlock($1)', [migrationLockKey(this.schema)]);
       }
     } finally {
-      client.release();
+      await runner.release();
+      await migrations.destroy();
     }
   }
 
@@ -236,8 +249,16 @@ function assertSchemaName(schema: string): void {
   }
 }
 
-function systemDataSourceOptions(config: SystemDatabaseConfig): DataSourceOptions {
+/** Statement timeout of the module's own connections, unless configured. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean): DataSourceOptions {
   const base = connectionOptionsOf(config);
+  const statementTimeoutMs = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  // Keepalive notices a dead peer on an idle connection; the timeouts bound a query on a live-looking one.
+  const timeouts = withTimeouts
+    ? { keepAlive: true, keepAliveInitialDelayMillis: 10_000, statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 2_000 }
+    : { keepAlive: true };
   return {
     ...base,
     type: 'postgres',
@@ -249,7 +270,7 @@ function systemDataSourceOptions(config: SystemDatabaseConfig): DataSourceOption
     migrationsRun: false,
     synchronize: false,
     logging: false,
-    extra: { ...(base.extra as object | undefined), max: config.poolSize ?? 10 },
+    extra: { ...(base.extra as object | undefined), ...timeouts, max: config.poolSize ?? 10 },
   } as DataSourceOptions;
 }
 

@@ -3,7 +3,7 @@ import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
 import type { SystemDatabase } from './system-database';
-import type { WorkflowStatusRepository } from './workflow-status.repository';
+import type { ReopenTarget, WorkflowStatusRepository } from './workflow-status.repository';
 
 /** Queue on which workflows wait that any executor of their version may run (resume, fork from a client). */
 export const INTERNAL_QUEUE = '_dbos_internal';
@@ -29,17 +29,17 @@ export class WorkflowAdmin {
   }
 
   /**
-   * Reopens a CANCELLED or failed workflow so that it continues from its last completed step.
-   * Null when it was not in such a state (running, finished, or a concurrent resume won).
+   * Reopens a CANCELLED or failed workflow, with the descendants its cancel stopped, so that it
+   * continues from its last completed step. The rows reopened (the workflow first); empty when it
+   * was not in such a state (running, finished, or a concurrent resume won).
    */
-  async reopen(workflowId: string, target: RunTarget, applicationVersion: string | null = null): Promise<WorkflowStatusRow | null> {
+  async reopen(workflowId: string, target: ReopenTarget, applicationVersion: string | null = null): Promise<WorkflowStatusRow[]> {
     const current = await this.statuses.get(workflowId);
     if (!current) throw notFound(workflowId);
-    const queued = target.status === 'ENQUEUED' ? { status: 'ENQUEUED' as const, queueName: target.queueName ?? current.queueName ?? INTERNAL_QUEUE } : target;
     return this.db.transaction(async (client) => {
-      const row = await this.statuses.reopen(workflowId, queued, applicationVersion, client);
-      if (row) await this.checkpoints.dropTrailingErrors(workflowId, client);
-      return row;
+      const rows = await this.statuses.reopen(workflowId, target, applicationVersion, client);
+      for (const row of rows) await this.checkpoints.dropTrailingErrors(row.workflowId, client);
+      return rows;
     });
   }
 
@@ -48,10 +48,13 @@ export class WorkflowAdmin {
     const source = await this.statuses.get(fromId);
     if (!source) throw notFound(fromId);
     await this.db.transaction(async (client) => {
+      // A fork of a queued workflow goes through that queue, like the original did.
+      const queued = source.queueName !== null && source.queueName !== INTERNAL_QUEUE;
+      const place: RunTarget = queued ? { status: 'ENQUEUED', queueName: source.queueName } : target;
       const inserted = await this.statuses.insertFork(client, fromId, toId, {
-        status: target.status,
-        executorId: target.status === 'PENDING' ? target.executorId : null,
-        queueName: target.status === 'ENQUEUED' ? target.queueName ?? source.queueName ?? INTERNAL_QUEUE : null,
+        status: place.status,
+        executorId: place.status === 'PENDING' ? place.executorId : null,
+        queueName: place.status === 'ENQUEUED' ? place.queueName ?? source.queueName ?? INTERNAL_QUEUE : null,
         applicationVersion,
       });
       if (!inserted) throw notFound(fromId);

@@ -2,11 +2,11 @@ import type { PoolClient } from 'pg';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from './entities/workflow-status.entity';
 import { asUnavailable } from './connection-errors';
-import { STATUS_COLUMNS, toStatusRow } from './row-mapping';
+import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
 
-export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts'>;
+export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
 export type InsertWorkflowResult = { inserted: true } | { inserted: false; existing: WorkflowStatusRow | null };
 
@@ -15,6 +15,18 @@ export interface WorkflowOutcome {
   status: 'SUCCESS' | 'ERROR';
   output: string | null;
   error: string | null;
+  /** The run recording it: the outcome is written only while that run still owns the workflow. */
+  epoch: number;
+}
+
+/** Who runs a reopened workflow: this executor (when it has the code and version), else any, through a queue. */
+export interface ReopenTarget {
+  executorId: string;
+  applicationVersion: string;
+  /** Workflow names this executor can run now (empty while it shuts down). */
+  runnableNames: string[];
+  /** Queue for workflows that did not come from one and cannot run here. */
+  fallbackQueue: string;
 }
 
 const INSERT_ARRAY_TYPES = [
@@ -37,7 +49,7 @@ export class WorkflowStatusRepository {
     return this.inserts.add(row);
   }
 
-  /** Records a workflow's result; false when it was no longer PENDING (cancelled, already finished). */
+  /** Records a workflow's result; false when it was no longer PENDING under that run (cancelled, finished, resumed elsewhere). */
   complete(outcome: WorkflowOutcome): Promise<boolean> {
     return this.outcomes.add(outcome);
   }
@@ -75,8 +87,8 @@ export class WorkflowStatusRepository {
     const updated = await this.db.query<{ workflow_id: string }>(
       `UPDATE ${this.db.s}.workflow_status w
           SET status = u.status, output = u.output, error = u.error, updated_at = $5, deduplication_id = NULL
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(workflow_id, status, output, error)
-        WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING'
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[]) AS u(workflow_id, status, output, error, run_epoch)
+        WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
        RETURNING w.workflow_id`,
       [
         outcomes.map((o) => o.workflowId),
@@ -84,6 +96,7 @@ export class WorkflowStatusRepository {
         outcomes.map((o) => o.output),
         outcomes.map((o) => o.error),
         now,
+        outcomes.map((o) => o.epoch),
       ],
     );
     const done = new Set(updated.map((r) => r.workflow_id));
@@ -105,7 +118,7 @@ export class WorkflowStatusRepository {
     return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
   }
 
-  /** Ids of this executor's PENDING workflows of this version: what a restart must resume. */
+  /** This executor's PENDING workflows of this version: what a restart must resume. */
   async findPending(executorId: string, applicationVersion: string): Promise<WorkflowStatusRow[]> {
     const rows = await this.db.query(
       `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status
@@ -116,19 +129,42 @@ export class WorkflowStatusRepository {
     return rows.map(toStatusRow);
   }
 
+  /** Ids of this executor's PENDING workflows of this version whose row has not changed for `untouchedForMs`. */
+  async findPendingIds(executorId: string, applicationVersion: string, untouchedForMs: number): Promise<string[]> {
+    const rows = await this.db.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM ${this.db.s}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND updated_at <= $3`,
+      [executorId, applicationVersion, Date.now() - untouchedForMs],
+    );
+    return rows.map((r) => r.workflow_id);
+  }
+
   /**
-   * Counts one more recovery of a PENDING workflow and hands it to `executorId`.
-   * Null when it is no longer PENDING (finished or cancelled meanwhile).
+   * Counts one more recovery of a PENDING workflow of `executorId` and starts a new run of it
+   * (a new epoch fences off any earlier run). A workflow that came from a queue goes back to it
+   * (ENQUEUED, no executor), so the queue's limits decide when it runs again.
+   * Null when it is no longer PENDING there (finished, cancelled or taken meanwhile).
    */
   async claimForRecovery(workflowId: string, executorId: string): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(
       `UPDATE ${this.db.s}.workflow_status
-          SET recovery_attempts = recovery_attempts + 1, executor_id = $2, updated_at = $3
+          SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
+              status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
         WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now()],
     );
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */
+  async isOwnedBy(workflowId: string, executorId: string, epoch: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $3`,
+      [workflowId, executorId, epoch],
+    );
+    return rows.length > 0;
   }
 
   /** Moves a workflow from one of `from` to `to`; false when it was in none of them. */
@@ -156,7 +192,8 @@ export class WorkflowStatusRepository {
          SELECT c.workflow_id FROM ${this.db.s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
        )
        UPDATE ${this.db.s}.workflow_status w
-          SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL
+          SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL,
+              cancel_root = CASE WHEN w.workflow_id = $1 THEN NULL ELSE $1 END
          FROM tree
         WHERE w.workflow_id = tree.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
        RETURNING w.workflow_id`,
@@ -166,35 +203,55 @@ export class WorkflowStatusRepository {
   }
 
   /**
-   * Makes a finished-unsuccessfully workflow runnable again: PENDING on `executorId` (it runs
-   * there), or ENQUEUED on `queueName` (any executor of its version takes it). Its deadline is
-   * dropped and its recovery count reset. Null when it was not CANCELLED/ERROR/MAX_RECOVERY.
+   * Makes a finished-unsuccessfully workflow runnable again, with the descendants that its own
+   * cancel stopped (`cancel_root`), so a resumed parent finds its children running again. Each
+   * gets a new epoch (fencing off an old run still unwinding anywhere). Where it runs: a workflow
+   * that came from a queue goes back to it (ENQUEUED: the queue's limits and partition hold);
+   * others run on `target.executorId` when it has their code and version, else wait on the
+   * fallback queue for an executor that has. Deadlines are dropped and recovery counts reset.
+   * The rows reopened, the workflow first; empty when it was not CANCELLED/ERROR/MAX_RECOVERY
+   * (or, with `applicationVersion`, PENDING/ENQUEUED on another version).
    */
   async reopen(
     workflowId: string,
-    target: { executorId: string; status: 'PENDING' } | { queueName: string; status: 'ENQUEUED' },
+    target: ReopenTarget,
     applicationVersion: string | null,
     client: Pick<PoolClient, 'query'>,
-  ): Promise<WorkflowStatusRow | null> {
+  ): Promise<WorkflowStatusRow[]> {
+    const s = this.db.s;
     const { rows } = await client.query(
-      `UPDATE ${this.db.s}.workflow_status
-          SET status = $2, executor_id = COALESCE($3, executor_id), queue_name = COALESCE($4, queue_name),
-              application_version = COALESCE($5, application_version), recovery_attempts = 0, error = NULL,
-              output = NULL, deadline = NULL, timeout_ms = NULL, started_at = $6, updated_at = $6
-        WHERE workflow_id = $1
-          AND (status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
-               OR ($5::text IS NOT NULL AND status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $5::text))
-       RETURNING ${STATUS_COLUMNS}`,
-      [
-        workflowId,
-        target.status,
-        target.status === 'PENDING' ? target.executorId : null,
-        target.status === 'ENQUEUED' ? target.queueName : null,
-        applicationVersion,
-        Date.now(),
-      ],
+      `WITH RECURSIVE root AS (
+         SELECT workflow_id FROM ${s}.workflow_status
+          WHERE workflow_id = $1
+            AND (status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+                 OR ($2::text IS NOT NULL AND status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $2::text))
+          FOR UPDATE
+       ), tree AS (
+         SELECT workflow_id FROM root
+         UNION
+         SELECT c.workflow_id FROM ${s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+          WHERE c.status = 'CANCELLED' AND c.cancel_root = $1
+       ), placed AS (
+         SELECT w.workflow_id,
+                CASE WHEN w.queue_name IS NOT NULL AND w.queue_name <> $6 THEN 'queue'
+                     WHEN w.workflow_name = ANY($5::text[]) AND COALESCE($2::text, w.application_version) = $4 THEN 'here'
+                     ELSE 'fallback' END AS place
+           FROM ${s}.workflow_status w JOIN tree t ON t.workflow_id = w.workflow_id
+       )
+       UPDATE ${s}.workflow_status w
+          SET status = CASE WHEN p.place = 'here' THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN p.place = 'here' THEN $3 END,
+              queue_name = CASE WHEN p.place = 'fallback' THEN $6 ELSE w.queue_name END,
+              application_version = COALESCE($2::text, w.application_version), recovery_attempts = 0, error = NULL,
+              output = NULL, deadline = NULL, timeout_ms = NULL, cancel_root = NULL, run_epoch = w.run_epoch + 1,
+              started_at = CASE WHEN p.place = 'here' THEN $7::bigint END, updated_at = $7
+         FROM placed p
+        WHERE w.workflow_id = p.workflow_id
+       RETURNING ${statusColumnsOf('w')}`,
+      [workflowId, applicationVersion, target.executorId, target.applicationVersion, target.runnableNames, target.fallbackQueue, Date.now()],
     );
-    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+    const reopened = rows.map(toStatusRow);
+    return reopened.sort((a, b) => (a.workflowId === workflowId ? -1 : b.workflowId === workflowId ? 1 : 0));
   }
 
   /** Inserts the fork of `fromId` as `toId` on a transaction's client; false when `fromId` does not exist. */
@@ -205,10 +262,12 @@ export class WorkflowStatusRepository {
     target: { status: 'PENDING' | 'ENQUEUED'; executorId: string | null; queueName: string | null; applicationVersion: string | null },
   ): Promise<boolean> {
     const now = Date.now();
+    // The fork keeps its source's place in line: priority and partition.
     const result = await client.query(
       `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
-         application_version, queue_name, priority, forked_from, started_at, created_at, updated_at)
-       SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, $1, $7, $7, $7
+         application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at)
+       SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, partition_key, $1,
+              CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7
          FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`,
       [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now],
     );

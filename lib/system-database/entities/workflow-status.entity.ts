@@ -24,6 +24,8 @@ export interface WorkflowStatusRow {
   startedAt: number | null;
   createdAt: number;
   updatedAt: number;
+  /** Counts the runs the workflow was handed to; a run writes only while it is still the current one. */
+  runEpoch: number;
 }
 
 
@@ -55,6 +57,7 @@ export function workflowStatusEntity(schema: string): EntitySchema<WorkflowStatu
       startedAt: { name: 'started_at', type: 'bigint', nullable: true, transformer: bigintAsNumber },
       createdAt: { name: 'created_at', type: 'bigint', transformer: bigintAsNumber },
       updatedAt: { name: 'updated_at', type: 'bigint', transformer: bigintAsNumber },
+      runEpoch: { name: 'run_epoch', type: 'integer', default: 0 },
     },
   });
 }
