@@ -90,11 +90,14 @@ describe('workflow management', () => {
     await insert('gc-old-pending', 'PENDING', old);
     await insert('gc-new-success', 'SUCCESS', Date.now());
     await sql(`INSERT INTO "${schema}".operation_outputs (workflow_id, step_id, step_name, output) VALUES ('gc-old-success', 0, 's', '1')`);
+    await sql(`INSERT INTO "${schema}".message_keys (destination_id, idempotency_key, created_at) VALUES ('gc-old-success', 'k', 1), ('gc-new-success', 'k', 1)`);
     const deleted = await client.deleteOlderThan(new Date(Date.now() - 86_400_000));
     expect(deleted).toBe(2);
     const left = await sql<{ workflow_id: string }>(`SELECT workflow_id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'gc-%' ORDER BY 1`);
     expect(left.map((r) => r.workflow_id)).toEqual(['gc-new-success', 'gc-old-pending']);
     expect(await sql(`SELECT * FROM "${schema}".operation_outputs WHERE workflow_id = 'gc-old-success'`)).toEqual([]);
+    const keys = await sql<{ destination_id: string }>(`SELECT destination_id FROM "${schema}".message_keys WHERE destination_id LIKE 'gc-%'`);
+    expect(keys.map((k) => k.destination_id)).toEqual(['gc-new-success']); // idempotency keys go with their workflow
     await sql(`DELETE FROM "${schema}".workflow_status WHERE workflow_id = 'gc-old-pending'`);
   });
 

@@ -306,6 +306,8 @@ export class WorkflowStatusRepository {
            DELETE FROM ${this.db.s}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
          ), messages AS (
            DELETE FROM ${this.db.s}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
+         ), message_keys AS (
+           DELETE FROM ${this.db.s}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
          ), deleted AS (
            DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
          )
