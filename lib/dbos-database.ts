@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
 import { CommunicationRepository } from './system-database/communication.repository';
+import { asUnavailable } from './system-database/connection-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import { ExecutorRepository } from './system-database/executor.repository';
 import { NotificationListener } from './system-database/notification.listener';
@@ -28,6 +29,8 @@ export class DbosDatabase {
   private constructor(
     readonly system: SystemDatabase,
     readonly transactionDataSource: DataSource,
+    /** Set when `transactionDataSource` is the module's own (opened from a URL, or embedded): closed with it. */
+    private readonly ownTransactionDataSource: DataSource | undefined,
     private readonly embedded?: EmbeddedPostgresHandle,
   ) {
     this.statuses = new WorkflowStatusRepository(system);
@@ -69,14 +72,41 @@ export class DbosDatabase {
       await embedded?.stop();
       throw err;
     });
-    const database = new DbosDatabase(system, appDataSource ?? system.dataSource, embedded);
-    await database.listener.start();
-    return database;
+    let ownTransactions: DataSource | undefined;
+    try {
+      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system);
+      const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded);
+      await database.listener.start();
+      return database;
+    } catch (err) {
+      if (ownTransactions?.isInitialized) await ownTransactions.destroy().catch(() => undefined);
+      await system.close().catch(() => undefined);
+      await embedded?.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * A pool for @Transaction of its own, beside the system pool: same connection settings and
+   * size, but app transactions can never hold every connection the module's own work needs
+   * (a send, a stream write, a start, the heartbeat), so module work inside a transaction
+   * never waits on itself.
+   */
+  private static async openTransactionDataSource(system: SystemDatabase): Promise<DataSource> {
+    const options = system.dataSource.options;
+    const dataSource = new DataSource({ ...options, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false });
+    try {
+      return await dataSource.initialize();
+    } catch (err) {
+      await dataSource.destroy().catch(() => undefined);
+      throw asUnavailable(err, system.target);
+    }
   }
 
   /** Closes what the module opened; an app's own DataSource is left alone. */
   async close(): Promise<void> {
     await this.listener.close();
+    if (this.ownTransactionDataSource?.isInitialized) await this.ownTransactionDataSource.destroy();
     await this.system.close();
     await this.embedded?.stop();
   }
