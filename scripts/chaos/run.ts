@@ -1,15 +1,21 @@
 /**
- * Chaos run: several worker processes share one queue while they are SIGKILLed, restarted
- * (sometimes under a new executor id, so their work must be adopted by lease) and cut off from
- * the database, under a steady stream of enqueued workflows. Afterwards every workflow must have
- * completed exactly once with its own input as output, every step's side effect must exist exactly
- * once, and the queue's global concurrency must never have been exceeded.
+ * Chaos run: several worker processes share queues while they are SIGKILLed, stopped gracefully
+ * (SIGTERM), restarted (sometimes under a new executor id, so their work must be adopted by
+ * lease), cut off from the database (terminated connections; for the workers behind a fault
+ * proxy also blackholes, resets, latency and refused connects), while the HTTP service that some
+ * steps call goes down and up, and running parent workflows are cancelled and resumed, under a
+ * steady stream of enqueued workflows. Afterwards every workflow must have completed exactly once
+ * with the right output (or, for the HTTP workflows, failed because the service stayed down
+ * through every attempt of its step), every side effect must exist exactly once, no error caused
+ * by a shutdown may be recorded, and the queues' global and per-partition concurrency must never
+ * have been exceeded.
  *
- *   npm run chaos -- [--minutes N] [--workers K] [--rate R] [--drain-minutes D] [--keep]
+ *   npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--keep]
  *
- * Talks only to the local Postgres (DATABASE_URL, else an embedded server on port 54332) and to
- * its own child processes. Prints progress on stderr, diagnostics and exactly one summary line on
- * stdout, and exits 0 only when nothing was lost or duplicated and the limits held.
+ * Talks only to the local Postgres (DATABASE_URL, else an embedded server on port 54332), to its
+ * own child processes and to its own proxies and HTTP service on 127.0.0.1. Prints progress on
+ * stderr, diagnostics and exactly one summary line on stdout, and exits 0 only when nothing was
+ * lost or duplicated and the limits held.
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,21 +25,51 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, WorkflowClient, type EmbeddedPostgresHandle } from '../../lib';
+import { deserialize } from '../../lib/serialization/value.codec';
+import { FaultProxy } from '../../test/support/fault-proxy';
+import { ChaosService } from './service';
 import {
+  EXECUTOR_LEASE_MS,
+  HTTP_STEP_NAME,
+  HTTP_WORKFLOW_NAME,
   ORCHESTRATOR_APPLICATION_NAME,
+  PARENT_QUEUE,
+  PARENT_WORKFLOW_NAME,
+  PARTITIONED_QUEUE,
   QUEUE,
+  SHUTDOWN_TIMEOUT_MS,
   STEPS,
   WORKFLOW_NAME,
   withApplicationName,
   workerApplicationPrefix,
-  type ChaosInput,
+  type HttpInput,
+  type ParentInput,
 } from './shared';
+import { STALL_LIMIT_MS, verify, type FaultEvent, type FaultKind, type Kind, type Planned, type StatusRow, type StepRow } from './verify';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EMBEDDED_DIR = path.join(ROOT, '.dbos', 'chaos-pgdata');
 const EMBEDDED_PORT = 54332;
-const WORKER_READY_TIMEOUT_MS = 90_000;
+/**
+ * A worker not ready this long after its start is stuck in its startup (it is SIGKILLed and that
+ * is a finding): more than the module's startup retries against an unreachable database (30 s).
+ */
+const WORKER_READY_TIMEOUT_MS = 60_000;
+/** How long, at most, bringing every worker up after the chaos (and after the drain) may take. */
+const ALL_UP_LIMIT_MS = 3 * 60_000;
 const PROGRESS_EVERY_MS = 10_000;
+/**
+ * A graceful stop waits up to shutdownTimeoutMs for running steps, then closes its pools: one that
+ * takes more than SLOW_STOP_MS is a finding (its shutdown is not bounded by its timeout); one that
+ * has not exited after GRACEFUL_STOP_LIMIT_MS is stuck (and SIGKILLed).
+ */
+const SLOW_STOP_MS = SHUTDOWN_TIMEOUT_MS + 5_000;
+const GRACEFUL_STOP_LIMIT_MS = SHUTDOWN_TIMEOUT_MS + 15_000;
+/** Of every 20 workflows enqueued, how many of each kind. */
+const KIND_WEIGHTS: [Kind, number][] = [['run', 13], ['http', 3], ['partition', 3], ['parent', 1]];
+const PARTITIONS = 3;
+/** A live worker whose executor heartbeat is still older than this at the end (after as long a wait) is stuck. */
+const STALE_HEARTBEAT_MS = 3 * EXECUTOR_LEASE_MS;
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -41,6 +77,7 @@ const PROGRESS_EVERY_MS = 10_000;
 interface Options {
   minutes: number;
   workers: number;
+  proxied: number;
   rate: number;
   drainMinutes: number;
   keep: boolean;
@@ -51,6 +88,7 @@ function parseOptions(): Options {
     options: {
       minutes: { type: 'string', default: '1' },
       workers: { type: 'string', default: '3' },
+      proxied: { type: 'string' },
       rate: { type: 'string', default: '20' },
       'drain-minutes': { type: 'string', default: '3' },
       keep: { type: 'boolean', default: false },
@@ -59,7 +97,7 @@ function parseOptions(): Options {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run chaos -- [--minutes N] [--workers K] [--rate R] [--drain-minutes D] [--keep]\n');
+    process.stdout.write('usage: npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--keep]\n');
     process.exit(0);
   }
   const number = (name: string, raw: string, min: number, integer = false): number => {
@@ -70,9 +108,16 @@ function parseOptions(): Options {
     }
     return value;
   };
+  const workers = number('workers', values.workers!, 1, true);
+  const proxied = values.proxied === undefined ? workers - 1 : number('proxied', values.proxied, 0, true);
+  if (proxied > workers) {
+    process.stderr.write(`chaos: --proxied must be at most --workers (${workers}), got ${proxied}\n`);
+    process.exit(2);
+  }
   return {
     minutes: number('minutes', values.minutes!, 0),
-    workers: number('workers', values.workers!, 1, true),
+    workers,
+    proxied,
     rate: number('rate', values.rate!, 0.1),
     drainMinutes: number('drain-minutes', values['drain-minutes']!, 0.1),
     keep: values.keep!,
@@ -105,28 +150,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]);
 }
 
-/** The largest number of [start, end] intervals that overlap at one instant. */
-function maxOverlap(intervals: [number, number][]): number {
-  const events = intervals.flatMap(([s, e]) => [[s, 1] as const, [e, -1] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let current = 0;
-  let max = 0;
-  for (const [, delta] of events) {
-    current += delta;
-    max = Math.max(max, current);
-  }
-  return max;
-}
-
-/** Runs `fn` over `items` with at most `width` calls in flight. */
-async function forEachLimited<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(width, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]);
-    }),
-  );
-}
-
 /** The last fatal error a worker reported in its log (see worker.ts), else the log's last lines. */
 function lastFatal(file: string): string {
   let text: string;
@@ -153,6 +176,14 @@ class WorkerSlot {
   executorId: string;
   child?: ChildProcess;
   ready = false;
+  /** Set while a proxy fault is on (blackhole, refusal, delay), so a SIGTERM does not pile onto it. */
+  faulted = false;
+  /** The last blackhole of its proxy: when it was healed, how long it lasted, whether a cut followed. */
+  lastHeal?: { at: number; ms: number; cut: boolean };
+  /** When its current (or last) process was started. */
+  startedAt = 0;
+  /** How its last process ended. */
+  lastExit?: { code: number | null; signal: NodeJS.Signals | null };
   /** Set while we are the ones stopping it, so its exit is not counted as a crash. */
   private expectingExit = false;
   private exited?: Promise<void>;
@@ -162,6 +193,8 @@ class WorkerSlot {
   constructor(
     readonly index: number,
     private readonly run: ChaosRun,
+    /** Its database connections go through this proxy, when it has one. */
+    readonly proxy?: FaultProxy,
   ) {
     this.executorId = `chaos-${index}`;
     this.logFile = path.join(run.logDir, `worker-${index}.log`);
@@ -176,6 +209,7 @@ class WorkerSlot {
     if (this.alive) throw new Error(`worker ${this.index} is already running`);
     if (this.run.shuttingDown) return Promise.reject(new Error('the run is stopping'));
     if (renew) this.executorId = `chaos-${this.index}-r${++this.renames}`;
+    this.startedAt = Date.now();
     const log = fs.openSync(this.logFile, 'a');
     fs.writeSync(log, `\n===== ${new Date().toISOString()} start ${this.executorId} =====\n`);
     const child = spawn(process.execPath, ['--trace-uncaught', '-r', 'ts-node/register/transpile-only', path.join(__dirname, 'worker.ts')], {
@@ -183,9 +217,10 @@ class WorkerSlot {
       env: {
         ...process.env,
         NO_COLOR: '1',
-        DATABASE_URL: withApplicationName(this.run.baseUrl, `${workerApplicationPrefix(this.run.schema)}${this.index}`),
+        DATABASE_URL: this.databaseUrl(),
         CHAOS_SCHEMA: this.run.schema,
         EXECUTOR_ID: this.executorId,
+        CHAOS_SERVICE_PORT: String(this.run.servicePort),
       },
       stdio: ['ignore', log, log, 'ipc'],
     });
@@ -199,12 +234,21 @@ class WorkerSlot {
       child.once('exit', (code, signal) => {
         children.delete(child);
         if (this.child === child) this.ready = false;
+        this.lastExit = { code, signal };
         if (!this.expectingExit && !this.run.shuttingDown) this.run.onCrash(this, executorId, code, signal);
         resolve();
       }),
     );
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker ${executorId} not ready within ${WORKER_READY_TIMEOUT_MS} ms`)), WORKER_READY_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        // Stuck in its startup: a finding; it is killed so that it can be started again.
+        if (this.child === child && child.exitCode === null && child.signalCode === null) {
+          this.expectingExit = true;
+          child.kill('SIGKILL');
+          this.run.onStartHang(this, executorId);
+        }
+        reject(new Error(`worker ${executorId} not ready within ${WORKER_READY_TIMEOUT_MS} ms`));
+      }, WORKER_READY_TIMEOUT_MS);
       child.on('message', (message: { type?: string }) => {
         if (message?.type !== 'ready') return;
         clearTimeout(timer);
@@ -218,12 +262,43 @@ class WorkerSlot {
     });
   }
 
+  /** Its database URL: the run's, with its application_name, through its proxy if it has one. */
+  private databaseUrl(): string {
+    const url = withApplicationName(this.run.baseUrl, `${workerApplicationPrefix(this.run.schema)}${this.index}`);
+    return this.proxy ? this.proxy.url(url) : url;
+  }
+
   /** SIGKILLs it and waits for the exit. */
   async kill(): Promise<void> {
     if (!this.alive) return;
     this.expectingExit = true;
     this.child!.kill('SIGKILL');
     await this.exited;
+  }
+
+  /**
+   * SIGTERMs it (a graceful stop: Nest's shutdown hooks run) and waits for the exit; after
+   * GRACEFUL_STOP_LIMIT_MS it is SIGKILLed. Says what went wrong, if anything.
+   */
+  async stop(): Promise<string | undefined> {
+    if (!this.alive) return undefined;
+    this.expectingExit = true;
+    this.child!.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const hung = await Promise.race([
+      this.exited!.then(() => false),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), GRACEFUL_STOP_LIMIT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (hung) {
+      this.child!.kill('SIGKILL');
+      await this.exited;
+      return `did not exit within ${GRACEFUL_STOP_LIMIT_MS} ms of SIGTERM (shutdownTimeoutMs ${SHUTDOWN_TIMEOUT_MS}); SIGKILLed`;
+    }
+    // Nest's shutdown hooks end by re-raising the signal: a SIGTERM death (or exit 0) is a clean stop.
+    const { code, signal } = this.lastExit ?? { code: null, signal: null };
+    if (signal === 'SIGTERM' || code === 0) return undefined;
+    return `exited with code ${code}, signal ${signal} after SIGTERM:\n${lastFatal(this.logFile)}`;
   }
 }
 
@@ -235,10 +310,28 @@ interface Counters {
   enqueueRetries: number;
   enqueueFailures: number;
   kills: number;
+  sigterms: number;
+  /** Graceful stops that were slow (SLOW_STOP_MS), hung or ended with an error. */
+  gracefulStopFailures: number;
   newIdRestarts: number;
   connectionKills: number;
   terminatedConnections: number;
+  blackholes: number;
+  /** Blackholes longer than the executor lease (another executor may adopt meanwhile). */
+  longBlackholes: number;
+  /** Heals followed by a reset of the connections that died in the blackhole. */
+  healCuts: number;
+  proxyCuts: number;
+  proxyDelays: number;
+  proxyRefusals: number;
+  cancels: number;
+  /** Cancels that found the parent running (it was CANCELLED afterwards). */
+  cancelledRunning: number;
+  resumes: number;
+  resumeFailures: number;
   crashes: number;
+  /** Workers not ready within WORKER_READY_TIMEOUT_MS of their start. */
+  startHangs: number;
 }
 
 class ChaosRun {
@@ -249,16 +342,25 @@ class ChaosRun {
   private embedded?: EmbeddedPostgresHandle;
   private admin?: Client;
   private client?: WorkflowClient;
+  private service?: ChaosService;
   private slots: WorkerSlot[] = [];
-  /** Slots being restarted (killed and waiting for their restart), with the restart's promise. */
+  /** Slots being restarted (killed or stopped, and waiting for their restart), with the restart's promise. */
   private readonly restarting = new Map<WorkerSlot, Promise<void>>();
   /** Every workflow enqueued (or maybe enqueued: the outcome of a failed attempt is unknown), by id. */
-  readonly inputs = new Map<string, ChaosInput>();
+  readonly planned = new Map<string, Planned>();
   /** Ids whose enqueue was acknowledged. */
   readonly acknowledged = new Set<string>();
   readonly counters: Counters = {
-    started: 0, enqueueRetries: 0, enqueueFailures: 0, kills: 0, newIdRestarts: 0, connectionKills: 0, terminatedConnections: 0, crashes: 0,
+    started: 0, enqueueRetries: 0, enqueueFailures: 0, kills: 0, sigterms: 0, gracefulStopFailures: 0, newIdRestarts: 0,
+    connectionKills: 0, terminatedConnections: 0, blackholes: 0, longBlackholes: 0, healCuts: 0, proxyCuts: 0, proxyDelays: 0,
+    proxyRefusals: 0, cancels: 0, cancelledRunning: 0, resumes: 0, resumeFailures: 0, crashes: 0, startHangs: 0,
   };
+  /** Every fault injected, when and where. */
+  readonly events: FaultEvent[] = [];
+  /** Parents cancelled while running, by id. */
+  private readonly cancelled = new Map<string, { at: number; resumedAt?: number; resumeError?: string }>();
+  /** Resumes not done yet. */
+  private readonly resuming = new Set<Promise<void>>();
   readonly diagnostics: string[] = [];
   /** Worker crashes by their first line (the first of each kind is described in full). */
   private readonly crashKinds = new Map<string, number>();
@@ -268,17 +370,33 @@ class ChaosRun {
     this.logDir = path.join(ROOT, '.dbos', 'chaos-logs', this.schema);
   }
 
+  get servicePort(): number {
+    return this.service!.listeningPort;
+  }
+
   async execute(): Promise<boolean> {
     const { options } = this;
     fs.mkdirSync(this.logDir, { recursive: true });
     await this.openDatabase();
     progress(`schema ${this.schema}, worker logs in ${path.relative(ROOT, this.logDir)}`);
     await this.createTables();
+    this.service = await ChaosService.start();
 
-    this.slots = Array.from({ length: options.workers }, (_, i) => new WorkerSlot(i + 1, this));
+    // The last `proxied` workers reach the database through a fault proxy each.
+    const target = new URL(this.baseUrl);
+    this.slots = [];
+    for (let i = 1; i <= options.workers; i++) {
+      const proxy = i > options.workers - options.proxied
+        ? await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } })
+        : undefined;
+      this.slots.push(new WorkerSlot(i, this, proxy));
+    }
     await this.slots[0].start(); // applies the migrations alone
     await Promise.all(this.slots.slice(1).map((slot) => slot.start()));
-    progress(`${options.workers} worker(s) ready`);
+    progress(
+      `${options.workers} worker(s) ready; behind fault proxies: ${this.slots.filter((s) => s.proxy).map((s) => `worker ${s.index} (port ${s.proxy!.port})`).join(', ') || 'none'}; ` +
+        `HTTP service on port ${this.servicePort}`,
+    );
     this.client = await WorkflowClient.connect({
       database: { url: withApplicationName(this.baseUrl, ORCHESTRATOR_APPLICATION_NAME), poolSize: 8 },
       schema: this.schema,
@@ -288,12 +406,13 @@ class ChaosRun {
     progress(`chaos for ${options.minutes} minute(s): ${options.rate} workflows/s, ${options.workers} workers`);
     const reporter = setInterval(() => void this.reportProgress(), PROGRESS_EVERY_MS);
     try {
-      await Promise.all([this.enqueueLoop(), this.chaosLoop()]);
+      await Promise.all([this.enqueueLoop(), this.chaosLoop(), this.proxyLoop(), this.serviceLoop(), this.cancelLoop()]);
     } finally {
       clearInterval(reporter);
     }
 
-    progress(`chaos over; enqueued ${this.counters.started}. Bringing every worker up and draining`);
+    progress(`chaos over; enqueued ${this.counters.started}. Healing, bringing every worker up and draining`);
+    await this.calm();
     await this.allWorkersUp();
     const drained = await this.drain();
     await this.allWorkersUp(); // a crash while draining would also be a finding
@@ -330,7 +449,16 @@ class ChaosRun {
     return (await this.admin!.query(text, values)).rows as R[];
   }
 
-  // ----- chaos phase
+  private fault(kind: FaultKind, target: string): void {
+    this.events.push({ at: Date.now(), kind, target });
+  }
+
+  /** Chaos loops run while this holds; each waits only when its next action still fits. */
+  private fits(wait: number): boolean {
+    return !this.shuttingDown && Date.now() + wait < this.chaosUntil;
+  }
+
+  // ----- chaos phase: enqueuing
 
   private async enqueueLoop(): Promise<void> {
     const start = Date.now();
@@ -343,13 +471,35 @@ class ChaosRun {
     }
   }
 
+  /** What to enqueue as workflow number `seq`: its kind drawn by KIND_WEIGHTS. */
+  private plan(seq: number): { workflowId: string; planned: Planned } {
+    const total = KIND_WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+    let draw = Math.random() * total;
+    const kind = KIND_WEIGHTS.find(([, w]) => (draw -= w) < 0)?.[0] ?? 'run';
+    const pauses = (n: number, min: number, max: number) => Array.from({ length: n }, () => randomInt(min, max));
+    switch (kind) {
+      case 'run':
+        return { workflowId: `chaos-wf-${seq}`, planned: { kind, workflowName: WORKFLOW_NAME, queue: QUEUE.name, input: { seq, pauses: pauses(STEPS, 20, 100) } } };
+      case 'partition':
+        return {
+          workflowId: `chaos-part-${seq}`,
+          planned: { kind, workflowName: WORKFLOW_NAME, queue: PARTITIONED_QUEUE.name, partitionKey: `tenant-${randomInt(0, PARTITIONS - 1)}`, input: { seq, pauses: pauses(2, 100, 300) } },
+        };
+      case 'http':
+        return { workflowId: `chaos-http-${seq}`, planned: { kind, workflowName: HTTP_WORKFLOW_NAME, queue: QUEUE.name, input: { seq } satisfies HttpInput } };
+      case 'parent': {
+        const input: ParentInput = { seq, direct: seq % 2 === 1, pause: randomInt(50, 200), child: { seq, pauses: pauses(3, 200, 600) } };
+        return { workflowId: `chaos-parent-${seq}`, planned: { kind, workflowName: PARENT_WORKFLOW_NAME, queue: PARENT_QUEUE.name, input } };
+      }
+    }
+  }
+
   private async enqueue(seq: number): Promise<void> {
-    const workflowId = `chaos-wf-${seq}`;
-    const input: ChaosInput = { seq, pauses: Array.from({ length: STEPS }, () => randomInt(20, 100)) };
-    this.inputs.set(workflowId, input);
+    const { workflowId, planned } = this.plan(seq);
+    this.planned.set(workflowId, planned);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client!.enqueue({ workflowName: WORKFLOW_NAME, queue: QUEUE.name, workflowId }, input);
+        await this.client!.enqueue({ workflowName: planned.workflowName, queue: planned.queue, workflowId, partitionKey: planned.partitionKey }, planned.input);
         this.acknowledged.add(workflowId);
         this.counters.started++;
         return;
@@ -366,20 +516,31 @@ class ChaosRun {
     }
   }
 
-  private async chaosLoop(): Promise<void> {
+  // ----- chaos phase: processes and connections
+
+  /** Runs `action` every `min` to `max` ms while the chaos lasts; a failed action is a diagnostic. */
+  private async every(min: number, max: number, what: string, action: () => Promise<void>): Promise<void> {
     for (;;) {
-      const wait = randomInt(2_000, 6_000);
-      if (this.shuttingDown || Date.now() + wait >= this.chaosUntil) break;
+      const wait = randomInt(min, max);
+      if (!this.fits(wait)) break;
       await sleep(wait);
       if (this.shuttingDown) break;
       try {
-        if (Math.random() < 0.5) await this.killAWorker();
-        else await this.killConnections();
+        await action();
       } catch (err) {
-        this.diagnostics.push(`chaos action failed: ${(err as Error).message}`);
-        progress(`chaos action failed: ${(err as Error).message}`);
+        this.diagnostics.push(`${what} failed: ${(err as Error).message}`);
+        progress(`${what} failed: ${(err as Error).message}`);
       }
     }
+  }
+
+  private chaosLoop(): Promise<void> {
+    return this.every(2_000, 6_000, 'chaos action', async () => {
+      const draw = Math.random();
+      if (draw < 0.4) await this.killAWorker();
+      else if (draw < 0.65) this.stopAWorker();
+      else await this.killConnections();
+    });
   }
 
   private async killAWorker(): Promise<void> {
@@ -389,16 +550,53 @@ class ChaosRun {
     const killedId = slot.executorId;
     await slot.kill();
     this.counters.kills++;
+    this.fault('kill', killedId);
     const delay = randomInt(0, 3_000);
     const renew = Math.random() < 0.25;
     if (renew) this.counters.newIdRestarts++;
-    const restart = sleep(delay)
+    this.restartLater(slot, Promise.resolve(), delay, renew);
+    progress(`SIGKILL ${killedId}; restart in ${delay} ms${renew ? ' under a new executor id' : ''}`);
+  }
+
+  /** A graceful stop (SIGTERM), in the background: it may take up to the shutdown timeout. */
+  private stopAWorker(): void {
+    const candidates = this.slots.filter((slot) => slot.alive && slot.ready && !slot.faulted && !this.restarting.has(slot));
+    if (candidates.length === 0) return;
+    const slot = candidates[randomInt(0, candidates.length - 1)];
+    const stoppedId = slot.executorId;
+    this.counters.sigterms++;
+    this.fault('sigterm', stoppedId);
+    const startedAt = Date.now();
+    const stopped = slot.stop().then((stuck) => {
+      const took = Date.now() - startedAt;
+      const problem = stuck ?? (took > SLOW_STOP_MS ? `took ${took} ms to exit after SIGTERM (shutdownTimeoutMs ${SHUTDOWN_TIMEOUT_MS}, limit ${SLOW_STOP_MS})` : undefined);
+      if (problem) {
+        const faults = this.events
+          .filter((ev) => ev.target === stoppedId && ev.at >= startedAt - 30_000 && ev.at <= startedAt + took)
+          .map((ev) => `${ev.kind} at +${((ev.at - t0) / 1000).toFixed(1)}s`);
+        this.counters.gracefulStopFailures++;
+        this.diagnostics.push(
+          `graceful stop of ${stoppedId} at +${((startedAt - t0) / 1000).toFixed(1)}s: ${problem}` +
+            `${slot.proxy ? `; its proxy's faults from 30 s before until it exited: ${faults.join(', ') || 'none'}` : ''}`,
+        );
+        progress(`graceful stop of ${stoppedId}: ${problem.split('\n')[0]}`);
+      } else {
+        progress(`${stoppedId} stopped gracefully in ${took} ms`);
+      }
+    });
+    this.restartLater(slot, stopped, randomInt(0, 3_000), false);
+    progress(`SIGTERM ${stoppedId}`);
+  }
+
+  /** Restarts `slot` `delay` ms after `down` (its kill or stop) resolved. */
+  private restartLater(slot: WorkerSlot, down: Promise<void>, delay: number, renew: boolean): void {
+    const restart = down
+      .then(() => sleep(delay))
       .then(() => slot.start(renew))
       .then(() => progress(`worker ${slot.index}: restarted ${renew ? `as ${slot.executorId}` : `(${slot.executorId})`}`))
       .catch((err: Error) => progress(`worker ${slot.index}: restart: ${err.message}`))
       .finally(() => this.restarting.delete(slot));
     this.restarting.set(slot, restart);
-    progress(`SIGKILL ${killedId}; restart in ${delay} ms${renew ? ' under a new executor id' : ''}`);
   }
 
   private async killConnections(): Promise<void> {
@@ -417,22 +615,194 @@ class ChaosRun {
     const terminated = rows.filter((r) => r.terminated).length;
     this.counters.connectionKills++;
     this.counters.terminatedConnections += terminated;
+    this.fault('connection-kill', 'all workers');
     progress(`terminated ${terminated} worker connection(s)`);
+  }
+
+  // ----- chaos phase: the network between proxied workers and the database
+
+  private async proxyLoop(): Promise<void> {
+    const proxied = this.slots.filter((slot) => slot.proxy);
+    if (proxied.length === 0) return;
+    for (;;) {
+      const wait = randomInt(1_500, 5_000);
+      // The fault and how long it lasts are drawn first: it must be over when the chaos is.
+      const draw = Math.random();
+      const longBlackhole = Math.random() < 0.5;
+      const [fault, ms] =
+        draw < 0.5 ? (['blackhole', longBlackhole ? randomInt(EXECUTOR_LEASE_MS + 1_000, EXECUTOR_LEASE_MS + 6_000) : randomInt(500, EXECUTOR_LEASE_MS - 1_000)] as const)
+        : draw < 0.65 ? (['cut', 0] as const)
+        : draw < 0.85 ? (['delay', randomInt(1_000, 4_000)] as const)
+        : (['refuse', randomInt(500, 4_000)] as const);
+      if (!this.fits(wait + ms)) break;
+      await sleep(wait);
+      if (this.shuttingDown) break;
+      const slot = proxied[randomInt(0, proxied.length - 1)];
+      slot.faulted = true;
+      try {
+        if (fault === 'blackhole') await this.blackhole(slot, ms);
+        else if (fault === 'cut') this.cutProxy(slot);
+        else if (fault === 'delay') await this.delayProxy(slot, ms);
+        else await this.refuseProxy(slot, ms);
+      } catch (err) {
+        this.diagnostics.push(`proxy fault failed: ${(err as Error).message}`);
+        progress(`proxy fault failed: ${(err as Error).message}`);
+      } finally {
+        slot.faulted = false;
+      }
+    }
+  }
+
+  /**
+   * A partition between the worker and the database: shorter than the lease, or longer (its
+   * workflows may then be adopted by another executor). After the heal the connections that were
+   * open stay dead (the bytes they lost are gone); half the time they are also reset, as a server
+   * that gave up on them would.
+   */
+  private async blackhole(slot: WorkerSlot, ms: number): Promise<void> {
+    const proxy = slot.proxy!;
+    await proxy.blackhole();
+    this.counters.blackholes++;
+    if (ms > EXECUTOR_LEASE_MS) this.counters.longBlackholes++;
+    this.fault('blackhole', slot.executorId);
+    progress(`blackhole between ${slot.executorId} and the database for ${ms} ms (${proxy.counters.open} connection(s) open)`);
+    await sleep(ms);
+    await proxy.heal();
+    const cut = Math.random() < 0.5;
+    if (cut) {
+      const n = proxy.cut();
+      this.counters.healCuts++;
+      this.fault('heal-cut', slot.executorId);
+      progress(`healed ${slot.executorId}; reset the ${n} connection(s) that died in the blackhole`);
+    } else {
+      progress(`healed ${slot.executorId}; the connections that were open stay dead`);
+    }
+    slot.lastHeal = { at: Date.now(), ms, cut };
+  }
+
+  private cutProxy(slot: WorkerSlot): void {
+    const n = slot.proxy!.cut();
+    this.counters.proxyCuts++;
+    this.fault('proxy-cut', slot.executorId);
+    progress(`reset the ${n} connection(s) of ${slot.executorId} at its proxy`);
+  }
+
+  private async delayProxy(slot: WorkerSlot, ms: number): Promise<void> {
+    const latency = randomInt(50, 400);
+    slot.proxy!.delay(latency);
+    this.counters.proxyDelays++;
+    this.fault('proxy-delay', slot.executorId);
+    progress(`${latency} ms of latency each way for ${slot.executorId}, for ${ms} ms`);
+    await sleep(ms);
+    slot.proxy!.delay(0);
+  }
+
+  private async refuseProxy(slot: WorkerSlot, ms: number): Promise<void> {
+    await slot.proxy!.refuse();
+    this.counters.proxyRefusals++;
+    this.fault('proxy-refuse', slot.executorId);
+    progress(`new connections of ${slot.executorId} refused for ${ms} ms`);
+    await sleep(ms);
+    await slot.proxy!.heal();
+  }
+
+  // ----- chaos phase: the HTTP service
+
+  /**
+   * Up for 1 to 6 s, then down (refusing connects, or answering 503) for 0.3 to 4 s. Half of the
+   * long 503 spells also get a graceful stop of a worker when the steps that met the start of the
+   * spell are at their last attempts: a deploy during a dependency's outage, the moment when a
+   * shutdown that closes the HTTP client before the workflows stop would fail them.
+   */
+  private async serviceLoop(): Promise<void> {
+    const service = this.service!;
+    for (;;) {
+      const up = randomInt(1_000, 6_000);
+      const down = randomInt(300, 4_000);
+      if (!this.fits(up + down)) break;
+      await sleep(up);
+      if (this.shuttingDown) break;
+      let stopAt: number | undefined;
+      if (Math.random() < 0.5) {
+        service.refuse();
+        this.fault('service-refuse', 'service');
+      } else {
+        await service.fail();
+        this.fault('service-fail', 'service');
+        // A step's attempts go out 0.2, 0.4 and 0.8 s after the previous answer (100 to 400 ms
+        // while failing): the fourth is in flight about 1.9 to 2.5 s after the first.
+        if (down >= 2_800 && Math.random() < 0.6) stopAt = randomInt(1_900, 2_500);
+      }
+      progress(`HTTP service ${service.state} for ${down} ms${stopAt ? `, with a graceful stop after ${stopAt} ms` : ''}`);
+      if (stopAt !== undefined) {
+        await sleep(stopAt);
+        this.stopAWorker();
+      }
+      await sleep(down - (stopAt ?? 0));
+      await service.up();
+    }
+  }
+
+  // ----- chaos phase: cancelling running parents, resuming them a moment later
+
+  private cancelLoop(): Promise<void> {
+    return this.every(1_000, 3_000, 'cancel', async () => {
+      const running = await this.sql<{ workflow_id: string }>(
+        `SELECT workflow_id FROM "${this.schema}".workflow_status
+          WHERE workflow_name = $1 AND status = 'PENDING' AND parent_workflow_id IS NULL ORDER BY random() LIMIT 2`,
+        [PARENT_WORKFLOW_NAME],
+      );
+      for (const { workflow_id: id } of running) {
+        if (this.cancelled.has(id)) continue;
+        await this.client!.cancel(id);
+        this.counters.cancels++;
+        this.fault('cancel', id);
+        const [row] = await this.sql<{ status: string }>(`SELECT status FROM "${this.schema}".workflow_status WHERE workflow_id = $1`, [id]);
+        if (row?.status !== 'CANCELLED') continue; // it finished just before
+        this.counters.cancelledRunning++;
+        const delay = randomInt(300, 2_000);
+        this.cancelled.set(id, { at: Date.now() });
+        progress(`cancelled ${id} while running; resume in ${delay} ms`);
+        const resume = sleep(delay).then(() => this.resume(id));
+        this.resuming.add(resume);
+        void resume.finally(() => this.resuming.delete(resume));
+      }
+    });
+  }
+
+  private async resume(id: string): Promise<void> {
+    const record = this.cancelled.get(id)!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client!.resume(id);
+        this.counters.resumes++;
+        record.resumedAt = Date.now();
+        return;
+      } catch (err) {
+        if (attempt >= 5) {
+          this.counters.resumeFailures++;
+          record.resumeError = (err as Error).message;
+          this.diagnostics.push(`resume of ${id} failed ${attempt} times: ${(err as Error).message}`);
+          return;
+        }
+        await sleep(300 * attempt);
+      }
+    }
   }
 
   private async reportProgress(): Promise<void> {
     try {
-      const [counts] = await this.sql<{ success: number; pending: number; enqueued: number; other: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'SUCCESS')::int AS success, count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
-                count(*) FILTER (WHERE status = 'ENQUEUED')::int AS enqueued,
-                count(*) FILTER (WHERE status NOT IN ('SUCCESS', 'PENDING', 'ENQUEUED'))::int AS other
-           FROM "${this.schema}".workflow_status WHERE queue_name = $1`,
-        [QUEUE.name],
+      const [counts] = await this.sql<{ success: number; error: number; pending: number; enqueued: number; other: number }>(
+        `SELECT count(*) FILTER (WHERE status = 'SUCCESS')::int AS success, count(*) FILTER (WHERE status = 'ERROR')::int AS error,
+                count(*) FILTER (WHERE status = 'PENDING')::int AS pending, count(*) FILTER (WHERE status = 'ENQUEUED')::int AS enqueued,
+                count(*) FILTER (WHERE status NOT IN ('SUCCESS', 'ERROR', 'PENDING', 'ENQUEUED'))::int AS other
+           FROM "${this.schema}".workflow_status WHERE parent_workflow_id IS NULL`,
       );
       const c = this.counters;
       progress(
-        `enqueued=${c.started} success=${counts.success} pending=${counts.pending} queued=${counts.enqueued} other=${counts.other} ` +
-          `kills=${c.kills} connection-kills=${c.connectionKills} crashes=${c.crashes} workers-up=${this.slots.filter((s) => s.ready).length}/${this.slots.length}`,
+        `enqueued=${c.started} success=${counts.success} error=${counts.error} pending=${counts.pending} queued=${counts.enqueued} other=${counts.other} ` +
+          `kills=${c.kills} sigterms=${c.sigterms} connection-kills=${c.connectionKills} blackholes=${c.blackholes} cancels=${c.cancels} ` +
+          `crashes=${c.crashes} workers-up=${this.slots.filter((s) => s.ready).length}/${this.slots.length}`,
       );
     } catch (err) {
       progress(`progress query failed: ${(err as Error).message}`);
@@ -450,25 +820,49 @@ class ChaosRun {
     }
     progress(`worker ${executorId} exited by itself (code ${code}, signal ${signal}): ${headline}`);
     if (this.restarting.has(slot)) return;
-    const restart = sleep(1_000)
-      .then(() => slot.start())
-      .catch((err: Error) => progress(`worker ${slot.index}: restart after crash: ${err.message}`))
-      .finally(() => this.restarting.delete(slot));
-    this.restarting.set(slot, restart);
+    this.restartLater(slot, Promise.resolve(), 1_000, false);
+  }
+
+  /** A worker did not get ready: say where its startup stood, and what its proxy did meanwhile. */
+  onStartHang(slot: WorkerSlot, executorId: string): void {
+    this.counters.startHangs++;
+    const faults = this.events
+      .filter((ev) => ev.target === executorId && ev.at >= slot.startedAt)
+      .map((ev) => `${ev.kind} at +${((ev.at - t0) / 1000).toFixed(1)}s`);
+    const logTail = lastFatal(slot.logFile).split('\n').slice(-4).join('\n');
+    this.diagnostics.push(
+      `worker ${executorId} was not ready within ${WORKER_READY_TIMEOUT_MS} ms of its start and was SIGKILLed` +
+        `${slot.proxy ? ` (started at +${((slot.startedAt - t0) / 1000).toFixed(1)}s behind a fault proxy; its faults since: ${faults.join(', ') || 'none'})` : ''}; ` +
+        `its log ends:\n${logTail}`,
+    );
+    progress(`worker ${executorId} stuck in its startup: SIGKILLed`);
   }
 
   // ----- drain and verification
 
-  /** Waits for pending restarts, then (re)starts any worker that is down, until all are ready. */
+  /** After the chaos: every proxy forwards without delay, the service is up, every resume is done. */
+  private async calm(): Promise<void> {
+    for (const slot of this.slots) {
+      if (!slot.proxy) continue;
+      slot.proxy.delay(0);
+      await slot.proxy.heal();
+    }
+    await this.service!.up();
+    await Promise.all([...this.resuming]);
+  }
+
+  /** Waits for pending restarts, then (re)starts any worker that is down, until all are ready (bounded). */
   private async allWorkersUp(): Promise<void> {
-    for (let round = 0; round < 5; round++) {
+    const limit = Date.now() + ALL_UP_LIMIT_MS;
+    for (let round = 0; round < 5 && Date.now() < limit; round++) {
       await Promise.all(this.restarting.values());
       const down = this.slots.filter((slot) => !slot.alive);
       await Promise.all(
         down.map((slot) => slot.start().catch((err: Error) => this.diagnostics.push(`worker ${slot.index} did not come up: ${err.message}`))),
       );
-      // A worker still booting (restarted just before the chaos stopped) is alive but not yet ready.
-      const deadline = Date.now() + WORKER_READY_TIMEOUT_MS;
+      // A worker still booting (restarted just before the chaos stopped) is alive but not yet ready;
+      // one that stays so past WORKER_READY_TIMEOUT_MS is killed by its start and started again.
+      const deadline = Math.min(limit, Date.now() + WORKER_READY_TIMEOUT_MS + 5_000);
       while (this.slots.some((slot) => slot.alive && !slot.ready) && Date.now() < deadline) await sleep(100);
       if (this.slots.every((slot) => slot.ready) && this.restarting.size === 0) return;
     }
@@ -484,7 +878,7 @@ class ChaosRun {
       const [row] = await this.sql<{ done: number; success: number }>(
         `SELECT count(*) FILTER (WHERE status NOT IN ('ENQUEUED', 'PENDING'))::int AS done, count(*) FILTER (WHERE status = 'SUCCESS')::int AS success
            FROM "${this.schema}".workflow_status WHERE workflow_id = ANY($1::text[])`,
-        [[...this.inputs.keys()]],
+        [[...this.planned.keys()]],
       );
       if (row.done >= this.counters.started) return Date.now() - start;
       if (Date.now() > deadline) {
@@ -501,156 +895,173 @@ class ChaosRun {
 
   private async verify(drainMs: number): Promise<boolean> {
     const s = `"${this.schema}"`;
-    const ids = [...this.inputs.keys()];
-    const statuses = await this.sql<{ workflow_id: string; status: string; executor_id: string | null; recovery_attempts: number; error: string | null }>(
-      `SELECT workflow_id, status, executor_id, recovery_attempts::int AS recovery_attempts, error FROM ${s}.workflow_status WHERE workflow_id = ANY($1::text[])`,
-      [ids],
+    const statusRows = await this.sql<StatusRow>(
+      `SELECT workflow_id, workflow_name, status, executor_id, recovery_attempts::int AS recovery_attempts, error, parent_workflow_id,
+              created_at::float8 AS created_at, updated_at::float8 AS updated_at
+         FROM ${s}.workflow_status`,
     );
-    const statusOf = new Map(statuses.map((r) => [r.workflow_id, r]));
+    const statuses = new Map(statusRows.map((r) => [r.workflow_id, r]));
     const effects = await this.sql<{ workflow_id: string; step: number; n: number }>(
       `SELECT workflow_id, step, count(*)::int AS n FROM ${s}.effects GROUP BY 1, 2`,
     );
-    const runs = await this.sql<{ workflow_id: string; s: string | null; e: string | null; n: number }>(
-      `SELECT workflow_id, count(*)::int AS n, extract(epoch FROM min(started_at)) * 1000 AS s, extract(epoch FROM max(ended_at)) * 1000 AS e
+    const runs = await this.sql<{ workflow_id: string; n: number; s: number | null; e: number | null }>(
+      `SELECT workflow_id, count(*)::int AS n, (extract(epoch FROM min(started_at)) * 1000)::float8 AS s,
+              (extract(epoch FROM max(ended_at)) * 1000)::float8 AS e
          FROM ${s}.runs GROUP BY 1`,
     );
-    const intervals = await this.sql<{ s: string; e: string }>(
-      `SELECT extract(epoch FROM started_at) * 1000 AS s, extract(epoch FROM ended_at) * 1000 AS e FROM ${s}.runs WHERE ended_at IS NOT NULL`,
+    const writers = await this.sql<{ key: string; writers: string }>(
+      `SELECT workflow_id || '#' || step AS key, string_agg(executor || ' at ' || to_char(at, 'HH24:MI:SS.MS'), ', ' ORDER BY at) AS writers
+         FROM ${s}.effects GROUP BY workflow_id, step HAVING count(*) > 1
+       UNION ALL
+       SELECT workflow_id || '#begin', string_agg(executor || ' at ' || to_char(started_at, 'HH24:MI:SS.MS'), ', ' ORDER BY started_at)
+         FROM ${s}.runs GROUP BY workflow_id HAVING count(*) > 1`,
+    );
+    const steps = await this.sql<StepRow>(
+      `SELECT workflow_id, step_id, step_name, output, error, started_at::float8 AS started_at, completed_at::float8 AS completed_at
+         FROM ${s}.operation_outputs WHERE error IS NOT NULL OR step_name = $1`,
+      [HTTP_STEP_NAME],
     );
 
     // An enqueue whose attempts all failed may still have inserted: then it counts as started.
-    const startedIds = ids.filter((id) => statusOf.has(id) || this.acknowledged.has(id));
-    const started = startedIds.length;
-    const lostIds = new Set<string>();
-    const notSuccess: string[] = [];
-    for (const id of startedIds) {
-      const row = statusOf.get(id);
-      if (!row) {
-        lostIds.add(id);
-        this.diagnostics.push(`${id} was enqueued (acknowledged) but has no workflow_status row`);
-      } else if (row.status !== 'SUCCESS') {
-        lostIds.add(id);
-        notSuccess.push(id);
-      }
-    }
-
-    // Effects: exactly one row per (workflow, step 1..STEPS).
-    let duplicated = 0;
-    const effectCount = new Map<string, number>();
-    const duplicateSamples: string[] = [];
-    for (const e of effects) {
-      effectCount.set(`${e.workflow_id}#${e.step}`, e.n);
-      if (e.n > 1) {
-        duplicated += e.n - 1;
-        if (duplicateSamples.length < 10) duplicateSamples.push(`${e.workflow_id} step ${e.step} x${e.n}`);
-      }
-      if (!this.inputs.has(e.workflow_id) || e.step < 1 || e.step > STEPS) {
-        this.diagnostics.push(`unexpected effect row: ${e.workflow_id} step ${e.step}`);
-        duplicated += 1;
-      }
-    }
-    const missingSteps: string[] = [];
-    for (const id of startedIds) {
-      for (let step = 1; step <= STEPS; step++) {
-        if (!effectCount.has(`${id}#${step}`)) {
-          lostIds.add(id);
-          if (missingSteps.length < 10) missingSteps.push(`${id} step ${step}`);
-        }
-      }
-    }
-    // Run bracket (begin/end transactions): exactly once each.
-    const runOf = new Map(runs.map((r) => [r.workflow_id, r]));
-    for (const r of runs) {
-      if (r.n > 1) {
-        duplicated += r.n - 1;
-        if (duplicateSamples.length < 10) duplicateSamples.push(`${r.workflow_id} begin x${r.n}`);
-      }
-    }
-    for (const id of startedIds) {
-      const run = runOf.get(id);
-      if (!run || run.e === null) lostIds.add(id);
-    }
-
-    // Outputs: each successful workflow returns its own input.
-    let wrongOutput = 0;
-    const wrongSamples: string[] = [];
-    const successes = startedIds.filter((id) => statusOf.get(id)?.status === 'SUCCESS');
-    await forEachLimited(successes, 8, async (id) => {
+    const startedIds = [...this.planned.keys()].filter((id) => statuses.has(id) || this.acknowledged.has(id));
+    // Outputs of every successful workflow of the run and of their children, read in bulk on the
+    // orchestrator's own connection (the server may be short of connections) and decoded by the
+    // codec getResult uses.
+    const results = new Map<string, { value: unknown } | { error: Error }>();
+    const outputs = await this.sql<{ workflow_id: string; output: string | null }>(
+      `SELECT workflow_id, output FROM ${s}.workflow_status WHERE status = 'SUCCESS'`,
+    );
+    for (const { workflow_id: id, output } of outputs) {
+      const row = statuses.get(id);
+      if (!this.planned.has(id) && !(row?.parent_workflow_id && this.planned.has(row.parent_workflow_id))) continue;
       try {
-        const result = await this.client!.retrieve<ChaosInput>(id).getResult({ timeoutMs: 5_000 });
-        if (JSON.stringify(result) !== JSON.stringify(this.inputs.get(id))) {
-          wrongOutput++;
-          if (wrongSamples.length < 10) wrongSamples.push(`${id}: got ${JSON.stringify(result)}, expected ${JSON.stringify(this.inputs.get(id))}`);
-        }
+        results.set(id, { value: deserialize(output) });
       } catch (err) {
-        wrongOutput++;
-        if (wrongSamples.length < 10) wrongSamples.push(`${id}: getResult failed: ${(err as Error).message}`);
+        results.set(id, { error: err as Error });
       }
-    });
-
-    const completed = successes.length;
-    const concurrency = maxOverlap(intervals.map((r) => [Number(r.s), Number(r.e)]));
-    const lost = lostIds.size;
-
-    if (notSuccess.length > 0) {
-      const byStatus = new Map<string, number>();
-      for (const id of notSuccess) byStatus.set(statusOf.get(id)!.status, (byStatus.get(statusOf.get(id)!.status) ?? 0) + 1);
-      this.diagnostics.push(`not SUCCESS: ${[...byStatus].map(([k, v]) => `${v} ${k}`).join(', ')}`);
-      await this.describeStuck(notSuccess.slice(0, 15), statusOf);
     }
-    if (missingSteps.length > 0) this.diagnostics.push(`missing effects (first ${missingSteps.length}): ${missingSteps.join('; ')}`);
-    if (duplicateSamples.length > 0) this.diagnostics.push(`duplicated effects (first ${duplicateSamples.length}): ${duplicateSamples.join('; ')}`);
-    if (wrongSamples.length > 0) this.diagnostics.push(`wrong outputs (first ${wrongSamples.length}): ${wrongSamples.join('; ')}`);
-    if (concurrency > QUEUE.concurrency) this.diagnostics.push(`queue concurrency exceeded: ${concurrency} runs overlapped (limit ${QUEUE.concurrency})`);
+
+    const findings = verify({
+      planned: this.planned, startedIds, statuses, effects, duplicateWriters: new Map(writers.map((w) => [w.key, w.writers])), runs, steps, results,
+      requests: this.service!.requests, events: this.events, cancelled: this.cancelled, t0,
+    });
+    this.diagnostics.push(...findings.diagnostics);
+    if (findings.duplicatedIds.length > 0) {
+      this.diagnostics.push(`workflows with duplicated rows, as recorded:`);
+      await this.describeStuck(findings.duplicatedIds.slice(0, 5), statuses);
+    }
+    if (findings.notSuccess.length > 0) {
+      const byStatus = new Map<string, number>();
+      for (const id of findings.notSuccess) byStatus.set(statuses.get(id)?.status ?? 'none', (byStatus.get(statuses.get(id)?.status ?? 'none') ?? 0) + 1);
+      this.diagnostics.push(`not ended as expected: ${[...byStatus].map(([k, v]) => `${v} ${k}`).join(', ')}`);
+      await this.describeStuck(findings.notSuccess.slice(0, 15), statuses);
+    }
+    const staleWorkers = await this.staleWorkers();
 
     if (this.crashKinds.size > 0) {
       this.diagnostics.push(`worker crashes by kind: ${[...this.crashKinds].map(([k, n]) => `${n} x ${k}`).join(' | ')}`);
     }
-    const recovered = statuses.filter((r) => r.recovery_attempts > 0).length;
+    const c = this.counters;
+    const service = this.service!.counters;
+    if (findings.httpFailed === 0 && service.outages > 0) {
+      this.diagnostics.push('no HTTP workflow failed: no service outage outlasted the retries of a step, so that path went unchecked this time');
+    }
+    const recovered = statusRows.filter((r) => r.recovery_attempts > 0).length;
     const [executors] = await this.sql<{ n: number }>(`SELECT count(DISTINCT executor)::int AS n FROM ${s}.effects`);
     progress(
       `${recovered} workflow(s) were recovered or adopted at least once; effects were written by ${executors.n} executor id(s); ` +
-        `${this.counters.terminatedConnections} connection(s) terminated; ${this.counters.enqueueRetries} enqueue retries; drain took ${(drainMs / 1000).toFixed(1)} s`,
+        `${c.terminatedConnections} connection(s) terminated; ${c.enqueueRetries} enqueue retries; HTTP service saw ${service.requests} request(s) ` +
+        `(${service.answered200} answered 200, ${service.answered503} answered 503); drain took ${(drainMs / 1000).toFixed(1)} s`,
     );
 
     const ok =
-      started > 0 && lost === 0 && duplicated === 0 && wrongOutput === 0 && completed === started && concurrency <= QUEUE.concurrency &&
-      this.counters.crashes === 0 && this.counters.enqueueFailures === 0;
+      findings.started > 0 && findings.lost === 0 && findings.duplicated === 0 && findings.wrongOutput === 0 &&
+      findings.completed + findings.httpFailed === findings.started && findings.badHttpFailures === 0 && findings.retryOverruns === 0 &&
+      findings.unexpectedErrors === 0 && findings.cancelFailures === 0 && findings.maxConcurrency <= QUEUE.concurrency &&
+      findings.maxPartitionConcurrency <= PARTITIONED_QUEUE.partitionConcurrency && findings.maxStall <= STALL_LIMIT_MS && staleWorkers === 0 && c.crashes === 0 && c.startHangs === 0 &&
+      c.enqueueFailures === 0 && c.gracefulStopFailures === 0 && c.resumeFailures === 0;
     for (const line of this.diagnostics) process.stdout.write(`chaos: diagnostic: ${line}\n`);
     if (!ok) process.stdout.write(`chaos: diagnostic: worker logs in ${path.relative(ROOT, this.logDir)}\n`);
-    const c = this.counters;
     printSummary(
-      `chaos: minutes=${this.options.minutes} workers=${this.options.workers} started=${started} completed=${completed} ` +
-        `kills=${c.kills} new-id-restarts=${c.newIdRestarts} connection-kills=${c.connectionKills} crashes=${c.crashes} ` +
-        `lost=${lost} duplicated=${duplicated} wrong-output=${wrongOutput} max-concurrency=${concurrency}/${QUEUE.concurrency} ` +
-        `result=${ok ? 'PASS' : 'FAIL'}`,
+      `chaos: minutes=${this.options.minutes} workers=${this.options.workers} proxied=${this.options.proxied} ` +
+        `started=${findings.started} completed=${findings.completed} http-failed=${findings.httpFailed} ` +
+        `kills=${c.kills} sigterms=${c.sigterms} new-id-restarts=${c.newIdRestarts} connection-kills=${c.connectionKills} ` +
+        `blackholes=${c.blackholes} long-blackholes=${c.longBlackholes} heal-cuts=${c.healCuts} proxy-cuts=${c.proxyCuts} ` +
+        `proxy-delays=${c.proxyDelays} proxy-refusals=${c.proxyRefusals} service-outages=${service.outages} ` +
+        `cancels=${c.cancelledRunning} resumes=${c.resumes} ` +
+        `crashes=${c.crashes} start-hangs=${c.startHangs} graceful-stop-failures=${c.gracefulStopFailures} lost=${findings.lost} duplicated=${findings.duplicated} ` +
+        `wrong-output=${findings.wrongOutput} bad-http-failures=${findings.badHttpFailures} retry-overruns=${findings.retryOverruns} ` +
+        `unexpected-errors=${findings.unexpectedErrors} shutdown-errors=${findings.shutdownErrors} cancel-failures=${findings.cancelFailures} ` +
+        `stale-workers=${staleWorkers} max-concurrency=${findings.maxConcurrency}/${QUEUE.concurrency} ` +
+        `max-partition-concurrency=${findings.maxPartitionConcurrency}/${PARTITIONED_QUEUE.partitionConcurrency} ` +
+        `max-stall=${(findings.maxStall / 1000).toFixed(1)}s/${STALL_LIMIT_MS / 1000}s result=${ok ? 'PASS' : 'FAIL'}`,
     );
     return ok;
   }
 
-  /** What the database says about workflows that did not finish. */
-  private async describeStuck(
-    ids: string[],
-    statusOf: Map<string, { status: string; executor_id: string | null; recovery_attempts: number; error: string | null }>,
-  ): Promise<void> {
+  /**
+   * Live workers whose executor heartbeat is stale after the drain: stuck (e.g. on connections
+   * that died in a blackhole) though their process runs. Each one is described.
+   */
+  private async staleWorkers(): Promise<number> {
+    // A worker whose connections were reset just now gets a moment to heartbeat again.
+    const deadline = Date.now() + STALE_HEARTBEAT_MS;
+    let ageOf = new Map<string, number>();
+    for (;;) {
+      const rows = await this.sql<{ executor_id: string; age: string }>(
+        `SELECT executor_id, ($1::bigint - heartbeat_at)::bigint AS age FROM "${this.schema}".executors WHERE executor_id = ANY($2::text[])`,
+        [Date.now(), this.slots.map((slot) => slot.executorId)],
+      );
+      ageOf = new Map(rows.map((r) => [r.executor_id, Number(r.age)]));
+      const fresh = (slot: WorkerSlot) => !slot.ready || (ageOf.get(slot.executorId) ?? Infinity) <= EXECUTOR_LEASE_MS;
+      if (this.slots.every(fresh) || Date.now() > deadline) break;
+      await sleep(500);
+    }
+    let stale = 0;
+    for (const slot of this.slots) {
+      if (!slot.ready) continue;
+      const age = ageOf.get(slot.executorId);
+      if (age !== undefined && age <= STALE_HEARTBEAT_MS) continue;
+      stale++;
+      const heal = slot.lastHeal
+        ? `; its last blackhole (${slot.lastHeal.ms} ms) was healed at +${((slot.lastHeal.at - t0) / 1000).toFixed(1)}s ${slot.lastHeal.cut ? 'and its dead connections reset' : 'with its dead connections left open'}`
+        : '';
+      this.diagnostics.push(
+        `worker ${slot.executorId} is alive but its executor heartbeat is ${age === undefined ? 'missing' : `${(age / 1000).toFixed(1)} s old`} ` +
+          `(limit ${STALE_HEARTBEAT_MS / 1000} s)${slot.proxy ? ', behind a fault proxy' : ''}${heal}`,
+      );
+    }
+    return stale;
+  }
+
+  private executorsDescribed = false;
+
+  /** What the database says about workflows that did not finish as expected. */
+  private async describeStuck(ids: string[], statusOf: Map<string, StatusRow>): Promise<void> {
     const s = `"${this.schema}"`;
-    const heartbeats = await this.sql<{ executor_id: string; age: string }>(
-      `SELECT executor_id, ($1::bigint - heartbeat_at)::bigint AS age FROM ${s}.executors`,
-      [Date.now()],
-    );
-    this.diagnostics.push(`executors (heartbeat age ms): ${heartbeats.map((h) => `${h.executor_id}=${h.age}`).join(' ')}`);
-    this.diagnostics.push(`live workers: ${this.slots.map((slot) => `${slot.executorId}${slot.ready ? '' : '(down)'}`).join(' ')}`);
+    if (!this.executorsDescribed) {
+      this.executorsDescribed = true;
+      const heartbeats = await this.sql<{ executor_id: string; age: string }>(
+        `SELECT executor_id, ($1::bigint - heartbeat_at)::bigint AS age FROM ${s}.executors`,
+        [Date.now()],
+      );
+      this.diagnostics.push(`executors (heartbeat age ms): ${heartbeats.map((h) => `${h.executor_id}=${h.age}`).join(' ')}`);
+      this.diagnostics.push(`live workers: ${this.slots.map((slot) => `${slot.executorId}${slot.ready ? '' : '(down)'}`).join(' ')}`);
+    }
     let detailed = false;
     for (const id of ids) {
-      const row = statusOf.get(id)!;
+      const row = statusOf.get(id);
+      if (!row) continue;
       const [steps] = await this.sql<{ n: number; steps: string | null }>(
         `SELECT count(*)::int AS n,
                 string_agg(step_id || ':' || step_name || CASE WHEN error IS NULL THEN '' ELSE '(error)' END, ' ' ORDER BY step_id) AS steps
            FROM ${s}.operation_outputs WHERE workflow_id = $1`,
         [id],
       ).catch((err: Error) => [{ n: -1, steps: err.message }]);
+      const children = [...statusOf.values()].filter((r) => r.parent_workflow_id === id).map((r) => `${r.workflow_id}=${r.status}`);
       this.diagnostics.push(
         `${id}: status=${row.status} executor=${row.executor_id} recovery_attempts=${row.recovery_attempts} checkpoints=${steps.n} [${steps.steps ?? ''}]` +
+          (children.length > 0 ? ` children=${children.join(',')}` : '') +
           (row.error ? ` error=${describeError(row.error, !detailed)}` : ''),
       );
       if (row.error) detailed = true;
@@ -667,6 +1078,8 @@ class ChaosRun {
     await withTimeout(this.client?.close() ?? Promise.resolve(), 10_000, 'closing the client').catch((err: Error) => progress(err.message));
     killAllChildren();
     await Promise.all(this.slots.map((slot) => slot.kill().catch(() => undefined)));
+    await Promise.all(this.slots.map((slot) => slot.proxy?.close()));
+    await withTimeout(this.service?.close() ?? Promise.resolve(), 5_000, 'closing the HTTP service').catch((err: Error) => progress(err.message));
     if (this.admin) {
       if (!this.options.keep) {
         await withTimeout(this.sql(`SET lock_timeout = '15s'`).then(() => this.sql(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`)), 30_000, 'dropping the schema')
