@@ -67,6 +67,7 @@ export class DbosDatabase {
       poolSize: options.database?.poolSize,
       runMigrations: options.runMigrations,
       startupRetryMs: options.database?.startupRetryMs ?? 30_000,
+      statementTimeoutMs: options.database?.statementTimeoutMs,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();
@@ -94,7 +95,11 @@ export class DbosDatabase {
    */
   private static async openTransactionDataSource(system: SystemDatabase): Promise<DataSource> {
     const options = system.dataSource.options;
-    const dataSource = new DataSource({ ...options, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false });
+    // The app's transactions are not bound by the module's statement timeout (made for its own short statements).
+    const { statement_timeout: _statement, query_timeout: _query, ...extra } = (options.extra ?? {}) as Record<string, unknown>;
+    const dataSource = new DataSource({
+      ...options, extra, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false,
+    } as typeof options);
     try {
       return await dataSource.initialize();
     } catch (err) {

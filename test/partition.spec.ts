@@ -1,4 +1,5 @@
-import { type INestApplicationContext } from '@nestjs/common';
+import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { DbosContext, Step, Workflow, WorkflowClient } from '../lib';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
 import type { DbosDatabase } from '../lib/dbos-database';
 import { createDbosApp } from './support/app';
@@ -80,3 +81,64 @@ describe('heartbeats use their own connection', () => {
     }
   });
 });
+
+@Injectable()
+class Steady {
+  constructor(private readonly dbos: DbosContext) {}
+
+  @Step() async tick(n: number): Promise<number> {
+    return n;
+  }
+
+  @Workflow() async run(steps: number): Promise<number> {
+    let sum = 0;
+    for (let n = 1; n <= steps; n++) {
+      sum += await this.tick(n);
+      await this.dbos.sleep(15);
+    }
+    return sum;
+  }
+}
+
+describe('connections cut again and again', () => {
+  const schema = uniqueSchema('cuts');
+  let proxy: FaultProxy;
+  let app: INestApplicationContext;
+
+  beforeAll(async () => {
+    const target = new URL(databaseUrl());
+    proxy = await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } });
+    await createDbosApp([], { schema }).then((migrate) => migrate.close()); // the schema, made directly
+    app = await createDbosApp([Steady], { schema, database: { url: proxy.url(databaseUrl()) } });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await proxy.close();
+    await dropSchema(schema);
+  });
+
+  it('workflows finish although the replay after an outage is itself cut off, more than once', async () => {
+    const client = app.get(WorkflowClient);
+    const handles = await Promise.all(Array.from({ length: 5 }, (_, i) => client.start(Steady, { workflowId: `cut-${i}` }).run(40)));
+    // Every connection is reset every 40 ms for 3 s: the waits, the status re-reads and the checkpoint loads of the replays are hit too.
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 40));
+    }
+    for (const [i] of handles.entries()) {
+      const [row] = await waitForRow(schema, `cut-${i}`);
+      expect(row).toEqual({ status: 'SUCCESS', output: expect.stringContaining('820') });
+    }
+  }, 60_000);
+});
+
+async function waitForRow(schema: string, workflowId: string): Promise<{ status: string; output: string }[]> {
+  let rows: { status: string; output: string }[] = [];
+  await waitFor(async () => {
+    rows = await sql(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = $1`, [workflowId]);
+    return rows[0]?.status === 'SUCCESS';
+  }, 30_000);
+  return rows;
+}

@@ -379,8 +379,12 @@ export class WorkflowExecutor {
         const pause = backoff(outage);
         this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
         await delay(pause, this.stopSignal);
-        const replay = await this.replayState(store.run);
-        if (replay === undefined) continue; // lost again while reading: back to waiting
+        let replay = await this.replayState(store.run);
+        for (let again = 1; replay === undefined; again++) {
+          // Lost again while re-reading: back to waiting (never a rerun from a stale position).
+          await delay(backoff(outage + again), this.stopSignal);
+          replay = await this.replayState(store.run);
+        }
         if ('outcome' in replay) return replay.outcome();
         store = { run: replay.state };
         this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);

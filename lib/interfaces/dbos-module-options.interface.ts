@@ -14,6 +14,12 @@ export interface DatabaseOptions {
   poolSize?: number;
   /** At startup, keep retrying an unreachable database this long before failing. Default 30 000 ms. */
   startupRetryMs?: number;
+  /**
+   * Longest a statement of the module's own connections may run (server-side statement_timeout;
+   * the client gives up shortly after, so a query on a half-open socket fails instead of hanging).
+   * Default 30 000 ms. Migrations run without it.
+   */
+  statementTimeoutMs?: number;
 }
 
 export interface EmbeddedDatabaseOptions {
