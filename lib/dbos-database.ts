@@ -96,7 +96,12 @@ export class DbosDatabase {
   private static async openTransactionDataSource(system: SystemDatabase): Promise<DataSource> {
     const options = system.dataSource.options;
     // The app's transactions are not bound by the module's statement timeout (made for its own short statements).
-    const { statement_timeout: _statement, query_timeout: _query, ...extra } = (options.extra ?? {}) as Record<string, unknown>;
+    const {
+      statement_timeout: _statement,
+      query_timeout: _query,
+      idle_in_transaction_session_timeout: _idle,
+      ...extra
+    } = (options.extra ?? {}) as Record<string, unknown>;
     const dataSource = new DataSource({
       ...options, extra, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false,
     } as typeof options);
@@ -108,11 +113,31 @@ export class DbosDatabase {
     }
   }
 
-  /** Closes what the module opened; an app's own DataSource is left alone. */
+  /**
+   * Closes what the module opened; an app's own DataSource is left alone. A pool waits for its
+   * checked-out connections; one stuck on a dead socket (after a partition) would hold shutdown
+   * forever, so each close is bounded and what is left is reported and left to the OS.
+   */
   async close(): Promise<void> {
     await this.listener.close();
-    if (this.ownTransactionDataSource?.isInitialized) await this.ownTransactionDataSource.destroy();
-    await this.system.close();
+    if (this.ownTransactionDataSource?.isInitialized) await bounded('the @Transaction pool', this.ownTransactionDataSource.destroy());
+    await bounded('the workflow database pool', this.system.close());
     await this.embedded?.stop();
+  }
+}
+
+const CLOSE_TIMEOUT_MS = 5_000;
+
+async function bounded(what: string, closing: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS);
+    timer.unref();
+  });
+  const outcome = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    new Logger('DbosDatabase').warn(`Closing ${what} took over ${CLOSE_TIMEOUT_MS} ms (connections stuck on dead sockets); shutdown goes on without waiting.`);
+    closing.catch(() => undefined);
   }
 }

@@ -9,6 +9,7 @@ import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.err
 import { DbosError } from '../errors/dbos.error';
 import { asUnavailable, isConnectionError } from './connection-errors';
 import { operationOutputEntity, workflowStatusEntity } from './entities';
+import { GuardedClient } from './guarded-client';
 import { quoteSchemaName } from './schema-name';
 
 export interface SystemDatabaseConfig {
@@ -255,10 +256,18 @@ export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean): DataSourceOptions {
   const base = connectionOptionsOf(config);
   const statementTimeoutMs = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
-  // Keepalive notices a dead peer on an idle connection; the timeouts bound a query on a live-looking one.
+  // Keepalive notices a dead peer on an idle connection; the timeouts bound a connect, a query on a
+  // live-looking socket, and a session left idle inside a transaction (it would hold its locks,
+  // e.g. a queue's claim lock, for as long as a cut-off client stays silent).
+  const always = { Client: GuardedClient, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: Math.min(statementTimeoutMs, 10_000) };
   const timeouts = withTimeouts
-    ? { keepAlive: true, keepAliveInitialDelayMillis: 10_000, statement_timeout: statementTimeoutMs, query_timeout: statementTimeoutMs + 2_000 }
-    : { keepAlive: true };
+    ? {
+        ...always,
+        statement_timeout: statementTimeoutMs,
+        query_timeout: statementTimeoutMs + 2_000,
+        idle_in_transaction_session_timeout: statementTimeoutMs,
+      }
+    : always;
   return {
     ...base,
     type: 'postgres',
