@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
+import { settleWithin } from './common/settle-within';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
 import { CommunicationRepository } from './system-database/communication.repository';
@@ -116,28 +117,20 @@ export class DbosDatabase {
   /**
    * Closes what the module opened; an app's own DataSource is left alone. A pool waits for its
    * checked-out connections; one stuck on a dead socket (after a partition) would hold shutdown
-   * forever, so each close is bounded and what is left is reported and left to the OS.
+   * forever, so the closes are bounded and what is left is reported and left to the OS.
    */
   async close(): Promise<void> {
-    await this.listener.close();
-    if (this.ownTransactionDataSource?.isInitialized) await bounded('the @Transaction pool', this.ownTransactionDataSource.destroy());
-    await bounded('the workflow database pool', this.system.close());
+    const deadline = Date.now() + CLOSE_TIMEOUT_MS;
+    const closing = [
+      this.listener.close(),
+      this.ownTransactionDataSource?.isInitialized ? this.ownTransactionDataSource.destroy() : Promise.resolve(),
+      this.system.close(),
+    ];
+    if (!(await settleWithin(deadline, Promise.all(closing)))) {
+      new Logger('DbosDatabase').warn(`Closing the module's connections took over ${CLOSE_TIMEOUT_MS} ms (some are stuck on dead sockets); shutdown goes on without them.`);
+    }
     await this.embedded?.stop();
   }
 }
 
-const CLOSE_TIMEOUT_MS = 5_000;
-
-async function bounded(what: string, closing: Promise<void>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), CLOSE_TIMEOUT_MS);
-    timer.unref();
-  });
-  const outcome = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'timeout') {
-    new Logger('DbosDatabase').warn(`Closing ${what} took over ${CLOSE_TIMEOUT_MS} ms (connections stuck on dead sockets); shutdown goes on without waiting.`);
-    closing.catch(() => undefined);
-  }
-}
+const CLOSE_TIMEOUT_MS = 3_000;

@@ -11,6 +11,7 @@ import { DbosDatabase } from './dbos-database';
 import { DBOS_RESOLVED_OPTIONS, type ResolvedDbosOptions } from './dbos-options';
 import { DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import { ShutdownWatch } from './dbos.shutdown-watch';
+import { settleWithin } from './common/settle-within';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { ExecutorMonitor } from './recovery/executor.monitor';
@@ -19,6 +20,9 @@ import { RetentionTask } from './scheduler/retention.task';
 import { DedicatedConnection } from './system-database/dedicated.connection';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 
+/** Unregistering the executor (a last write) gets this long past the shutdown timeout. */
+const MONITOR_STOP_GRACE_MS = 1_000;
+
 /** Starts work once the app is up; stops taking work, then closes the pool, on shutdown. */
 @Injectable()
 export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
@@ -26,6 +30,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
   private readonly retention?: RetentionTask;
   private readonly monitor: ExecutorMonitor;
   private readonly leaseMs: number;
+  private readonly shutdownTimeoutMs: number;
   private readonly shutdownWatch: ShutdownWatch;
 
   constructor(
@@ -40,6 +45,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     this.scheduler = new WorkflowScheduler(recovery.registry, executor, database.scheduler);
     if (options.retention) this.retention = new RetentionTask(database.statuses, options.retention);
     const leaseMs = (this.leaseMs = options.recovery.executorLeaseMs);
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs;
     const heartbeats = new DedicatedConnection(database.system.connectionConfig(), database.system.target, Math.max(1_000, Math.floor(leaseMs / 3)));
     this.monitor = new ExecutorMonitor(database.executors, executor, recovery.registry, leaseMs, heartbeats);
   }
@@ -58,16 +64,19 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     this.executor.stopTakingWork();
   }
 
+  /**
+   * Stops taking work (this also ends waits on the database), then lets the dispatcher, the sweep
+   * and the running workflows wind down, all within `shutdownTimeoutMs`: a claim or heartbeat
+   * stuck on a dead socket must not hold up a deploy.
+   */
   async beforeApplicationShutdown(): Promise<void> {
+    const deadline = Date.now() + this.shutdownTimeoutMs;
     this.scheduler.stop();
     this.retention?.stop();
-    // Stop taking work first (this also ends waits on the database), then let the dispatcher and
-    // the running workflows wind down.
     const draining = this.executor.shutdown();
-    await this.dispatcher.stop();
-    await this.recovery.stop();
-    await draining;
-    await this.monitor.stop();
+    await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop()]));
+    await settleWithin(deadline, draining);
+    await settleWithin(deadline + MONITOR_STOP_GRACE_MS, this.monitor.stop());
   }
 
   async onApplicationShutdown(): Promise<void> {
