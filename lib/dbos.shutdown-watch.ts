@@ -1,6 +1,5 @@
 import type { DiscoveryService } from '@nestjs/core';
 
-const SHUTDOWN_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR2'];
 const HOOKS = ['onModuleDestroy', 'beforeApplicationShutdown'] as const;
 
 /**
@@ -8,8 +7,9 @@ const HOOKS = ['onModuleDestroy', 'beforeApplicationShutdown'] as const;
  * after that is recorded as a step's outcome. Nest calls every module's `onModuleDestroy` before
  * any `beforeApplicationShutdown`, and a global module such as this one last: the clients that
  * steps use (HTTP agents, Redis, SMTP) are closed by the app's own hooks while steps still run.
- * So the app's own shutdown hooks are wrapped to say "shutdown began" before they run, and when
- * the app listens to signals (`enableShutdownHooks`), the signal itself says it first.
+ * So the app's own shutdown hooks are wrapped to say "shutdown began" before they run. (Signals
+ * are not watched: an app may handle SIGHUP or SIGTERM without shutting down, or keep serving a
+ * while before `app.close()`; Nest's close runs the destroy hooks first in any case.)
  */
 export class ShutdownWatch {
   private readonly restore: (() => void)[] = [];
@@ -22,13 +22,6 @@ export class ShutdownWatch {
       if (wrapper.instance && typeof wrapper.instance === 'object' && wrapper.isDependencyTreeStatic()) instances.add(wrapper.instance);
     }
     for (const instance of instances) for (const hook of HOOKS) this.wrapHook(instance as Record<string, unknown>, hook);
-    for (const signal of SHUTDOWN_SIGNALS) {
-      // Only where the app already handles the signal: a listener of ours alone would stop the default exit.
-      if (process.listenerCount(signal) === 0) continue;
-      const listener = () => this.onShutdownBegins();
-      process.prependListener(signal, listener);
-      this.restore.push(() => process.removeListener(signal, listener));
-    }
   }
 
   private wrapHook(instance: Record<string, unknown>, hook: (typeof HOOKS)[number]): void {
@@ -52,7 +45,7 @@ export class ShutdownWatch {
     });
   }
 
-  /** Puts every wrapped hook and signal listener back (at the end of shutdown). */
+  /** Puts every wrapped hook back (at the end of shutdown). */
   unwatch(): void {
     for (const undo of this.restore.splice(0)) undo();
   }

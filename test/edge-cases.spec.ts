@@ -107,7 +107,7 @@ describe('edge cases of cancellation, ownership and stored data', () => {
       expect(await executors.adopt('owned', 'owner', 'adopter', 30_000)).toBeNull(); // the owner heartbeated: hands off
       await sql(`UPDATE "${schema}".executors SET heartbeat_at = $1 WHERE executor_id = 'owner'`, [now - 60_000]);
       expect((await executors.adopt('owned', 'owner', 'adopter', 30_000))?.executorId).toBe('adopter');
-      expect(await statuses.claimForRecovery('owned', 'owner')).toBeNull(); // adopted: the old owner cannot take it back
+      expect(await statuses.claimForRecovery('owned', 'owner', 0)).toBeNull(); // adopted: the old owner cannot take it back
     } finally {
       await db.close();
     }

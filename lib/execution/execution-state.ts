@@ -16,6 +16,8 @@ export interface ExecutionState extends WorkflowRunState {
   readonly epoch: number;
   /** The heartbeat generation at which this run last knew it owned the workflow (see confirmOwnership). */
   confirmedGeneration: number;
+  /** Set when an interruption (shutdown, outage, lost ownership) was thrown into the body: a result it returns anyway is not recorded. */
+  interrupted: boolean;
 }
 
 /** The store of the running workflow when we are in its body (not inside a step); else undefined. */

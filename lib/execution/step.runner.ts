@@ -39,6 +39,12 @@ export function isTransient(err: unknown): boolean {
   return err instanceof DbosShutdownInterrupt || err instanceof DbosRunSuperseded || err instanceof DbosDatabaseUnavailableError;
 }
 
+/** Marks the run as interrupted (see ExecutionState.interrupted) and returns the error to throw. */
+export function interruption(state: ExecutionState, err: unknown): unknown {
+  state.interrupted = true;
+  return err;
+}
+
 /**
  * Checkpointing of operations by call order: runs an operation once and records its outcome;
  * on replay returns the recorded outcome without running it. Used by steps, transactions and
@@ -70,8 +76,12 @@ export class StepRunner {
 
   /** Before a new step: not interrupted, and still the owner of the workflow. */
   private async mayStart(state: ExecutionState): Promise<void> {
-    this.checkInterrupt(state);
-    await this.gate(state);
+    try {
+      this.checkInterrupt(state);
+      await this.gate(state);
+    } catch (err) {
+      throw interruption(state, err);
+    }
   }
 
   /**
@@ -80,16 +90,16 @@ export class StepRunner {
    * error says nothing), an outage, a superseded run. Returns what to throw instead of recording.
    */
   private notAnOutcome(state: ExecutionState, err: unknown): unknown {
-    if (state.abort.signal.aborted) return state.abort.signal.reason;
-    if (this.stopSignal.aborted) return new DbosShutdownInterrupt(state.workflowId);
-    if (isTransient(err)) return err;
+    if (state.abort.signal.aborted) return interruption(state, state.abort.signal.reason);
+    if (this.stopSignal.aborted) return interruption(state, new DbosShutdownInterrupt(state.workflowId));
+    if (isTransient(err)) return interruption(state, err);
     return undefined;
   }
 
   /** What a checkpoint write found: recorded, another run's row (adopted), or fenced (this run stops). */
   private settle<T>(state: ExecutionState, stepId: number, name: string, result: RecordCheckpointResult, value: () => T): T {
     if (result.recorded) return value();
-    if ('fenced' in result) throw new DbosRunSuperseded(state.workflowId);
+    if ('fenced' in result) throw interruption(state, new DbosRunSuperseded(state.workflowId));
     return replayCheckpoint<T>(state, stepId, name, result.existing);
   }
 
@@ -118,7 +128,8 @@ export class StepRunner {
       thrown = err;
       error = serializeError(err);
     }
-    const result = await this.checkpoints.record(
+    const result = await this.recordOrMark(
+      state,
       {
         workflowId: state.workflowId, stepId, stepName: name, output, error, startedAt, completedAt: Date.now(),
         childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
@@ -129,6 +140,14 @@ export class StepRunner {
       if (error !== null) throw thrown;
       return value as T;
     });
+  }
+
+  private async recordOrMark(state: ExecutionState, row: OperationOutputRow, epoch: number): Promise<RecordCheckpointResult> {
+    try {
+      return await this.checkpoints.record(row, epoch);
+    } catch (err) {
+      throw isTransient(err) ? interruption(state, err) : err;
+    }
   }
 
   /** A @Step: checkpointed inside a workflow body; a plain call elsewhere. */
@@ -184,7 +203,7 @@ export class StepRunner {
         client.release(isConnectionError(err));
         // A clash with a concurrent writer (stream offset, serialization): simply try again.
         if (RETRYABLE_SYSTEM_ERRORS.has((err as { code?: string }).code ?? '')) continue;
-        if (!(err instanceof DbosError) || isTransient(err)) throw asUnavailable(err, this.system.target);
+        if (!(err instanceof DbosError) || isTransient(err)) throw interruption(state, asUnavailable(err, this.system.target));
         // A refusal by the operation itself (e.g. an unknown destination) is its recorded outcome.
         const row: OperationOutputRow = {
           workflowId: state.workflowId, stepId, stepName: name, output: null, error: serializeError(err),

@@ -12,6 +12,7 @@ import type { CommunicationRepository } from '../system-database/communication.r
 import type { NotificationListener } from '../system-database/notification.listener';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
 import { serializeWithin } from './limits';
+import { interruption } from './step.runner';
 import type { WorkflowExecutor } from './workflow.executor';
 
 export const DEFAULT_TOPIC = '';
@@ -49,7 +50,9 @@ export class WorkflowOperations implements DbosRuntime {
     if (!store) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
     const deadline = await this.steps.runOperation(store, 'DBOS.sleep', async () => wakeAt());
     const waitMs = deadline - Date.now();
-    await delay(waitMs, this.signalOf(store.run));
+    await delay(waitMs, this.signalOf(store.run)).catch((err: unknown) => {
+      throw interruption(store.run, err);
+    });
     // A long sleep touched no database: confirm the run still owns the workflow before its next step.
     // (A short one is covered by the step gate: adoption needs this executor silent for a whole lease.)
     if (waitMs > this.executor.settings.executorLeaseMs / 2) await this.executor.confirmOwnership(store.run, true);

@@ -33,7 +33,7 @@ import { workflowBodyStore, type ExecutionState } from './execution-state';
 import { checkWorkflowId, serializeWithin } from './limits';
 import { DbosRunSuperseded } from './run-superseded';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
-import { isTransient, StepRunner } from './step.runner';
+import { interruption, isTransient, StepRunner } from './step.runner';
 
 export interface ExecutorSettings {
   executorId: string;
@@ -85,6 +85,7 @@ export class WorkflowExecutor {
   /** When a heartbeat last succeeded (monotonic ms), and how often heartbeats came back after going stale. */
   private lastHeartbeatAt = performance.now();
   private heartbeatGeneration = 0;
+  private heartbeating = false;
   private readonly stopping = new AbortController();
   private readonly queueSlotCallbacks: ((queueName: string) => void)[] = [];
   readonly steps: StepRunner;
@@ -278,20 +279,39 @@ export class WorkflowExecutor {
    * concurrency included) decide when it runs. False when there was nothing to resume.
    */
   async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration): Promise<boolean> {
-    if (this.running.has(row.workflowId) || this.launching.has(row.workflowId) || !this.isAccepting) return false;
-    const claimed = await this.deps.statuses.claimForRecovery(row.workflowId, this.settings.executorId);
-    if (!claimed) return false;
-    if (claimed.status === 'ENQUEUED') return !(await this.exceededRecoveries(registration, claimed, ['ENQUEUED']));
-    return this.runAdopted(registration, claimed);
+    const { workflowId } = row;
+    if (this.running.has(workflowId) || this.launching.has(workflowId) || !this.isAccepting) return false;
+    // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
+    this.launching.add(workflowId);
+    try {
+      const claimed = await this.deps.statuses.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch);
+      if (!claimed) return false;
+      if (await this.exceededRecoveries(registration, claimed, [claimed.status])) return false;
+      if (claimed.status === 'PENDING') await this.loadAndLaunch(registration, claimed, true);
+      return true;
+    } finally {
+      this.launching.delete(workflowId);
+    }
   }
 
   /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
   async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true): Promise<void> {
     const { workflowId } = row;
-    if (this.running.has(workflowId) || this.launching.has(workflowId)) return;
+    // Already run here by this epoch or a newer one (an older run is superseded by launch()).
+    if ((this.running.get(workflowId)?.state.epoch ?? -1) >= row.runEpoch || this.launching.has(workflowId)) return;
     if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId) return;
     this.launching.add(workflowId);
     try {
+      await this.loadAndLaunch(registration, row, hasSteps);
+    } finally {
+      this.launching.delete(workflowId);
+    }
+  }
+
+  /** Reads the inputs and checkpoints of a workflow claimed here and launches its run. */
+  private async loadAndLaunch(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
+    const { workflowId } = row;
+    {
       let args: unknown[];
       try {
         args = deserialize<unknown[]>(row.inputs) ?? [];
@@ -316,8 +336,6 @@ export class WorkflowExecutor {
         }
       }
       this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
-    } finally {
-      this.launching.delete(workflowId);
     }
   }
 
@@ -330,14 +348,24 @@ export class WorkflowExecutor {
     queueName: string | null,
     epoch: number,
   ): void {
-    // One run per workflow per process: a second launch (a race of start, sweep and resume) is a no-op.
-    if (this.running.has(workflowId)) return;
+    // One run per workflow per process. A run of an older epoch (it lost the workflow, e.g. to a
+    // remote cancel and resume that sent it back through its queue) stops first; a second launch
+    // of the same epoch is a no-op.
+    const previous = this.running.get(workflowId);
+    if (previous) {
+      if (previous.state.epoch >= epoch) return;
+      previous.state.abort.abort(new DbosRunSuperseded(workflowId));
+      void previous.promise
+        .catch(() => undefined)
+        .then(() => this.launch(registration, workflowId, args, recorded, deadline, queueName, epoch));
+      return;
+    }
     const abort = new AbortController();
     // The run's steps and waits share one signal; its listener on the stop signal goes when the run ends.
     const linked = linkSignals(abort.signal, this.stopSignal);
     const state: ExecutionState = {
       workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort, signal: linked.signal,
-      epoch, confirmedGeneration: this.heartbeatGeneration,
+      epoch, confirmedGeneration: this.heartbeatGeneration, interrupted: false,
     };
     const promise = this.runToCompletion(registration, { run: state }, args);
     const entry: RunningWorkflow = { promise, state, queueName };
@@ -410,7 +438,9 @@ export class WorkflowExecutor {
         throw new DbosRunSuperseded(workflowId);
       }
       const steps = await this.deps.checkpoints.loadAll(workflowId);
-      return { state: { ...run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])), confirmedGeneration: this.heartbeatGeneration } };
+      return {
+        state: { ...run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])), confirmedGeneration: this.heartbeatGeneration, interrupted: false },
+      };
     } catch (err) {
       if (err instanceof DbosDatabaseUnavailableError && this.isAccepting) return undefined;
       throw err;
@@ -430,6 +460,9 @@ export class WorkflowExecutor {
       if (this.stopping.signal.aborted) throw new DbosShutdownInterrupt(store.run.workflowId);
       return this.finish(store.run, 'ERROR', null, serializeError(err), err);
     }
+    // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
+    // is not the workflow's; the next start replays it properly.
+    if (store.run.interrupted && this.stopping.signal.aborted) throw new DbosShutdownInterrupt(store.run.workflowId);
     let output: string;
     try {
       output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
@@ -458,15 +491,19 @@ export class WorkflowExecutor {
     throw new DbosRunSuperseded(workflowId);
   }
 
-  /** Called by the heartbeat after each attempt. */
-  noteHeartbeat(ok: boolean): void {
-    if (!ok) return;
+  /** Called by the heartbeat after each successful beat; the first one arms the step gate. */
+  noteHeartbeat(): void {
     if (this.heartbeatIsStale()) this.heartbeatGeneration++;
     this.lastHeartbeatAt = performance.now();
+    this.heartbeating = true;
   }
 
+  /**
+   * Before heartbeats start (workflows run from an onModuleInit, a testing module never
+   * initialized) there is no lease to lose: the gate stays open.
+   */
   private heartbeatIsStale(): boolean {
-    return performance.now() - this.lastHeartbeatAt > this.settings.executorLeaseMs / 2;
+    return this.heartbeating && performance.now() - this.lastHeartbeatAt > this.settings.executorLeaseMs / 2;
   }
 
   /**
@@ -479,13 +516,16 @@ export class WorkflowExecutor {
     if (!force && run.confirmedGeneration === this.heartbeatGeneration && !this.heartbeatIsStale()) return;
     for (let waited = 0; this.heartbeatIsStale(); waited++) {
       if (waited === 0) this.logger.warn(`Workflow ${run.workflowId} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
-      await delay(100, run.abort.signal);
-      if (this.stopping.signal.aborted) throw new DbosShutdownInterrupt(run.workflowId);
+      await delay(100, run.abort.signal).catch((err: unknown) => {
+        throw interruption(run, err);
+      });
+      if (this.stopping.signal.aborted) throw interruption(run, new DbosShutdownInterrupt(run.workflowId));
     }
     const generation = this.heartbeatGeneration;
-    if (!(await this.deps.statuses.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch))) {
-      throw new DbosRunSuperseded(run.workflowId);
-    }
+    const owned = await this.deps.statuses.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch).catch((err: unknown) => {
+      throw interruption(run, err);
+    });
+    if (!owned) throw interruption(run, new DbosRunSuperseded(run.workflowId));
     run.confirmedGeneration = generation;
   }
 
@@ -521,10 +561,12 @@ export class WorkflowExecutor {
     // The runs as they are now: a run started after the query began (a resume) is not the one cancelled.
     const runs = new Map(workflowIds.filter((id) => this.running.has(id)).map((id) => [id, this.running.get(id)!]));
     if (runs.size === 0) return;
-    for (const row of await this.deps.statuses.notPending([...runs.keys()])) {
+    for (const row of (await this.deps.statuses.getMany([...runs.keys()])).values()) {
+      const run = runs.get(row.workflowId)!;
       if (row.status === 'CANCELLED') {
-        const reason = row.error ? outcomeError(row) : new DbosWorkflowCancelledError(row.workflowId);
-        runs.get(row.workflowId)?.state.abort.abort(reason);
+        run.state.abort.abort(row.error ? outcomeError(row) : new DbosWorkflowCancelledError(row.workflowId));
+      } else if (row.runEpoch !== run.state.epoch || (row.status === 'PENDING' && row.executorId !== this.settings.executorId)) {
+        run.state.abort.abort(new DbosRunSuperseded(row.workflowId)); // resumed or adopted: another run owns it now
       }
     }
   }
@@ -546,12 +588,8 @@ export class WorkflowExecutor {
     );
     // Empty: it is running or finished already (or a concurrent resume won).
     for (const row of rows) {
-      // An old run of it still unwinding here (cancelled, or not yet told) stops, and is gone before the new one starts.
-      const old = this.running.get(row.workflowId);
-      if (old) {
-        old.state.abort.abort(new DbosRunSuperseded(row.workflowId));
-        await old.promise.catch(() => undefined);
-      }
+      // An old run of it still unwinding here stops at its next step; the new run starts once it is gone (see launch).
+      this.running.get(row.workflowId)?.state.abort.abort(new DbosRunSuperseded(row.workflowId));
       const registration = this.deps.registry.getWorkflow(row.workflowName);
       if (registration && row.status === 'PENDING') await this.launchFromCheckpoints(registration, row);
     }
@@ -629,9 +667,7 @@ export class WorkflowExecutor {
   }
 
   private awaitResult(workflowId: string): Promise<unknown> {
-    const local = this.running.get(workflowId);
-    if (local) return local.promise;
-    return this.handle(workflowId).getResult();
+    return this.localResult(workflowId) ?? this.handle(workflowId).getResult();
   }
 }
 

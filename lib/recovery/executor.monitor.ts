@@ -33,13 +33,14 @@ export class ExecutorMonitor {
     try {
       await this.warnIfIdInUse(this.executor.settings.executorId);
       await this.register();
-      this.executor.noteHeartbeat(true);
+      this.executor.noteHeartbeat();
       this.healthySince = Date.now();
     } catch (err) {
       // The database blinked during startup: the next heartbeat registers this executor.
       this.logger.warn(`Could not register executor "${this.executor.settings.executorId}" yet: ${(err as Error).message}`);
     }
-    const interval = Math.max(50, Math.floor(this.leaseMs / 3));
+    // Six beats a lease: one slow beat does not make this executor stale to itself (half a lease).
+    const interval = Math.max(50, Math.floor(this.leaseMs / 6));
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = undefined));
     }, interval);
@@ -65,7 +66,7 @@ export class ExecutorMonitor {
     const now = Date.now();
     try {
       await this.register();
-      this.executor.noteHeartbeat(true);
+      this.executor.noteHeartbeat();
     } catch (err) {
       if (this.healthySince !== 0) this.logger.warn(`Heartbeat failed: ${(err as Error).message}`);
       this.healthySince = 0;

@@ -49,9 +49,12 @@ export class DedicatedConnection {
   }
 
   private drop(client: Client): void {
-    void this.client?.then((current) => {
-      if (current === client) this.client = undefined;
-    });
+    void this.client?.then(
+      (current) => {
+        if (current === client) this.client = undefined;
+      },
+      () => undefined, // a reconnect that failed has cleared itself
+    );
     client.end().catch(() => undefined);
   }
 

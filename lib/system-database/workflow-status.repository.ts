@@ -140,20 +140,21 @@ export class WorkflowStatusRepository {
   }
 
   /**
-   * Counts one more recovery of a PENDING workflow of `executorId` and starts a new run of it
+   * Counts one more recovery of a PENDING workflow of `executorId` (still at `expectedEpoch`, so
+   * of two concurrent claimers one wins) and starts a new run of it
    * (a new epoch fences off any earlier run). A workflow that came from a queue goes back to it
    * (ENQUEUED, no executor), so the queue's limits decide when it runs again.
    * Null when it is no longer PENDING there (finished, cancelled or taken meanwhile).
    */
-  async claimForRecovery(workflowId: string, executorId: string): Promise<WorkflowStatusRow | null> {
+  async claimForRecovery(workflowId: string, executorId: string, expectedEpoch: number): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(
       `UPDATE ${this.db.s}.workflow_status
           SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
               status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
-        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2
+        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $4
        RETURNING ${STATUS_COLUMNS}`,
-      [workflowId, executorId, Date.now()],
+      [workflowId, executorId, Date.now(), expectedEpoch],
     );
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
   }
@@ -230,13 +231,13 @@ export class WorkflowStatusRepository {
          SELECT workflow_id FROM root
          UNION
          SELECT c.workflow_id FROM ${s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
-          WHERE c.status = 'CANCELLED' AND c.cancel_root = $1
        ), placed AS (
          SELECT w.workflow_id,
                 CASE WHEN w.queue_name IS NOT NULL AND w.queue_name <> $6 THEN 'queue'
                      WHEN w.workflow_name = ANY($5::text[]) AND COALESCE($2::text, w.application_version) = $4 THEN 'here'
                      ELSE 'fallback' END AS place
            FROM ${s}.workflow_status w JOIN tree t ON t.workflow_id = w.workflow_id
+          WHERE w.workflow_id = $1 OR (w.status = 'CANCELLED' AND w.cancel_root = $1)
        )
        UPDATE ${s}.workflow_status w
           SET status = CASE WHEN p.place = 'here' THEN 'PENDING' ELSE 'ENQUEUED' END,
@@ -246,7 +247,8 @@ export class WorkflowStatusRepository {
               output = NULL, deadline = NULL, timeout_ms = NULL, cancel_root = NULL, run_epoch = w.run_epoch + 1,
               started_at = CASE WHEN p.place = 'here' THEN $7::bigint END, updated_at = $7
          FROM placed p
-        WHERE w.workflow_id = p.workflow_id
+        -- Checked again on the locked row: a descendant resumed or finished meanwhile is left as it is.
+        WHERE w.workflow_id = p.workflow_id AND (w.workflow_id = $1 OR (w.status = 'CANCELLED' AND w.cancel_root = $1))
        RETURNING ${statusColumnsOf('w')}`,
       [workflowId, applicationVersion, target.executorId, target.applicationVersion, target.runnableNames, target.fallbackQueue, Date.now()],
     );
@@ -272,16 +274,6 @@ export class WorkflowStatusRepository {
       [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now],
     );
     return (result.rowCount ?? 0) > 0;
-  }
-
-  /** Running workflows among `workflowIds` that are no longer PENDING (cancelled elsewhere). */
-  async notPending(workflowIds: string[]): Promise<WorkflowStatusRow[]> {
-    if (workflowIds.length === 0) return [];
-    const rows = await this.db.query(
-      `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[]) AND status <> 'PENDING'`,
-      [workflowIds],
-    );
-    return rows.map(toStatusRow);
   }
 
   /**
