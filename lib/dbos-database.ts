@@ -1,18 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
+import { delay } from './common/delay';
 import { settleWithin } from './common/settle-within';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
 import { CommunicationRepository } from './system-database/communication.repository';
-import { asUnavailable } from './system-database/connection-errors';
+import { asUnavailable, isConnectionError } from './system-database/connection-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import { ExecutorRepository } from './system-database/executor.repository';
 import { NotificationListener } from './system-database/notification.listener';
 import { QueueRepository } from './system-database/queue.repository';
 import { SchedulerRepository } from './system-database/scheduler.repository';
 import { notificationChannel } from './system-database/schema-name';
-import { SystemDatabase } from './system-database/system-database';
+import { backoff, SystemDatabase } from './system-database/system-database';
 import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
 
@@ -51,6 +52,7 @@ export class DbosDatabase {
         'database.dataSource is not initialized. Pass the DataSource provided by TypeOrmModule, or call initialize() first.',
       );
     }
+    const startupRetryMs = options.database?.startupRetryMs ?? 30_000;
     let url = options.database?.url;
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!url && !appDataSource) {
@@ -67,7 +69,7 @@ export class DbosDatabase {
       schema: options.schema,
       poolSize: options.database?.poolSize,
       runMigrations: options.runMigrations,
-      startupRetryMs: options.database?.startupRetryMs ?? 30_000,
+      startupRetryMs,
       statementTimeoutMs: options.database?.statementTimeoutMs,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
@@ -76,7 +78,7 @@ export class DbosDatabase {
     });
     let ownTransactions: DataSource | undefined;
     try {
-      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system);
+      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs);
       const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded);
       await database.listener.start();
       return database;
@@ -94,7 +96,7 @@ export class DbosDatabase {
    * (a send, a stream write, a start, the heartbeat), so module work inside a transaction
    * never waits on itself.
    */
-  private static async openTransactionDataSource(system: SystemDatabase): Promise<DataSource> {
+  private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number): Promise<DataSource> {
     const options = system.dataSource.options;
     // The app's transactions are not bound by the module's statement timeout (made for its own short statements).
     const {
@@ -103,14 +105,21 @@ export class DbosDatabase {
       idle_in_transaction_session_timeout: _idle,
       ...extra
     } = (options.extra ?? {}) as Record<string, unknown>;
-    const dataSource = new DataSource({
-      ...options, extra, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false,
-    } as typeof options);
-    try {
-      return await dataSource.initialize();
-    } catch (err) {
-      await dataSource.destroy().catch(() => undefined);
-      throw asUnavailable(err, system.target);
+    // Opened right after the system pool, so a database that blinks now is retried as at startup.
+    const giveUpAt = Date.now() + startupRetryMs;
+    for (let attempt = 1; ; attempt++) {
+      const dataSource = new DataSource({
+        ...options, extra, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false,
+      } as typeof options);
+      try {
+        return await dataSource.initialize();
+      } catch (err) {
+        await dataSource.destroy().catch(() => undefined);
+        if (!isConnectionError(err) || Date.now() >= giveUpAt) throw asUnavailable(err, system.target);
+        const wait = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
+        new Logger('DbosDatabase').warn(`Cannot open the @Transaction pool on ${system.target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
+        await delay(wait);
+      }
     }
   }
 
