@@ -24,6 +24,14 @@ class Edgy {
   }
 
   /** A body that catches everything, the shutdown's interruption of its sleep included. */
+  @Workflow() async swallowingRecv(): Promise<string> {
+    try {
+      return (await this.dbos.recv<string>('never', { timeoutMs: 60_000 })) ?? 'timeout';
+    } catch {
+      return 'fallback';
+    }
+  }
+
   @Workflow() async swallowing(): Promise<string> {
     try {
       await this.dbos.sleep(60_000);
@@ -91,13 +99,16 @@ describe('run ownership at the edges', () => {
     }
   });
 
-  it('a body that catches the shutdown interruption and returns records no result', async () => {
-    const options = { schema, executorId: 'edges-swallow', applicationVersion: VERSION };
+  it.each([
+    ['a sleep', 'swallow-sleep', 'swallowing'],
+    ['a recv', 'swallow-recv', 'swallowingRecv'],
+  ] as const)('a body that catches the shutdown interruption of %s and returns records no result', async (_what, workflowId, method) => {
+    const options = { schema, executorId: `edges-${workflowId}`, applicationVersion: VERSION };
     const app = await createDbosApp([Edgy], options);
-    await app.get(WorkflowClient).start(Edgy, { workflowId: 'swallow' }).swallowing();
-    await new Promise((resolve) => setTimeout(resolve, 200)); // asleep
+    await app.get(WorkflowClient).start(Edgy, { workflowId })[method]();
+    await new Promise((resolve) => setTimeout(resolve, 200)); // waiting
     await app.close();
-    const [row] = await sql<{ status: string; output: string | null }>(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = 'swallow'`);
+    const [row] = await sql<{ status: string; output: string | null }>(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = $1`, [workflowId]);
     expect(row).toEqual({ status: 'PENDING', output: null });
   });
 });

@@ -181,7 +181,7 @@ export class StepRunner {
     if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
     for (;;) {
       await this.mayStart(state);
-      if (attempt && !(await attempt(stepId))) continue;
+      if (attempt && !(await attempt(stepId).catch((err: unknown) => Promise.reject(interruption(state, err))))) continue;
       const startedAt = Date.now();
       const client = await this.system.connect();
       let outcome: { value: T } | 'nothing' | 'taken';
