@@ -1,19 +1,18 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
-import { delay } from './common/delay';
 import { settleWithin } from './common/settle-within';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { CheckpointRepository } from './system-database/checkpoint.repository';
 import { CommunicationRepository } from './system-database/communication.repository';
-import { asUnavailable, isConnectionError } from './system-database/connection-errors';
+import { asUnavailable } from './system-database/connection-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import { ExecutorRepository } from './system-database/executor.repository';
 import { NotificationListener } from './system-database/notification.listener';
 import { QueueRepository } from './system-database/queue.repository';
 import { SchedulerRepository } from './system-database/scheduler.repository';
 import { notificationChannel } from './system-database/schema-name';
-import { backoff, SystemDatabase } from './system-database/system-database';
+import { retryWhileUnreachable, SystemDatabase } from './system-database/system-database';
 import { WorkflowAdmin } from './system-database/workflow-admin';
 import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
 
@@ -97,29 +96,20 @@ export class DbosDatabase {
    * never waits on itself.
    */
   private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number): Promise<DataSource> {
-    const options = system.dataSource.options;
-    // The app's transactions are not bound by the module's statement timeout (made for its own short statements).
-    const {
-      statement_timeout: _statement,
-      query_timeout: _query,
-      idle_in_transaction_session_timeout: _idle,
-      ...extra
-    } = (options.extra ?? {}) as Record<string, unknown>;
     // Opened right after the system pool, so a database that blinks now is retried as at startup.
-    const giveUpAt = Date.now() + startupRetryMs;
-    for (let attempt = 1; ; attempt++) {
-      const dataSource = new DataSource({
-        ...options, extra, name: `${options.name ?? 'nestjs-dbos'}:transactions`, migrations: [], migrationsRun: false,
-      } as typeof options);
-      try {
-        return await dataSource.initialize();
-      } catch (err) {
-        await dataSource.destroy().catch(() => undefined);
-        if (!isConnectionError(err) || Date.now() >= giveUpAt) throw asUnavailable(err, system.target);
-        const wait = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
-        new Logger('DbosDatabase').warn(`Cannot open the @Transaction pool on ${system.target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
-        await delay(wait);
-      }
+    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`), migrations: [] };
+    try {
+      return await retryWhileUnreachable(startupRetryMs, `open the @Transaction pool on ${system.target}`, new Logger('DbosDatabase'), async () => {
+        const dataSource = new DataSource(options);
+        try {
+          return await dataSource.initialize();
+        } catch (err) {
+          await dataSource.destroy().catch(() => undefined);
+          throw err;
+        }
+      });
+    } catch (err) {
+      throw asUnavailable(err, system.target);
     }
   }
 

@@ -6,7 +6,7 @@ import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
-import type { CheckpointRepository, RecordCheckpointResult } from '../system-database/checkpoint.repository';
+import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
 import { describeTarget, type SystemDatabase } from '../system-database/system-database';
@@ -98,7 +98,11 @@ export class StepRunner {
 
   /** What a checkpoint write found: recorded, another run's row (adopted), or fenced (this run stops). */
   private settle<T>(state: ExecutionState, stepId: number, name: string, result: RecordCheckpointResult, value: () => T): T {
-    if (result.recorded) return value();
+    return result.recorded ? value() : this.adoptOrStop<T>(state, stepId, name, result);
+  }
+
+  /** Not written: adopt the row another run wrote at this position, or stop (fenced off). */
+  private adoptOrStop<T>(state: ExecutionState, stepId: number, name: string, result: NotRecorded): T {
     if ('fenced' in result) throw interruption(state, new DbosRunSuperseded(state.workflowId));
     return replayCheckpoint<T>(state, stepId, name, result.existing);
   }
@@ -217,9 +221,7 @@ export class StepRunner {
       client.release();
       if (outcome === 'taken') {
         // The position is taken by another run (adopt its row), or the fence refused this run.
-        return this.settle(state, stepId, name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch), () => {
-          throw new Error('unreachable: a checkpoint that was not written');
-        });
+        return this.adoptOrStop<T>(state, stepId, name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch));
       }
       if (outcome !== 'nothing') return outcome.value;
       if (!attempt) throw new Error(`${name} had nothing to record and no way to wait`);
@@ -270,9 +272,7 @@ export class StepRunner {
       } catch (caught) {
         if (caught instanceof AlreadyRecorded) {
           // Taken by another run (adopt its row), or the fence refused this run (its writes rolled back).
-          return this.settle(state, stepId, registration.name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch), () => {
-            throw new Error('unreachable: a checkpoint that was not written');
-          });
+          return this.adoptOrStop(state, stepId, registration.name, await this.checkpoints.notRecorded(state.workflowId, stepId, state.epoch));
         }
         // Outside the body (connect, BEGIN, the checkpoint, COMMIT) a lost connection is the
         // module's own: rolled back, or committed with its checkpoint; the replay after it tells which.
@@ -305,7 +305,8 @@ export class StepRunner {
    * violated) it is the body's own, recorded like any step error.
    */
   private async classifyBodyFailure(manager: EntityManager, err: unknown): Promise<unknown> {
-    if (!isConnectionError(err) || err instanceof DbosDatabaseUnavailableError) return err instanceof DbosDatabaseUnavailableError ? err : new BodyFailure(err);
+    if (err instanceof DbosDatabaseUnavailableError) return err; // raised by the module's own connection (a send inside the body)
+    if (!isConnectionError(err)) return new BodyFailure(err);
     const probe = await manager.query('SELECT 1').then(
       () => undefined,
       (probeErr: unknown) => probeErr,

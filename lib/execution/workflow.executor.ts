@@ -17,7 +17,7 @@ import { DbosTimeoutError } from '../errors/timeout.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import { deserialize, serializeError } from '../serialization/value.codec';
+import { deserialize, deserializeError, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
@@ -214,15 +214,20 @@ export class WorkflowExecutor {
   private runIfOrphaned(registration: WorkflowRegistration, row: WorkflowStatusRow): void {
     if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId || row.applicationVersion !== this.settings.applicationVersion) return;
     // Another start of this id is between its insert and its launch: it runs it.
-    if (this.running.has(row.workflowId) || this.launching.has(row.workflowId) || (this.starting.get(row.workflowId) ?? 0) > 1) return;
+    if (this.hasRunner(row.workflowId) || (this.starting.get(row.workflowId) ?? 0) > 1) return;
     void this.resumePending(row, registration).catch((err: Error) =>
       this.logger.error(`Could not run workflow ${row.workflowId}, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
     );
   }
 
+  /** True while this process runs the workflow or is launching it. */
+  private hasRunner(workflowId: string): boolean {
+    return this.running.has(workflowId) || this.launching.has(workflowId);
+  }
+
   /** True while this process runs the workflow, is about to, or is starting it. */
   isBusy(workflowId: string): boolean {
-    return this.running.has(workflowId) || this.launching.has(workflowId) || this.starting.has(workflowId);
+    return this.hasRunner(workflowId) || this.starting.has(workflowId);
   }
 
   /**
@@ -259,16 +264,17 @@ export class WorkflowExecutor {
    * recoveries. A queued one was put back on its queue by the claim: the dispatcher runs it.
    */
   async runAdopted(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
-    if (await this.exceededRecoveries(registration, row, [row.status])) return false;
+    if (await this.exceededRecoveries(registration, row)) return false;
     if (row.status === 'PENDING') await this.launchFromCheckpoints(registration, row);
     return true;
   }
 
-  private async exceededRecoveries(registration: WorkflowRegistration, row: WorkflowStatusRow, from: string[]): Promise<boolean> {
+  /** Marks a claimed workflow (PENDING here, or put back on its queue) MAX_RECOVERY_ATTEMPTS_EXCEEDED once it used them up. */
+  private async exceededRecoveries(registration: WorkflowRegistration, row: WorkflowStatusRow): Promise<boolean> {
     const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
-    await this.deps.statuses.transition(row.workflowId, from, 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
+    await this.deps.statuses.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error);
     this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
     return true;
   }
@@ -280,13 +286,13 @@ export class WorkflowExecutor {
    */
   async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration): Promise<boolean> {
     const { workflowId } = row;
-    if (this.running.has(workflowId) || this.launching.has(workflowId) || !this.isAccepting) return false;
+    if (this.hasRunner(workflowId) || !this.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
     this.launching.add(workflowId);
     try {
       const claimed = await this.deps.statuses.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch);
       if (!claimed) return false;
-      if (await this.exceededRecoveries(registration, claimed, [claimed.status])) return false;
+      if (await this.exceededRecoveries(registration, claimed)) return false;
       if (claimed.status === 'PENDING') await this.loadAndLaunch(registration, claimed, true);
       return true;
     } finally {
@@ -311,32 +317,30 @@ export class WorkflowExecutor {
   /** Reads the inputs and checkpoints of a workflow claimed here and launches its run. */
   private async loadAndLaunch(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
     const { workflowId } = row;
-    {
-      let args: unknown[];
-      try {
-        args = deserialize<unknown[]>(row.inputs) ?? [];
-      } catch (err) {
-        // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
-        const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
-        await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error));
-        this.logger.error(error.message);
-        return;
-      }
-      // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
-      let steps: OperationOutputRow[] = [];
-      for (let attempt = 1; hasSteps; attempt++) {
-        try {
-          steps = await this.deps.checkpoints.loadAll(workflowId);
-          break;
-        } catch (err) {
-          if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
-          const wait = backoff(attempt);
-          this.logger.warn(`Could not read the checkpoints of ${workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
-          await delay(wait, this.stopSignal);
-        }
-      }
-      this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
+    let args: unknown[];
+    try {
+      args = deserialize<unknown[]>(row.inputs) ?? [];
+    } catch (err) {
+      // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
+      const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
+      await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error));
+      this.logger.error(error.message);
+      return;
     }
+    // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
+    let steps: OperationOutputRow[] = [];
+    for (let attempt = 1; hasSteps; attempt++) {
+      try {
+        steps = await this.deps.checkpoints.loadAll(workflowId);
+        break;
+      } catch (err) {
+        if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
+        const wait = backoff(attempt);
+        this.logger.warn(`Could not read the checkpoints of ${workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
+        await delay(wait, this.stopSignal);
+      }
+    }
+    this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
   }
 
   private launch(
@@ -413,7 +417,7 @@ export class WorkflowExecutor {
           await delay(backoff(outage + again), this.stopSignal);
           replay = await this.replayState(store.run);
         }
-        if ('outcome' in replay) return replay.outcome();
+        if ('finished' in replay) return outcomeOf(replay.finished);
         store = { run: replay.state };
         this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
       }
@@ -425,7 +429,7 @@ export class WorkflowExecutor {
    * when the database went away again meanwhile. A workflow that finished or was cancelled
    * meanwhile gives its outcome; one that another run took over (adopted, resumed) stops here.
    */
-  private async replayState(run: ExecutionState): Promise<{ state: ExecutionState } | { outcome: () => unknown } | undefined> {
+  private async replayState(run: ExecutionState): Promise<{ state: ExecutionState } | { finished: WorkflowStatusRow } | undefined> {
     const { workflowId } = run;
     try {
       await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
@@ -433,7 +437,7 @@ export class WorkflowExecutor {
       );
       const current = await this.deps.statuses.get(workflowId);
       // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
-      if (current && isTerminal(current.status)) return { outcome: () => outcomeOf(current) };
+      if (current && isTerminal(current.status)) return { finished: current };
       if (!current || current.runEpoch !== run.epoch || current.executorId !== this.settings.executorId) {
         throw new DbosRunSuperseded(workflowId);
       }
@@ -561,13 +565,11 @@ export class WorkflowExecutor {
     // The runs as they are now: a run started after the query began (a resume) is not the one cancelled.
     const runs = new Map(workflowIds.filter((id) => this.running.has(id)).map((id) => [id, this.running.get(id)!]));
     if (runs.size === 0) return;
-    for (const row of (await this.deps.statuses.getMany([...runs.keys()])).values()) {
-      const run = runs.get(row.workflowId)!;
-      if (row.status === 'CANCELLED') {
-        run.state.abort.abort(row.error ? outcomeError(row) : new DbosWorkflowCancelledError(row.workflowId));
-      } else if (row.runEpoch !== run.state.epoch || (row.status === 'PENDING' && row.executorId !== this.settings.executorId)) {
-        run.state.abort.abort(new DbosRunSuperseded(row.workflowId)); // resumed or adopted: another run owns it now
-      }
+    const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
+    for (const lost of await this.deps.statuses.lostRuns(owned, this.settings.executorId)) {
+      // Cancelled: the run stops with the cancel's error. Otherwise another run owns it now (resumed, adopted).
+      const reason = lost.status !== 'CANCELLED' ? new DbosRunSuperseded(lost.workflowId) : lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
+      runs.get(lost.workflowId)!.state.abort.abort(reason);
     }
   }
 
@@ -692,15 +694,6 @@ export class ChildWorkflowHandle<R = unknown> extends WorkflowHandle<R> {
     if (!store) return super.getStatus();
     return this.steps.runOperation(store, 'DBOS.getStatus', () => super.getStatus());
   }
-}
-
-function outcomeError(row: WorkflowStatusRow): Error {
-  try {
-    outcomeOf(row);
-  } catch (err) {
-    return err as Error;
-  }
-  return new DbosWorkflowCancelledError(row.workflowId);
 }
 
 function earliest(a: number | null, b: number | null): number | null {

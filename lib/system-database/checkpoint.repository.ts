@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './entities/operation-output.entity';
-import { STEP_COLUMNS, toStepRow } from './row-mapping';
+import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
 
@@ -10,7 +10,8 @@ import { WriteBatcher } from './write-batcher';
  * the workflow is no longer PENDING under this run's epoch (cancelled, resumed, adopted), so
  * nothing was written and the run must stop.
  */
-export type RecordCheckpointResult = { recorded: true } | { recorded: false; existing: OperationOutputRow } | { recorded: false; fenced: true };
+export type RecordCheckpointResult = { recorded: true } | NotRecorded;
+export type NotRecorded = { recorded: false; existing: OperationOutputRow } | { recorded: false; fenced: true };
 
 /** A checkpoint and the epoch of the run that writes it. */
 export interface FencedCheckpoint {
@@ -67,9 +68,9 @@ export class CheckpointRepository {
    * Why a checkpoint was not written: the run was fenced off (the workflow is no longer its own,
    * even if the other run wrote that position too), or another run wrote the position first.
    */
-  async notRecorded(workflowId: string, stepId: number, epoch: number): Promise<RecordCheckpointResult> {
+  async notRecorded(workflowId: string, stepId: number, epoch: number): Promise<NotRecorded> {
     const rows = await this.db.query(
-      `SELECT ${this.ownedBy('$1::text', '$3::int')} AS owned, ${STEP_COLUMNS.split(',').map((c) => `o.${c.trim()}`).join(', ')}
+      `SELECT ${this.ownedBy('$1::text', '$3::int')} AS owned, ${stepColumnsOf('o')}
          FROM (SELECT 1) one LEFT JOIN ${this.db.s}.operation_outputs o ON o.workflow_id = $1 AND o.step_id = $2`,
       [workflowId, stepId, epoch],
     );

@@ -12,7 +12,16 @@ export const STATUS_COLUMNS = `workflow_id, status, workflow_name, class_name, i
 
 /** STATUS_COLUMNS qualified by a table alias, for joins and UPDATE ... FROM. */
 export function statusColumnsOf(alias: string): string {
-  return STATUS_COLUMNS.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
+  return qualified(STATUS_COLUMNS, alias);
+}
+
+/** STEP_COLUMNS qualified by a table alias. */
+export function stepColumnsOf(alias: string): string {
+  return qualified(STEP_COLUMNS, alias);
+}
+
+function qualified(columns: string, alias: string): string {
+  return columns.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
 }
 
 export function toStatusRow(raw: Raw): WorkflowStatusRow {

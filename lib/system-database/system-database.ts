@@ -44,6 +44,24 @@ export function backoff(attempt: number): number {
 }
 
 
+/**
+ * Runs `attempt` until it succeeds; an unreachable database (a connection error) is retried with
+ * backoff for `retryMs`, each retry reported. Any other error, or the last one, is thrown as it is.
+ */
+export async function retryWhileUnreachable<T>(retryMs: number, what: string, logger: SystemLogger, attempt: () => Promise<T>): Promise<T> {
+  const giveUpAt = Date.now() + retryMs;
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isConnectionError(err) || Date.now() >= giveUpAt) throw err;
+      const wait = Math.min(backoff(n), Math.max(0, giveUpAt - Date.now()));
+      logger.warn(`Cannot ${what} (attempt ${n}): ${(err as Error).message}; retrying in ${wait} ms`);
+      await delay(wait);
+    }
+  }
+}
+
 /** Key of the advisory lock that serializes migrations of one schema across processes. */
 function migrationLockKey(schema: string): string {
   return createHash('sha256').update(`nestjs-dbos:migrate:${schema}`).digest().readBigInt64BE(0).toString();
@@ -72,29 +90,37 @@ export class SystemDatabase {
     assertSchemaName(config.schema);
     const target = describeTarget(config);
     const logger = config.logger ?? consoleLogger;
-    const giveUpAt = Date.now() + (config.startupRetryMs ?? 0);
-    for (let attempt = 1; ; attempt++) {
-      const dataSource = new DataSource(systemDataSourceOptions(config, true));
-      let connected = false;
-      try {
-        await dataSource.initialize();
-        connected = true;
-        const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
-        if (config.runMigrations) await db.migrate();
-        await db.assertSchemaReady();
-        return db;
-      } catch (err) {
-        await dataSource.destroy().catch(() => undefined);
-        // A connection lost at any point of the startup (connecting, migrating) is retried until giveUpAt.
-        if (!isConnectionError(err) || Date.now() >= giveUpAt) {
-          if (connected && !isConnectionError(err)) throw err;
-          throw new DbosDatabaseUnavailableError(target, (err as Error).message);
+    let connected = false;
+    try {
+      // A connection lost at any point of the startup (connecting, migrating) is retried until startupRetryMs.
+      return await retryWhileUnreachable(config.startupRetryMs ?? 0, `reach ${target}`, logger, async () => {
+        const dataSource = new DataSource(systemDataSourceOptions(config, true));
+        connected = false;
+        try {
+          await dataSource.initialize();
+          connected = true;
+          const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
+          if (config.runMigrations) await db.migrate();
+          await db.assertSchemaReady();
+          return db;
+        } catch (err) {
+          await dataSource.destroy().catch(() => undefined);
+          throw err;
         }
-        const wait = Math.min(backoff(attempt), Math.max(0, giveUpAt - Date.now()));
-        logger.warn(`Cannot reach ${target} (attempt ${attempt}): ${(err as Error).message}; retrying in ${wait} ms`);
-        await delay(wait);
-      }
+      });
+    } catch (err) {
+      if (connected && !isConnectionError(err)) throw err;
+      throw new DbosDatabaseUnavailableError(target, (err as Error).message);
     }
+  }
+
+  /**
+   * Options for another DataSource on this database with the module's connection settings
+   * (keepalive, connect timeout, error-safe clients) but none of its statement timeouts: for
+   * migrations, and for the app's @Transaction pool when the module opened the database itself.
+   */
+  companionDataSourceOptions(name: string): DataSourceOptions {
+    return { ...systemDataSourceOptions(this.config, false), name } as DataSourceOptions;
   }
 
   get pool(): Pool {
@@ -205,7 +231,7 @@ export class SystemDatabase {
    * migration, or building an index on a large table, may take longer than any hot-path query.
    */
   async migrate(): Promise<string[]> {
-    const migrations = new DataSource({ ...systemDataSourceOptions(this.config, false), name: `nestjs-dbos-migrate:${this.schema}` } as DataSourceOptions);
+    const migrations = new DataSource(this.companionDataSourceOptions(`nestjs-dbos-migrate:${this.schema}`));
     await migrations.initialize();
     const runner = migrations.createQueryRunner();
     try {
