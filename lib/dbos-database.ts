@@ -3,28 +3,15 @@ import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos-options';
 import { settleWithin } from './common/settle-within';
 import { DbosConfigurationError } from './errors/configuration.error';
-import { CheckpointRepository } from './system-database/checkpoint.repository';
-import { CommunicationRepository } from './system-database/communication.repository';
 import { asUnavailable } from './system-database/connection-errors';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
-import { ExecutorRepository } from './system-database/executor.repository';
-import { NotificationListener } from './system-database/notification.listener';
-import { QueueRepository } from './system-database/queue.repository';
-import { SchedulerRepository } from './system-database/scheduler.repository';
-import { notificationChannel } from './system-database/schema-name';
+import type { NotificationListener } from './system-database/notification.listener';
+import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
 import { retryWhileUnreachable, SystemDatabase } from './system-database/system-database';
-import { WorkflowAdmin } from './system-database/workflow-admin';
-import { WorkflowStatusRepository } from './system-database/workflow-status.repository';
 
 /** The module's open database: system tables, repositories, the LISTEN connection, and where @Transaction runs. */
 export class DbosDatabase {
-  readonly statuses: WorkflowStatusRepository;
-  readonly checkpoints: CheckpointRepository;
-  readonly communication: CommunicationRepository;
-  readonly admin: WorkflowAdmin;
-  readonly queues: QueueRepository;
-  readonly scheduler: SchedulerRepository;
-  readonly executors: ExecutorRepository;
+  readonly repositories: SystemRepositories;
   readonly listener: NotificationListener;
 
   private constructor(
@@ -34,14 +21,8 @@ export class DbosDatabase {
     private readonly ownTransactionDataSource: DataSource | undefined,
     private readonly embedded?: EmbeddedPostgresHandle,
   ) {
-    this.statuses = new WorkflowStatusRepository(system);
-    this.checkpoints = new CheckpointRepository(system);
-    this.communication = new CommunicationRepository(system);
-    this.admin = new WorkflowAdmin(system, this.statuses, this.checkpoints, this.communication);
-    this.queues = new QueueRepository(system);
-    this.scheduler = new SchedulerRepository(system);
-    this.executors = new ExecutorRepository(system);
-    this.listener = new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), new Logger('DbosNotifications'));
+    this.repositories = createRepositories(system);
+    this.listener = createListener(system, new Logger('DbosNotifications'));
   }
 
   static async open(options: ResolvedDbosOptions): Promise<DbosDatabase> {

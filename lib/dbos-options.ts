@@ -1,8 +1,7 @@
 import { hostname } from 'node:os';
 import { DEFAULT_SCHEMA } from './dbos.constants';
+import type { ExecutorSettings } from './execution/executor.settings';
 import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
-
-export const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
 
 /** Module options with every default filled in: the one place defaults live. */
 export interface ResolvedDbosOptions extends DbosModuleOptions {
@@ -26,5 +25,17 @@ export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOpti
       maxRecoveryAttempts: options.recovery?.maxRecoveryAttempts ?? 50,
       executorLeaseMs: options.recovery?.executorLeaseMs ?? 30_000,
     },
+  };
+}
+
+/** The settings the executor's parts share; the application version is settled after discovery when not configured. */
+export function executorSettingsOf(options: ResolvedDbosOptions): ExecutorSettings {
+  return {
+    executorId: options.executorId,
+    applicationVersion: options.applicationVersion ?? 'unregistered',
+    maxRecoveryAttempts: options.recovery.maxRecoveryAttempts,
+    shutdownTimeoutMs: options.shutdownTimeoutMs,
+    maxPayloadBytes: options.maxPayloadBytes,
+    executorLeaseMs: options.recovery.executorLeaseMs,
   };
 }

@@ -7,61 +7,64 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { DbosDatabase } from './dbos-database';
-import { DBOS_RESOLVED_OPTIONS, type ResolvedDbosOptions } from './dbos-options';
-import { DBOS_SYSTEM_DATABASE } from './dbos.constants';
-import { ShutdownWatch } from './dbos.shutdown-watch';
 import { settleWithin } from './common/settle-within';
+import { DbosDatabase } from './dbos-database';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { ShutdownWatch } from './dbos.shutdown-watch';
+import type { ExecutorSettings } from './execution/executor.settings';
+import { RunningWorkflows } from './execution/running-workflows.table';
+import { WorkflowControl } from './execution/workflow.control';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { ExecutorMonitor } from './recovery/executor.monitor';
 import { RecoveryService } from './recovery/recovery.service';
+import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
-import { DedicatedConnection } from './system-database/dedicated.connection';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 
 /** Unregistering the executor (a last write) gets this long past the shutdown timeout. */
 const MONITOR_STOP_GRACE_MS = 1_000;
 
-/** Starts work once the app is up; stops taking work, then closes the pool, on shutdown. */
+/**
+ * The order of things: once the app is up, subscribe to notifications, heartbeat, recover,
+ * dispatch queues, fire schedules; on shutdown stop taking work, wind down (bounded), then
+ * close the connections.
+ */
 @Injectable()
 export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown, OnApplicationShutdown {
-  private readonly scheduler: WorkflowScheduler;
-  private readonly retention?: RetentionTask;
-  private readonly monitor: ExecutorMonitor;
-  private readonly leaseMs: number;
-  private readonly shutdownTimeoutMs: number;
   private readonly shutdownWatch: ShutdownWatch;
 
   constructor(
     @Inject(DBOS_SYSTEM_DATABASE) private readonly database: DbosDatabase,
-    @Inject(DBOS_RESOLVED_OPTIONS) options: ResolvedDbosOptions,
+    @Inject(DBOS_EXECUTOR_SETTINGS) private readonly settings: ExecutorSettings,
+    private readonly runs: RunningWorkflows,
     private readonly executor: WorkflowExecutor,
+    private readonly control: WorkflowControl,
+    private readonly resumer: WorkflowResumer,
     private readonly recovery: RecoveryService,
     private readonly dispatcher: QueueDispatcher,
+    private readonly monitor: ExecutorMonitor,
+    private readonly scheduler: WorkflowScheduler,
+    private readonly retention: RetentionTask,
     private readonly discovery: DiscoveryService,
   ) {
-    this.shutdownWatch = new ShutdownWatch(() => executor.stopTakingWork());
-    this.scheduler = new WorkflowScheduler(recovery.registry, executor, database.scheduler);
-    if (options.retention) this.retention = new RetentionTask(database.statuses, options.retention);
-    const leaseMs = (this.leaseMs = options.recovery.executorLeaseMs);
-    this.shutdownTimeoutMs = options.shutdownTimeoutMs;
-    const heartbeats = new DedicatedConnection(database.system.connectionConfig(), database.system.target, Math.max(1_000, Math.floor(leaseMs / 3)));
-    this.monitor = new ExecutorMonitor(database.executors, executor, recovery.registry, leaseMs, heartbeats);
+    this.shutdownWatch = new ShutdownWatch(() => runs.stopTakingWork());
   }
 
   async onApplicationBootstrap(): Promise<void> {
     this.shutdownWatch.watch(this.discovery);
+    this.control.listen(this.database.listener);
+    this.resumer.start();
     await this.monitor.start();
-    this.recovery.start(Math.max(1_000, Math.floor(this.leaseMs / 2)));
+    this.recovery.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
     this.dispatcher.start();
     await this.scheduler.start();
-    this.retention?.start();
+    this.retention.start();
   }
 
-  /** Shutdown began (if the app's own hooks or a signal did not say so already): no new step, no failure recorded. */
+  /** Shutdown began (if the app's own hooks did not say so already): no new step, no failure recorded. */
   onModuleDestroy(): void {
-    this.executor.stopTakingWork();
+    this.runs.stopTakingWork();
   }
 
   /**
@@ -70,9 +73,9 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
    * stuck on a dead socket must not hold up a deploy.
    */
   async beforeApplicationShutdown(): Promise<void> {
-    const deadline = Date.now() + this.shutdownTimeoutMs;
+    const deadline = Date.now() + this.settings.shutdownTimeoutMs;
     this.scheduler.stop();
-    this.retention?.stop();
+    this.retention.stop();
     const draining = this.executor.shutdown();
     await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop()]));
     await settleWithin(deadline, draining);

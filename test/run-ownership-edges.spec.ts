@@ -1,7 +1,10 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../lib';
-import { WorkflowExecutor } from '../lib/execution/workflow.executor';
+import type { DbosDatabase } from '../lib/dbos-database';
+import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
+import { WorkflowRegistry } from '../lib/discovery/workflow.registry';
+import { WorkflowResumer } from '../lib/recovery/workflow.resumer';
 import { serialize } from '../lib/serialization/value.codec';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
@@ -54,14 +57,11 @@ describe('run ownership at the edges', () => {
          VALUES ('twice', 'PENDING', 'Edgy.single', 'Edgy', $1, 'edges-a', $2, 1, 1)`,
         [serialize([]), VERSION],
       );
-      const executor = app.get(WorkflowExecutor);
-      const statuses = (executor as unknown as { deps: { statuses: { get(id: string): Promise<unknown> } } }).deps.statuses;
-      const pending = (await statuses.get('twice')) as Parameters<WorkflowExecutor['resumePending']>[0];
-      const registration = (executor as unknown as { deps: { registry: { getWorkflow(n: string): unknown } } }).deps.registry.getWorkflow('Edgy.single') as Parameters<
-        WorkflowExecutor['resumePending']
-      >[1];
+      const resumer = app.get(WorkflowResumer);
+      const pending = (await (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).repositories.statuses.get('twice'))!;
+      const registration = app.get(WorkflowRegistry).getWorkflow('Edgy.single')!;
       Edgy.stepRuns = 0;
-      const won = await Promise.all([executor.resumePending(pending, registration), executor.resumePending(pending, registration)]);
+      const won = await Promise.all([resumer.resumePending(pending, registration), resumer.resumePending(pending, registration)]);
       expect(won.filter(Boolean)).toHaveLength(1);
       expect(await app.get(WorkflowClient).retrieve('twice').getResult({ timeoutMs: 10_000 })).toBe('ran');
       expect(Edgy.stepRuns).toBe(1);

@@ -1,3 +1,4 @@
+import { redactUrl } from '../common/database-target';
 import type { WorkflowClient } from '../client/workflow.client';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
@@ -56,7 +57,6 @@ function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationErr
 }
 
 async function withConnectTimeout<T>(settings: ConnectionSettings, connecting: Promise<T>): Promise<T> {
-  const { redactUrl } = await import('../system-database/system-database');
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

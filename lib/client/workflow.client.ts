@@ -1,22 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
+import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import { resolveExisting } from '../execution/enqueue';
-import { checkWorkflowId } from '../execution/limits';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { deserialize, serialize } from '../serialization/value.codec';
-import { CheckpointRepository } from '../system-database/checkpoint.repository';
-import { CommunicationRepository, type StreamEntry } from '../system-database/communication.repository';
-import { NotificationListener } from '../system-database/notification.listener';
-import { QueueRepository, type QueueStats } from '../system-database/queue.repository';
-import { notificationChannel } from '../system-database/schema-name';
+import type { StreamEntry } from '../system-database/communication.repository';
+import type { NotificationListener } from '../system-database/notification.listener';
+import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system-database';
-import { INTERNAL_QUEUE, WorkflowAdmin } from '../system-database/workflow-admin';
-import { WorkflowStatusRepository, type ReopenTarget } from '../system-database/workflow-status.repository';
-import { toStatusInfo, toStepInfo } from './status-info';
-import { isTerminal } from './workflow-outcome';
+import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
+import { INTERNAL_QUEUE } from '../system-database/workflow-admin';
+import type { ReopenTarget } from '../system-database/workflow-status.repository';
+import { resolveExisting } from '../workflow/enqueue.checks';
+import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
+import { checkWorkflowId } from '../workflow/workflow.limits';
+import { isTerminal } from '../workflow/workflow.outcome';
+import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type LocalResults } from './workflow.handle';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
@@ -42,14 +43,8 @@ export interface LocalWorkflowRuntime extends LocalResults {
   fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
 
-export interface WorkflowClientBackend {
-  system: SystemDatabase;
-  statuses: WorkflowStatusRepository;
-  checkpoints: CheckpointRepository;
-  communication: CommunicationRepository;
+export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors'> {
   listener: NotificationListener;
-  admin: WorkflowAdmin;
-  queues: QueueRepository;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
 }
@@ -77,7 +72,6 @@ export interface ForkOptions {
   workflowId?: string;
 }
 
-const DEFAULT_WAIT_MS = 60_000;
 
 /**
  * The outside door to workflows: start, await, message, inspect, manage. Inject it in a Nest
@@ -88,21 +82,13 @@ export class WorkflowClient {
 
   /** A client of its own, outside Nest. Close it with `close()`. */
   static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
-    const schema = options.schema ?? 'dbos';
+    const schema = options.schema ?? DEFAULT_SCHEMA;
     const system = await SystemDatabase.open({ url: options.database.url, poolSize: options.database.poolSize ?? 4, schema, runMigrations: false });
-    const listener = new NotificationListener(system.connectionConfig(), notificationChannel(schema), console);
+    const listener = createListener(system, console);
     await listener.start();
-    const statuses = new WorkflowStatusRepository(system);
-    const checkpoints = new CheckpointRepository(system);
-    const communication = new CommunicationRepository(system);
     return new WorkflowClient({
-      system,
-      statuses,
-      checkpoints,
-      communication,
+      ...createRepositories(system),
       listener,
-      admin: new WorkflowAdmin(system, statuses, checkpoints, communication),
-      queues: new QueueRepository(system),
       close: async () => {
         await listener.close();
         await system.close();
@@ -131,28 +117,16 @@ export class WorkflowClient {
     const inputs = serialize(args, `the arguments of workflow ${options.workflowName}`);
     const workflowId = options.workflowId ?? randomUUID();
     checkWorkflowId(workflowId);
-    const now = Date.now();
-    const result = await this.backend.statuses.insert({
-      workflowId,
-      status: 'ENQUEUED',
-      workflowName: options.workflowName,
-      className: null,
-      inputs,
-      executorId: null,
-      applicationVersion: options.applicationVersion ?? null,
-      queueName: options.queue,
-      priority: options.priority ?? 0,
-      deduplicationId: options.deduplicationId ?? null,
-      partitionKey: options.partitionKey ?? null,
-      delayUntil: options.delayMs ? now + options.delayMs : null,
-      timeoutMs: options.timeoutMs ?? null,
-      deadline: null,
-      parentWorkflowId: null,
-      forkedFrom: null,
-      startedAt: null,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const result = await this.backend.statuses.insert(
+      newWorkflowRow({
+        workflowId,
+        workflowName: options.workflowName,
+        className: null,
+        inputs,
+        applicationVersion: options.applicationVersion ?? null,
+        options,
+      }),
+    );
     if (result.inserted) return this.retrieve<R>(workflowId);
     return this.retrieve<R>(await resolveExisting(this.backend.queues, result.existing, options.workflowName, workflowId, options));
   }

@@ -5,8 +5,8 @@ import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
-import { toStatusInfo } from './status-info';
-import { isTerminal, outcomeOf } from './workflow-outcome';
+import { toStatusInfo } from '../workflow/status-info.mapper';
+import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 
 export interface GetResultOptions {
   /** Reject with DbosTimeoutError when the workflow has not finished by then. Default: wait. */

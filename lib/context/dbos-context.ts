@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { WorkflowStarter } from '../client/workflow.client';
+import { DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosError } from '../errors/dbos.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { DbosRuntime } from './dbos-runtime.interface';
@@ -10,7 +11,6 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-const DEFAULT_WAIT_MS = 60_000;
 
 /**
  * The running workflow, seen from any provider: inject it anywhere, use it inside a workflow,

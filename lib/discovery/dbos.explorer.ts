@@ -1,11 +1,13 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { DBOS_MODULE_OPTIONS } from '../dbos.constants';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_MODULE_OPTIONS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import type { ExecutorSettings } from '../execution/executor.settings';
+import { StepRunner } from '../execution/step.runner';
 import { WorkflowExecutor } from '../execution/workflow.executor';
-import { parseCron } from '../scheduler/workflow.scheduler';
 import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
+import { parseCron } from '../scheduler/cron.parser';
 import { DbosMetadataAccessor } from './dbos-metadata.accessor';
 import { WorkflowRegistry, type StepRegistration, type WorkflowRegistration } from './workflow.registry';
 
@@ -26,17 +28,19 @@ export class DbosExplorer implements OnModuleInit {
     private readonly accessor: DbosMetadataAccessor,
     private readonly registry: WorkflowRegistry,
     private readonly executor: WorkflowExecutor,
+    private readonly steps: StepRunner,
+    @Inject(DBOS_EXECUTOR_SETTINGS) private readonly settings: ExecutorSettings,
     @Inject(DBOS_MODULE_OPTIONS) private readonly options: DbosModuleOptions,
   ) {}
 
   onModuleInit(): void {
     this.explore();
     if (!this.options.applicationVersion) {
-      this.executor.settings.applicationVersion = this.registry.codeHash();
+      this.settings.applicationVersion = this.registry.codeHash();
     }
     this.logger.log(
-      `Registered ${this.registry.workflowNames().length} workflow(s); executor "${this.executor.settings.executorId}", ` +
-        `application version "${this.executor.settings.applicationVersion}"`,
+      `Registered ${this.registry.workflowNames().length} workflow(s); executor "${this.settings.executorId}", ` +
+        `application version "${this.settings.applicationVersion}"`,
     );
   }
 
@@ -111,8 +115,8 @@ export class DbosExplorer implements OnModuleInit {
     this.registry.addStep(registration);
     instance[methodName] =
       kind === 'step'
-        ? (...args: unknown[]) => this.executor.runStep(registration, instance, args)
-        : (...args: unknown[]) => this.executor.runTransaction(registration, instance, args);
+        ? (...args: unknown[]) => this.steps.runStep(registration, instance, args)
+        : (...args: unknown[]) => this.steps.runTransaction(registration, instance, args);
   }
 
   private warnNotSingleton(wrapper: InstanceWrapper, methods: string[]): void {

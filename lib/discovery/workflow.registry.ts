@@ -1,32 +1,8 @@
 import { createHash } from 'node:crypto';
 import { DbosConfigurationError } from '../errors/configuration.error';
-import type { Schedule } from '../scheduler/workflow.scheduler';
-import type {
-  StepDecoratorOptions,
-  TransactionDecoratorOptions,
-  WorkflowDecoratorOptions,
-} from '../interfaces/workflow-options.interface';
+import type { Schedule, StepRegistration, WorkflowRegistration } from './registration.interfaces';
 
-type AnyMethod = (...args: unknown[]) => Promise<unknown>;
-
-export interface WorkflowRegistration {
-  name: string;
-  className: string;
-  methodName: string;
-  instance: object;
-  /** The undecorated method. */
-  method: AnyMethod;
-  options: WorkflowDecoratorOptions;
-}
-
-export interface StepRegistration {
-  kind: 'step' | 'transaction';
-  name: string;
-  className: string;
-  methodName: string;
-  method: AnyMethod;
-  options: StepDecoratorOptions & TransactionDecoratorOptions;
-}
+export type { Schedule, StepRegistration, WorkflowRegistration } from './registration.interfaces';
 
 /** Every workflow and step of the app, by name and by class + method. */
 export class WorkflowRegistry {

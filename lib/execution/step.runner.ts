@@ -1,4 +1,4 @@
-import type { Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { currentWorkflowContext, workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
@@ -9,9 +9,12 @@ import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
 import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
-import { describeTarget, type SystemDatabase } from '../system-database/system-database';
+import { describeTarget } from '../common/database-target';
+import type { SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
-import { serializeWithin } from './limits';
+import { serializeWithin } from '../workflow/workflow.limits';
+import { interruption, isTransient } from './interruption';
+import type { LeaseGate } from './lease.gate';
 import { withRetries } from './retry';
 import { DbosRunSuperseded } from './run-superseded';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';
@@ -30,36 +33,21 @@ class BodyFailure extends Error {
 }
 
 /**
- * Errors that say nothing about the operation itself, so they are never recorded as its outcome:
- * a shutdown, a run that no longer owns its workflow, and an outage of the module's own
- * connections. The last is tagged where it is raised (DbosDatabaseUnavailableError); an
- * ECONNREFUSED from an HTTP API a step calls is that step's failure, retried and recorded.
- */
-export function isTransient(err: unknown): boolean {
-  return err instanceof DbosShutdownInterrupt || err instanceof DbosRunSuperseded || err instanceof DbosDatabaseUnavailableError;
-}
-
-/** Marks the run as interrupted (see ExecutionState.interrupted) and returns the error to throw. */
-export function interruption(state: ExecutionState, err: unknown): unknown {
-  state.interrupted = true;
-  return err;
-}
-
-/**
  * Checkpointing of operations by call order: runs an operation once and records its outcome;
  * on replay returns the recorded outcome without running it. Used by steps, transactions and
  * every checkpointed DbosContext call.
  */
 export class StepRunner {
+  private readonly logger = new Logger(StepRunner.name);
+
   constructor(
     private readonly checkpoints: CheckpointRepository,
     private readonly system: SystemDatabase,
     private readonly transactionDataSource: DataSource,
-    private readonly logger: Logger,
     private readonly stopSignal: AbortSignal,
     private readonly limits: { maxPayloadBytes: number },
-    /** Resolves when the run may start a new step (see WorkflowExecutor.confirmOwnership). */
-    private readonly gate: (state: ExecutionState) => Promise<void>,
+    /** Says when the run may start a new step. */
+    private readonly gate: LeaseGate,
   ) {}
 
   /** Takes the next position; returns the recorded checkpoint there, if any. */
@@ -78,7 +66,7 @@ export class StepRunner {
   private async mayStart(state: ExecutionState): Promise<void> {
     try {
       this.checkInterrupt(state);
-      await this.gate(state);
+      await this.gate.confirmOwnership(state);
     } catch (err) {
       throw interruption(state, err);
     }

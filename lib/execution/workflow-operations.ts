@@ -11,8 +11,9 @@ import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
-import { serializeWithin } from './limits';
-import { interruption } from './step.runner';
+import { serializeWithin } from '../workflow/workflow.limits';
+import { interruption } from './interruption';
+import type { LeaseGate } from './lease.gate';
 import type { WorkflowExecutor } from './workflow.executor';
 
 export const DEFAULT_TOPIC = '';
@@ -24,6 +25,7 @@ export const DEFAULT_TOPIC = '';
 export class WorkflowOperations implements DbosRuntime {
   constructor(
     private readonly executor: WorkflowExecutor,
+    private readonly gate: LeaseGate,
     private readonly registry: WorkflowRegistry,
     private readonly communication: CommunicationRepository,
     private readonly listener: NotificationListener,
@@ -55,7 +57,7 @@ export class WorkflowOperations implements DbosRuntime {
     });
     // A long sleep touched no database: confirm the run still owns the workflow before its next step.
     // (A short one is covered by the step gate: adoption needs this executor silent for a whole lease.)
-    if (waitMs > this.executor.settings.executorLeaseMs / 2) await this.executor.confirmOwnership(store.run, true);
+    if (waitMs > this.executor.settings.executorLeaseMs / 2) await this.gate.confirmOwnership(store.run, true);
   }
 
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {

@@ -1,12 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
-import { DbosConfigurationError } from '../errors/configuration.error';
+import type { RunningWorkflows } from '../execution/running-workflows.table';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
-import { INTERNAL_QUEUE } from '../system-database/workflow-admin';
+import type { QueueRegistry } from './queue.registry';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
@@ -22,7 +22,6 @@ const UNKNOWN_CHECK_INTERVAL_MS = 60_000;
  */
 export class QueueDispatcher {
   private readonly logger = new Logger(QueueDispatcher.name);
-  private readonly queues = new Map<string, QueueOptions>();
   private dirty = true;
   private stopped = true;
   private wakeSleeper?: () => void;
@@ -30,42 +29,35 @@ export class QueueDispatcher {
   private cursor = 0;
   private nextUnknownCheck = 0;
   private readonly reportedUnknown = new Set<string>();
+  private subscribed = false;
 
   constructor(
     private readonly repository: QueueRepository,
     private readonly executor: WorkflowExecutor,
+    private readonly runs: RunningWorkflows,
     private readonly registry: WorkflowRegistry,
+    private readonly queues: QueueRegistry,
     private readonly listener: NotificationListener,
-    queues: QueueOptions[],
-  ) {
-    this.register({ name: INTERNAL_QUEUE });
-    for (const queue of queues) this.register(queue);
-    listener.onAny((key) => {
-      if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake();
-    });
-    executor.onQueuedWorkflowFinished(() => this.wake());
-  }
+  ) {}
 
-  /** Declares a queue (at startup from the options, or later at runtime). */
+  /**
+   * Declares a queue at runtime.
+   * @deprecated Use `QueueRegistry.register` (same arguments); this stays as an alias.
+   */
   register(queue: QueueOptions): void {
-    validateQueue(queue);
-    const existing = this.queues.get(queue.name);
-    if (existing && JSON.stringify(existing) !== JSON.stringify(queue)) {
-      throw new DbosConfigurationError(`Queue "${queue.name}" is already registered with other options.`);
-    }
-    this.queues.set(queue.name, { ...queue });
-    this.wake();
+    this.queues.register(queue);
   }
 
-  get(name: string): QueueOptions | undefined {
-    return this.queues.get(name);
-  }
-
-  list(): QueueOptions[] {
-    return [...this.queues.values()];
-  }
-
+  /** Starts claiming: woken by enqueues anywhere (NOTIFY), local slots freeing, and new queues. */
   start(): void {
+    if (!this.subscribed) {
+      this.subscribed = true;
+      this.listener.onAny((key) => {
+        if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake();
+      });
+      this.runs.onSlotFreed(() => this.wake());
+      this.queues.onRegistered(() => this.wake());
+    }
     if (!this.stopped) return;
     this.stopped = false;
     this.loop = this.run();
@@ -101,7 +93,7 @@ export class QueueDispatcher {
   /** One round over every queue; returns when a time-based limit (delay, rate) next lifts. */
   private async pass(): Promise<number | null> {
     if (!this.executor.isAccepting) return null;
-    const queues = this.list();
+    const queues = this.queues.list();
     const names = this.registry.workflowNames();
     if (names.length === 0) return null;
     let limited = false;
@@ -145,7 +137,7 @@ export class QueueDispatcher {
 
   private roomIn(queue: QueueOptions): number {
     if (queue.workerConcurrency === undefined) return Number.MAX_SAFE_INTEGER;
-    return queue.workerConcurrency - this.executor.runningOnQueue(queue.name);
+    return queue.workerConcurrency - this.runs.runningOnQueue(queue.name);
   }
 
   private async launch(row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
@@ -172,21 +164,5 @@ export class QueueDispatcher {
         done();
       };
     });
-  }
-}
-
-function validateQueue(queue: QueueOptions): void {
-  const positive = (value: number | undefined, what: string) => {
-    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
-      throw new DbosConfigurationError(`Queue "${queue.name}": ${what} must be a positive integer, got ${value}.`);
-    }
-  };
-  if (!queue.name) throw new DbosConfigurationError('A queue needs a name.');
-  positive(queue.concurrency, 'concurrency');
-  positive(queue.workerConcurrency, 'workerConcurrency');
-  positive(queue.partitionConcurrency, 'partitionConcurrency');
-  if (queue.rateLimit) {
-    positive(queue.rateLimit.limit, 'rateLimit.limit');
-    positive(queue.rateLimit.periodMs, 'rateLimit.periodMs');
   }
 }

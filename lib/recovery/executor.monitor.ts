@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
-import type { WorkflowExecutor } from '../execution/workflow.executor';
+import type { ExecutorSettings } from '../execution/executor.settings';
+import type { LeaseGate } from '../execution/lease.gate';
+import type { RunningWorkflows } from '../execution/running-workflows.table';
 import type { DedicatedConnection } from '../system-database/dedicated.connection';
 import type { ExecutorRepository } from '../system-database/executor.repository';
+import type { WorkflowResumer } from './workflow.resumer';
 
 /**
  * Registers this process as an executor and heartbeats. A live executor adopts the PENDING
@@ -22,22 +25,28 @@ export class ExecutorMonitor {
 
   constructor(
     private readonly executors: ExecutorRepository,
-    private readonly executor: WorkflowExecutor,
+    private readonly runs: RunningWorkflows,
+    private readonly gate: LeaseGate,
+    private readonly resumer: WorkflowResumer,
     private readonly registry: WorkflowRegistry,
-    private readonly leaseMs: number,
+    private readonly settings: ExecutorSettings,
     /** Heartbeats go over it, not the pool. */
     private readonly heartbeats: DedicatedConnection,
   ) {}
 
+  private get leaseMs(): number {
+    return this.settings.executorLeaseMs;
+  }
+
   async start(): Promise<void> {
     try {
-      await this.warnIfIdInUse(this.executor.settings.executorId);
+      await this.warnIfIdInUse(this.settings.executorId);
       await this.register();
-      this.executor.noteHeartbeat();
+      this.gate.noteHeartbeat();
       this.healthySince = Date.now();
     } catch (err) {
       // The database blinked during startup: the next heartbeat registers this executor.
-      this.logger.warn(`Could not register executor "${this.executor.settings.executorId}" yet: ${(err as Error).message}`);
+      this.logger.warn(`Could not register executor "${this.settings.executorId}" yet: ${(err as Error).message}`);
     }
     // Six beats a lease: one slow beat does not make this executor stale to itself (half a lease).
     const interval = Math.max(50, Math.floor(this.leaseMs / 6));
@@ -52,8 +61,8 @@ export class ExecutorMonitor {
     await this.ticking;
     await this.adopting;
     // With steps still running (shutdown timed out), stay registered: adopting those now would run them twice.
-    if (this.executor.runningWorkflowIds().length === 0) {
-      await this.executors.unregister(this.executor.settings.executorId, this.instanceId).catch(() => undefined);
+    if (this.runs.size === 0) {
+      await this.executors.unregister(this.settings.executorId, this.instanceId).catch(() => undefined);
     }
     await this.heartbeats.close();
   }
@@ -66,21 +75,21 @@ export class ExecutorMonitor {
     const now = Date.now();
     try {
       await this.register();
-      this.executor.noteHeartbeat();
+      this.gate.noteHeartbeat();
     } catch (err) {
       if (this.healthySince !== 0) this.logger.warn(`Heartbeat failed: ${(err as Error).message}`);
       this.healthySince = 0;
       return;
     }
     if (this.healthySince === 0) this.healthySince = now;
-    if (now - this.healthySince < this.leaseMs || !this.executor.isAccepting) return;
+    if (now - this.healthySince < this.leaseMs || !this.runs.isAccepting) return;
     this.adopting ??= this.adoptOrphans()
       .then(() => undefined, (err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack))
       .finally(() => (this.adopting = undefined));
   }
 
   async adoptOrphans(): Promise<number> {
-    const { executorId, applicationVersion } = this.executor.settings;
+    const { executorId, applicationVersion } = this.settings;
     const orphans = await this.executors.orphans(applicationVersion, executorId, this.leaseMs);
     let adopted = 0;
     for (const orphan of orphans) {
@@ -88,8 +97,8 @@ export class ExecutorMonitor {
       if (!registration) continue;
       const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId, this.leaseMs);
       if (!row) continue; // another executor adopted it first
-      if (await this.executor.runAdopted(registration, row)) adopted++;
-      if (!this.executor.isAccepting) break;
+      if (await this.resumer.runAdopted(registration, row)) adopted++;
+      if (!this.runs.isAccepting) break;
     }
     if (adopted > 0) this.logger.log(`Adopted ${adopted} workflow(s) of silent executor(s)`);
     return adopted;
@@ -97,7 +106,7 @@ export class ExecutorMonitor {
 
   /** Registers (or re-registers) this executor with a fresh heartbeat, on the heartbeat connection. */
   private register(): Promise<void> {
-    const { executorId, applicationVersion } = this.executor.settings;
+    const { executorId, applicationVersion } = this.settings;
     return this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, this.heartbeats);
   }
 

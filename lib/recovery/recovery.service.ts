@@ -1,9 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { delay } from '../common/delay';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
-import type { WorkflowExecutor } from '../execution/workflow.executor';
-import { backoff } from '../system-database/system-database';
+import type { ExecutorSettings } from '../execution/executor.settings';
+import type { RunningWorkflows } from '../execution/running-workflows.table';
+import { backoff } from '../common/backoff';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { WorkflowResumer } from './workflow.resumer';
 
 const RECOVERY_BATCH = 50;
 /** A PENDING row of this executor that nothing here runs is picked up once it has been left alone this long. */
@@ -22,8 +24,10 @@ export class RecoveryService {
 
   constructor(
     private readonly statuses: WorkflowStatusRepository,
-    readonly registry: WorkflowRegistry,
-    private readonly executor: WorkflowExecutor,
+    private readonly registry: WorkflowRegistry,
+    private readonly resumer: WorkflowResumer,
+    private readonly runs: RunningWorkflows,
+    private readonly settings: ExecutorSettings,
   ) {}
 
   /** Recovery now, then a periodic sweep every `sweepIntervalMs`. */
@@ -52,15 +56,15 @@ export class RecoveryService {
    * workflow would wait for the next restart.
    */
   async sweep(): Promise<number> {
-    if (!this.done || !this.executor.isAccepting) return 0;
-    const { executorId, applicationVersion } = this.executor.settings;
-    const ids = (await this.statuses.findPendingIds(executorId, applicationVersion, SWEEP_UNTOUCHED_MS)).filter((id) => !this.executor.isBusy(id));
+    if (!this.done || !this.runs.isAccepting) return 0;
+    const { executorId, applicationVersion } = this.settings;
+    const ids = (await this.statuses.findPendingIds(executorId, applicationVersion, SWEEP_UNTOUCHED_MS)).filter((id) => !this.runs.isBusy(id));
     if (ids.length === 0) return 0;
     const rows = await this.statuses.getMany(ids);
     let resumed = 0;
     for (const row of rows.values()) {
       const registration = this.registry.getWorkflow(row.workflowName);
-      if (registration && (await this.executor.resumePending(row, registration))) resumed++;
+      if (registration && (await this.resumer.resumePending(row, registration))) resumed++;
     }
     if (resumed > 0) this.logger.warn(`Resumed ${resumed} workflow(s) that were PENDING on this executor without a runner`);
     return resumed;
@@ -69,7 +73,7 @@ export class RecoveryService {
   /** Recovery passes until one completes without a failure (a database that blinks at startup loses nothing). */
   private async recoverUntilDone(): Promise<number> {
     let total = 0;
-    for (let attempt = 1; this.executor.isAccepting; attempt++) {
+    for (let attempt = 1; this.runs.isAccepting; attempt++) {
       try {
         const { resumed, failed } = await this.recoveryPass();
         total += resumed;
@@ -77,7 +81,7 @@ export class RecoveryService {
       } catch (err) {
         this.logger.error(`Recovery of pending workflows failed (attempt ${attempt}): ${(err as Error).message}`, (err as Error).stack);
       }
-      await delay(backoff(attempt), this.executor.stopSignal).catch(() => undefined);
+      await delay(backoff(attempt), this.runs.stopSignal).catch(() => undefined);
     }
     return total;
   }
@@ -97,7 +101,7 @@ export class RecoveryService {
   }
 
   private async recoveryPass(): Promise<{ resumed: number; failed: number }> {
-    const { executorId, applicationVersion } = this.executor.settings;
+    const { executorId, applicationVersion } = this.settings;
     await this.reportOtherVersions(applicationVersion);
     const pending = await this.statuses.findPending(executorId, applicationVersion);
     if (pending.length === 0) return { resumed: 0, failed: 0 };
@@ -115,7 +119,7 @@ export class RecoveryService {
             );
             return Promise.resolve(false);
           }
-          return this.executor.resumePending(row, registration);
+          return this.resumer.resumePending(row, registration);
         }),
       );
       for (const [n, result] of results.entries()) {

@@ -1,6 +1,9 @@
 import { Logger } from '@nestjs/common';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 
+/** How often retention runs unless `retention.intervalMs` says otherwise. */
+const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000;
+
 export interface RetentionOptions {
   /** Finished workflows created longer ago than this are deleted, with everything they own. */
   olderThanMs: number;
@@ -15,11 +18,13 @@ export class RetentionTask {
 
   constructor(
     private readonly statuses: WorkflowStatusRepository,
-    private readonly options: RetentionOptions,
+    private readonly options: RetentionOptions | undefined,
   ) {}
 
+  /** Deletes now and then every `intervalMs`; does nothing without the `retention` option. */
   start(): void {
-    const interval = this.options.intervalMs ?? 3_600_000;
+    if (!this.options) return;
+    const interval = this.options.intervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
     this.timer = setInterval(() => void this.runOnce(), interval);
     this.timer.unref();
     void this.runOnce();
@@ -31,6 +36,7 @@ export class RetentionTask {
 
   async runOnce(): Promise<number> {
     try {
+      if (!this.options) return 0;
       const deleted = await this.statuses.deleteFinishedBefore(Date.now() - this.options.olderThanMs);
       if (deleted > 0) this.logger.log(`Retention deleted ${deleted} finished workflow(s)`);
       return deleted;

@@ -1,29 +1,12 @@
 import { Logger } from '@nestjs/common';
-import { Cron } from 'croner';
-import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
-import { DbosConfigurationError } from '../errors/configuration.error';
+import type { Cron } from 'croner';
+import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry';
+import { setLongTimeout } from '../common/delay';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
-import type { ScheduledOptions } from '../interfaces/workflow-options.interface';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
+import { parseCron } from './cron.parser';
 
 const DEFAULT_MAX_CATCH_UP = 100;
-/** setTimeout cannot wait longer than this; longer waits are taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-export interface Schedule {
-  registration: WorkflowRegistration;
-  cron: string;
-  options: ScheduledOptions;
-}
-
-/** Parses a cron expression, quoting it in the error when it is invalid. */
-export function parseCron(expression: string, options: ScheduledOptions, where: string): Cron {
-  try {
-    return new Cron(expression, { timezone: options.timezone ?? 'UTC', paused: true });
-  } catch (err) {
-    throw new DbosConfigurationError(`${where}: invalid cron expression "${expression}": ${(err as Error).message}`);
-  }
-}
 
 /**
  * Starts each @Scheduled workflow once per tick. Every process runs the same timers; the tick is
@@ -31,7 +14,7 @@ export function parseCron(expression: string, options: ScheduledOptions, where: 
  */
 export class WorkflowScheduler {
   private readonly logger = new Logger(WorkflowScheduler.name);
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<() => void>();
   private stopped = true;
 
   constructor(
@@ -55,7 +38,7 @@ export class WorkflowScheduler {
 
   stop(): void {
     this.stopped = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const cancel of this.timers) cancel();
     this.timers.clear();
   }
 
@@ -78,17 +61,15 @@ export class WorkflowScheduler {
     if (this.stopped) return;
     const tick = cron.nextRun(after);
     if (!tick) return;
-    const wait = tick.getTime() - Date.now();
-    const timer = setTimeout(
+    const cancel = setLongTimeout(
       () => {
-        this.timers.delete(timer);
-        if (wait > MAX_TIMER_MS) return this.scheduleNext(schedule, cron, new Date(Date.now() - 1));
+        this.timers.delete(cancel);
         void this.fire(schedule, tick).finally(() => this.scheduleNext(schedule, cron, tick));
       },
-      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+      tick.getTime() - Date.now(),
+      true,
     );
-    timer.unref();
-    this.timers.add(timer);
+    this.timers.add(cancel);
   }
 
   private async fire(schedule: Schedule, tick: Date): Promise<void> {

@@ -3,6 +3,8 @@ import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
+import { backoff } from '../common/backoff';
+import { describeTarget } from '../common/database-target';
 import { delay } from '../common/delay';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
@@ -37,11 +39,6 @@ export interface SystemLogger {
 
 const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => console.warn(message) };
 
-/** Capped, jittered exponential backoff: 100 ms doubling to 5 s. */
-export function backoff(attempt: number): number {
-  const base = Math.min(100 * 2 ** (attempt - 1), 5_000);
-  return Math.round(base * (0.5 + Math.random() * 0.5));
-}
 
 
 /**
@@ -319,22 +316,4 @@ function connectionOptionsOf(config: SystemDatabaseConfig): Partial<PostgresConn
   }
   const { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName } = options;
   return { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName };
-}
-
-/** Where the database is, for error messages: never the password. */
-export function describeTarget(config: Pick<SystemDatabaseConfig, 'url' | 'dataSource'>): string {
-  if (config.url) return redactUrl(config.url);
-  const o = config.dataSource?.options as PostgresConnectionOptions | undefined;
-  if (o?.url) return redactUrl(o.url);
-  return `postgres://${o?.username ?? ''}@${o?.host ?? 'localhost'}:${o?.port ?? 5432}/${o?.database ?? ''}`;
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable database URL)';
-  }
 }

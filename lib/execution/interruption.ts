@@ -1,0 +1,20 @@
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import type { ExecutionState } from './execution-state';
+import { DbosRunSuperseded } from './run-superseded';
+import { DbosShutdownInterrupt } from './shutdown-interrupt';
+
+/**
+ * Errors that say nothing about the operation itself, so they are never recorded as its outcome:
+ * a shutdown, a run that no longer owns its workflow, and an outage of the module's own
+ * connections. The last is tagged where it is raised (DbosDatabaseUnavailableError); an
+ * ECONNREFUSED from an HTTP API a step calls is that step's failure, retried and recorded.
+ */
+export function isTransient(err: unknown): boolean {
+  return err instanceof DbosShutdownInterrupt || err instanceof DbosRunSuperseded || err instanceof DbosDatabaseUnavailableError;
+}
+
+/** Marks the run as interrupted (see ExecutionState.interrupted) and returns the error to throw. */
+export function interruption(state: ExecutionState, err: unknown): unknown {
+  state.interrupted = true;
+  return err;
+}

@@ -1,0 +1,67 @@
+import { Logger } from '@nestjs/common';
+import { delay } from '../common/delay';
+import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { ExecutionState } from './execution-state';
+import { interruption } from './interruption';
+import { DbosRunSuperseded } from './run-superseded';
+import { DbosShutdownInterrupt } from './shutdown-interrupt';
+
+/**
+ * The gate before every new step. An executor cut off from the database for half its lease may
+ * have had its workflows adopted: it starts nothing until its heartbeat is back, and then each
+ * run confirms (once) that it still owns its workflow.
+ */
+export class LeaseGate {
+  private readonly logger = new Logger(LeaseGate.name);
+  /** When a heartbeat last succeeded (monotonic ms), and how often heartbeats came back after going stale. */
+  private lastHeartbeatAt = performance.now();
+  private heartbeatGeneration = 0;
+  private heartbeating = false;
+
+  constructor(
+    private readonly statuses: WorkflowStatusRepository,
+    private readonly settings: { executorId: string; executorLeaseMs: number },
+    private readonly stopSignal: AbortSignal,
+  ) {}
+
+  /** The generation a new run starts with: it owns its workflow as of now. */
+  get generation(): number {
+    return this.heartbeatGeneration;
+  }
+
+  /** Called by the heartbeat after each successful beat; the first one arms the gate. */
+  noteHeartbeat(): void {
+    if (this.isStale()) this.heartbeatGeneration++;
+    this.lastHeartbeatAt = performance.now();
+    this.heartbeating = true;
+  }
+
+  /**
+   * Before heartbeats start (workflows run from an onModuleInit, a testing module never
+   * initialized) there is no lease to lose: the gate stays open.
+   */
+  private isStale(): boolean {
+    return this.heartbeating && performance.now() - this.lastHeartbeatAt > this.settings.executorLeaseMs / 2;
+  }
+
+  /**
+   * Resolves when the run may start a new step. `force` confirms ownership in any case (a run
+   * waking from a sleep, during which it touched no database).
+   */
+  async confirmOwnership(run: ExecutionState, force = false): Promise<void> {
+    if (!force && run.confirmedGeneration === this.heartbeatGeneration && !this.isStale()) return;
+    for (let waited = 0; this.isStale(); waited++) {
+      if (waited === 0) this.logger.warn(`Workflow ${run.workflowId} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
+      await delay(100, run.abort.signal).catch((err: unknown) => {
+        throw interruption(run, err);
+      });
+      if (this.stopSignal.aborted) throw interruption(run, new DbosShutdownInterrupt(run.workflowId));
+    }
+    const generation = this.heartbeatGeneration;
+    const owned = await this.statuses.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch).catch((err: unknown) => {
+      throw interruption(run, err);
+    });
+    if (!owned) throw interruption(run, new DbosRunSuperseded(run.workflowId));
+    run.confirmedGeneration = generation;
+  }
+}

@@ -1,0 +1,179 @@
+import { setMaxListeners } from 'node:events';
+import type { WorkflowRegistration } from '../discovery/workflow.registry';
+import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { ExecutionState } from './execution-state';
+import { DbosRunSuperseded } from './run-superseded';
+import { DbosShutdownInterrupt } from './shutdown-interrupt';
+
+export interface RunningWorkflow {
+  promise: Promise<unknown>;
+  state: ExecutionState;
+  queueName: string | null;
+  /** Cancels the deadline timer. */
+  disarm?: () => void;
+}
+
+/** A start found its id PENDING on this executor with nothing running it here. */
+export type OrphanedStartListener = (row: WorkflowStatusRow, registration: WorkflowRegistration) => void;
+
+/**
+ * The workflows this process runs, is about to run (launching) or is starting, with what the
+ * queues and the shutdown need to know about them, and whether the process still takes work.
+ * No database access: only bookkeeping.
+ */
+export class RunningWorkflows {
+  private readonly running = new Map<string, RunningWorkflow>();
+  /** Workflows between "claimed here" and running (reading their checkpoints). */
+  private readonly launching = new Set<string>();
+  /** Starts in flight per workflow id (between the insert and the launch). */
+  private readonly starting = new Map<string, number>();
+  private readonly slotListeners: ((queueName: string) => void)[] = [];
+  private readonly orphanListeners: OrphanedStartListener[] = [];
+  private readonly stopping = new AbortController();
+
+  constructor() {
+    // Every waiting workflow listens to it: thousands of listeners are expected, not a leak.
+    setMaxListeners(0, this.stopping.signal);
+  }
+
+  /** Aborted when the process stops taking work: long waits end with DbosShutdownInterrupt. */
+  get stopSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
+  get isAccepting(): boolean {
+    return !this.stopping.signal.aborted;
+  }
+
+  /**
+   * Shutdown has begun: no new work, no new step, and no failure from now on is recorded as an
+   * outcome (the clients steps use may be closing): the workflows stay PENDING for the next start.
+   */
+  stopTakingWork(): void {
+    if (!this.stopping.signal.aborted) this.stopping.abort(new DbosShutdownInterrupt());
+  }
+
+  assertAccepting(): void {
+    if (!this.isAccepting) throw new DbosShutdownInterrupt();
+  }
+
+  get(workflowId: string): RunningWorkflow | undefined {
+    return this.running.get(workflowId);
+  }
+
+  /** Adds a run; it leaves the table (and frees its queue slot) when its promise settles. */
+  add(workflowId: string, entry: RunningWorkflow, onEnd: () => void): void {
+    this.running.set(workflowId, entry);
+    const forget = () => {
+      onEnd();
+      entry.disarm?.();
+      this.running.delete(workflowId);
+      if (entry.queueName !== null) for (const listener of this.slotListeners) listener(entry.queueName);
+    };
+    entry.promise.then(forget, forget);
+  }
+
+  isRunning(workflowId: string): boolean {
+    return this.running.has(workflowId);
+  }
+
+  isLaunching(workflowId: string): boolean {
+    return this.launching.has(workflowId);
+  }
+
+  /** True while this process runs the workflow or is launching it. */
+  hasRunner(workflowId: string): boolean {
+    return this.running.has(workflowId) || this.launching.has(workflowId);
+  }
+
+  /** True while this process runs the workflow, is about to, or is starting it. */
+  isBusy(workflowId: string): boolean {
+    return this.hasRunner(workflowId) || this.starting.has(workflowId);
+  }
+
+  /** Starts of this id in flight in this process. */
+  startsInFlight(workflowId: string): number {
+    return this.starting.get(workflowId) ?? 0;
+  }
+
+  /** Marks the workflow as launching while `work` runs (claiming it, reading its checkpoints). */
+  async whileLaunching<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
+    this.launching.add(workflowId);
+    try {
+      return await work();
+    } finally {
+      this.launching.delete(workflowId);
+    }
+  }
+
+  /** Counts a start of this id as in flight while `work` runs (between its insert and its launch). */
+  async whileStarting<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
+    this.starting.set(workflowId, this.startsInFlight(workflowId) + 1);
+    try {
+      return await work();
+    } finally {
+      const left = this.starting.get(workflowId)! - 1;
+      if (left === 0) this.starting.delete(workflowId);
+      else this.starting.set(workflowId, left);
+    }
+  }
+
+  ids(): string[] {
+    return [...this.running.keys()];
+  }
+
+  get size(): number {
+    return this.running.size;
+  }
+
+  /** Workflows of `queueName` running in this process (its worker concurrency). */
+  runningOnQueue(queueName: string): number {
+    let count = 0;
+    for (const entry of this.running.values()) if (entry.queueName === queueName) count++;
+    return count;
+  }
+
+  /** Called whenever a queued workflow running here ends: its slot is free. */
+  onSlotFreed(listener: (queueName: string) => void): void {
+    this.slotListeners.push(listener);
+  }
+
+  onOrphanedStart(listener: OrphanedStartListener): void {
+    this.orphanListeners.push(listener);
+  }
+
+  reportOrphanedStart(row: WorkflowStatusRow, registration: WorkflowRegistration): void {
+    for (const listener of this.orphanListeners) listener(row, registration);
+  }
+
+  /**
+   * The result of a workflow running in this process, or undefined when it does not run here.
+   * A run that ends without an outcome because it was superseded (resumed or adopted elsewhere)
+   * hands over to `fromDatabase`: the awaiter gets the outcome of the run that owns it now.
+   */
+  localResult(workflowId: string, fromDatabase: () => Promise<unknown>): Promise<unknown> | undefined {
+    const promise = this.running.get(workflowId)?.promise;
+    return promise?.catch((err: unknown) => {
+      if (err instanceof DbosRunSuperseded) return fromDatabase();
+      throw err;
+    });
+  }
+
+  /** Stops the local run of the workflow, if any, with `reason`. */
+  abort(workflowId: string, reason: Error): void {
+    this.running.get(workflowId)?.state.abort.abort(reason);
+  }
+
+  /** Waits until every run ends or `timeoutMs` passes; false on timeout. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const running = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
+    if (running.length === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([Promise.all(running), timeout]);
+    clearTimeout(timer);
+    return outcome !== 'timeout';
+  }
+}

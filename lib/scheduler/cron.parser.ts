@@ -1,0 +1,12 @@
+import { Cron } from 'croner';
+import { DbosConfigurationError } from '../errors/configuration.error';
+import type { ScheduledOptions } from '../interfaces/workflow-options.interface';
+
+/** Parses a cron expression, quoting it in the error when it is invalid. */
+export function parseCron(expression: string, options: ScheduledOptions, where: string): Cron {
+  try {
+    return new Cron(expression, { timezone: options.timezone ?? 'UTC', paused: true });
+  } catch (err) {
+    throw new DbosConfigurationError(`${where}: invalid cron expression "${expression}": ${(err as Error).message}`);
+  }
+}
