@@ -106,7 +106,7 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: RetentionTask,
-      useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) => new RetentionTask(database.repositories.statuses, options.retention),
+      useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) => new RetentionTask(database.repositories.admin, options.retention),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_RESOLVED_OPTIONS],
     },
     {

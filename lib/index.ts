@@ -4,7 +4,7 @@ export * from './errors';
 export * from './interfaces';
 export { DbosContext } from './context/dbos-context';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions } from './client/workflow.client';
-export { WorkflowHandle, type GetResultOptions } from './client/workflow.handle';
+export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
 export { QueueDispatcher } from './queues/queue.dispatcher';
 export type { RetentionOptions } from './scheduler/retention.task';

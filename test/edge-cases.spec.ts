@@ -103,7 +103,7 @@ describe('edge cases of cancellation, ownership and stored data', () => {
          VALUES ('owned', 'PENDING', 'Edgy.longDeadline', '[]', 'owner', 'v1', $1, $1)`,
         [now - 60_000],
       );
-      await executors.register({ executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
+      await executors.register(db.queryable, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
       expect(await executors.adopt('owned', 'owner', 'adopter', 30_000)).toBeNull(); // the owner heartbeated: hands off
       await sql(`UPDATE "${schema}".executors SET heartbeat_at = $1 WHERE executor_id = 'owner'`, [now - 60_000]);
       expect((await executors.adopt('owned', 'owner', 'adopter', 30_000))?.executorId).toBe('adopter');

@@ -43,6 +43,26 @@ describe('workflow management', () => {
     await dropSchema(schema);
   });
 
+  it('getStatus reads the payloads only when asked to', async () => {
+    await client.start(Chores, { workflowId: 'payloads-1' }).quick('the input').then((h) => h.getResult());
+    const plain = await client.getStatus('payloads-1');
+    expect(plain).toMatchObject({ workflowId: 'payloads-1', status: 'SUCCESS' });
+    expect(plain).not.toHaveProperty('input');
+    expect(plain).not.toHaveProperty('output');
+    const full = await client.retrieve('payloads-1').getStatus({ loadPayloads: true });
+    expect(full).toMatchObject({ input: ['the input'], output: 'the input' });
+    expect(await client.getStatus('payloads-1', { loadPayloads: true })).toMatchObject({ output: 'the input' });
+  });
+
+  it('list reads no payloads with loadPayloads: false, and sorts and pages by creation', async () => {
+    for (const n of [1, 2, 3]) await client.start(Chores, { workflowId: `page-${n}` }).quick(`p${n}`).then((h) => h.getResult());
+    const lean = await client.list({ workflowIdPrefix: 'page-', loadPayloads: false });
+    expect(lean.map((w) => w.workflowId)).toEqual(['page-1', 'page-2', 'page-3']);
+    expect(lean.every((w) => w.input === undefined && w.output === undefined)).toBe(true);
+    const page = await client.list({ workflowIdPrefix: 'page-', sortDesc: true, limit: 1, offset: 1, status: ['SUCCESS'] });
+    expect(page.map((w) => [w.workflowId, w.output])).toEqual([['page-2', 'p2']]);
+  });
+
   it('list filters by executor, version, parent, forked-from and id prefix', async () => {
     await client.start(Chores, { workflowId: 'inv-100' }).quick('a').then((h) => h.getResult());
     await client.start(Chores, { workflowId: 'inv-101' }).parentOf('b').then((h) => h.getResult());

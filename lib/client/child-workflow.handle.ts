@@ -1,5 +1,5 @@
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
-import { WorkflowHandle, type GetResultOptions, type HandleBackend } from './workflow.handle';
+import { WorkflowHandle, type GetResultOptions, type GetStatusOptions, type HandleBackend } from './workflow.handle';
 
 /** Runs a read as a checkpointed operation of the calling workflow (a plain read outside one). */
 export type CheckpointedRead = <T>(name: string, read: () => Promise<T>) => Promise<T>;
@@ -18,7 +18,7 @@ export class ChildWorkflowHandle<R = unknown> extends WorkflowHandle<R> {
     return this.checkpointed('DBOS.getResult', () => super.getResult(options));
   }
 
-  override getStatus(): Promise<WorkflowStatusInfo | null> {
-    return this.checkpointed('DBOS.getStatus', () => super.getStatus());
+  override getStatus(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
+    return this.checkpointed('DBOS.getStatus', () => super.getStatus(options));
   }
 }

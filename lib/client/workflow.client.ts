@@ -18,7 +18,7 @@ import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import { isTerminal } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
-import { WorkflowHandle, type LocalResults } from './workflow.handle';
+import { WorkflowHandle, type GetStatusOptions, type LocalResults } from './workflow.handle';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
 const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
@@ -140,13 +140,14 @@ export class WorkflowClient {
     return new WorkflowHandle<R>(workflowId, this.backend);
   }
 
-  async getStatus(workflowId: string): Promise<WorkflowStatusInfo | null> {
-    return this.retrieve(workflowId).getStatus();
+  /** The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and output too. */
+  async getStatus(workflowId: string, options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
+    return this.retrieve(workflowId).getStatus(options);
   }
 
   /** Sends a message to a workflow; with an idempotency key, a repeated send to it delivers nothing. */
   async send(workflowId: string, message: unknown, topic?: string, options: SendOptions = {}): Promise<void> {
-    const result = await this.backend.communication.send({
+    const result = await this.backend.communication.send(undefined, {
       messageId: randomUUID(),
       idempotencyKey: options.idempotencyKey,
       destinationId: workflowId,
@@ -263,7 +264,7 @@ export class WorkflowClient {
 
   /** Deletes finished workflows created before `date` and everything they own; returns how many. */
   deleteOlderThan(date: Date): Promise<number> {
-    return this.backend.statuses.deleteFinishedBefore(date.getTime());
+    return this.backend.admin.deleteFinishedBefore(date.getTime());
   }
 
   async close(): Promise<void> {

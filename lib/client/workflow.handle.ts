@@ -2,11 +2,16 @@ import { setLongTimeout } from '../common/delay';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { toStatusInfo } from '../workflow/status-info.mapper';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
+
+export interface GetStatusOptions {
+  /** Include the workflow's input and output (default false: a status check reads no payloads). */
+  loadPayloads?: boolean;
+}
 
 export interface GetResultOptions {
   /** Reject with DbosTimeoutError when the workflow has not finished by then. Default: wait. */
@@ -31,9 +36,9 @@ export class WorkflowHandle<R = unknown> {
     protected readonly backend: HandleBackend,
   ) {}
 
-  async getStatus(): Promise<WorkflowStatusInfo | null> {
+  async getStatus(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
     const row = await this.backend.statuses.get(this.workflowId);
-    return row ? toStatusInfo(row, false) : null;
+    return row ? toStatusInfo(row, options.loadPayloads === true) : null;
   }
 
   /** The workflow's result, or its recorded error thrown (same class name and message). */

@@ -3,7 +3,7 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosNondeterminismError } from '../errors/nondeterminism.error';
 import { DbosSerializationError } from '../errors/serialization.error';
 import { deserialize, deserializeError } from '../serialization/value.codec';
-import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
+import type { OperationOutputRow } from '../system-database/system.rows';
 
 export interface ExecutionState extends WorkflowRunState {
   /** Checkpoints of an earlier run, by position; null for a fresh workflow (nothing to read). */

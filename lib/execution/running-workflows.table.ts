@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { ExecutionState } from './execution-state';
 import { DbosRunSuperseded } from './run-superseded';
 import { DbosShutdownInterrupt } from './shutdown-interrupt';

@@ -8,7 +8,7 @@ import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
-import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
+import type { OperationOutputRow } from '../system-database/system.rows';
 import { describeTarget } from '../common/database-target';
 import type { SystemDatabase } from '../system-database/system-database';
 import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';

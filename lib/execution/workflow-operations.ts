@@ -10,6 +10,7 @@ import type { StartWorkflowOptions } from '../interfaces/workflow-options.interf
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
+import type { Queryable } from '../system-database/queryable';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { interruption } from './interruption';
@@ -63,8 +64,8 @@ export class WorkflowOperations implements DbosRuntime {
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
     const body = serializeWithin(message, 'the message', this.executor.settings.maxPayloadBytes);
     const store = workflowBodyStore();
-    const send = async (messageId: string, client?: Parameters<CommunicationRepository['send']>[1]) => {
-      const result = await this.communication.send({ messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body }, client);
+    const send = async (messageId: string, client?: Queryable) => {
+      const result = await this.communication.send(client, { messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body });
       if (result === 'not-found') {
         throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
       }

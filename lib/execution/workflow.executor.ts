@@ -14,8 +14,7 @@ import type { StartWorkflowOptions } from '../interfaces/workflow-options.interf
 import type { QueueRegistry } from '../queues/queue.registry';
 import { deserialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
-import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { SystemDatabase } from '../system-database/system-database';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';

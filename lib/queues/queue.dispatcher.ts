@@ -3,7 +3,7 @@ import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { QueueRegistry } from './queue.registry';

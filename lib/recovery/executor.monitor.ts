@@ -107,7 +107,7 @@ export class ExecutorMonitor {
   /** Registers (or re-registers) this executor with a fresh heartbeat, on the heartbeat connection. */
   private register(): Promise<void> {
     const { executorId, applicationVersion } = this.settings;
-    return this.executors.register({ executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId }, this.heartbeats);
+    return this.executors.register(this.heartbeats, { executorId, applicationVersion, hostname: hostname(), pid: process.pid, instanceId: this.instanceId });
   }
 
   private async warnIfIdInUse(executorId: string): Promise<void> {

@@ -5,7 +5,7 @@ import type { ExecutorSettings } from '../execution/executor.settings';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import { serializeError } from '../serialization/value.codec';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 
 /**

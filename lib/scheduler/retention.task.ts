@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { WorkflowAdmin } from '../system-database/workflow-admin';
 
 /** How often retention runs unless `retention.intervalMs` says otherwise. */
 const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000;
@@ -17,7 +17,7 @@ export class RetentionTask {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly statuses: WorkflowStatusRepository,
+    private readonly admin: WorkflowAdmin,
     private readonly options: RetentionOptions | undefined,
   ) {}
 
@@ -37,7 +37,7 @@ export class RetentionTask {
   async runOnce(): Promise<number> {
     try {
       if (!this.options) return 0;
-      const deleted = await this.statuses.deleteFinishedBefore(Date.now() - this.options.olderThanMs);
+      const deleted = await this.admin.deleteFinishedBefore(Date.now() - this.options.olderThanMs);
       if (deleted > 0) this.logger.log(`Retention deleted ${deleted} finished workflow(s)`);
       return deleted;
     } catch (err) {

@@ -1,6 +1,6 @@
-import type { PoolClient } from 'pg';
+import type { Queryable } from './queryable';
 import type { EntityManager } from 'typeorm';
-import type { OperationOutputRow } from './entities/operation-output.entity';
+import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
@@ -88,7 +88,7 @@ export class CheckpointRepository {
   }
 
   /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken or fenced. */
-  async recordWith(client: Pick<PoolClient, 'query'>, row: OperationOutputRow, epoch: number): Promise<boolean> {
+  async recordWith(client: Queryable, row: OperationOutputRow, epoch: number): Promise<boolean> {
     const result = await client.query(this.insertOneSql, insertOneValues(row, epoch));
     return (result.rowCount ?? 0) > 0;
   }
@@ -106,7 +106,7 @@ export class CheckpointRepository {
   }
 
   /** Copies the checkpoints before `beforeStep` to another workflow (fork). */
-  async copy(client: Pick<PoolClient, 'query'>, fromId: string, toId: string, beforeStep: number): Promise<void> {
+  async copy(client: Queryable, fromId: string, toId: string, beforeStep: number): Promise<void> {
     await client.query(
       `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
        SELECT $2, step_id, step_name, output, error, child_workflow_id, started_at, completed_at
@@ -116,7 +116,7 @@ export class CheckpointRepository {
   }
 
   /** Removes the failed checkpoints after the last successful one, so a resume runs those steps again. */
-  async dropTrailingErrors(workflowId: string, client: Pick<PoolClient, 'query'>): Promise<void> {
+  async dropTrailingErrors(client: Queryable, workflowId: string): Promise<void> {
     await client.query(
       `DELETE FROM ${this.db.s}.operation_outputs
         WHERE workflow_id = $1 AND error IS NOT NULL

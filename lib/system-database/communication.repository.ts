@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { Queryable } from './queryable';
 import type { SystemDatabase } from './system-database';
 
 export type SendResult = 'sent' | 'duplicate' | 'not-found';
@@ -10,14 +10,13 @@ export interface StreamEntry {
 }
 
 /** Run on a transaction's client, or on the pool when there is none. */
-type Queryable = Pick<PoolClient, 'query'>;
 
 /** Messages, events and streams: what workflows say to each other and to clients. */
 export class CommunicationRepository {
   constructor(private readonly db: SystemDatabase) {}
 
   private on(client?: Queryable): Queryable {
-    return client ?? (this.db.queryable as Queryable);
+    return client ?? this.db.queryable;
   }
 
   /**
@@ -26,8 +25,8 @@ export class CommunicationRepository {
    * recorded in the same statement as the message, and stays after recv consumed the message.
    */
   async send(
+    client: Queryable | undefined,
     message: { messageId: string; destinationId: string; topic: string; message: string; idempotencyKey?: string },
-    client?: Queryable,
   ): Promise<SendResult> {
     const db = this.on(client);
     const values = [message.messageId, message.destinationId, message.topic, message.message, Date.now()];

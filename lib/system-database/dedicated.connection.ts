@@ -1,5 +1,6 @@
-import { Client, type ClientConfig } from 'pg';
+import { Client, type ClientConfig, type QueryResult, type QueryResultRow } from 'pg';
 import { asUnavailable } from './connection-errors';
+import type { Queryable } from './queryable';
 
 /**
  * One connection of its own, outside the pool, for work that must not queue behind the app
@@ -7,7 +8,7 @@ import { asUnavailable } from './connection-errors';
  * executor look dead. Every query has a deadline, so a half-open socket (a partition) fails in
  * `timeoutMs` instead of hanging; a failed connection is dropped and the next query opens a new one.
  */
-export class DedicatedConnection {
+export class DedicatedConnection implements Queryable {
   private client?: Promise<Client>;
 
   constructor(
@@ -16,10 +17,10 @@ export class DedicatedConnection {
     private readonly timeoutMs: number,
   ) {}
 
-  async query(text: string, values: unknown[] = []): Promise<unknown[]> {
+  async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<QueryResult<R>> {
     const client = await this.open();
     try {
-      return (await client.query(text, values)).rows;
+      return await client.query<R>(text, values);
     } catch (err) {
       this.drop(client);
       throw asUnavailable(err, this.target);

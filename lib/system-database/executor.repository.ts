@@ -1,14 +1,11 @@
-import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row-mapping';
+import type { Queryable } from './queryable';
 import type { SystemDatabase } from './system-database';
 
 /** Now on the database's clock (epoch ms): leases are judged on one clock, not each host's. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
-/** Where a heartbeat runs: its own connection, so a pool busy with long transactions cannot delay it. */
-export interface HeartbeatQueryable {
-  query(text: string, values: unknown[]): Promise<unknown>;
-}
 
 export interface ExecutorRow {
   executorId: string;
@@ -37,15 +34,14 @@ export class ExecutorRepository {
       : null;
   }
 
-  /** Registers the executor, or refreshes its heartbeat (database clock), on `via` or the pool. */
-  async register(row: Omit<ExecutorRow, 'heartbeatAt' | 'heartbeatAgeMs'>, via?: HeartbeatQueryable): Promise<void> {
+  /** Registers the executor, or refreshes its heartbeat (database clock), on `via` (the heartbeat's own connection). */
+  async register(via: Queryable, row: Omit<ExecutorRow, 'heartbeatAt' | 'heartbeatAgeMs'>): Promise<void> {
     const text = `INSERT INTO ${this.db.s}.executors (executor_id, application_version, hostname, pid, instance_id, started_at, heartbeat_at)
        VALUES ($1, $2, $3, $4, $5, ${DB_NOW}, ${DB_NOW})
        ON CONFLICT (executor_id) DO UPDATE SET application_version = EXCLUDED.application_version, hostname = EXCLUDED.hostname,
          pid = EXCLUDED.pid, instance_id = EXCLUDED.instance_id, heartbeat_at = EXCLUDED.heartbeat_at`;
     const values = [row.executorId, row.applicationVersion, row.hostname, row.pid, row.instanceId];
-    if (via) await via.query(text, values);
-    else await this.db.query(text, values);
+    await via.query(text, values);
   }
 
 

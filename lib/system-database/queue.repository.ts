@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
-import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 

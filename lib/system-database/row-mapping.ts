@@ -1,5 +1,4 @@
-import type { OperationOutputRow } from './entities/operation-output.entity';
-import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 
 type Raw = Record<string, unknown>;
 
@@ -9,6 +8,9 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 export const STATUS_COLUMNS = `workflow_id, status, workflow_name, class_name, inputs, output, error, executor_id,
   application_version, recovery_attempts, queue_name, priority, deduplication_id, partition_key, delay_until,
   timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, run_epoch`;
+
+/** STATUS_COLUMNS with the payloads (inputs, output, error) left unread. */
+export const STATUS_COLUMNS_WITHOUT_PAYLOADS = STATUS_COLUMNS.replace('inputs, output, error,', 'NULL AS inputs, NULL AS output, NULL AS error,');
 
 /** STATUS_COLUMNS qualified by a table alias, for joins and UPDATE ... FROM. */
 export function statusColumnsOf(alias: string): string {

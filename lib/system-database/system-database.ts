@@ -10,8 +10,8 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { asUnavailable, isConnectionError } from './connection-errors';
-import { operationOutputEntity, workflowStatusEntity } from './entities';
 import { GuardedClient } from './guarded-client';
+import type { Queryable } from './queryable';
 import { quoteSchemaName } from './schema-name';
 
 export interface SystemDatabaseConfig {
@@ -144,10 +144,10 @@ export class SystemDatabase {
   }
 
   /** Plain (unnamed) queries on the pool, connection failures mapped: for repositories that also run on transaction clients. */
-  readonly queryable = {
-    query: async (text: string, values?: unknown[]) => {
+  readonly queryable: Queryable = {
+    query: async <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => {
       try {
-        return await this.pool.query(text, values);
+        return await this.pool.query<R>(text, values);
       } catch (err) {
         throw asUnavailable(err, this.target);
       }
@@ -296,7 +296,6 @@ function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boo
     type: 'postgres',
     name: `nestjs-dbos:${config.schema}`,
     schema: config.schema,
-    entities: [workflowStatusEntity(config.schema), operationOutputEntity(config.schema)],
     migrations: SYSTEM_MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsRun: false,

@@ -1,7 +1,7 @@
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
-import type { WorkflowStatusRow } from './entities/workflow-status.entity';
+import type { WorkflowStatusRow } from './system.rows';
 import type { SystemDatabase } from './system-database';
 import type { ReopenTarget, WorkflowStatusRepository } from './workflow-status.repository';
 
@@ -37,8 +37,8 @@ export class WorkflowAdmin {
     const current = await this.statuses.get(workflowId);
     if (!current) throw notFound(workflowId);
     return this.db.transaction(async (client) => {
-      const rows = await this.statuses.reopen(workflowId, target, applicationVersion, client);
-      for (const row of rows) await this.checkpoints.dropTrailingErrors(row.workflowId, client);
+      const rows = await this.statuses.reopen(client, workflowId, target, applicationVersion);
+      for (const row of rows) await this.checkpoints.dropTrailingErrors(client, row.workflowId);
       return rows;
     });
   }
@@ -61,5 +61,40 @@ export class WorkflowAdmin {
       await this.checkpoints.copy(client, fromId, toId, fromStep);
       await this.communication.copyPublished(client, fromId, toId, fromStep);
     });
+  }
+
+  /**
+   * Deletes finished workflows created before `cutoff`, with their steps, events, streams and
+   * messages, in batches of `batchSize` (short transactions; rows in use are skipped).
+   */
+  async deleteFinishedBefore(cutoff: number, batchSize = 1_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows = await this.db.query<{ n: number }>(
+        `WITH doomed AS (
+           SELECT workflow_id FROM ${this.db.s}.workflow_status
+            WHERE created_at < $1 AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+            LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), steps AS (
+           DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
+         ), events AS (
+           DELETE FROM ${this.db.s}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
+         ), history AS (
+           DELETE FROM ${this.db.s}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
+         ), streams AS (
+           DELETE FROM ${this.db.s}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
+         ), messages AS (
+           DELETE FROM ${this.db.s}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
+         ), message_keys AS (
+           DELETE FROM ${this.db.s}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
+         ), deleted AS (
+           DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
+         )
+         SELECT count(*)::int AS n FROM deleted`,
+        [cutoff, batchSize],
+      );
+      total += rows[0].n;
+      if (rows[0].n < batchSize) return total;
+    }
   }
 }

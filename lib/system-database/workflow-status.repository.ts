@@ -1,8 +1,7 @@
-import type { PoolClient } from 'pg';
+import type { Queryable } from './queryable';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
-import type { WorkflowStatusRow } from './entities/workflow-status.entity';
-import { asUnavailable } from './connection-errors';
-import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row-mapping';
+import type { WorkflowStatusRow } from './system.rows';
+import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row-mapping';
 import type { SystemDatabase } from './system-database';
 import { WriteBatcher } from './write-batcher';
 
@@ -229,12 +228,7 @@ export class WorkflowStatusRepository {
    * The rows reopened, the workflow first; empty when it was not CANCELLED/ERROR/MAX_RECOVERY
    * (or, with `applicationVersion`, PENDING/ENQUEUED on another version).
    */
-  async reopen(
-    workflowId: string,
-    target: ReopenTarget,
-    applicationVersion: string | null,
-    client: Pick<PoolClient, 'query'>,
-  ): Promise<WorkflowStatusRow[]> {
+  async reopen(client: Queryable, workflowId: string, target: ReopenTarget, applicationVersion: string | null): Promise<WorkflowStatusRow[]> {
     const s = this.db.s;
     const { rows } = await client.query(
       `WITH RECURSIVE root AS (
@@ -274,7 +268,7 @@ export class WorkflowStatusRepository {
 
   /** Inserts the fork of `fromId` as `toId` on a transaction's client; false when `fromId` does not exist. */
   async insertFork(
-    client: Pick<PoolClient, 'query'>,
+    client: Queryable,
     fromId: string,
     toId: string,
     target: { status: 'PENDING' | 'ENQUEUED'; executorId: string | null; queueName: string | null; applicationVersion: string | null },
@@ -292,41 +286,6 @@ export class WorkflowStatusRepository {
     return (result.rowCount ?? 0) > 0;
   }
 
-  /**
-   * Deletes finished workflows created before `cutoff`, with their steps, events, streams and
-   * messages, in batches of `batchSize` (short transactions; rows in use are skipped).
-   */
-  async deleteFinishedBefore(cutoff: number, batchSize = 1_000): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const rows = await this.db.query<{ n: number }>(
-        `WITH doomed AS (
-           SELECT workflow_id FROM ${this.db.s}.workflow_status
-            WHERE created_at < $1 AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
-            LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), steps AS (
-           DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
-         ), events AS (
-           DELETE FROM ${this.db.s}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
-         ), history AS (
-           DELETE FROM ${this.db.s}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
-         ), streams AS (
-           DELETE FROM ${this.db.s}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
-         ), messages AS (
-           DELETE FROM ${this.db.s}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
-         ), message_keys AS (
-           DELETE FROM ${this.db.s}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
-         ), deleted AS (
-           DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
-         )
-         SELECT count(*)::int AS n FROM deleted`,
-        [cutoff, batchSize],
-      );
-      total += rows[0].n;
-      if (rows[0].n < batchSize) return total;
-    }
-  }
-
   /** PENDING and ENQUEUED workflows per application version other than `version`. */
   async countOtherVersions(version: string): Promise<{ applicationVersion: string | null; status: string; count: number }[]> {
     const rows = await this.db.query<{ application_version: string | null; status: string; n: number }>(
@@ -338,40 +297,41 @@ export class WorkflowStatusRepository {
     return rows.map((r) => ({ applicationVersion: r.application_version, status: r.status, count: r.n }));
   }
 
+  /**
+   * Workflows matching every given filter, oldest first (or newest with `sortDesc`). Without
+   * payloads, inputs, output and error are not read at all.
+   */
   async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {
-    const repo = this.db.dataSource.getRepository<WorkflowStatusRow>('DbosWorkflowStatus');
-    const qb = repo.createQueryBuilder('w');
-    const statuses = options.status === undefined ? undefined : ([] as string[]).concat(options.status);
-    if (statuses) qb.andWhere('w.status IN (:...statuses)', { statuses });
-    if (options.workflowName) qb.andWhere('w.workflowName = :workflowName', { workflowName: options.workflowName });
-    if (options.queue) qb.andWhere('w.queueName = :queue', { queue: options.queue });
-    if (options.createdAfter) qb.andWhere('w.createdAt >= :after', { after: options.createdAfter.getTime() });
-    if (options.createdBefore) qb.andWhere('w.createdAt < :before', { before: options.createdBefore.getTime() });
-    if (options.updatedAfter) qb.andWhere('w.updatedAt >= :updatedAfter', { updatedAfter: options.updatedAfter.getTime() });
-    if (options.updatedBefore) qb.andWhere('w.updatedAt < :updatedBefore', { updatedBefore: options.updatedBefore.getTime() });
-    if (options.executorId) qb.andWhere('w.executorId = :executorId', { executorId: options.executorId });
-    if (options.applicationVersion) qb.andWhere('w.applicationVersion = :version', { version: options.applicationVersion });
-    if (options.parentWorkflowId) qb.andWhere('w.parentWorkflowId = :parent', { parent: options.parentWorkflowId });
-    if (options.forkedFrom) qb.andWhere('w.forkedFrom = :forkedFrom', { forkedFrom: options.forkedFrom });
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const equals = (column: string, value: string | undefined) => {
+      if (value) where.push(`${column} = ${param(value)}`);
+    };
+    if (options.status !== undefined) where.push(`status = ANY(${param(([] as string[]).concat(options.status))}::text[])`);
+    equals('workflow_name', options.workflowName);
+    equals('queue_name', options.queue);
+    equals('executor_id', options.executorId);
+    equals('application_version', options.applicationVersion);
+    equals('parent_workflow_id', options.parentWorkflowId);
+    equals('forked_from', options.forkedFrom);
+    if (options.createdAfter) where.push(`created_at >= ${param(options.createdAfter.getTime())}`);
+    if (options.createdBefore) where.push(`created_at < ${param(options.createdBefore.getTime())}`);
+    if (options.updatedAfter) where.push(`updated_at >= ${param(options.updatedAfter.getTime())}`);
+    if (options.updatedBefore) where.push(`updated_at < ${param(options.updatedBefore.getTime())}`);
     if (options.workflowIdPrefix) {
-      qb.andWhere("w.workflowId LIKE :prefix ESCAPE '\\'", { prefix: `${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%` });
+      where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
     }
-    qb.orderBy('w.createdAt', options.sortDesc ? 'DESC' : 'ASC').addOrderBy('w.workflowId', options.sortDesc ? 'DESC' : 'ASC');
-    if (options.limit !== undefined) qb.take(options.limit);
-    if (options.offset !== undefined) qb.skip(options.offset);
-    if (options.loadPayloads === false) qb.select(listColumnsWithoutPayloads());
-    try {
-      return await qb.getMany();
-    } catch (err) {
-      throw asUnavailable(err, this.db.target);
-    }
+    const direction = options.sortDesc ? 'DESC' : 'ASC';
+    const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;
+    let text = `SELECT ${columns} FROM ${this.db.s}.workflow_status${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at ${direction}, workflow_id ${direction}`;
+    if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
+    if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
+    // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
+    return (await this.db.queryable.query(text, values)).rows.map(toStatusRow);
   }
-}
-
-function listColumnsWithoutPayloads(): string[] {
-  return [
-    'workflowId', 'status', 'workflowName', 'className', 'executorId', 'applicationVersion', 'recoveryAttempts',
-    'queueName', 'priority', 'deduplicationId', 'partitionKey', 'delayUntil', 'timeoutMs', 'deadline',
-    'parentWorkflowId', 'forkedFrom', 'startedAt', 'createdAt', 'updatedAt',
-  ].map((c) => `w.${c}`);
 }

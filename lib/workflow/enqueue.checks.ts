@@ -2,7 +2,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosConflictError } from '../errors/conflict.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
 
 /** Options that contradict the queue they are enqueued on. */

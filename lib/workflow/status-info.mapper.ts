@@ -1,7 +1,6 @@
 import type { StepInfo, WorkflowStatusInfo, WorkflowStatusType } from '../interfaces/workflow-status.interface';
 import { deserialize, deserializeError } from '../serialization/value.codec';
-import type { OperationOutputRow } from '../system-database/entities/operation-output.entity';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 
 export function toStatusInfo(row: WorkflowStatusRow, withPayloads: boolean): WorkflowStatusInfo {
   const info: WorkflowStatusInfo = {

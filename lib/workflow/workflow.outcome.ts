@@ -1,7 +1,7 @@
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import { deserialize, deserializeError } from '../serialization/value.codec';
-import type { WorkflowStatusRow } from '../system-database/entities/workflow-status.entity';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 
 export const TERMINAL_STATUSES = ['SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'];
 

@@ -1,4 +1,5 @@
 import type { WorkflowClient } from '../../client/workflow.client';
+import type { GetStatusOptions } from '../../client/workflow.handle';
 import { DbosNotFoundError } from '../../errors/not-found.error';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo, WorkflowStatusType } from '../../interfaces/workflow-status.interface';
 import {
@@ -153,23 +154,12 @@ function workflowTable(workflows: WorkflowStatusInfo[]): string {
 }
 
 async function getWorkflow(ctx: CommandContext): Promise<void> {
-  const workflow = await findWithPayloads(await ctx.client(), ctx.args[0]);
+  const workflow = await requireStatus(await ctx.client(), ctx.args[0], { loadPayloads: true });
   ctx.out.print(flag(ctx, 'json') ? toJson(workflow) : workflowDetails(workflow));
 }
 
-/**
- * The status of one workflow with its input and output. `getStatus()` leaves the payloads out,
- * so they come from `list()`, narrowed to the millisecond the workflow was created in.
- */
-async function findWithPayloads(client: WorkflowClient, workflowId: string): Promise<WorkflowStatusInfo> {
-  const status = await requireStatus(client, workflowId);
-  const createdAt = status.createdAt.getTime();
-  const sameMoment = await client.list({ workflowIdPrefix: workflowId, createdAfter: new Date(createdAt), createdBefore: new Date(createdAt + 1) });
-  return sameMoment.find((w) => w.workflowId === workflowId) ?? status;
-}
-
-async function requireStatus(client: WorkflowClient, workflowId: string): Promise<WorkflowStatusInfo> {
-  const status = await client.getStatus(workflowId);
+async function requireStatus(client: WorkflowClient, workflowId: string, options: GetStatusOptions = {}): Promise<WorkflowStatusInfo> {
+  const status = await client.getStatus(workflowId, options);
   if (!status) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   return status;
 }

@@ -1,2 +1,0 @@
-export * from './workflow.client';
-export * from './workflow.handle';

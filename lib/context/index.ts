@@ -1,3 +1,0 @@
-export * from './dbos-context';
-export * from './dbos-runtime.interface';
-export * from './workflow-context.storage';

@@ -1,2 +1,0 @@
-export * from './workflow-status.entity';
-export * from './operation-output.entity';

@@ -1,5 +1,0 @@
-export * from './system-database';
-export * from './workflow-status.repository';
-export * from './checkpoint.repository';
-export * from './embedded-postgres';
-export * from './entities';
