@@ -168,6 +168,7 @@ function runChild(name, databaseUrl, settings, workloads) {
   });
   readline.createInterface({ input: child.stderr }).on('line', (raw) => {
     process.stderr.write(`${raw}\n`);
+    // eslint-disable-next-line no-control-regex -- ANSI colour codes
     const line = raw.replace(/\x1b\[[0-9;]*m/g, ''); // without colours, for the notes
     // Remember the failure's first line, to say why in the table's notes.
     if (/benchmark failed/.test(line)) lastError = line.replace(/^.*benchmark failed:\s*/, '');

@@ -10,5 +10,11 @@ export const SCHEDULED_METADATA = 'dbos:scheduled';
 
 export const DEFAULT_SCHEMA = 'dbos';
 
+/** Connections in a module's system pool, unless `database.poolSize` says otherwise. */
+export const DEFAULT_POOL_SIZE = 10;
+
+/** statement_timeout of the module's own connections, unless `database.statementTimeoutMs` says otherwise. */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
 /** How long recv, getEvent (context and client) wait by default before giving up with null. */
 export const DEFAULT_WAIT_MS = 60_000;

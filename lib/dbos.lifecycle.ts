@@ -7,8 +7,8 @@ import {
   type OnModuleDestroy,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
-import { settleWithin } from './common/settle-within';
-import { DbosDatabase } from './dbos-database';
+import { settleWithin } from './common/settle-within.util';
+import { DbosDatabase } from './dbos.database';
 import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import { ShutdownWatch } from './dbos.shutdown-watch';
 import type { ExecutorSettings } from './execution/executor.settings';

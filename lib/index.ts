@@ -2,12 +2,12 @@ export * from './dbos.module';
 export * from './decorators';
 export * from './errors';
 export * from './interfaces';
-export { DbosContext } from './context/dbos-context';
+export { DbosContext } from './context/dbos.context';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions } from './client/workflow.client';
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
 export { QueueDispatcher } from './queues/queue.dispatcher';
-export type { RetentionOptions } from './scheduler/retention.task';
+
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';

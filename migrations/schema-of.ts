@@ -1,5 +1,5 @@
 import type { QueryRunner } from 'typeorm';
-import { notificationChannel, quoteSchemaName } from '../lib/system-database/schema-name';
+import { notificationChannel, quoteSchemaName } from '../lib/system-database/schema-name.util';
 
 function schemaOf(queryRunner: QueryRunner): string {
   return (queryRunner.connection.options as { schema?: string }).schema ?? 'dbos';

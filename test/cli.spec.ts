@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Step, Workflow, WorkflowClient, type WorkflowStatusInfo } from '../lib';
-import { run } from '../lib/cli/cli';
+import { run } from '../lib/cli/cli.runner';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
 

@@ -11,7 +11,7 @@ import {
   WorkflowClient,
 } from '../lib';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
-import type { DbosDatabase } from '../lib/dbos-database';
+import type { DbosDatabase } from '../lib/dbos.database';
 import { createDbosApp } from './support/app';
 import { dropSchema, sql, uniqueSchema } from './support/database';
 import { waitFor } from './support/wait';

@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosContext, DbosDatabaseUnavailableError, Transaction, Workflow, WorkflowClient } from '../lib';
-import { SystemDatabase } from '../lib/system-database/system-database';
+import { SystemDatabase } from '../lib/system-database/system.database';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
 
@@ -72,7 +72,7 @@ describe('a connection lost mid-operation', () => {
 
 describe('isConnectionError', () => {
   it('counts TypeORM errors about a query runner released after its connection died', async () => {
-    const { isConnectionError } = await import('../lib/system-database/connection-errors');
+    const { isConnectionError } = await import('../lib/system-database/connection-errors.util');
     const { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } = await import('typeorm');
     expect(isConnectionError(new QueryRunnerAlreadyReleasedError())).toBe(true);
     expect(isConnectionError(new QueryRunnerProviderAlreadyReleasedError())).toBe(true);

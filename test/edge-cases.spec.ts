@@ -1,8 +1,8 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosSerializationError, DbosWorkflowCancelledError, Step, Workflow, WorkflowClient } from '../lib';
-import { delay, setLongTimeout } from '../lib/common/delay';
+import { delay, setLongTimeout } from '../lib/common/delay.util';
 import { ExecutorRepository } from '../lib/system-database/executor.repository';
-import { SystemDatabase } from '../lib/system-database/system-database';
+import { SystemDatabase } from '../lib/system-database/system.database';
 import { WorkflowStatusRepository } from '../lib/system-database/workflow-status.repository';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';

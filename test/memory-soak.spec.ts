@@ -1,5 +1,5 @@
 import { getEventListeners, setMaxListeners } from 'node:events';
-import { linkSignals } from '../lib/common/linked-signal';
+import { linkSignals } from '../lib/common/linked-signal.util';
 import { growthPerWorkflow, runSoak } from '../scripts/memory-soak';
 import { databaseUrl, dropSchema, uniqueSchema } from './support/database';
 

@@ -11,7 +11,7 @@ import {
   type DbosModuleOptions,
   type DbosOptionsFactory,
 } from '../lib';
-import { SystemDatabase } from '../lib/system-database/system-database';
+import { SystemDatabase } from '../lib/system-database/system.database';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
 
 @Injectable()

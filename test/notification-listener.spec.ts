@@ -1,5 +1,5 @@
 import { NotificationListener } from '../lib/system-database/notification.listener';
-import { notificationChannel } from '../lib/system-database/schema-name';
+import { notificationChannel } from '../lib/system-database/schema-name.util';
 import { databaseUrl, sql } from './support/database';
 
 const quiet = { warn: () => undefined, log: () => undefined };

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosContext, DbosDatabaseUnavailableError, DbosHealthCheckError, DbosHealthIndicator, Transaction, Workflow, WorkflowClient } from '../lib';
-import { SystemDatabase } from '../lib/system-database/system-database';
+import { SystemDatabase } from '../lib/system-database/system.database';
 import { createDbosApp } from './support/app';
 import { ChildApp } from './support/child-app';
 import { waitFor } from './support/wait';

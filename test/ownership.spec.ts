@@ -1,10 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../lib';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
-import type { DbosDatabase } from '../lib/dbos-database';
+import type { DbosDatabase } from '../lib/dbos.database';
 import { serialize } from '../lib/serialization/value.codec';
 import { QueueRepository } from '../lib/system-database/queue.repository';
-import { SystemDatabase } from '../lib/system-database/system-database';
+import { SystemDatabase } from '../lib/system-database/system.database';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';
 import { maxOverlap, waitFor } from './support/wait';

@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../lib';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
-import type { DbosDatabase } from '../lib/dbos-database';
+import type { DbosDatabase } from '../lib/dbos.database';
 import { createDbosApp } from './support/app';
 import { ChildApp } from './support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';

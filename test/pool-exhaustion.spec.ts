@@ -1,6 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Transaction, Workflow, WorkflowClient } from '../lib';
-import type { DbosDatabase } from '../lib/dbos-database';
+import type { DbosDatabase } from '../lib/dbos.database';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
 import { createDbosApp } from './support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from './support/database';

@@ -1,7 +1,7 @@
 import { Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../lib';
-import type { DbosDatabase } from '../lib/dbos-database';
+import type { DbosDatabase } from '../lib/dbos.database';
 import { DBOS_SYSTEM_DATABASE } from '../lib/dbos.constants';
 import { WorkflowRegistry } from '../lib/discovery/workflow.registry';
 import { WorkflowResumer } from '../lib/recovery/workflow.resumer';

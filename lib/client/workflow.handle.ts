@@ -1,4 +1,4 @@
-import { setLongTimeout } from '../common/delay';
+import { setLongTimeout } from '../common/delay.util';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';

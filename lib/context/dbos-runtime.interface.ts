@@ -12,5 +12,5 @@ export interface DbosRuntime {
   getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null>;
   writeStream(key: string, value: unknown): Promise<void>;
   closeStream(key: string): Promise<void>;
-  startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>; // eslint-disable-line @typescript-eslint/ban-types
+  startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>;
 }

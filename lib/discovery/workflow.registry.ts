@@ -7,7 +7,7 @@ export type { Schedule, StepRegistration, WorkflowRegistration } from './registr
 /** Every workflow and step of the app, by name and by class + method. */
 export class WorkflowRegistry {
   private readonly workflows = new Map<string, WorkflowRegistration>();
-  private readonly byClass = new Map<Function, Map<string, WorkflowRegistration>>(); // eslint-disable-line @typescript-eslint/ban-types
+  private readonly byClass = new Map<Function, Map<string, WorkflowRegistration>>();
   private readonly steps: StepRegistration[] = [];
   private readonly scheduled: Schedule[] = [];
 
@@ -41,7 +41,7 @@ export class WorkflowRegistry {
     return this.workflows.get(name);
   }
 
-  getWorkflowOf(type: Function, methodName: string): WorkflowRegistration | undefined { // eslint-disable-line @typescript-eslint/ban-types
+  getWorkflowOf(type: Function, methodName: string): WorkflowRegistration | undefined {
     for (let proto = type; proto && proto !== Function.prototype; proto = Object.getPrototypeOf(proto)) {
       const found = this.byClass.get(proto)?.get(methodName);
       if (found) return found;

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { delay } from '../common/delay';
+import { delay } from '../common/delay.util';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
-import type { ExecutionState } from './execution-state';
-import { interruption } from './interruption';
-import { DbosRunSuperseded } from './run-superseded';
-import { DbosShutdownInterrupt } from './shutdown-interrupt';
+import type { ExecutionState } from './execution.state';
+import { interruption } from './interruption.util';
+import { DbosRunSuperseded } from './run-superseded.error';
+import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 
 /**
  * The gate before every new step. An executor cut off from the database for half its lease may

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
-import type { ExecutionState } from './execution-state';
-import { DbosRunSuperseded } from './run-superseded';
-import { DbosShutdownInterrupt } from './shutdown-interrupt';
+import type { ExecutionState } from './execution.state';
+import { DbosRunSuperseded } from './run-superseded.error';
+import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 
 export interface RunningWorkflow {
   promise: Promise<unknown>;

@@ -7,17 +7,17 @@ import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.err
 import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
-import { asUnavailable, isConnectionError } from '../system-database/connection-errors';
+import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
 import type { OperationOutputRow } from '../system-database/system.rows';
-import { describeTarget } from '../common/database-target';
-import type { SystemDatabase } from '../system-database/system-database';
-import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution-state';
+import { describeTarget } from '../common/database-target.util';
+import type { SystemDatabase } from '../system-database/system.database';
+import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution.state';
 import { serializeWithin } from '../workflow/workflow.limits';
-import { interruption, isTransient } from './interruption';
+import { interruption, isTransient } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
-import { withRetries } from './retry';
-import { DbosRunSuperseded } from './run-superseded';
-import { DbosShutdownInterrupt } from './shutdown-interrupt';
+import { withRetries } from './retry.util';
+import { DbosRunSuperseded } from './run-superseded.error';
+import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 
 /** Postgres errors after which a transaction is simply tried again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);

@@ -7,11 +7,11 @@ import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { deserializeError } from '../serialization/value.codec';
 import type { NotificationListener } from '../system-database/notification.listener';
-import { INTERNAL_QUEUE, type WorkflowAdmin } from '../system-database/workflow-admin';
+import { INTERNAL_QUEUE, type WorkflowAdmin } from '../system-database/workflow.admin';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import type { ExecutorSettings } from './executor.settings';
-import { DbosRunSuperseded } from './run-superseded';
+import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowExecutor } from './workflow.executor';
 

@@ -1,7 +1,7 @@
 import { DbosError } from '../errors/dbos.error';
 import type { RecoveryService } from '../recovery/recovery.service';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { SystemDatabase } from '../system-database/system-database';
+import type { SystemDatabase } from '../system-database/system.database';
 
 export interface DbosHealthDetails {
   status: 'up' | 'down';

@@ -45,6 +45,13 @@ export interface QueueOptions {
   partitionConcurrency?: number;
 }
 
+export interface RetentionOptions {
+  /** Finished workflows created longer ago than this are deleted, with everything they own. */
+  olderThanMs: number;
+  /** How often to delete. Default one hour. */
+  intervalMs?: number;
+}
+
 export interface RecoveryOptions {
   /** Recoveries of one workflow before it is marked MAX_RECOVERY_ATTEMPTS_EXCEEDED. Default 50. */
   maxRecoveryAttempts?: number;
@@ -71,7 +78,7 @@ export interface DbosModuleOptions {
   /** Largest serialized input, result, step output, message or event. Default 16 MiB. */
   maxPayloadBytes?: number;
   /** Delete finished workflows automatically after this long. Default: keep everything. */
-  retention?: { olderThanMs: number; intervalMs?: number };
+  retention?: RetentionOptions;
 }
 
 export interface DbosOptionsFactory {

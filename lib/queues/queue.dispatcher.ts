@@ -77,7 +77,7 @@ export class QueueDispatcher {
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.dirty = false;
-      let nextAt: number | null = null;
+      let nextAt: number | null;
       try {
         nextAt = await this.pass();
       } catch (err) {

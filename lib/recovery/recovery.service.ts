@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { delay } from '../common/delay';
+import { delay } from '../common/delay.util';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
-import { backoff } from '../common/backoff';
+import { backoff } from '../common/backoff.util';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import type { WorkflowResumer } from './workflow.resumer';
 

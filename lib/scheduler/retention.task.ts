@@ -1,15 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { WorkflowAdmin } from '../system-database/workflow-admin';
-
-/** How often retention runs unless `retention.intervalMs` says otherwise. */
-const DEFAULT_RETENTION_INTERVAL_MS = 3_600_000;
-
-export interface RetentionOptions {
-  /** Finished workflows created longer ago than this are deleted, with everything they own. */
-  olderThanMs: number;
-  /** How often to delete. Default one hour. */
-  intervalMs?: number;
-}
+import type { RetentionOptions } from '../interfaces/dbos-module-options.interface';
+import type { WorkflowAdmin } from '../system-database/workflow.admin';
 
 /** Automatic retention: every process may run it; batches skip rows another process is deleting. */
 export class RetentionTask {
@@ -18,14 +9,13 @@ export class RetentionTask {
 
   constructor(
     private readonly admin: WorkflowAdmin,
-    private readonly options: RetentionOptions | undefined,
+    private readonly options: Required<RetentionOptions> | undefined,
   ) {}
 
   /** Deletes now and then every `intervalMs`; does nothing without the `retention` option. */
   start(): void {
     if (!this.options) return;
-    const interval = this.options.intervalMs ?? DEFAULT_RETENTION_INTERVAL_MS;
-    this.timer = setInterval(() => void this.runOnce(), interval);
+    this.timer = setInterval(() => void this.runOnce(), this.options.intervalMs);
     this.timer.unref();
     void this.runOnce();
   }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Cron } from 'croner';
 import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry';
-import { setLongTimeout } from '../common/delay';
+import { setLongTimeout } from '../common/delay.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
 import { parseCron } from './cron.parser';

@@ -1,9 +1,9 @@
-import type { Queryable } from './queryable';
+import type { Queryable } from './queryable.interface';
 import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './system.rows';
-import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row-mapping';
-import type { SystemDatabase } from './system-database';
-import { WriteBatcher } from './write-batcher';
+import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
+import type { SystemDatabase } from './system.database';
+import { WriteBatcher } from './write.batcher';
 
 /**
  * Recorded; or the row another run recorded first at the same position (to adopt); or fenced:

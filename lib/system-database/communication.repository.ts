@@ -1,5 +1,5 @@
-import type { Queryable } from './queryable';
-import type { SystemDatabase } from './system-database';
+import type { Queryable } from './queryable.interface';
+import type { SystemDatabase } from './system.database';
 
 export type SendResult = 'sent' | 'duplicate' | 'not-found';
 

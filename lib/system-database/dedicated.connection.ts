@@ -1,6 +1,6 @@
 import { Client, type ClientConfig, type QueryResult, type QueryResultRow } from 'pg';
-import { asUnavailable } from './connection-errors';
-import type { Queryable } from './queryable';
+import { asUnavailable } from './connection-errors.util';
+import type { Queryable } from './queryable.interface';
 
 /**
  * One connection of its own, outside the pool, for work that must not queue behind the app

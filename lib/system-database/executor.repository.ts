@@ -1,7 +1,7 @@
 import type { WorkflowStatusRow } from './system.rows';
-import { statusColumnsOf, toStatusRow } from './row-mapping';
-import type { Queryable } from './queryable';
-import type { SystemDatabase } from './system-database';
+import { statusColumnsOf, toStatusRow } from './row.mapping';
+import type { Queryable } from './queryable.interface';
+import type { SystemDatabase } from './system.database';
 
 /** Now on the database's clock (epoch ms): leases are judged on one clock, not each host's. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from './system.rows';
-import { statusColumnsOf, toStatusRow } from './row-mapping';
-import type { SystemDatabase } from './system-database';
+import { statusColumnsOf, toStatusRow } from './row.mapping';
+import type { SystemDatabase } from './system.database';
 
 export interface ClaimRequest {
   queue: QueueOptions;

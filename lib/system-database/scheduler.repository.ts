@@ -1,4 +1,4 @@
-import type { SystemDatabase } from './system-database';
+import type { SystemDatabase } from './system.database';
 
 /** The last tick started per schedule. */
 export class SchedulerRepository {

@@ -4,9 +4,9 @@ import { ExecutorRepository } from './executor.repository';
 import { NotificationListener, type ListenerLogger } from './notification.listener';
 import { QueueRepository } from './queue.repository';
 import { SchedulerRepository } from './scheduler.repository';
-import { notificationChannel } from './schema-name';
-import type { SystemDatabase } from './system-database';
-import { WorkflowAdmin } from './workflow-admin';
+import { notificationChannel } from './schema-name.util';
+import type { SystemDatabase } from './system.database';
+import { WorkflowAdmin } from './workflow.admin';
 import { WorkflowStatusRepository } from './workflow-status.repository';
 
 /** Every repository of the system tables, over one system database. */

@@ -1,9 +1,9 @@
-import type { Queryable } from './queryable';
+import type { Queryable } from './queryable.interface';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from './system.rows';
-import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row-mapping';
-import type { SystemDatabase } from './system-database';
-import { WriteBatcher } from './write-batcher';
+import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row.mapping';
+import type { SystemDatabase } from './system.database';
+import { WriteBatcher } from './write.batcher';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 

@@ -1,7 +1,6 @@
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/system-database/embedded-postgres';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __DBOS_TEST_PG__: EmbeddedPostgresHandle | undefined;
 }
 

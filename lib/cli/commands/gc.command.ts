@@ -1,5 +1,5 @@
-import { parseMoment, requiredStringOption } from '../arguments';
-import type { CommandContext, CommandSpec } from '../command';
+import { parseMoment, requiredStringOption } from '../cli.arguments';
+import type { CommandContext, CommandSpec } from '../command.interface';
 
 const gc: CommandSpec = {
   path: ['gc'],

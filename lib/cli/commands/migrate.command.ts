@@ -1,7 +1,7 @@
 import { DbosConfigurationError } from '../../errors/configuration.error';
-import type { SystemDatabase } from '../../system-database/system-database';
-import type { CommandContext, CommandSpec, ConnectionSettings } from '../command';
-import { openSystemDatabase } from '../connection';
+import type { SystemDatabase } from '../../system-database/system.database';
+import type { CommandContext, CommandSpec, ConnectionSettings } from '../command.interface';
+import { openSystemDatabase } from '../cli.connection';
 
 const migrate: CommandSpec = {
   path: ['migrate'],

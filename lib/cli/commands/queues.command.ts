@@ -1,7 +1,7 @@
 import type { QueueStats } from '../../system-database/queue.repository';
-import { flag } from '../arguments';
-import type { CommandContext, CommandSpec } from '../command';
-import { renderTable, toJson } from '../format';
+import { flag } from '../cli.arguments';
+import type { CommandContext, CommandSpec } from '../command.interface';
+import { renderTable, toJson } from '../cli.format';
 
 const queues: CommandSpec = {
   path: ['queues'],

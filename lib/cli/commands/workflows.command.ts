@@ -12,9 +12,9 @@ import {
   parseStatus,
   requiredStringOption,
   stringOption,
-} from '../arguments';
-import { ExitCode, type CommandContext, type CommandSpec, type ExitCodeValue, type OptionSpec } from '../command';
-import { describeError, elapsed, formatDate, orEmpty, renderFields, renderTable, summarize, toJson } from '../format';
+} from '../cli.arguments';
+import { ExitCode, type CommandContext, type CommandSpec, type ExitCodeValue, type OptionSpec } from '../command.interface';
+import { describeError, elapsed, formatDate, orEmpty, renderFields, renderTable, summarize, toJson } from '../cli.format';
 
 const DEFAULT_LIMIT = 50;
 const RESUMABLE: WorkflowStatusType[] = ['CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED'];

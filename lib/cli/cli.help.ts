@@ -1,5 +1,5 @@
-import type { CommandSpec, OptionSpec } from './command';
-import { DEFAULT_SCHEMA } from './connection';
+import type { CommandSpec, OptionSpec } from './command.interface';
+import { DEFAULT_SCHEMA } from './cli.connection';
 
 export const PROGRAM = 'nestjs-dbos';
 

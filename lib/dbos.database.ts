@@ -1,13 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { ResolvedDbosOptions } from './dbos-options';
-import { settleWithin } from './common/settle-within';
+import type { ResolvedDbosOptions } from './dbos.options';
+import { settleWithin } from './common/settle-within.util';
 import { DbosConfigurationError } from './errors/configuration.error';
-import { asUnavailable } from './system-database/connection-errors';
+import { asUnavailable } from './system-database/connection-errors.util';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
-import { retryWhileUnreachable, SystemDatabase } from './system-database/system-database';
+import { retryWhileUnreachable, SystemDatabase } from './system-database/system.database';
 
 /** The module's open database: system tables, repositories, the LISTEN connection, and where @Transaction runs. */
 export class DbosDatabase {
@@ -26,14 +26,14 @@ export class DbosDatabase {
   }
 
   static async open(options: ResolvedDbosOptions): Promise<DbosDatabase> {
-    const appDataSource = options.database?.dataSource;
+    const appDataSource = options.database.dataSource;
     if (appDataSource && !appDataSource.isInitialized) {
       throw new DbosConfigurationError(
         'database.dataSource is not initialized. Pass the DataSource provided by TypeOrmModule, or call initialize() first.',
       );
     }
-    const startupRetryMs = options.database?.startupRetryMs ?? 30_000;
-    let url = options.database?.url;
+    const { startupRetryMs } = options.database;
+    let url = options.database.url;
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!url && !appDataSource) {
       new Logger('DbosModule').warn(
@@ -47,10 +47,10 @@ export class DbosDatabase {
       url,
       dataSource: url ? undefined : appDataSource,
       schema: options.schema,
-      poolSize: options.database?.poolSize,
+      poolSize: options.database.poolSize,
       runMigrations: options.runMigrations,
       startupRetryMs,
-      statementTimeoutMs: options.database?.statementTimeoutMs,
+      statementTimeoutMs: options.database.statementTimeoutMs,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();

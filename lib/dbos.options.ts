@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { DEFAULT_SCHEMA } from './dbos.constants';
+import { DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_STATEMENT_TIMEOUT_MS } from './dbos.constants';
 import type { ExecutorSettings } from './execution/executor.settings';
-import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
+import type { DatabaseOptions, DbosModuleOptions, RetentionOptions } from './interfaces/dbos-module-options.interface';
 
 /** Module options with every default filled in: the one place defaults live. */
 export interface ResolvedDbosOptions extends DbosModuleOptions {
@@ -11,11 +11,20 @@ export interface ResolvedDbosOptions extends DbosModuleOptions {
   shutdownTimeoutMs: number;
   maxPayloadBytes: number;
   recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
+  database: DatabaseOptions & Required<Pick<DatabaseOptions, 'poolSize' | 'startupRetryMs' | 'statementTimeoutMs'>>;
+  retention?: Required<RetentionOptions>;
 }
 
 export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOptions {
   return {
     ...options,
+    database: {
+      ...options.database,
+      poolSize: options.database?.poolSize ?? DEFAULT_POOL_SIZE,
+      startupRetryMs: options.database?.startupRetryMs ?? 30_000,
+      statementTimeoutMs: options.database?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    },
+    retention: options.retention && { intervalMs: 3_600_000, ...options.retention },
     schema: options.schema ?? DEFAULT_SCHEMA,
     executorId: options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname(),
     runMigrations: options.runMigrations ?? true,

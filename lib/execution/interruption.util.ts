@@ -1,7 +1,7 @@
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
-import type { ExecutionState } from './execution-state';
-import { DbosRunSuperseded } from './run-superseded';
-import { DbosShutdownInterrupt } from './shutdown-interrupt';
+import type { ExecutionState } from './execution.state';
+import { DbosRunSuperseded } from './run-superseded.error';
+import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 
 /**
  * Errors that say nothing about the operation itself, so they are never recorded as its outcome:

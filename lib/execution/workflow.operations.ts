@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '../client/workflow.handle';
-import { delay } from '../common/delay';
+import { delay } from '../common/delay.util';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
 import { currentWorkflowContext } from '../context/workflow-context.storage';
 import type { WorkflowRegistry } from '../discovery/workflow.registry';
@@ -10,10 +10,10 @@ import type { StartWorkflowOptions } from '../interfaces/workflow-options.interf
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { Queryable } from '../system-database/queryable';
-import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution-state';
+import type { Queryable } from '../system-database/queryable.interface';
+import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution.state';
 import { serializeWithin } from '../workflow/workflow.limits';
-import { interruption } from './interruption';
+import { interruption } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
 import type { WorkflowExecutor } from './workflow.executor';
 
@@ -149,7 +149,7 @@ export class WorkflowOperations implements DbosRuntime {
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
   }
 
-  async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> { // eslint-disable-line @typescript-eslint/ban-types
+  async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {
     const registration = this.registry.getWorkflowOf(type, methodName);
     if (!registration) {
       throw new DbosNotFoundError(`${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow().`);

@@ -3,16 +3,17 @@ import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
-import { backoff } from '../common/backoff';
-import { describeTarget } from '../common/database-target';
-import { delay } from '../common/delay';
+import { backoff } from '../common/backoff.util';
+import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
+import { describeTarget } from '../common/database-target.util';
+import { delay } from '../common/delay.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
-import { asUnavailable, isConnectionError } from './connection-errors';
-import { GuardedClient } from './guarded-client';
-import type { Queryable } from './queryable';
-import { quoteSchemaName } from './schema-name';
+import { asUnavailable, isConnectionError } from './connection-errors.util';
+import { GuardedClient } from './guarded.client';
+import type { Queryable } from './queryable.interface';
+import { quoteSchemaName } from './schema-name.util';
 
 export interface SystemDatabaseConfig {
   /** Connection URL; or `dataSource`, whose connection options are reused. */
@@ -273,8 +274,6 @@ function assertSchemaName(schema: string): void {
   }
 }
 
-/** Statement timeout of the module's own connections, unless configured. */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 
 function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean): DataSourceOptions {
   const base = connectionOptionsOf(config);
@@ -301,7 +300,7 @@ function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boo
     migrationsRun: false,
     synchronize: false,
     logging: false,
-    extra: { ...(base.extra as object | undefined), ...timeouts, max: config.poolSize ?? 10 },
+    extra: { ...(base.extra as object | undefined), ...timeouts, max: config.poolSize ?? DEFAULT_POOL_SIZE },
   } as DataSourceOptions;
 }
 

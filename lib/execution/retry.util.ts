@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import { delay } from '../common/delay';
+import { delay } from '../common/delay.util';
 import type { RetryOptions } from '../interfaces/workflow-options.interface';
 
 /**

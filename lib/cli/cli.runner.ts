@@ -3,13 +3,13 @@ import type { WorkflowClient } from '../client/workflow.client';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import { CliError, ExitCode, UsageError, type CommandContext, type CommandSpec, type ConnectionSettings, type OptionSpec, type OptionValue } from './command';
+import { CliError, ExitCode, UsageError, type CommandContext, type CommandSpec, type ConnectionSettings, type OptionSpec, type OptionValue } from './command.interface';
 import { gcCommands } from './commands/gc.command';
 import { migrateCommands } from './commands/migrate.command';
 import { queueCommands } from './commands/queues.command';
 import { workflowCommands } from './commands/workflows.command';
-import { connectClient, hideSecrets, resolveConnection } from './connection';
-import { GLOBAL_OPTIONS, PROGRAM, commandHelp, generalHelp, groupHelp, helpHint } from './help';
+import { connectClient, hideSecrets, resolveConnection } from './cli.connection';
+import { GLOBAL_OPTIONS, PROGRAM, commandHelp, generalHelp, groupHelp, helpHint } from './cli.help';
 
 export interface CliIO {
   stdout(text: string): void;

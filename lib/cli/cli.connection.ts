@@ -1,10 +1,10 @@
-import { redactUrl } from '../common/database-target';
+import { redactUrl } from '../common/database-target.util';
 import type { WorkflowClient } from '../client/workflow.client';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
-import { quoteSchemaName } from '../system-database/schema-name';
-import type { SystemDatabase } from '../system-database/system-database';
-import { CliError, ExitCode, UsageError, type ConnectionSettings, type OptionValue } from './command';
+import { quoteSchemaName } from '../system-database/schema-name.util';
+import type { SystemDatabase } from '../system-database/system.database';
+import { CliError, ExitCode, UsageError, type ConnectionSettings, type OptionValue } from './command.interface';
 
 export const DEFAULT_SCHEMA = 'dbos';
 
@@ -48,7 +48,7 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
 
 /** The system database; with `runMigrations: false`, a missing schema is a DbosConfigurationError. */
 export async function openSystemDatabase(settings: ConnectionSettings, runMigrations: boolean): Promise<SystemDatabase> {
-  const { SystemDatabase } = await import('../system-database/system-database');
+  const { SystemDatabase } = await import('../system-database/system.database');
   return withConnectTimeout(settings, SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations }));
 }
 

@@ -2,7 +2,7 @@ import { DbosNotFoundError } from '../errors/not-found.error';
 import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
 import type { WorkflowStatusRow } from './system.rows';
-import type { SystemDatabase } from './system-database';
+import type { SystemDatabase } from './system.database';
 import type { ReopenTarget, WorkflowStatusRepository } from './workflow-status.repository';
 
 /** Queue on which workflows wait that any executor of their version may run (resume, fork from a client). */

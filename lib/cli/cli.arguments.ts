@@ -1,5 +1,5 @@
 import { WorkflowStatus, type WorkflowStatusType } from '../interfaces/workflow-status.interface';
-import { UsageError, type CommandContext } from './command';
+import { UsageError, type CommandContext } from './command.interface';
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

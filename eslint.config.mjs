@@ -1,0 +1,91 @@
+// Lint: typescript-eslint's recommended rules, no import cycles, and the folder rule of
+// ARCHITECTURE.md (which folder may import which). Formatting is Prettier's (`npm run format`).
+import { readdirSync } from 'node:fs';
+import js from '@eslint/js';
+import prettier from 'eslint-config-prettier';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+import tseslint from 'typescript-eslint';
+
+/** Folders that must stay free of Nest (the standalone client and the CLI reuse them as they are). */
+const FRAMEWORK_FREE = ['lib/system-database/**', 'lib/serialization/**', 'lib/client/**', 'lib/workflow/**', 'lib/common/**', 'lib/errors/**'];
+
+/**
+ * The folder rule (ARCHITECTURE.md): what each folder of lib/ may import from the rest of lib/.
+ * A folder may always import itself; `folder/file` entries allow one file of a folder.
+ */
+const MAY_IMPORT = {
+  common: [],
+  errors: [],
+  serialization: ['errors'],
+  interfaces: [],
+  decorators: ['interfaces', 'dbos.constants.ts'],
+  'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
+  workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'dbos.constants.ts'],
+  context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
+  execution: [
+    'common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'context',
+    'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts', 'queues/queue.registry.ts',
+  ],
+  recovery: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  queues: ['common', 'errors', 'interfaces', 'system-database', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  scheduler: ['common', 'errors', 'interfaces', 'system-database', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  discovery: ['common', 'errors', 'interfaces', 'decorators', 'execution', 'scheduler/cron.parser.ts', 'dbos.constants.ts'],
+  health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
+  filters: ['errors'],
+  cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'dbos.constants.ts'],
+};
+
+/** no-restricted-paths zones: for each folder, every other entry of lib/ it may not import. */
+function layerZones() {
+  const entries = readdirSync(new URL('./lib', import.meta.url)).filter((e) => e !== 'index.ts');
+  const zones = [];
+  for (const [folder, allowed] of Object.entries(MAY_IMPORT)) {
+    for (const entry of entries) {
+      if (entry === folder) continue;
+      const files = allowed.filter((a) => a.startsWith(`${entry}/`)).map((a) => `./${a.slice(entry.length + 1)}`);
+      if (allowed.includes(entry)) continue;
+      zones.push({ target: `./lib/${folder}`, from: `./lib/${entry}`, ...(files.length > 0 ? { except: files } : {}) });
+    }
+  }
+  return zones;
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'bench/node_modules/**', '.dbos/**', 'coverage/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/extensions': ['.ts', '.js'],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-duplicates': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: layerZones() }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unsafe-function-type': 'off',
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: FRAMEWORK_FREE,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@nestjs/*'], message: 'This folder is framework-free: the standalone client and the CLI reuse it.' }] }],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+    rules: { '@typescript-eslint/no-explicit-any': 'off', '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
+    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  prettier,
+);
