@@ -11,10 +11,14 @@ export default async function globalSetup(): Promise<void> {
     console.log(`\nTests use DATABASE_URL (${redact(process.env.DATABASE_URL)})`);
     return;
   }
-  const handle = await startEmbeddedPostgres({ dir: '.dbos/test-pgdata', port: Number(process.env.DBOS_TEST_PG_PORT ?? 54330) });
+  const handle = await startEmbeddedPostgres({
+    dir: '.dbos/test-pgdata',
+    port: Number(process.env.DBOS_TEST_PG_PORT ?? 54330),
+    log: (message) => console.log(`\n${message}`),
+  });
   globalThis.__DBOS_TEST_PG__ = handle;
   process.env.DATABASE_URL = handle.url;
-  console.log(`\nTests use an embedded Postgres (${redact(handle.url)})`);
+  console.log(`\nTests use an embedded Postgres (${redact(handle.url)}, data in ${handle.dataDir})`);
 }
 
 function redact(url: string): string {
