@@ -65,9 +65,10 @@ interface ServerUser {
  * Started by root, the server runs as the `postgres` user (created if missing). That user must
  * reach the data directory and the binaries; where it cannot (the project sits under a private
  * directory such as root's home or a `mktemp -d` one), the data lives in
- * `/var/lib/nestjs-dbos/clusters/<project>-<hash of the requested directory>/pg<major>` instead,
- * and the binaries are copied once per package version to `/var/lib/nestjs-dbos/postgres/`.
- * The same project therefore finds its data again at every start. Where the data lives is logged.
+ * `/var/lib/nestjs-dbos/clusters/<project>-<name>-<hash of the requested directory>/pg<major>`
+ * instead, and the binaries are copied once per package version to `/var/lib/nestjs-dbos/postgres/`
+ * (`$TMPDIR/nestjs-dbos/` where /var/lib is not usable). The same project therefore finds its data
+ * again at every start. Where the data lives is logged.
  */
 export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
   const log = options.log ?? ((message: string) => new Logger('DbosEmbeddedPostgres').warn(message));
@@ -94,7 +95,16 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   }
 
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initialise(binaries, dataDir, user);
-  const server = await startServer(binaries, dataDir, port, user);
+  let server: StartedServer;
+  try {
+    server = await startServer(binaries, dataDir, port, user);
+  } catch (err) {
+    // Another process of this project may have started it a moment before: share that one.
+    const raced = await runningServerOf(dataDir).catch(() => undefined);
+    if (!raced) throw err;
+    log(`Using the embedded Postgres already running on 127.0.0.1:${raced.port}; ${where}`);
+    return { url: raced.url, dataDir, stop: async () => undefined };
+  }
   log(`Started the embedded Postgres ${major} on 127.0.0.1:${port}; ${where}`);
   return { url: urlFor(port), dataDir, stop: () => server.stop(log) };
 }
