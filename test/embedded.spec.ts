@@ -104,7 +104,7 @@ describe('embedded Postgres data directory', () => {
     120_000,
   );
 
-  it('two projects never share a cluster: a port held by another project is refused when requested, and replaced by a free one by default', async () => {
+  it('two projects never share a cluster: a port held by another project is refused when requested, and replaced by a free one when it is only the default', async () => {
     const a = newProject(0o755);
     const b = newProject(0o755);
     const dirs: string[] = [];
@@ -119,12 +119,15 @@ describe('embedded Postgres data directory', () => {
       await expect(refused).rejects.toThrow(DbosConfigurationError);
       await expect(refused).rejects.toThrow(`Port ${port} for the embedded Postgres of ${b.requested} is taken by the embedded Postgres of another data directory (${first.dataDir})`);
 
-      // Without a port: the default one if free, else a free one; either way B's own cluster.
-      const second = await startEmbeddedPostgres({ dir: b.requested, log: () => undefined });
+      // Not requested, only the default (54329 in apps, 54330 in tests) taken: a free port, B's own cluster.
+      const messages: string[] = [];
+      const second = await startEmbeddedPostgres({ dir: b.requested, defaultPort: port, log: (m) => messages.push(m) });
       started.push(second);
       dirs.push(second.dataDir);
+      expect(second.url).not.toBe(first.url);
       expect(second.dataDir).not.toBe(first.dataDir);
       expect(await query<{ data_directory: string }>(second.url, 'SHOW data_directory')).toEqual([{ data_directory: second.dataDir }]);
+      expect(messages.join('\n')).toContain(`Port ${port} is taken by the embedded Postgres of another data directory (${first.dataDir}); the embedded Postgres of ${b.requested} uses port`);
 
       // A second process of project A finds A's running server by its data directory, on any port.
       const again = await startEmbeddedPostgres({ dir: a.requested, log: () => undefined });

@@ -24,8 +24,10 @@ export interface EmbeddedPostgresHandle {
 export interface StartEmbeddedPostgresOptions {
   /** Default `.dbos/pgdata` under the working directory. */
   dir?: string;
-  /** Default 54329, or a free port when 54329 is taken by anything else. A port given here is used or refused. */
+  /** A port given here is used, or refused when taken. Default: `defaultPort`, or a free port when that is taken. */
   port?: number;
+  /** The port tried first when `port` is not given. Default 54329. */
+  defaultPort?: number;
   /** Where the server's location and problems are reported. Default: a Nest logger, at warn level. */
   log?: (message: string) => void;
 }
@@ -88,7 +90,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
     log(`Using the embedded Postgres already running on 127.0.0.1:${running.port}; ${where}`);
     return { url: running.url, dataDir, stop: async () => undefined };
   }
-  const port = await choosePort(options.port, dataDir, log);
+  const port = await choosePort(options.port, options.defaultPort ?? DEFAULT_PORT, dataDir, log);
   if (typeof port !== 'number') {
     log(`Using the embedded Postgres already running on 127.0.0.1:${port.reuse}; ${where}`);
     return { url: urlFor(port.reuse), dataDir, stop: async () => undefined };
@@ -383,11 +385,16 @@ async function runningServerOf(dataDir: string): Promise<{ port: number; url: st
 }
 
 /**
- * The port to start on: the requested one, else 54329, else (54329 taken) a free one. A server
- * of another data directory on a requested port is refused rather than shared.
+ * The port to start on: the requested one, else the default one, else (that one taken) a free
+ * one. A server of another data directory on a requested port is refused rather than shared.
  */
-async function choosePort(requested: number | undefined, dataDir: string, log: (message: string) => void): Promise<number | { reuse: number }> {
-  const port = requested ?? DEFAULT_PORT;
+async function choosePort(
+  requested: number | undefined,
+  defaultPort: number,
+  dataDir: string,
+  log: (message: string) => void,
+): Promise<number | { reuse: number }> {
+  const port = requested ?? defaultPort;
   const serving = await dataDirectoryAt(urlFor(port));
   // Ours without a pid file we could see (another PID namespace): share it.
   if (serving !== undefined && sameDirectory(serving, dataDir)) return { reuse: port };

@@ -13,7 +13,9 @@ export default async function globalSetup(): Promise<void> {
   }
   const handle = await startEmbeddedPostgres({
     dir: '.dbos/test-pgdata',
-    port: Number(process.env.DBOS_TEST_PG_PORT ?? 54330),
+    // DBOS_TEST_PG_PORT is used as given; without it 54330, or a free port when another project holds 54330.
+    port: process.env.DBOS_TEST_PG_PORT ? Number(process.env.DBOS_TEST_PG_PORT) : undefined,
+    defaultPort: 54330,
     log: (message) => console.log(`\n${message}`),
   });
   globalThis.__DBOS_TEST_PG__ = handle;
