@@ -37,7 +37,7 @@ export class DbosDatabase {
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!url && !appDataSource) {
       new Logger('DbosModule').warn(
-        'No database configured: starting an EMBEDDED Postgres under .dbos/ for DEVELOPMENT ONLY. ' +
+        'No database configured: starting an EMBEDDED Postgres for DEVELOPMENT ONLY (where its data lives is logged next). ' +
           'Set database.url (or database.dataSource) in DbosModule.forRoot() for anything else.',
       );
       embedded = await startEmbeddedPostgres(options.embedded);

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { createServer } from 'node:net';
 import { Client } from 'pg';
 import { DbosContext, DbosDatabaseUnavailableError, DbosHealthCheckError, DbosHealthIndicator, Transaction, Workflow, WorkflowClient } from '../lib';
 import { SystemDatabase } from '../lib/system-database/system.database';
@@ -10,10 +11,13 @@ import { waitFor } from './support/wait';
 /** The test's own Postgres server, in a child process it can stop and start. */
 class PostgresServer {
   private child?: ChildApp;
+  private port?: number;
   url = '';
 
   async start(): Promise<void> {
-    this.child = ChildApp.start('pg-server.ts', { PG_DIR: '.dbos/outage-pgdata', PG_PORT: String(PORT) });
+    // A port of its own per run (kept across restarts): other checkouts run this suite on the machine too.
+    this.port ??= await freePort();
+    this.child = ChildApp.start('pg-server.ts', { PG_DIR: '.dbos/outage-pgdata', PG_PORT: String(this.port) });
     await this.child.waitForOutput(/READY \S+/, 60_000);
     this.url = /READY (\S+)/.exec(this.child.log)![1];
   }
@@ -24,7 +28,16 @@ class PostgresServer {
   }
 }
 
-const PORT = 54331;
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 const schema = 'outage';
 
 @Injectable()

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -8,7 +9,8 @@ import type { Receipt } from '../sample-app/checkout/order';
 import type { OrderStatusView } from '../sample-app/orders/orders.controller';
 
 const REPO_ROOT = path.join(__dirname, '..');
-const EMBEDDED_URL = 'postgres://postgres:postgres@127.0.0.1:54329/postgres';
+const STARTED = /Started the embedded Postgres \d+ on 127\.0\.0\.1:(\d+); its data lives in ([^\s\u001b]+)/;
+const IN_USE = /(?:Started|Using) the embedded Postgres .*?on 127\.0\.0\.1:(\d+); its data lives in ([^\s\u001b]+)/;
 const STARTUP_TIMEOUT_MS = 180_000;
 
 interface Exit {
@@ -73,8 +75,12 @@ function freePort(): Promise<number> {
   });
 }
 
-async function embeddedPostgresAnswers(): Promise<boolean> {
-  const client = new Client({ connectionString: EMBEDDED_URL, connectionTimeoutMillis: 1_000 });
+function embeddedUrl(port: string): string {
+  return `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+}
+
+async function embeddedPostgresAnswers(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   try {
     await client.connect();
     return true;
@@ -85,8 +91,8 @@ async function embeddedPostgresAnswers(): Promise<boolean> {
   }
 }
 
-async function widgetsInEmbeddedPostgres(): Promise<number> {
-  const client = new Client({ connectionString: EMBEDDED_URL });
+async function widgetsInEmbeddedPostgres(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<{ count: number }>(`SELECT count FROM public.stock WHERE sku = 'widget'`)).rows[0].count;
@@ -105,11 +111,15 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
   it(
     'runs on its own embedded Postgres: checks out an order over HTTP, then shuts down on SIGTERM and stops that Postgres',
     async () => {
-      const postgresWasRunning = await embeddedPostgresAnswers();
       app = SampleAppProcess.start(await freePort());
 
       const [, baseUrl] = await app.waitForOutput(/listening on (http:\/\/localhost:\d+)/, STARTUP_TIMEOUT_MS);
       expect(app.output).toContain('EMBEDDED Postgres');
+      // The log says where the data lives (and the port: 54329 unless another project holds it).
+      const [, pgPort, dataDir] = app.output.match(IN_USE)!;
+      expect(fs.existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
+      const startedByApp = STARTED.test(app.output);
+      const pgUrl = embeddedUrl(pgPort);
 
       const orderId = `embedded-${randomUUID().slice(0, 8)}`;
       const placed = await request(baseUrl).post('/orders').send({ orderId, sku: 'widget', quantity: 1 }).expect(202);
@@ -126,7 +136,7 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       expect(view.status).toBe('SUCCESS');
       const receipt = view.result as Receipt;
       expect(receipt).toMatchObject({ orderId, sku: 'widget', quantity: 1 });
-      expect(await widgetsInEmbeddedPostgres()).toBe(receipt.remainingStock);
+      expect(await widgetsInEmbeddedPostgres(pgUrl)).toBe(receipt.remainingStock);
 
       const logLengthBeforeShutdown = app.output.length;
       app.child.kill('SIGTERM');
@@ -136,7 +146,7 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
       // The database went down last: no connection of the app was cut under it.
       expect(app.output.slice(logLengthBeforeShutdown)).not.toMatch(/ERROR|terminating connection/);
-      if (!postgresWasRunning) expect(await embeddedPostgresAnswers()).toBe(false);
+      if (startedByApp) expect(await embeddedPostgresAnswers(pgUrl)).toBe(false);
     },
     STARTUP_TIMEOUT_MS + 60_000,
   );
