@@ -1,5 +1,5 @@
 import { Logger, Module, type DynamicModule, type Provider } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import { DiscoveryModule, ModuleRef } from '@nestjs/core';
 import { LocalWorkflowRuntime, WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos-context';
 import { DbosDatabase } from './dbos-database';
@@ -104,8 +104,9 @@ export class DbosModule {
       },
       {
         provide: DbosHealthIndicator,
-        useFactory: (database: DbosDatabase, recovery: RecoveryService) => new DbosHealthIndicator(database.system, database.listener, recovery),
-        inject: [DBOS_SYSTEM_DATABASE, RecoveryService],
+        useFactory: (database: DbosDatabase, recovery: RecoveryService, moduleRef: ModuleRef) =>
+          new DbosHealthIndicator(database.system, database.listener, recovery, moduleRef),
+        inject: [DBOS_SYSTEM_DATABASE, RecoveryService, ModuleRef],
       },
       {
         provide: DbosContext,

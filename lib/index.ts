@@ -12,5 +12,12 @@ export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
-export { DbosHealthIndicator, DbosHealthCheckError, type DbosHealthResult, type DbosHealthDetails } from './health/dbos.health-indicator';
+export {
+  DbosHealthIndicator,
+  DbosHealthCheckError,
+  type DbosHealthResult,
+  type DbosHealthDetails,
+  type DbosLivenessResult,
+  type DbosLivenessDetails,
+} from './health/dbos.health-indicator';
 export { DbosDatabaseUnavailableFilter } from './filters/database-unavailable.filter';
