@@ -21,3 +21,4 @@ export {
   type DbosLivenessDetails,
 } from './health/dbos.health-indicator';
 export { DbosDatabaseUnavailableFilter } from './filters/database-unavailable.filter';
+export { DbosExceptionFilter, httpStatusOfDbosError } from './filters/dbos-exception.filter';
