@@ -4,7 +4,7 @@ import type { ResolvedDbosOptions } from './dbos.options';
 import { settleWithin } from './common/settle-within.util';
 import { DbosConfigurationError } from './errors/configuration.error';
 import { asUnavailable } from './system-database/connection-errors.util';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres.server';
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
 import { retryWhileUnreachable, SystemDatabase } from './system-database/system.database';
@@ -40,7 +40,8 @@ export class DbosDatabase {
         'No database configured: starting an EMBEDDED Postgres for DEVELOPMENT ONLY (where its data lives is logged next). ' +
           'Set database.url (or database.dataSource) in DbosModule.forRoot() for anything else.',
       );
-      embedded = await startEmbeddedPostgres(options.embedded);
+      const embeddedLogger = new Logger('DbosEmbeddedPostgres');
+      embedded = await startEmbeddedPostgres({ ...options.embedded, log: (message) => embeddedLogger.warn(message) });
       url = embedded.url;
     }
     const system = await SystemDatabase.open({

@@ -1,4 +1,5 @@
 import type { Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos.context';
 import { DbosDatabase } from './dbos.database';
@@ -116,8 +117,9 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: DbosHealthIndicator,
-      useFactory: (database: DbosDatabase, recovery: RecoveryService) => new DbosHealthIndicator(database.system, database.listener, recovery),
-      inject: [DBOS_SYSTEM_DATABASE, RecoveryService],
+      useFactory: (database: DbosDatabase, recovery: RecoveryService, moduleRef: ModuleRef) =>
+        new DbosHealthIndicator(database.system, database.listener, recovery, moduleRef),
+      inject: [DBOS_SYSTEM_DATABASE, RecoveryService, ModuleRef],
     },
     {
       provide: WorkflowOperations,

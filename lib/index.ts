@@ -11,6 +11,14 @@ export { QueueDispatcher } from './queues/queue.dispatcher';
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
-export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres';
-export { DbosHealthIndicator, DbosHealthCheckError, type DbosHealthResult, type DbosHealthDetails } from './health/dbos.health-indicator';
+export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres.server';
+export {
+  DbosHealthIndicator,
+  DbosHealthCheckError,
+  type DbosHealthResult,
+  type DbosHealthDetails,
+  type DbosLivenessResult,
+  type DbosLivenessDetails,
+} from './health/dbos.health-indicator';
 export { DbosDatabaseUnavailableFilter } from './filters/database-unavailable.filter';
+export { DbosExceptionFilter, httpStatusOfDbosError } from './filters/dbos-exception.filter';

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { DataSource } from 'typeorm';
-import { DbosModule } from '../lib';
+import { DbosExceptionFilter, DbosModule } from '../lib';
 import { APP_CONFIG, type AppConfig } from './app.config';
 import { CheckoutModule } from './checkout/checkout.module';
 import { DatabaseModule } from './database/database.module';
@@ -23,5 +24,7 @@ import { StockModule } from './stock/stock.module';
     CheckoutModule,
     OrdersModule,
   ],
+  // Errors of the workflow engine as HTTP statuses: unknown workflow 404, database down 503, ...
+  providers: [{ provide: APP_FILTER, useClass: DbosExceptionFilter }],
 })
 export class AppModule {}

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DbosConfigurationError } from '../lib';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/system-database/embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../lib/system-database/embedded-postgres.server';
 import { ChildApp } from './support/child-app';
 
 function freePort(): Promise<number> {

@@ -174,6 +174,13 @@ describe('sample app: checkout over HTTP', () => {
     expect(response.body.message).toContain('order-never-placed');
   });
 
+  it('GET /orders/:workflowId/progress answers 404 for an unknown workflow id, not an error event in a 200', async () => {
+    const response = await request(http).get('/orders/order-never-placed/progress').expect(404);
+
+    expect(response.headers['content-type']).toMatch(/application\/json/);
+    expect(response.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No workflow has the id "order-never-placed".' });
+  });
+
   it('an order for more than the stock ends in ERROR with an OutOfStockError, and takes nothing from stock', async () => {
     const before = (await stockOf('widget'))!;
 

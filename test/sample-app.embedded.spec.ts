@@ -9,7 +9,9 @@ import type { Receipt } from '../sample-app/checkout/order';
 import type { OrderStatusView } from '../sample-app/orders/orders.controller';
 
 const REPO_ROOT = path.join(__dirname, '..');
+// eslint-disable-next-line no-control-regex -- the log's ANSI colours end the path
 const STARTED = /Started the embedded Postgres \d+ on 127\.0\.0\.1:(\d+); its data lives in ([^\s\u001b]+)/;
+// eslint-disable-next-line no-control-regex -- the log's ANSI colours end the path
 const IN_USE = /(?:Started|Using) the embedded Postgres .*?on 127\.0\.0\.1:(\d+); its data lives in ([^\s\u001b]+)/;
 const STARTUP_TIMEOUT_MS = 180_000;
 

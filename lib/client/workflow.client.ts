@@ -205,6 +205,18 @@ export class WorkflowClient {
     });
   }
 
+  /**
+   * `stream$` once the workflow is known to exist; rejects with DbosNotFoundError when it does not.
+   * For `@Sse()`: `async progress(id) { return (await client.openStream$(id, key)).pipe(...) }`.
+   * Nest sends the event-stream headers before an Observable's first database answer, so an error
+   * of `stream$` arrives as an `event: error` in a 200; this rejects first, so the exception
+   * filters answer (404 with DbosExceptionFilter).
+   */
+  async openStream$<T = unknown>(workflowId: string, key: string): Promise<Observable<T>> {
+    if (!(await this.backend.statuses.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+    return this.stream$<T>(workflowId, key);
+  }
+
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
     const rows = await this.backend.statuses.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));

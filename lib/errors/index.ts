@@ -9,3 +9,4 @@ export * from './conflict.error';
 export * from './configuration.error';
 export * from './database-unavailable.error';
 export * from './invalid-argument.error';
+export * from './payload-too-large.error';

@@ -1,19 +1,31 @@
+import type { ModuleRef } from '@nestjs/core';
 import { DbosError } from '../errors/dbos.error';
 import type { RecoveryService } from '../recovery/recovery.service';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { SystemDatabase } from '../system-database/system.database';
+import { resolveHealthIndicatorService, type HealthIndicatorServiceLike } from './health-indicator.service';
 
-export interface DbosHealthDetails {
+/** Liveness: the process answers and the workflow database does. */
+export interface DbosLivenessDetails {
   status: 'up' | 'down';
   database: 'up' | 'down';
-  listener: 'up' | 'down';
-  recovery: 'done' | 'running';
+  /** Why the database did not answer. */
   error?: string;
 }
 
+/** Readiness: live, LISTEN connected, and recovery of this executor's pending workflows done. */
+export interface DbosHealthDetails extends DbosLivenessDetails {
+  listener: 'up' | 'down';
+  recovery: 'done' | 'running';
+}
+
+export type DbosLivenessResult = Record<string, DbosLivenessDetails>;
 export type DbosHealthResult = Record<string, DbosHealthDetails>;
 
-/** Thrown when unhealthy; `causes` has the same shape as a @nestjs/terminus HealthCheckError. */
+/**
+ * @deprecated No longer thrown: the indicator reports `down` through terminus'
+ * HealthIndicatorService, which terminus answers with a 503. Kept so existing imports compile.
+ */
 export class DbosHealthCheckError extends DbosError {
   constructor(
     message: string,
@@ -26,22 +38,40 @@ export class DbosHealthCheckError extends DbosError {
 const PING_TIMEOUT_MS = 2_000;
 
 /**
- * Health of the workflow engine, shaped for @nestjs/terminus:
- * `this.health.check([() => this.dbos.isHealthy('workflows')])`.
- * Up when the database answers, the LISTEN connection is alive and recovery has finished.
+ * Health of the workflow engine for @nestjs/terminus:
+ * `this.health.check([() => this.dbos.isAlive('workflows')])` for liveness,
+ * `this.health.check([() => this.dbos.isReady('workflows')])` for readiness.
+ * It never throws: a `down` result makes terminus answer 503 with the details. Without terminus
+ * installed it returns the same `{ [key]: { status, ... } }` objects.
  */
 export class DbosHealthIndicator {
+  private indicators?: HealthIndicatorServiceLike;
+
   constructor(
     private readonly system: SystemDatabase,
     private readonly listener: NotificationListener,
     private readonly recovery: RecoveryService,
+    private readonly moduleRef?: ModuleRef,
   ) {}
 
-  async isHealthy(key = 'dbos'): Promise<DbosHealthResult> {
-    const details = await this.details();
-    const result = { [key]: details };
-    if (details.status === 'down') throw new DbosHealthCheckError(`Workflow engine "${key}" is unhealthy`, result);
-    return result;
+  /** Up when the workflow database answers (within 2 s). */
+  async isAlive(key = 'dbos'): Promise<DbosLivenessResult> {
+    return this.report(key, await this.liveness()) as DbosLivenessResult;
+  }
+
+  /** Up when the database answers, the LISTEN connection is alive and recovery has finished. */
+  async isReady(key = 'dbos'): Promise<DbosHealthResult> {
+    const live = await this.liveness();
+    const listener = this.listener.isListening ? 'up' : 'down';
+    const recovery = this.recovery.isRecovered ? 'done' : 'running';
+    const up = live.database === 'up' && listener === 'up' && recovery === 'done';
+    const details: DbosHealthDetails = { ...live, status: up ? 'up' : 'down', listener, recovery };
+    return this.report(key, details) as DbosHealthResult;
+  }
+
+  /** The readiness check under its first name. */
+  isHealthy(key = 'dbos'): Promise<DbosHealthResult> {
+    return this.isReady(key);
   }
 
   /** Resolves when recovery of this executor's pending workflows is done (readiness). */
@@ -49,19 +79,19 @@ export class DbosHealthIndicator {
     return this.recovery.whenRecovered().then(() => undefined);
   }
 
-  private async details(): Promise<DbosHealthDetails> {
-    let database: 'up' | 'down' = 'up';
-    let error: string | undefined;
+  private async liveness(): Promise<DbosLivenessDetails> {
     try {
       await withTimeout(this.system.query('SELECT 1'), PING_TIMEOUT_MS);
+      return { status: 'up', database: 'up' };
     } catch (err) {
-      database = 'down';
-      error = (err as Error).message;
+      return { status: 'down', database: 'down', error: (err as Error).message };
     }
-    const listener = this.listener.isListening ? 'up' : 'down';
-    const recovery = this.recovery.isRecovered ? 'done' : 'running';
-    const status = database === 'up' && listener === 'up' && recovery === 'done' ? 'up' : 'down';
-    return error === undefined ? { status, database, listener, recovery } : { status, database, listener, recovery, error };
+  }
+
+  private report(key: string, { status, ...details }: DbosLivenessDetails): Record<string, unknown> {
+    this.indicators ??= resolveHealthIndicatorService(this.moduleRef);
+    const session = this.indicators.check(key);
+    return status === 'up' ? session.up(details) : session.down(details);
   }
 }
 

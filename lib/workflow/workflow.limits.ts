@@ -1,5 +1,5 @@
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
-import { DbosSerializationError } from '../errors/serialization.error';
+import { DbosPayloadTooLargeError } from '../errors/payload-too-large.error';
 import { serialize } from '../serialization/value.codec';
 
 /** Longest workflow id accepted (ids are keys of several tables and appear in logs). */
@@ -19,10 +19,7 @@ export function serializeWithin(value: unknown, what: string, maxBytes: number):
   const text = serialize(value, what);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
-    throw new DbosSerializationError(
-      what,
-      `it is ${bytes} bytes serialized, over the limit of ${maxBytes} (maxPayloadBytes); store large data elsewhere and pass a reference`,
-    );
+    throw new DbosPayloadTooLargeError(what, bytes, maxBytes);
   }
   return text;
 }

@@ -28,10 +28,14 @@ export class OrdersController {
     return { workflowId: handle.workflowId };
   }
 
-  /** Server-sent events: each stage of the checkout as it happens; the stream ends with the checkout. */
+  /**
+   * Server-sent events: each stage of the checkout as it happens; the stream ends with the checkout.
+   * An unknown workflow id is a 404 (openStream$ rejects before the event stream starts).
+   */
   @Sse(':workflowId/progress')
-  progress(@Param('workflowId') workflowId: string): Observable<MessageEvent> {
-    return this.client.stream$<CheckoutProgress>(workflowId, PROGRESS_STREAM).pipe(map((data) => ({ data })));
+  async progress(@Param('workflowId') workflowId: string): Promise<Observable<MessageEvent>> {
+    const progress$ = await this.client.openStream$<CheckoutProgress>(workflowId, PROGRESS_STREAM);
+    return progress$.pipe(map((data) => ({ data })));
   }
 
   @Get(':workflowId')

@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosConfigurationError } from '../errors/configuration.error';
 
@@ -28,7 +27,7 @@ export interface StartEmbeddedPostgresOptions {
   port?: number;
   /** The port tried first when `port` is not given. Default 54329. */
   defaultPort?: number;
-  /** Where the server's location and problems are reported. Default: a Nest logger, at warn level. */
+  /** Where the server's location and problems are reported. Default: console.warn. */
   log?: (message: string) => void;
 }
 
@@ -73,7 +72,7 @@ interface ServerUser {
  * again at every start. Where the data lives is logged.
  */
 export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOptions = {}): Promise<EmbeddedPostgresHandle> {
-  const log = options.log ?? ((message: string) => new Logger('DbosEmbeddedPostgres').warn(message));
+  const log = options.log ?? ((message: string) => console.warn(message));
   const requestedDir = path.resolve(options.dir ?? path.join('.dbos', 'pgdata'));
   const installed = locateBinaries();
   const user = await serverUser();
