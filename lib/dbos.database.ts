@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos.options';
+import { describeTarget } from './common/database-target.util';
 import { settleWithin } from './common/settle-within.util';
-import { DbosConfigurationError } from './errors/configuration.error';
 import { asUnavailable } from './system-database/connection-errors.util';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres.server';
 import type { NotificationListener } from './system-database/notification.listener';
@@ -27,12 +27,8 @@ export class DbosDatabase {
 
   static async open(options: ResolvedDbosOptions): Promise<DbosDatabase> {
     const appDataSource = options.database.dataSource;
-    if (appDataSource && !appDataSource.isInitialized) {
-      throw new DbosConfigurationError(
-        'database.dataSource is not initialized. Pass the DataSource provided by TypeOrmModule, or call initialize() first.',
-      );
-    }
     const { startupRetryMs } = options.database;
+    if (appDataSource && !appDataSource.isInitialized) await DbosDatabase.initializeAppDataSource(appDataSource, startupRetryMs);
     let url = options.database.url;
     let embedded: EmbeddedPostgresHandle | undefined;
     if (!url && !appDataSource) {
@@ -69,6 +65,25 @@ export class DbosDatabase {
       await embedded?.stop().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A DataSource handed over before it was initialized: initialized here, with the same startup
+   * retries as the module's own pool (a database still coming up is waited for). It stays the
+   * app's: the module never destroys it.
+   */
+  private static async initializeAppDataSource(dataSource: DataSource, startupRetryMs: number): Promise<void> {
+    const logger = new Logger('DbosDatabase');
+    const target = describeTarget({ dataSource });
+    try {
+      await retryWhileUnreachable(startupRetryMs, `initialize database.dataSource on ${target}`, logger, async () => {
+        // Initialized meanwhile by its owner (e.g. a provider that awaits initialize() elsewhere).
+        if (!dataSource.isInitialized) await dataSource.initialize();
+      });
+    } catch (err) {
+      throw asUnavailable(err, target);
+    }
+    logger.log(`Initialized database.dataSource (${target}); the app owns it and destroys it at shutdown`);
   }
 
   /**

@@ -54,6 +54,13 @@ export interface WorkflowClientConnectOptions {
   schema?: string;
 }
 
+/** One value of a workflow stream as a server-sent event (the shape Nest's `@Sse()` sends). */
+export interface StreamEvent<T> {
+  data: T;
+  /** The value's offset in the stream. */
+  id: string;
+}
+
 export interface SendOptions {
   /** Sending twice with one key to one workflow delivers once, also after the workflow received the first. */
   idempotencyKey?: string;
@@ -166,6 +173,11 @@ export class WorkflowClient {
 
   /** The values of a workflow's stream as they are written; ends when the stream is closed or the workflow ends. */
   async *readStream<T = unknown>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
+    for await (const event of this.readStreamEvents<T>(workflowId, key, signal)) yield event.data;
+  }
+
+  /** The stream's values with their offsets (the SSE event ids). */
+  private async *readStreamEvents<T>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<StreamEvent<T>, void, undefined> {
     let offset = 0;
     for (;;) {
       const batch = await this.backend.listener.waitUntil([`strm:${workflowId}`, `status:${workflowId}`], () => this.nextStreamBatch(workflowId, key, offset), Infinity, signal);
@@ -173,7 +185,7 @@ export class WorkflowClient {
       for (const entry of batch) {
         if (entry.closed) return;
         offset = entry.offset + 1;
-        yield deserialize<T>(entry.value);
+        yield { data: deserialize<T>(entry.value), id: String(entry.offset) };
       }
     }
   }
@@ -191,18 +203,18 @@ export class WorkflowClient {
 
   /** `readStream` as an rxjs Observable (for `@Sse()`); unsubscribing stops the reader. */
   stream$<T = unknown>(workflowId: string, key: string): Observable<T> {
-    return new Observable<T>((subscriber) => {
-      const abort = new AbortController();
-      void (async () => {
-        try {
-          for await (const value of this.readStream<T>(workflowId, key, abort.signal)) subscriber.next(value);
-          subscriber.complete();
-        } catch (err) {
-          if (!abort.signal.aborted) subscriber.error(err);
-        }
-      })();
-      return () => abort.abort();
-    });
+    return observe((signal) => this.readStream<T>(workflowId, key, signal));
+  }
+
+  /**
+   * The stream as server-sent events, ready to return from an `@Sse()` handler: each value is an
+   * event `{ data, id }` (id: its offset in the stream). Rejects with DbosNotFoundError for an
+   * unknown workflow before the event stream starts, so DbosExceptionFilter answers 404:
+   * `@Sse(':id/progress') progress(@Param('id') id: string) { return this.client.sse$(id, 'progress'); }`
+   */
+  async sse$<T = unknown>(workflowId: string, key: string): Promise<Observable<StreamEvent<T>>> {
+    await this.requireWorkflow(workflowId);
+    return observe((signal) => this.readStreamEvents<T>(workflowId, key, signal));
   }
 
   /**
@@ -213,8 +225,12 @@ export class WorkflowClient {
    * filters answer (404 with DbosExceptionFilter).
    */
   async openStream$<T = unknown>(workflowId: string, key: string): Promise<Observable<T>> {
-    if (!(await this.backend.statuses.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+    await this.requireWorkflow(workflowId);
     return this.stream$<T>(workflowId, key);
+  }
+
+  private async requireWorkflow(workflowId: string): Promise<void> {
+    if (!(await this.backend.statuses.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   }
 
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
@@ -291,4 +307,20 @@ export class WorkflowClient {
     }
     return this.backend.local;
   }
+}
+
+/** An async iterable as an Observable; unsubscribing aborts the iteration. */
+function observe<T>(iterate: (signal: AbortSignal) => AsyncIterable<T>): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const abort = new AbortController();
+    void (async () => {
+      try {
+        for await (const value of iterate(abort.signal)) subscriber.next(value);
+        subscriber.complete();
+      } catch (err) {
+        if (!abort.signal.aborted) subscriber.error(err);
+      }
+    })();
+    return () => abort.abort();
+  });
 }

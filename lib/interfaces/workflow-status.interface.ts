@@ -29,6 +29,7 @@ export interface WorkflowStatusInfo {
   updatedAt: Date;
   input?: unknown[];
   output?: unknown;
+  /** The recorded error (its class, message and fields); in JSON it is `{ name, message }`. `getResult()` throws it. */
   error?: Error;
   parentWorkflowId?: string;
   forkedFrom?: string;
@@ -39,6 +40,7 @@ export interface StepInfo {
   stepId: number;
   name: string;
   output?: unknown;
+  /** The step's recorded error; in JSON it is `{ name, message }`. */
   error?: Error;
   startedAt: Date | null;
   completedAt: Date | null;

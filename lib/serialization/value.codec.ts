@@ -80,17 +80,32 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
   if (raw instanceof Error) return { [TAG]: 'Error', v: errorPayload(raw) };
   const proto = Object.getPrototypeOf(raw);
   if (proto !== Object.prototype && proto !== null) {
-    const className = (raw as object).constructor?.name ?? 'anonymous class';
-    throw new DbosSerializationError(
-      'value',
-      `${describeKey(key)} is an instance of ${className}; only plain objects keep their shape`,
-    );
+    // A plain data class (a DTO from ValidationPipe({ transform: true }), an entity without
+    // behaviour) is data: stored as a plain object of its own properties. Behaviour would be lost.
+    const methods = methodsOf(proto);
+    if (methods.length > 0) {
+      const className = (raw as object).constructor?.name ?? 'anonymous class';
+      throw new DbosSerializationError(
+        'value',
+        `${describeKey(key)} is an instance of ${className}, whose class has methods (${methods.slice(0, 3).join(', ')}${methods.length > 3 ? ', …' : ''}) ` +
+          `that would be lost; pass plain data instead (e.g. { ...value }, or an id)`,
+      );
+    }
   }
   if (Object.prototype.hasOwnProperty.call(raw, TAG)) {
     // A user object that happens to use our tag key: store its entries instead.
     return { [TAG]: 'Object', v: Object.entries(raw as object) };
   }
   return value;
+}
+
+/** Own properties (methods, accessors) of the classes between `proto` and Object.prototype. */
+function methodsOf(proto: object): string[] {
+  const names: string[] = [];
+  for (let p: object | null = proto; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const name of Object.getOwnPropertyNames(p)) if (name !== 'constructor') names.push(name);
+  }
+  return names;
 }
 
 function reviver(_key: string, value: unknown): unknown {

@@ -15,7 +15,7 @@ export function toStatusInfo(row: WorkflowStatusRow, withPayloads: boolean): Wor
   };
   if (row.className) info.className = row.className;
   if (row.queueName) info.queue = row.queueName;
-  if (row.error) info.error = deserializeError(row.error);
+  if (row.error) info.error = recordedError(row.error);
   if (row.parentWorkflowId) info.parentWorkflowId = row.parentWorkflowId;
   if (row.forkedFrom) info.forkedFrom = row.forkedFrom;
   if (withPayloads) {
@@ -33,7 +33,17 @@ export function toStepInfo(row: OperationOutputRow): StepInfo {
     completedAt: row.completedAt === null ? null : new Date(row.completedAt),
   };
   if (row.output !== null) info.output = deserialize(row.output);
-  if (row.error !== null) info.error = deserializeError(row.error);
+  if (row.error !== null) info.error = recordedError(row.error);
   if (row.childWorkflowId) info.childWorkflowId = row.childWorkflowId;
   return info;
+}
+
+/**
+ * A recorded error as itself (its class, message, fields and stack), that renders as
+ * `{ name, message }` in JSON: a controller returning a status shows why it failed, never `{}`.
+ */
+function recordedError(text: string): Error {
+  const error = deserializeError(text);
+  Object.defineProperty(error, 'toJSON', { value: () => ({ name: error.name, message: error.message }), enumerable: false, configurable: true, writable: true });
+  return error;
 }

@@ -1,0 +1,69 @@
+import { Injectable, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DataSource } from 'typeorm';
+import { DbosDatabaseUnavailableError, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
+import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { FaultProxy } from '../support/fault-proxy';
+
+@Injectable()
+class Greeter {
+  @Step() async greet(name: string): Promise<string> {
+    return `hello ${name}`;
+  }
+
+  @Workflow() async welcome(name: string): Promise<string> {
+    return this.greet(name);
+  }
+}
+
+describe('a DataSource handed over before it is initialized', () => {
+  const schema = uniqueSchema('dsinit');
+  let proxy: FaultProxy;
+
+  beforeAll(async () => {
+    const target = new URL(databaseUrl());
+    proxy = await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } });
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await dropSchema(schema);
+  });
+
+  it('is initialized by the module, which waits out a database that is not reachable yet (startupRetryMs)', async () => {
+    const dataSource = new DataSource({ type: 'postgres', url: proxy.url(databaseUrl()) });
+    await proxy.refuse();
+    @Module({ imports: [DbosModule.forRoot({ database: { dataSource, startupRetryMs: 20_000 }, schema })], providers: [Greeter] })
+    class AppModule {}
+    const healing = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => proxy.heal());
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    await healing;
+    const app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+    try {
+      expect(dataSource.isInitialized).toBe(true);
+      const handle = await app.get(WorkflowClient).start(Greeter).welcome('ada');
+      expect(await handle.getResult()).toBe('hello ada');
+    } finally {
+      await app.close();
+      // The app owns it: the module does not destroy it.
+      expect(dataSource.isInitialized).toBe(true);
+      await dataSource.destroy();
+    }
+  });
+
+  it('fails with DbosDatabaseUnavailableError naming the database once startupRetryMs has passed', async () => {
+    const dataSource = new DataSource({ type: 'postgres', url: proxy.url(databaseUrl()).replace(/\/\/[^@]*@/, '//app:s3cret@') });
+    await proxy.refuse();
+    @Module({ imports: [DbosModule.forRoot({ database: { dataSource, startupRetryMs: 1_000 }, schema })] })
+    class AppModule {}
+    const startedAt = Date.now();
+    const error = await Test.createTestingModule({ imports: [AppModule] })
+      .compile()
+      .catch((e: Error) => e);
+    expect(error).toBeInstanceOf(DbosDatabaseUnavailableError);
+    expect((error as Error).message).toContain(`127.0.0.1:${proxy.port}`);
+    expect((error as Error).message).not.toContain('s3cret');
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
+    await proxy.heal();
+  });
+});
