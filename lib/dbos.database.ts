@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos.options';
 import { describeTarget } from './common/database-target.util';
 import { settleWithin } from './common/settle-within.util';
@@ -18,7 +18,7 @@ export class DbosDatabase {
     readonly system: SystemDatabase,
     readonly transactionDataSource: DataSource,
     /** Set when `transactionDataSource` is the module's own (opened from a URL, or embedded): closed with it. */
-    private readonly ownTransactionDataSource: DataSource | undefined,
+    readonly ownTransactionDataSource: DataSource | undefined,
     private readonly embedded?: EmbeddedPostgresHandle,
   ) {
     this.repositories = createRepositories(system);
@@ -55,7 +55,7 @@ export class DbosDatabase {
     });
     let ownTransactions: DataSource | undefined;
     try {
-      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs);
+      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs, options.database.entities ?? []);
       const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded);
       await database.listener.start();
       return database;
@@ -92,9 +92,10 @@ export class DbosDatabase {
    * (a send, a stream write, a start, the heartbeat), so module work inside a transaction
    * never waits on itself.
    */
-  private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number): Promise<DataSource> {
+  private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number, entities: DataSourceOptions['entities']): Promise<DataSource> {
     // Opened right after the system pool, so a database that blinks now is retried as at startup.
-    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`), migrations: [] };
+    // The app's entities live in the app's schemas (search_path), not in the system schema.
+    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`), schema: undefined, entities, migrations: [] } as DataSourceOptions;
     try {
       return await retryWhileUnreachable(startupRetryMs, `open the @Transaction pool on ${system.target}`, new Logger('DbosDatabase'), async () => {
         const dataSource = new DataSource(options);

@@ -48,7 +48,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: StepRunner,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows, gate: LeaseGate) =>
-        new StepRunner(database.repositories.checkpoints, database.system, database.transactionDataSource, runs.stopSignal, settings, gate),
+        new StepRunner(database.repositories.checkpoints, database.system, database.transactionDataSource, runs.stopSignal, settings, gate, database.ownTransactionDataSource !== undefined),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate],
     },
     {

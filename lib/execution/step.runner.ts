@@ -48,6 +48,8 @@ export class StepRunner {
     private readonly limits: { maxPayloadBytes: number },
     /** Says when the run may start a new step. */
     private readonly gate: LeaseGate,
+    /** True when @Transaction runs on a pool the module opened (its entities are `database.entities`), not on the app's DataSource. */
+    private readonly transactionsOnOwnPool = false,
   ) {}
 
   /** Takes the next position; returns the recorded checkpoint there, if any. */
@@ -294,6 +296,11 @@ export class StepRunner {
    */
   private async classifyBodyFailure(manager: EntityManager, err: unknown): Promise<unknown> {
     if (err instanceof DbosDatabaseUnavailableError) return err; // raised by the module's own connection (a send inside the body)
+    if ((err as Error)?.name === 'EntityMetadataNotFoundError' && this.transactionsOnOwnPool) {
+      (err as Error).message +=
+        '. @Transaction methods run on the pool the module opened from database.url, which knows only the entities in ' +
+        'DbosModule.forRoot({ database: { entities } }): add this entity there, or pass your TypeORM DataSource as database.dataSource.';
+    }
     if (!isConnectionError(err)) return new BodyFailure(err);
     const probe = await manager.query('SELECT 1').then(
       () => undefined,

@@ -1,5 +1,5 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import type { DataSource, DataSourceOptions } from 'typeorm';
 
 export interface DatabaseOptions {
   /** Postgres connection URL of the system database. */
@@ -10,6 +10,12 @@ export interface DatabaseOptions {
    * The module never destroys a DataSource it did not create.
    */
   dataSource?: DataSource;
+  /**
+   * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
+   * module opens the database itself (`url`, or the embedded one). With `dataSource`, that
+   * DataSource's own entities apply and this is ignored.
+   */
+  entities?: DataSourceOptions['entities'];
   /** Connections in the module's own pool. Default 10. */
   poolSize?: number;
   /** At startup, keep retrying an unreachable database this long before failing. Default 30 000 ms. */
