@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { delay } from '../common/delay';
 import { DbosConfigurationError } from '../errors/configuration.error';
@@ -120,7 +119,8 @@ export class SystemDatabase {
    * migrations, and for the app's @Transaction pool when the module opened the database itself.
    */
   companionDataSourceOptions(name: string): DataSourceOptions {
-    return { ...systemDataSourceOptions(this.config, false), name } as DataSourceOptions;
+    // `name` is a TypeORM 0.3 option (1.x has none and ignores it).
+    return { ...systemDataSourceOptions(this.config, false), name } as unknown as DataSourceOptions;
   }
 
   get pool(): Pool {
@@ -275,6 +275,9 @@ function assertSchemaName(schema: string): void {
     throw new DbosConfigurationError((err as Error).message);
   }
 }
+
+/** The postgres member of DataSourceOptions (named PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
+type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 /** Statement timeout of the module's own connections, unless configured. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
