@@ -3,9 +3,11 @@
 // the tarball into a temporary directory next to the consumer's own dependencies, compiles the app
 // with tsc (skipLibCheck: false), starts it and runs a workflow over HTTP against a real Postgres.
 //
-//   node test/consumers/run.js [--only name,name] [--outputFile results.json] [--keep]
+//   node test/consumers/run.js [--only name,name] [--outputFile results.json] [--keep] [--embedded]
 //
 // DATABASE_URL: the Postgres to use (default postgres://postgres@127.0.0.1:5432/postgres).
+// --embedded: use an embedded Postgres instead (the package's own startEmbeddedPostgres, data
+// under .dbos/consumers-pgdata, port DBOS_CONSUMERS_PG_PORT or 54331).
 // --outputFile writes the counts in the shape of jest's --json results (numPassedTests,
 // numFailedTests), so .ci/run sums them with the test suite's.
 'use strict';
@@ -16,13 +18,14 @@ const path = require('node:path');
 const { randomBytes } = require('node:crypto');
 
 const root = path.join(__dirname, '..', '..');
-const databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+let databaseUrl = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** The consumer apps: each a directory here with its package.json and tsconfig.json; all share app/. */
 const consumers = [
   { name: 'cjs-nest12', format: 'commonjs', nest: 12 },
   { name: 'esm-nest12', format: 'esm', nest: 12 },
   { name: 'cjs-nest11', format: 'commonjs', nest: 11 },
+  { name: 'cjs-nest10', format: 'commonjs', nest: 10 },
 ];
 
 /**
@@ -48,11 +51,12 @@ const appChecks = [
 ];
 
 function parseArgs(argv) {
-  const args = { only: undefined, outputFile: undefined, keep: false };
+  const args = { only: undefined, outputFile: undefined, keep: false, embedded: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--only') args.only = argv[++i].split(',');
     else if (argv[i] === '--outputFile') args.outputFile = path.resolve(argv[++i]);
     else if (argv[i] === '--keep') args.keep = true;
+    else if (argv[i] === '--embedded') args.embedded = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   return args;
@@ -156,12 +160,20 @@ async function main() {
   };
 
   let tarball;
-  console.log(`Consumers in ${work} (Postgres: ${databaseUrl.replace(/:[^:@/]*@/, ':***@')})`);
+  let embedded;
+  console.log(`Consumers in ${work}`);
   const packed = await record('npm run build && npm pack', async () => {
     await run('npm', ['run', 'build'], { cwd: root });
     const out = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], { cwd: root });
     tarball = path.join(work, JSON.parse(out.slice(out.indexOf('[')))[0].filename);
   });
+  if (args.embedded && packed) {
+    const { startEmbeddedPostgres } = require(path.join(root, 'dist', 'lib'));
+    const port = Number(process.env.DBOS_CONSUMERS_PG_PORT || 54331);
+    embedded = await startEmbeddedPostgres({ dir: path.join(root, '.dbos', 'consumers-pgdata'), port });
+    databaseUrl = embedded.url;
+  }
+  console.log(`Postgres: ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}`);
 
   for (const consumer of selected) {
     console.log(`${consumer.name}:`);
@@ -225,6 +237,7 @@ async function main() {
     await dropSchema(schema).catch((err) => console.log(`  (could not drop schema ${schema}: ${err.message})`));
   }
 
+  await embedded?.stop();
   const passed = results.filter((r) => r.status === 'passed').length;
   const failed = results.length - passed;
   console.log(`Consumers: ${passed} passed, ${failed} failed`);
