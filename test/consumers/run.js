@@ -7,7 +7,7 @@
 //
 // DATABASE_URL: the Postgres to use (default postgres://postgres@127.0.0.1:5432/postgres).
 // --embedded: use an embedded Postgres instead (the package's own startEmbeddedPostgres, data
-// under .dbos/consumers-pgdata, port DBOS_CONSUMERS_PG_PORT or 54331).
+// under .dbos/consumers-pgdata, port DBOS_CONSUMERS_PG_PORT or 54334).
 // --outputFile writes the counts in the shape of jest's --json results (numPassedTests,
 // numFailedTests), so .ci/run sums them with the test suite's.
 'use strict';
@@ -169,7 +169,7 @@ async function main() {
   });
   if (args.embedded && packed) {
     const { startEmbeddedPostgres } = require(path.join(root, 'dist', 'lib'));
-    const port = Number(process.env.DBOS_CONSUMERS_PG_PORT || 54331);
+    const port = Number(process.env.DBOS_CONSUMERS_PG_PORT || 54334);
     embedded = await startEmbeddedPostgres({ dir: path.join(root, '.dbos', 'consumers-pgdata'), port });
     databaseUrl = embedded.url;
   }
