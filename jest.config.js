@@ -4,7 +4,12 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testEnvironment: 'node',
   testRegex: '\\.spec\\.ts$',
-  transform: { '^.+\\.ts$': 'ts-jest' },
+  transform: {
+    '^.+\\.ts$': 'ts-jest',
+    // Nest 12's packages are ES modules only: compiled to CommonJS for Jest's loader (see the file).
+    '/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/support/esm-packages.transformer.js',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -1,5 +1,7 @@
-import type { DataSource } from 'typeorm';
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
+import type { DataSource, DataSourceOptions } from 'typeorm';
+
+/** The postgres member of DataSourceOptions (PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
+type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 /** Where the database is, for error messages: never the password. */
 export function describeTarget(config: { url?: string; dataSource?: DataSource }): string {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { backoff } from '../common/backoff.util';
 import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
@@ -118,7 +117,8 @@ export class SystemDatabase {
    * migrations, and for the app's @Transaction pool when the module opened the database itself.
    */
   companionDataSourceOptions(name: string): DataSourceOptions {
-    return { ...systemDataSourceOptions(this.config, false), name } as DataSourceOptions;
+    // `name` is a TypeORM 0.3 option (1.x has none and ignores it).
+    return { ...systemDataSourceOptions(this.config, false), name } as unknown as DataSourceOptions;
   }
 
   get pool(): Pool {
@@ -274,6 +274,8 @@ function assertSchemaName(schema: string): void {
   }
 }
 
+/** The postgres member of DataSourceOptions (named PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
+type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
 function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean): DataSourceOptions {
   const base = connectionOptionsOf(config);

@@ -1,0 +1,40 @@
+// Jest transformer for ES-module-only packages in node_modules (Nest 12 ships "type": "module").
+//
+// Node (>= 20.19) loads them from CommonJS through require(esm), but Jest's own module loader does
+// not on this Node (Jest's require(esm) needs Node >= 24.9 and --experimental-vm-modules). So, for
+// the tests only, these files are compiled to CommonJS by TypeScript, as Jest documents for ESM
+// dependencies (transformIgnorePatterns + a transform). Each module then lives in Jest's registry
+// like any CommonJS module: one instance per test file, `import()` becomes a `require()`.
+//
+// The library, the sample app and the child-process fixtures are not affected: they run on Node's
+// own loader (ts-node, or the compiled dist/), where require(esm) is native.
+'use strict';
+const crypto = require('node:crypto');
+const ts = require('typescript');
+
+const VERSION = '1';
+
+/** `import.meta.url` has no CommonJS meaning: give it the file's URL. */
+function replaceImportMeta(code) {
+  return code.replace(/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href");
+}
+
+module.exports = {
+  process(sourceText, sourcePath) {
+    const output = ts.transpileModule(replaceImportMeta(sourceText), {
+      fileName: sourcePath,
+      compilerOptions: {
+        module: ts.ModuleKind.CommonJS,
+        target: ts.ScriptTarget.ES2022,
+        allowJs: true,
+        esModuleInterop: true,
+        sourceMap: true,
+        inlineSources: false,
+      },
+    });
+    return { code: output.outputText, map: output.sourceMapText };
+  },
+  getCacheKey(sourceText, sourcePath) {
+    return crypto.createHash('sha1').update(VERSION).update(ts.version).update(sourcePath).update('\0').update(sourceText).digest('hex');
+  },
+};
