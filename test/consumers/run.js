@@ -217,7 +217,7 @@ async function main() {
         try {
           await check.run(url);
         } catch (err) {
-          throw new Error(`${check.name}: ${err.message}`);
+          throw new Error(`${check.name}: ${err.message}`, { cause: err });
         }
       }
     });

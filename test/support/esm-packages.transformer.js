@@ -12,11 +12,21 @@
 const crypto = require('node:crypto');
 const ts = require('typescript');
 
-const VERSION = '1';
+const VERSION = '4';
 
-/** `import.meta.url` has no CommonJS meaning: give it the file's URL. */
+/**
+ * `import.meta` has no CommonJS meaning: `url` becomes the file's URL, `dirname`/`filename` the
+ * CommonJS ones, `resolve(x)` the URL of `require.resolve(x)`. A module that makes its own
+ * `require` (`const require = createRequire(import.meta.url)`, as @nestjs/terminus 12 does) gets
+ * CommonJS's own instead: declaring it again would be a syntax error there.
+ */
 function replaceImportMeta(code) {
-  return code.replace(/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href");
+  return code
+    .replace(/^\s*const require = createRequire\([^)]*\);?[ \t]*$/gm, '')
+    .replace(/\bimport\.meta\.resolve\(([^()]*)\)/g, "require('node:url').pathToFileURL(require.resolve($1)).href")
+    .replace(/\bimport\.meta\.url\b/g, "require('node:url').pathToFileURL(__filename).href")
+    .replace(/\bimport\.meta\.dirname\b/g, '__dirname')
+    .replace(/\bimport\.meta\.filename\b/g, '__filename');
 }
 
 module.exports = {
