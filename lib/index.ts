@@ -7,6 +7,7 @@ export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClie
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
 export { QueueDispatcher } from './queues/queue.dispatcher';
+export { QueueRegistry } from './queues/queue.registry';
 
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
