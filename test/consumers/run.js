@@ -48,6 +48,25 @@ const appChecks = [
       }
     },
   },
+  {
+    name: 'answers liveness and readiness through @nestjs/terminus',
+    async run(base) {
+      const live = await request('GET', `${base}/health/live`);
+      expectStatus(live, 200);
+      if (live.json?.details?.workflows?.database !== 'up') throw new Error(`unexpected liveness ${live.text}`);
+      const ready = await request('GET', `${base}/health/ready`);
+      expectStatus(ready, 200);
+      if (ready.json?.details?.workflows?.recovery !== 'done') throw new Error(`unexpected readiness ${ready.text}`);
+    },
+  },
+  {
+    name: 'maps the library errors to HTTP statuses (DbosExceptionFilter): an unknown workflow is a 404',
+    async run(base) {
+      const missing = await request('GET', `${base}/greetings/no-such-workflow/result`);
+      expectStatus(missing, 404);
+      if (!/No workflow has the id "no-such-workflow"/.test(missing.json?.message ?? '')) throw new Error(`unexpected body ${missing.text}`);
+    },
+  },
 ];
 
 function parseArgs(argv) {
