@@ -95,11 +95,6 @@ export class RecoveryService {
     return this.recovered;
   }
 
-  /** One pass: resumes what is PENDING here and not running; returns how many resumed and how many failed. */
-  async recoverPending(): Promise<number> {
-    return (await this.recoveryPass()).resumed;
-  }
-
   private async recoveryPass(): Promise<{ resumed: number; failed: number }> {
     const { executorId, applicationVersion } = this.settings;
     await this.reportOtherVersions(applicationVersion);

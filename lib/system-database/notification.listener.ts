@@ -147,11 +147,6 @@ export class NotificationListener {
     for (const callbacks of [...this.waiters.values()]) for (const wake of [...callbacks]) wake();
   }
 
-  /** Wakes local waiters of `key` at once (a change made in this process). */
-  notifyLocal(key: string): void {
-    this.dispatch(key);
-  }
-
   /**
    * Re-runs `check` until it returns a value (not undefined), the deadline passes (undefined) or
    * the signal aborts (rejects with its reason). Between checks it sleeps until one of `keys` is
