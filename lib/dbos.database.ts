@@ -52,6 +52,7 @@ export class DbosDatabase {
       runMigrations: options.runMigrations,
       startupRetryMs,
       statementTimeoutMs: options.database.statementTimeoutMs,
+      applicationName: options.database.applicationName,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();
@@ -79,7 +80,7 @@ export class DbosDatabase {
    */
   private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number): Promise<DataSource> {
     // Opened right after the system pool, so a database that blinks now is retried as at startup.
-    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`), migrations: [] };
+    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`, 'transactions'), migrations: [] };
     try {
       return await retryWhileUnreachable(startupRetryMs, `open the @Transaction pool on ${system.target}`, new Logger('DbosDatabase'), async () => {
         const dataSource = new DataSource(options);
