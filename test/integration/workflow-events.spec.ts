@@ -111,7 +111,6 @@ class Hooks {
 
 const eventsOf = (workflowId: string) => Hooks.events.filter((e) => e.workflowId === workflowId);
 const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 async function startApp(schema: string, log: CapturedLog, options: Partial<DbosModuleOptions> = {}): Promise<INestApplicationContext> {
   @Module({
