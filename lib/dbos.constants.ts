@@ -7,6 +7,7 @@ export const WORKFLOW_METADATA = 'dbos:workflow';
 export const STEP_METADATA = 'dbos:step';
 export const TRANSACTION_METADATA = 'dbos:transaction';
 export const SCHEDULED_METADATA = 'dbos:scheduled';
+export const WORKFLOW_EVENT_METADATA = 'dbos:workflow-event';
 
 export const DEFAULT_SCHEMA = 'dbos';
 

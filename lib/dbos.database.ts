@@ -48,6 +48,7 @@ export class DbosDatabase {
       runMigrations: options.runMigrations,
       startupRetryMs,
       statementTimeoutMs: options.database.statementTimeoutMs,
+      applicationName: options.database.applicationName,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();
@@ -95,7 +96,12 @@ export class DbosDatabase {
   private static async openTransactionDataSource(system: SystemDatabase, startupRetryMs: number, entities: DataSourceOptions['entities']): Promise<DataSource> {
     // Opened right after the system pool, so a database that blinks now is retried as at startup.
     // The app's entities live in the app's schemas (search_path), not in the system schema.
-    const options = { ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`), schema: undefined, entities, migrations: [] } as DataSourceOptions;
+    const options = {
+      ...system.companionDataSourceOptions(`nestjs-dbos:${system.schema}:transactions`, 'transactions'),
+      schema: undefined,
+      entities,
+      migrations: [],
+    } as DataSourceOptions;
     try {
       return await retryWhileUnreachable(startupRetryMs, `open the @Transaction pool on ${system.target}`, new Logger('DbosDatabase'), async () => {
         const dataSource = new DataSource(options);

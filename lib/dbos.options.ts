@@ -11,11 +11,12 @@ export interface ResolvedDbosOptions extends DbosModuleOptions {
   shutdownTimeoutMs: number;
   maxPayloadBytes: number;
   recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
-  database: DatabaseOptions & Required<Pick<DatabaseOptions, 'poolSize' | 'startupRetryMs' | 'statementTimeoutMs'>>;
+  database: DatabaseOptions & Required<Pick<DatabaseOptions, 'poolSize' | 'startupRetryMs' | 'statementTimeoutMs' | 'applicationName'>>;
   retention?: Required<RetentionOptions>;
 }
 
 export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOptions {
+  const executorId = options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname();
   return {
     ...options,
     database: {
@@ -23,10 +24,11 @@ export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOpti
       poolSize: options.database?.poolSize ?? DEFAULT_POOL_SIZE,
       startupRetryMs: options.database?.startupRetryMs ?? 30_000,
       statementTimeoutMs: options.database?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      applicationName: options.database?.applicationName ?? `nestjs-dbos:${executorId}`,
     },
     retention: options.retention && { intervalMs: 3_600_000, ...options.retention },
     schema: options.schema ?? DEFAULT_SCHEMA,
-    executorId: options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname(),
+    executorId,
     runMigrations: options.runMigrations ?? true,
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     maxPayloadBytes: options.maxPayloadBytes ?? 16 * 1024 * 1024,

@@ -10,6 +10,7 @@ import { DbosMetadataAccessor } from './discovery/dbos-metadata.accessor';
 import { DbosExplorer } from './discovery/dbos.explorer';
 import { WorkflowRegistry } from './discovery/workflow.registry';
 import type { ExecutorSettings } from './execution/executor.settings';
+import { WorkflowEventsBus } from './events/workflow-events.bus';
 import { LeaseGate } from './execution/lease.gate';
 import { RunningWorkflows } from './execution/running-workflows.table';
 import { StepRunner } from './execution/step.runner';
@@ -39,6 +40,7 @@ export function createDbosProviders(): Provider[] {
     { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry() },
     { provide: QueueRegistry, useFactory: (options: ResolvedDbosOptions) => new QueueRegistry(options.queues), inject: [DBOS_RESOLVED_OPTIONS] },
     { provide: RunningWorkflows, useFactory: () => new RunningWorkflows() },
+    { provide: WorkflowEventsBus, useFactory: (settings: ExecutorSettings) => new WorkflowEventsBus(settings.executorId), inject: [DBOS_EXECUTOR_SETTINGS] },
     {
       provide: LeaseGate,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows) =>
@@ -60,24 +62,25 @@ export function createDbosProviders(): Provider[] {
         runs: RunningWorkflows,
         gate: LeaseGate,
         steps: StepRunner,
+        events: WorkflowEventsBus,
       ) => {
         const { statuses, checkpoints, queues } = database.repositories;
-        const deps = { system: database.system, statuses, checkpoints, queues, queueRegistry, runs, gate, steps };
+        const deps = { system: database.system, statuses, checkpoints, queues, queueRegistry, runs, gate, steps, events };
         return new WorkflowExecutor({ ...deps, handles: { statuses, listener: database.listener } }, settings);
       },
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, StepRunner],
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, StepRunner, WorkflowEventsBus],
     },
     {
       provide: WorkflowControl,
-      useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, registry: WorkflowRegistry) =>
-        new WorkflowControl(executor, runs, registry, database.repositories.statuses, database.repositories.admin, settings),
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry],
+      useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, registry: WorkflowRegistry, events: WorkflowEventsBus) =>
+        new WorkflowControl(executor, runs, registry, database.repositories.statuses, database.repositories.admin, settings, events),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus],
     },
     {
       provide: WorkflowResumer,
-      useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows) =>
-        new WorkflowResumer(executor, runs, database.repositories.statuses, settings),
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows],
+      useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, events: WorkflowEventsBus) =>
+        new WorkflowResumer(executor, runs, database.repositories.statuses, settings, events),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowEventsBus],
     },
     {
       provide: QueueDispatcher,
@@ -95,7 +98,7 @@ export function createDbosProviders(): Provider[] {
       provide: ExecutorMonitor,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows, gate: LeaseGate, resumer: WorkflowResumer, registry: WorkflowRegistry) => {
         // Heartbeats go over a connection of their own: a pool whose every connection is held must not stop them.
-        const heartbeats = new DedicatedConnection(database.system.connectionConfig(), database.system.target, Math.max(1_000, Math.floor(settings.executorLeaseMs / 3)));
+        const heartbeats = new DedicatedConnection(database.system.connectionConfig('heartbeat'), database.system.target, Math.max(1_000, Math.floor(settings.executorLeaseMs / 3)));
         return new ExecutorMonitor(database.repositories.executors, runs, gate, resumer, registry, settings, heartbeats);
       },
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate, WorkflowResumer, WorkflowRegistry],

@@ -293,13 +293,15 @@ describe('nestjs-dbos CLI', () => {
     expect(steps).toEqual([]);
   });
 
-  it('an unknown workflow id exits 3 with a clear message, after the known ones are handled', async () => {
-    const [get, cancel] = await Promise.all([cli('workflows', 'get', 'no-such-workflow'), cli('workflows', 'cancel', 'cli-wait', 'no-such-workflow')]);
+  it('an unknown workflow id exits 3 with a clear message; a cancel naming one cancels nothing', async () => {
+    const [get, cancel] = await Promise.all([cli('workflows', 'get', 'no-such-workflow'), cli('workflows', 'cancel', 'cli-q-next', 'no-such-workflow')]);
     for (const result of [get, cancel]) {
       expect(result.code).toBe(3);
-      expect(result.stderr).toContain('No workflow has the id "no-such-workflow".');
+      expect(result.stderr).toContain('No workflow has the id "no-such-workflow"');
     }
-    expect(cancel.stdout).toContain('Cancelled cli-wait');
+    expect(cancel.stderr).toContain('none of the 2 workflows was cancelled');
+    expect(cancel.stdout).toBe('');
+    expect(await statusOf('cli-q-next')).not.toBe('CANCELLED');
   });
 
   it('an unreachable database exits 4 and never shows the password', async () => {

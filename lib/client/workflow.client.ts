@@ -38,7 +38,7 @@ export type WorkflowStarter<T> = {
 /** What the client needs of an in-process executor, when there is one. */
 export interface LocalWorkflowRuntime extends LocalResults {
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string>;
-  cancel(workflowId: string): Promise<void>;
+  cancel(workflowIds: string[]): Promise<void>;
   resume(workflowId: string, options: ResumeOptions): Promise<void>;
   fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
@@ -50,7 +50,8 @@ export interface WorkflowClientBackend extends Omit<SystemRepositories, 'schedul
 }
 
 export interface WorkflowClientConnectOptions {
-  database: { url: string; poolSize?: number };
+  /** `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`. */
+  database: { url: string; poolSize?: number; applicationName?: string };
   schema?: string;
 }
 
@@ -90,7 +91,13 @@ export class WorkflowClient {
   /** A client of its own, outside Nest. Close it with `close()`. */
   static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
-    const system = await SystemDatabase.open({ url: options.database.url, poolSize: options.database.poolSize ?? 4, schema, runMigrations: false });
+    const system = await SystemDatabase.open({
+      url: options.database.url,
+      poolSize: options.database.poolSize ?? 4,
+      schema,
+      runMigrations: false,
+      applicationName: options.database.applicationName ?? 'nestjs-dbos:client',
+    });
     const listener = createListener(system, console);
     await listener.start();
     return new WorkflowClient({
@@ -246,12 +253,15 @@ export class WorkflowClient {
     return rows.map(toStepInfo);
   }
 
-  /** Cancels workflows (one id or many) and their children: each stops before its next step. */
+  /**
+   * Cancels workflows (one id or many) and their children: each stops before its next step. Many
+   * ids are cancelled at once, all or nothing: a queue never starts some of them between the
+   * others, and when an id is unknown nothing is cancelled (DbosNotFoundError names the unknown ids).
+   */
   async cancel(workflowIds: string | string[]): Promise<void> {
-    for (const workflowId of ([] as string[]).concat(workflowIds)) {
-      if (this.backend.local) await this.backend.local.cancel(workflowId);
-      else await this.backend.admin.cancel(workflowId);
-    }
+    const ids = ([] as string[]).concat(workflowIds);
+    if (this.backend.local) await this.backend.local.cancel(ids);
+    else await this.backend.admin.cancel(ids);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { SCHEDULED_METADATA, STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
+import { SCHEDULED_METADATA, STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_EVENT_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
+import type { WorkflowEventMetadata } from '../decorators/on-workflow-event.decorator';
 import type { ScheduledMetadata } from '../decorators/scheduled.decorator';
 import type {
   StepDecoratorOptions,
@@ -28,5 +29,10 @@ export class DbosMetadataAccessor {
 
   getScheduledMetadata(target: Target): ScheduledMetadata | undefined {
     return this.reflector.get(SCHEDULED_METADATA, target);
+  }
+
+  /** The `@OnWorkflowEvent` hooks on the method (several decorators may stack). */
+  getWorkflowEventMetadata(target: Target): WorkflowEventMetadata[] | undefined {
+    return this.reflector.get(WORKFLOW_EVENT_METADATA, target);
   }
 }

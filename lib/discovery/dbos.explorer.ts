@@ -4,6 +4,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
 import { DBOS_EXECUTOR_SETTINGS, DBOS_MODULE_OPTIONS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import type { ExecutorSettings } from '../execution/executor.settings';
+import { WorkflowEventsBus } from '../events/workflow-events.bus';
 import { StepRunner } from '../execution/step.runner';
 import { WorkflowExecutor } from '../execution/workflow.executor';
 import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
@@ -29,6 +30,7 @@ export class DbosExplorer implements OnModuleInit {
     private readonly registry: WorkflowRegistry,
     private readonly executor: WorkflowExecutor,
     private readonly steps: StepRunner,
+    private readonly events: WorkflowEventsBus,
     @Inject(DBOS_EXECUTOR_SETTINGS) private readonly settings: ExecutorSettings,
     @Inject(DBOS_MODULE_OPTIONS) private readonly options: DbosModuleOptions,
   ) {}
@@ -57,7 +59,10 @@ export class DbosExplorer implements OnModuleInit {
         this.warnNotSingleton(wrapper, decorated);
         continue;
       }
-      for (const methodName of decorated) this.registerMethod(instance, methodName);
+      for (const methodName of decorated) {
+        if (this.accessor.getWorkflowEventMetadata(instance[methodName])) this.registerHooks(instance, methodName);
+        else this.registerMethod(instance, methodName);
+      }
     }
   }
 
@@ -68,8 +73,22 @@ export class DbosExplorer implements OnModuleInit {
       this.accessor.getWorkflowMetadata(target) ??
         this.accessor.getStepMetadata(target) ??
         this.accessor.getTransactionMetadata(target) ??
-        this.accessor.getScheduledMetadata(target),
+        this.accessor.getScheduledMetadata(target) ??
+        this.accessor.getWorkflowEventMetadata(target),
     );
+  }
+
+  /** An `@OnWorkflowEvent` method: subscribed to the events bus, called on its instance. */
+  private registerHooks(instance: Record<string, unknown>, methodName: string): void {
+    const method = instance[methodName] as AnyMethod;
+    const name = `${instance.constructor.name}.${methodName}`;
+    const durable = [this.accessor.getWorkflowMetadata(method), this.accessor.getStepMetadata(method), this.accessor.getTransactionMetadata(method), this.accessor.getScheduledMetadata(method)];
+    if (durable.some(Boolean)) {
+      throw new DbosConfigurationError(`${name} has @OnWorkflowEvent and a durable decorator; a workflow event hook is a plain method.`);
+    }
+    for (const { event, options } of this.accessor.getWorkflowEventMetadata(method)!) {
+      this.events.subscribe(event, name, (payload) => method.call(instance, payload), options);
+    }
   }
 
   private registerMethod(instance: Record<string, unknown>, methodName: string): void {

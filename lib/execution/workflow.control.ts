@@ -10,6 +10,8 @@ import type { NotificationListener } from '../system-database/notification.liste
 import { INTERNAL_QUEUE, type WorkflowAdmin } from '../system-database/workflow.admin';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { checkWorkflowId } from '../workflow/workflow.limits';
+import type { WorkflowEventsBus } from '../events/workflow-events.bus';
+import { logCancels } from './cancel-log.util';
 import type { ExecutorSettings } from './executor.settings';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
@@ -31,6 +33,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     private readonly statuses: WorkflowStatusRepository,
     private readonly admin: WorkflowAdmin,
     private readonly settings: ExecutorSettings,
+    private readonly events: WorkflowEventsBus,
   ) {}
 
   /** Subscribes to status changes: a remote cancel stops the local run (called once, at bootstrap). */
@@ -63,9 +66,21 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     return this.executor.localResult(workflowId);
   }
 
-  /** Cancels a workflow and its children; running steps see `DbosContext.abortSignal` abort. */
-  async cancel(workflowId: string): Promise<void> {
-    for (const id of await this.admin.cancel(workflowId)) this.runs.abort(id, new DbosWorkflowCancelledError(id));
+  /**
+   * Cancels workflows and their children, all at once (see WorkflowAdmin.cancel); running steps
+   * see `DbosContext.abortSignal` abort. Logged once per workflow given, with its descendants.
+   */
+  async cancel(workflowIds: string[]): Promise<void> {
+    const cancelled = await this.admin.cancel(workflowIds);
+    for (const { workflowId, workflowName, rootId } of cancelled) {
+      const error = new DbosWorkflowCancelledError(workflowId);
+      this.runs.abort(workflowId, error);
+      this.events.emit({
+        type: 'cancelled', workflowId, workflowName, status: 'CANCELLED', error, cancelSource: 'here',
+        ...(rootId !== workflowId ? { cancelledWith: rootId } : {}),
+      });
+    }
+    logCancels(this.logger, cancelled, 'cancelled');
   }
 
   /** A status change made by another process: a local run of a cancelled workflow stops. */
@@ -75,9 +90,18 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     if (runs.size === 0) return;
     const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
     for (const lost of await this.statuses.lostRuns(owned, this.settings.executorId)) {
-      // Cancelled: the run stops with the cancel's error. Otherwise another run owns it now (resumed, adopted).
-      const reason = lost.status !== 'CANCELLED' ? new DbosRunSuperseded(lost.workflowId) : lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
-      runs.get(lost.workflowId)!.state.abort.abort(reason);
+      const { state } = runs.get(lost.workflowId)!;
+      // Stopped already (a cancel issued here, a timeout): that was reported where it happened.
+      if (state.abort.signal.aborted) continue;
+      if (lost.status !== 'CANCELLED') {
+        // Another run owns it now (resumed, adopted).
+        state.abort.abort(new DbosRunSuperseded(lost.workflowId));
+        continue;
+      }
+      const reason = lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
+      state.abort.abort(reason);
+      this.logger.log(`Workflow ${lost.workflowId} (${state.workflowName}): its run here stopped, cancelled by another process`);
+      this.events.emit({ type: 'cancelled', workflowId: lost.workflowId, workflowName: state.workflowName, status: 'CANCELLED', error: reason, cancelSource: 'remote' });
     }
   }
 
@@ -133,3 +157,4 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     return this.registry.getWorkflow(workflowName);
   }
 }
+

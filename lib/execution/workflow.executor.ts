@@ -10,6 +10,7 @@ import type { WorkflowRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosSerializationError } from '../errors/serialization.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
+import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { QueueRegistry } from '../queues/queue.registry';
 import { deserialize, serializeError } from '../serialization/value.codec';
@@ -30,6 +31,7 @@ import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 import type { StepRunner } from './step.runner';
+import { logCancels } from './cancel-log.util';
 
 export interface ExecutorDependencies {
   system: SystemDatabase;
@@ -41,6 +43,7 @@ export interface ExecutorDependencies {
   gate: LeaseGate;
   steps: StepRunner;
   handles: Omit<HandleBackend, 'local'>;
+  events: WorkflowEventsBus;
 }
 
 interface StartContext {
@@ -194,8 +197,10 @@ export class WorkflowExecutor {
     } catch (err) {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
-      await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error));
-      this.logger.error(error.message);
+      if (await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
+        this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${error.message}`);
+        this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
+      }
       return;
     }
     // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
@@ -337,8 +342,11 @@ export class WorkflowExecutor {
     if (recorded) {
       if (status === 'ERROR') {
         this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${(value as Error)?.message ?? value}`);
+        const error = value instanceof Error ? value : new Error(String(value));
+        this.deps.events.emit({ type: 'failed', workflowId, workflowName: run.workflowName, status: 'ERROR', error });
         throw value;
       }
+      this.deps.events.emit({ type: 'finished', workflowId, workflowName: run.workflowName, status: 'SUCCESS', output: value });
       return value;
     }
     const row = await this.deps.statuses.get(workflowId);
@@ -361,7 +369,15 @@ export class WorkflowExecutor {
   private async timeOut(workflowId: string, deadline: number): Promise<void> {
     const error = new DbosTimeoutError(workflowId, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled.`);
     const cancelled = await this.deps.statuses.cancelTree(workflowId, serializeError(error));
-    for (const id of cancelled) this.deps.runs.abort(id, id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`));
+    for (const { workflowId: id, workflowName } of cancelled) {
+      const reason = id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`);
+      this.deps.runs.abort(id, reason);
+      this.deps.events.emit({
+        type: 'cancelled', workflowId: id, workflowName, status: 'CANCELLED', error: reason, cancelSource: 'here',
+        ...(id !== workflowId ? { cancelledWith: workflowId } : {}),
+      });
+    }
+    logCancels(this.logger, cancelled, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled`);
   }
 
   /** Stop taking work; wait (bounded) for running workflows to reach a step boundary. */

@@ -26,6 +26,12 @@ export interface DatabaseOptions {
    * Default 30 000 ms. Migrations run without it.
    */
   statementTimeoutMs?: number;
+  /**
+   * `application_name` of the module's connections, so `pg_stat_activity` shows whose they are.
+   * Each role gets a suffix: `:system` (the module's pool), `:transactions` (the @Transaction pool
+   * the module opens), `:listen` (LISTEN), `:heartbeat`, `:migrate`. Default `nestjs-dbos:<executorId>`.
+   */
+  applicationName?: string;
 }
 
 export interface EmbeddedDatabaseOptions {

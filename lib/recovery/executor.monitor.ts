@@ -97,11 +97,10 @@ export class ExecutorMonitor {
       if (!registration) continue;
       const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId, this.leaseMs);
       if (!row) continue; // another executor adopted it first
-      if (await this.resumer.runAdopted(registration, row)) adopted++;
+      if (await this.resumer.runAdopted(registration, row, orphan.executorId!)) adopted++;
       if (!this.runs.isAccepting) break;
     }
-    if (adopted > 0) this.logger.log(`Adopted ${adopted} workflow(s) of silent executor(s)`);
-    return adopted;
+    return adopted; // each one logged by the resumer
   }
 
   /** Registers (or re-registers) this executor with a fresh heartbeat, on the heartbeat connection. */

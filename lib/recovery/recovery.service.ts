@@ -64,10 +64,9 @@ export class RecoveryService {
     let resumed = 0;
     for (const row of rows.values()) {
       const registration = this.registry.getWorkflow(row.workflowName);
-      if (registration && (await this.resumer.resumePending(row, registration))) resumed++;
+      if (registration && (await this.resumer.resumePending(row, registration, 'sweep'))) resumed++;
     }
-    if (resumed > 0) this.logger.warn(`Resumed ${resumed} workflow(s) that were PENDING on this executor without a runner`);
-    return resumed;
+    return resumed; // each one logged by the resumer
   }
 
   /** Recovery passes until one completes without a failure (a database that blinks at startup loses nothing). */
@@ -114,7 +113,7 @@ export class RecoveryService {
             );
             return Promise.resolve(false);
           }
-          return this.resumer.resumePending(row, registration);
+          return this.resumer.resumePending(row, registration, 'restart');
         }),
       );
       for (const [n, result] of results.entries()) {

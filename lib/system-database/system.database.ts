@@ -28,6 +28,12 @@ export interface SystemDatabaseConfig {
    * shortly after, so a query on a half-open socket fails instead of hanging). Default 30 000 ms.
    */
   statementTimeoutMs?: number;
+  /**
+   * `application_name` of the connections, with a suffix per role (`:system` for this pool,
+   * `:migrate`, and what callers ask for: `:listen`, `:heartbeat`, `:transactions`). Default: the
+   * driver's (or the given DataSource's).
+   */
+  applicationName?: string;
   /** Where migrations and startup retries are reported (a Nest Logger fits). Default: warnings to the console. */
   logger?: SystemLogger;
 }
@@ -91,7 +97,7 @@ export class SystemDatabase {
     try {
       // A connection lost at any point of the startup (connecting, migrating) is retried until startupRetryMs.
       return await retryWhileUnreachable(config.startupRetryMs ?? 0, `reach ${target}`, logger, async () => {
-        const dataSource = new DataSource(systemDataSourceOptions(config, true));
+        const dataSource = new DataSource(systemDataSourceOptions(config, true, 'system'));
         connected = false;
         try {
           await dataSource.initialize();
@@ -116,9 +122,14 @@ export class SystemDatabase {
    * (keepalive, connect timeout, error-safe clients) but none of its statement timeouts: for
    * migrations, and for the app's @Transaction pool when the module opened the database itself.
    */
-  companionDataSourceOptions(name: string): DataSourceOptions {
+  companionDataSourceOptions(name: string, role: string): DataSourceOptions {
     // `name` is a TypeORM 0.3 option (1.x has none and ignores it).
-    return { ...systemDataSourceOptions(this.config, false), name } as unknown as DataSourceOptions;
+    return { ...systemDataSourceOptions(this.config, false, role), name } as unknown as DataSourceOptions;
+  }
+
+  /** `application_name` of a connection of this role (`<applicationName>:<role>`), when one is configured. */
+  applicationNameFor(role: string): string | undefined {
+    return applicationNameOf(this.config, role);
   }
 
   get pool(): Pool {
@@ -129,9 +140,11 @@ export class SystemDatabase {
     return pool;
   }
 
-  /** Connection settings of the pool, for a dedicated connection (LISTEN). */
-  connectionConfig(): ClientConfig {
-    return { ...(this.pool as unknown as { options: ClientConfig }).options };
+  /** Connection settings of the pool, for a dedicated connection of `role` (`listen`, `heartbeat`). */
+  connectionConfig(role?: string): ClientConfig {
+    const options = { ...(this.pool as unknown as { options: ClientConfig }).options };
+    const applicationName = role === undefined ? undefined : this.applicationNameFor(role);
+    return applicationName === undefined ? options : { ...options, application_name: applicationName };
   }
 
   /** A parameterized query as a named (server-side prepared) statement. */
@@ -229,7 +242,7 @@ export class SystemDatabase {
    * migration, or building an index on a large table, may take longer than any hot-path query.
    */
   async migrate(): Promise<string[]> {
-    const migrations = new DataSource(this.companionDataSourceOptions(`nestjs-dbos-migrate:${this.schema}`));
+    const migrations = new DataSource(this.companionDataSourceOptions(`nestjs-dbos-migrate:${this.schema}`, 'migrate'));
     await migrations.initialize();
     const runner = migrations.createQueryRunner();
     try {
@@ -277,8 +290,13 @@ function assertSchemaName(schema: string): void {
 /** The postgres member of DataSourceOptions (named PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
 type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
-function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean): DataSourceOptions {
+function applicationNameOf(config: SystemDatabaseConfig, role: string): string | undefined {
+  return config.applicationName === undefined ? undefined : `${config.applicationName}:${role}`;
+}
+
+function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean, role: string): DataSourceOptions {
   const base = connectionOptionsOf(config);
+  const applicationName = applicationNameOf(config, role) ?? base.applicationName;
   const statementTimeoutMs = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   // Keepalive notices a dead peer on an idle connection; the timeouts bound a connect, a query on a
   // live-looking socket, and a session left idle inside a transaction (it would hold its locks,
@@ -294,6 +312,7 @@ function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boo
     : always;
   return {
     ...base,
+    applicationName,
     type: 'postgres',
     name: `nestjs-dbos:${config.schema}`,
     schema: config.schema,

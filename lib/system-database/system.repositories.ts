@@ -38,5 +38,5 @@ export function createRepositories(system: SystemDatabase): SystemRepositories {
 
 /** The LISTEN connection of the system schema's notification channel (not started). */
 export function createListener(system: SystemDatabase, logger: ListenerLogger): NotificationListener {
-  return new NotificationListener(system.connectionConfig(), notificationChannel(system.schema), logger);
+  return new NotificationListener(system.connectionConfig('listen'), notificationChannel(system.schema), logger);
 }

@@ -7,6 +7,13 @@ import { WriteBatcher } from './write.batcher';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
+/** A workflow a cancel stopped, and the workflow given to the cancel that reached it (itself, for a root). */
+export interface CancelledWorkflow {
+  workflowId: string;
+  workflowName: string;
+  rootId: string;
+}
+
 export type InsertWorkflowResult = { inserted: true } | { inserted: false; existing: WorkflowStatusRow | null };
 
 export interface WorkflowOutcome {
@@ -197,25 +204,43 @@ export class WorkflowStatusRepository {
   }
 
   /**
-   * Cancels a workflow and all its descendants that have not finished; `error` (e.g. a timeout)
-   * is recorded as what their awaiters get. Returns the ids that were cancelled.
+   * Cancels each workflow of `rootIds` and its unfinished descendants, in one statement (a queue
+   * cannot start one of them between the others). Each descendant records the root whose cancel
+   * stopped it (`cancel_root`), so resuming that root brings it back. Returns what it cancelled.
    */
-  async cancelTree(workflowId: string, error: string | null): Promise<string[]> {
-    const rows = await this.db.query<{ workflow_id: string }>(
+  async cancelTrees(client: Queryable, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
+    const { rows } = await client.query<{ workflow_id: string; workflow_name: string; root: string }>(
       `WITH RECURSIVE tree AS (
-         SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE workflow_id = $1
+         SELECT workflow_id, workflow_id AS root FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])
          UNION
-         SELECT c.workflow_id FROM ${this.db.s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+         SELECT c.workflow_id, t.root FROM ${this.db.s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+       ), target AS (
+         -- A root that is also a descendant of another root given is its own root.
+         SELECT DISTINCT ON (workflow_id) workflow_id, root FROM tree ORDER BY workflow_id, (workflow_id = root) DESC, root
        )
        UPDATE ${this.db.s}.workflow_status w
           SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL,
-              cancel_root = CASE WHEN w.workflow_id = $1 THEN NULL ELSE $1 END
-         FROM tree
-        WHERE w.workflow_id = tree.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
-       RETURNING w.workflow_id`,
-      [workflowId, error, Date.now()],
+              cancel_root = CASE WHEN w.workflow_id = t.root THEN NULL ELSE t.root END
+         FROM target t
+        WHERE w.workflow_id = t.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
+       RETURNING w.workflow_id, w.workflow_name, t.root`,
+      [rootIds, error, Date.now()],
     );
-    return rows.map((r) => r.workflow_id);
+    return rows.map((r) => ({ workflowId: r.workflow_id, workflowName: r.workflow_name, rootId: r.root }));
+  }
+
+  /** Locks the status rows of these ids (in id order, so concurrent bulk operations cannot deadlock); returns the ids that exist. */
+  async lockExisting(client: Queryable, workflowIds: string[]): Promise<Set<string>> {
+    const { rows } = await client.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id FOR UPDATE`,
+      [workflowIds],
+    );
+    return new Set(rows.map((r) => r.workflow_id));
+  }
+
+  /** Cancels one workflow and its unfinished descendants (a timeout); see cancelTrees. */
+  cancelTree(workflowId: string, error: string | null): Promise<CancelledWorkflow[]> {
+    return this.cancelTrees(this.db.queryable, [workflowId], error);
   }
 
   /**

@@ -3,7 +3,7 @@ import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
 import type { WorkflowStatusRow } from './system.rows';
 import type { SystemDatabase } from './system.database';
-import type { ReopenTarget, WorkflowStatusRepository } from './workflow-status.repository';
+import type { CancelledWorkflow, ReopenTarget, WorkflowStatusRepository } from './workflow-status.repository';
 
 /** Queue on which workflows wait that any executor of their version may run (resume, fork from a client). */
 export const INTERNAL_QUEUE = '_dbos_internal';
@@ -21,11 +21,24 @@ export class WorkflowAdmin {
     private readonly communication: CommunicationRepository,
   ) {}
 
-  /** Cancels the workflow and its unfinished descendants; returns the ids cancelled. */
-  async cancel(workflowId: string, error: string | null = null): Promise<string[]> {
-    const cancelled = await this.statuses.cancelTree(workflowId, error);
-    if (cancelled.length === 0 && !(await this.statuses.get(workflowId))) throw notFound(workflowId);
-    return cancelled;
+  /**
+   * Cancels the workflows and their unfinished descendants, all or nothing, in one transaction:
+   * the rows given are locked first (a queue's claim skips them from then on), then every tree is
+   * cancelled by one statement. When an id is unknown nothing is cancelled: DbosNotFoundError
+   * naming every unknown id. Returns what was cancelled (finished workflows are left as they are).
+   */
+  async cancel(workflowIds: string | string[], error: string | null = null): Promise<CancelledWorkflow[]> {
+    const ids = [...new Set(([] as string[]).concat(workflowIds))];
+    if (ids.length === 0) return [];
+    return this.db.transaction(async (client) => {
+      const existing = await this.statuses.lockExisting(client, ids);
+      const unknown = ids.filter((id) => !existing.has(id));
+      if (unknown.length === 1 && ids.length === 1) throw notFound(unknown[0]);
+      if (unknown.length > 0) {
+        throw new DbosNotFoundError(`No workflow has the id ${unknown.map((id) => `"${id}"`).join(', ')}; none of the ${ids.length} workflows was cancelled.`);
+      }
+      return this.statuses.cancelTrees(client, ids, error);
+    });
   }
 
   /**

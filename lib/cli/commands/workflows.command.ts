@@ -72,7 +72,9 @@ const cancel: CommandSpec = {
   args: 'ID...',
   arity: { min: 1, max: Infinity },
   summary: 'Cancel workflows and their children',
-  description: 'A cancelled workflow stops before its next step. A finished workflow is left as it is.',
+  description:
+    'A cancelled workflow stops before its next step. A finished workflow is left as it is. The ids are cancelled at once, ' +
+    'all or nothing: a queue never starts one of them meanwhile, and if an id is unknown nothing is cancelled (exit 3).',
   options: {},
   run: cancelWorkflows,
 };
@@ -204,13 +206,20 @@ function stepResult(step: StepInfo): string {
   return step.output === undefined ? '-' : summarize(step.output, 60);
 }
 
+/** All or nothing: one unknown id and nothing is cancelled (exit 3). */
 async function cancelWorkflows(ctx: CommandContext): Promise<ExitCodeValue> {
-  return forEachWorkflow(ctx, async (client, workflowId) => {
-    await client.cancel(workflowId);
+  const client = await ctx.client();
+  const ids = [...new Set(ctx.args)];
+  try {
+    await client.cancel(ids);
+  } catch (err) {
+    return reportNotFound(ctx, err);
+  }
+  for (const workflowId of ids) {
     const { status } = await requireStatus(client, workflowId);
     ctx.out.print(status === 'CANCELLED' ? `Cancelled ${workflowId}` : `${workflowId} is already ${status}: nothing to cancel`);
-    return ExitCode.Success;
-  });
+  }
+  return ExitCode.Success;
 }
 
 async function resumeWorkflows(ctx: CommandContext): Promise<ExitCodeValue> {

@@ -1,0 +1,23 @@
+import type { Logger } from '@nestjs/common';
+import type { CancelledWorkflow } from '../system-database/workflow-status.repository';
+
+/**
+ * One line per workflow a cancel was given (a root), naming the descendants it stopped with it:
+ * `Workflow A (Name) cancelled with 2 descendant(s): A-0, A-1`.
+ */
+export function logCancels(logger: Pick<Logger, 'log'>, cancelled: CancelledWorkflow[], what: string): void {
+  const descendants = new Map<string, string[]>();
+  for (const c of cancelled) if (c.rootId !== c.workflowId) descendants.set(c.rootId, [...(descendants.get(c.rootId) ?? []), c.workflowId]);
+  for (const c of cancelled) {
+    if (c.rootId !== c.workflowId) continue;
+    const children = descendants.get(c.workflowId) ?? [];
+    logger.log(
+      `Workflow ${c.workflowId} (${c.workflowName}) ${what}${children.length > 0 ? ` with ${children.length} descendant(s): ${children.join(', ')}` : ''}`,
+    );
+  }
+  // Descendants of a root that had itself finished already: the root is not in the list.
+  for (const [rootId, children] of descendants) {
+    if (!cancelled.some((c) => c.workflowId === rootId))
+      logger.log(`Workflow ${rootId} had finished; ${what} its ${children.length} unfinished descendant(s): ${children.join(', ')}`);
+  }
+}
