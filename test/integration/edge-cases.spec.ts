@@ -1,6 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosSerializationError, DbosWorkflowCancelledError, Step, Workflow, WorkflowClient } from '../../lib';
-import { delay, setLongTimeout } from '../../lib/common/delay.util';
 import { ExecutorRepository } from '../../lib/system-database/executor.repository';
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { WorkflowStatusRepository } from '../../lib/system-database/workflow-status.repository';
@@ -9,20 +8,6 @@ import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database'
 import { waitFor } from '../support/wait';
 
 const THIRTY_DAYS = 30 * 86_400_000;
-
-describe('timers longer than setTimeout can hold', () => {
-  it('a 30-day delay or timer does not fire at once', async () => {
-    let fired = false;
-    const cancel = setLongTimeout(() => (fired = true), THIRTY_DAYS, true);
-    const abort = new AbortController();
-    const sleeping = delay(THIRTY_DAYS, abort.signal).then(() => 'woke', () => 'aborted');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fired).toBe(false);
-    abort.abort(new Error('stop'));
-    await expect(sleeping).resolves.toBe('aborted');
-    cancel();
-  });
-});
 
 @Injectable()
 class Edgy {
