@@ -70,4 +70,40 @@ describe('value codec', () => {
     expect(() => serialize(value, 'the input')).toThrow(DbosSerializationError);
     expect(() => serialize(value, 'the input')).toThrow(message);
   });
+
+  it('names the input it could not store in the error', () => {
+    expect(() => serialize({ f: () => 1 }, 'the arguments of Checkout.run')).toThrow(/the arguments of Checkout\.run/);
+  });
+
+  it('reads a missing value (null or undefined column) as undefined', () => {
+    expect(deserialize(null)).toBeUndefined();
+    expect(deserialize(undefined)).toBeUndefined();
+  });
+
+  it('keeps an invalid Date invalid', () => {
+    const back = roundTrip({ when: new Date('not a date') });
+    expect(back.when).toBeInstanceOf(Date);
+    expect(Number.isNaN(back.when.getTime())).toBe(true);
+  });
+
+  it('keeps the cause of an error', () => {
+    const back = deserializeError(serializeError(new Error('checkout failed', { cause: new Error('card declined') })));
+    expect(back.message).toBe('checkout failed');
+    expect((back as Error & { cause: Error }).cause).toBeInstanceOf(Error);
+    expect((back as Error & { cause: Error }).cause.message).toBe('card declined');
+  });
+
+  it('stores an error whose own fields cannot be stored with its class, message and stack', () => {
+    const original = Object.assign(new TypeError('bad input'), { callback: () => undefined });
+    const back = deserializeError(serializeError(original));
+    expect(back).toBeInstanceOf(TypeError);
+    expect(back.message).toBe('bad input');
+    expect(back.stack).toBe(original.stack);
+    expect('callback' in back).toBe(false);
+  });
+
+  it('turns a thrown non-error into an Error that shows the value', () => {
+    expect(deserializeError(serializeError('just a string')).message).toBe('Non-error value thrown: just a string');
+    expect(deserializeError(serializeError({ code: 42 })).message).toBe('Non-error value thrown: {"code":42}');
+  });
 });
