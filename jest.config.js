@@ -5,6 +5,8 @@ module.exports = {
   testEnvironment: 'node',
   testRegex: '\\.spec\\.ts$',
   transform: { '^.+\\.ts$': 'ts-jest' },
+  // The sample app imports the package by name, as a user would (tsconfig.json "paths").
+  moduleNameMapper: { '^nestjs-dbos$': '<rootDir>/lib' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -65,6 +65,16 @@ describe('sample app: checkout over HTTP', () => {
     }
   }
 
+  it('GET /health/live answers 200 while the workflow database answers', async () => {
+    const response = await request(http).get('/health/live').expect(200);
+    expect(response.body).toMatchObject({ status: 'ok', info: { workflows: { status: 'up', database: 'up' } } });
+  });
+
+  it('GET /health/ready answers 200 once the listener is up and recovery is done', async () => {
+    const response = await request(http).get('/health/ready').expect(200);
+    expect(response.body).toMatchObject({ status: 'ok', info: { workflows: { status: 'up', database: 'up', listener: 'up', recovery: 'done' } } });
+  });
+
   it('seeds the stock table with plenty of widgets at startup', async () => {
     expect(await stockOf('widget')).toBe(WIDGETS);
   });

@@ -57,6 +57,7 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       const startedByApp = STARTED.test(app.log);
       const pgUrl = embeddedUrl(pgPort);
 
+      await request(baseUrl).get('/health/ready').expect(200);
       const orderId = `embedded-${randomUUID().slice(0, 8)}`;
       const placed = await request(baseUrl).post('/orders').send({ orderId, sku: 'widget', quantity: 1 }).expect(202);
       expect(placed.body).toEqual({ workflowId: `order-${orderId}` });
