@@ -9,6 +9,7 @@ import { AppModule } from '../../sample-app/app.module';
 import type { OrderStatusView } from '../../sample-app/orders/orders.controller';
 import { INITIAL_STOCK } from '../../sample-app/stock/stock.seeder';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const WIDGETS = INITIAL_STOCK.find((row) => row.sku === 'widget')!.count;
 
@@ -56,13 +57,12 @@ describe('sample app: checkout over HTTP', () => {
 
   /** Polls GET /orders/:id until the checkout has finished, and answers the last body. */
   async function outcomeOf(workflowId: string): Promise<OrderStatusView> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const body = (await request(http).get(`/orders/${workflowId}`).expect(200)).body as OrderStatusView;
-      if (!['PENDING', 'ENQUEUED'].includes(body.status)) return body;
-      if (Date.now() > deadline) throw new Error(`checkout ${workflowId} still ${body.status} after 20 s`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    let body!: OrderStatusView;
+    await waitFor(async () => {
+      body = (await request(http).get(`/orders/${workflowId}`).expect(200)).body as OrderStatusView;
+      return !['PENDING', 'ENQUEUED'].includes(body.status);
+    }, 20_000, 50);
+    return body;
   }
 
   it('GET /health/live answers 200 while the workflow database answers', async () => {

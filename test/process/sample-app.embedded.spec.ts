@@ -7,6 +7,7 @@ import type { OrderStatusView } from '../../sample-app/orders/orders.controller'
 import { ChildApp } from '../support/child-app';
 import { sqlAt } from '../support/database';
 import { freePort } from '../support/ports';
+import { waitFor } from '../support/wait';
 
 // eslint-disable-next-line no-control-regex -- the log's ANSI colours end the path
 const STARTED = /Started the embedded Postgres \d+ on 127\.0\.0\.1:(\d+); its data lives in ([^\s\u001b]+)/;
@@ -62,14 +63,11 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       const placed = await request(baseUrl).post('/orders').send({ orderId, sku: 'widget', quantity: 1 }).expect(202);
       expect(placed.body).toEqual({ workflowId: `order-${orderId}` });
 
-      let view: OrderStatusView;
-      const deadline = Date.now() + 30_000;
-      do {
+      let view!: OrderStatusView;
+      await waitFor(async () => {
         view = (await request(baseUrl).get(`/orders/order-${orderId}`).expect(200)).body as OrderStatusView;
-        if (view.status === 'SUCCESS') break;
-        expect(['PENDING', 'ENQUEUED']).toContain(view.status);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      } while (Date.now() < deadline);
+        return !['PENDING', 'ENQUEUED'].includes(view.status);
+      }, 30_000, 100);
       expect(view.status).toBe('SUCCESS');
       const receipt = view.result as Receipt;
       expect(receipt).toMatchObject({ orderId, sku: 'widget', quantity: 1 });

@@ -12,7 +12,11 @@ describe('backoff (capped, jittered exponential)', () => {
   });
 
   it('doubles the range with each attempt', () => {
-    for (const [attempt, base] of [[2, 200], [3, 400], [5, 1_600]] as const) {
+    for (const [attempt, base] of [
+      [2, 200],
+      [3, 400],
+      [5, 1_600],
+    ] as const) {
       for (const ms of draws(attempt)) {
         expect(ms).toBeGreaterThanOrEqual(base / 2);
         expect(ms).toBeLessThanOrEqual(base);

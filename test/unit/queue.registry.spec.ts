@@ -5,7 +5,14 @@ import { INTERNAL_QUEUE } from '../../lib/system-database/workflow.admin';
 describe('validateQueue', () => {
   it('accepts a queue with a name and positive integer limits', () => {
     expect(() =>
-      validateQueue({ name: 'emails', concurrency: 10, workerConcurrency: 2, partitioned: true, partitionConcurrency: 1, rateLimit: { limit: 50, periodMs: 1_000 } }),
+      validateQueue({
+        name: 'emails',
+        concurrency: 10,
+        workerConcurrency: 2,
+        partitioned: true,
+        partitionConcurrency: 1,
+        rateLimit: { limit: 50, periodMs: 1_000 },
+      }),
     ).not.toThrow();
   });
 
@@ -33,7 +40,12 @@ describe('validateQueue', () => {
 describe('QueueRegistry', () => {
   it('knows the queues it was given, and the internal queue', () => {
     const registry = new QueueRegistry([{ name: 'emails', concurrency: 2 }]);
-    expect(registry.list().map((q) => q.name).sort()).toEqual([INTERNAL_QUEUE, 'emails'].sort());
+    expect(
+      registry
+        .list()
+        .map((q) => q.name)
+        .sort(),
+    ).toEqual([INTERNAL_QUEUE, 'emails'].sort());
     expect(registry.get('emails')).toEqual({ name: 'emails', concurrency: 2 });
     expect(registry.has('reports')).toBe(false);
   });

@@ -77,10 +77,7 @@ describe('withRetries', () => {
 
   it('logs each retry with its counter, its wait and the error', async () => {
     const run = await runToEnd({ maxAttempts: 3, intervalMs: 100, backoffRate: 2 }, 10);
-    expect(run.warnings).toEqual([
-      'charge failed (attempt 1/3), retrying in 100 ms: failure 1',
-      'charge failed (attempt 2/3), retrying in 200 ms: failure 2',
-    ]);
+    expect(run.warnings).toEqual(['charge failed (attempt 1/3), retrying in 100 ms: failure 1', 'charge failed (attempt 2/3), retrying in 200 ms: failure 2']);
   });
 
   it('stops retrying when the signal aborts during the wait, with the reason of the signal', async () => {

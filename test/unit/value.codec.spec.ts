@@ -13,7 +13,10 @@ describe('value codec', () => {
     const value = {
       when: new Date('2026-11-24T10:00:00.123Z'),
       big: 12345678901234567890n,
-      map: new Map<unknown, unknown>([['k', new Date(0)], [1, new Set([1n, 'two'])]]),
+      map: new Map<unknown, unknown>([
+        ['k', new Date(0)],
+        [1, new Set([1n, 'two'])],
+      ]),
       set: new Set(['a', 'b']),
       missing: undefined,
       list: [undefined, 1],
@@ -64,8 +67,27 @@ describe('value codec', () => {
   it.each([
     ['a function', { f: () => 1 }, /"f" is a function/],
     ['a symbol', { s: Symbol('x') }, /"s" is a symbol/],
-    ['a class instance with methods', { c: new (class Money { amount = 1; add() { return 1; } })() }, /instance of Money/],
-    ['a circular value', (() => { const o: Record<string, unknown> = {}; o.self = o; return o; })(), /circular/],
+    [
+      'a class instance with methods',
+      {
+        c: new (class Money {
+          amount = 1;
+          add() {
+            return 1;
+          }
+        })(),
+      },
+      /instance of Money/,
+    ],
+    [
+      'a circular value',
+      (() => {
+        const o: Record<string, unknown> = {};
+        o.self = o;
+        return o;
+      })(),
+      /circular/,
+    ],
   ])('rejects %s with DbosSerializationError', (_label, value, message) => {
     expect(() => serialize(value, 'the input')).toThrow(DbosSerializationError);
     expect(() => serialize(value, 'the input')).toThrow(message);
