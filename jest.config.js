@@ -10,6 +10,8 @@ module.exports = {
     '/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/support/esm-packages.transformer.js',
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // The sample app imports the package by name, as a user would (tsconfig.json "paths").
+  moduleNameMapper: { '^nestjs-dbos$': '<rootDir>/lib' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -1,17 +1,26 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DbosExceptionFilter, DbosModule } from 'nestjs-dbos';
 import { DataSource } from 'typeorm';
-import { DbosExceptionFilter, DbosModule } from '../lib';
 import { APP_CONFIG, type AppConfig } from './app.config';
 import { CheckoutModule } from './checkout/checkout.module';
+import { appDataSourceOptions, createAppDataSource } from './database/app-data-source';
+import { DATABASE_SERVER, type DatabaseServer } from './database/database-server';
 import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders/orders.module';
 import { StockModule } from './stock/stock.module';
 
 @Module({
   imports: [
-    // First: it is shut down after DbosModule (see DatabaseModule).
+    // First: the server is stopped after everything that uses it (see DatabaseModule).
     DatabaseModule,
+    TypeOrmModule.forRootAsync({
+      inject: [APP_CONFIG, DATABASE_SERVER],
+      useFactory: (config: AppConfig, server: DatabaseServer) => appDataSourceOptions(server.url, config.appSchema),
+      dataSourceFactory: createAppDataSource,
+    }),
     // One database for app data and workflow checkpoints: @Transaction steps commit with their checkpoint.
     DbosModule.forRootAsync({
       inject: [APP_CONFIG, DataSource],
@@ -23,6 +32,8 @@ import { StockModule } from './stock/stock.module';
     StockModule,
     CheckoutModule,
     OrdersModule,
+    // GET /health/live and /health/ready.
+    HealthModule,
   ],
   // Errors of the workflow engine as HTTP statuses: unknown workflow 404, database down 503, ...
   providers: [{ provide: APP_FILTER, useClass: DbosExceptionFilter }],

@@ -4,7 +4,7 @@ import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry'
 import { setLongTimeout } from '../common/delay.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
-import { parseCron } from './cron.parser';
+import { missedTicks, parseCron } from './cron.parser';
 
 const DEFAULT_MAX_CATCH_UP = 100;
 
@@ -47,11 +47,7 @@ export class WorkflowScheduler {
     const last = await this.state.lastTick(schedule.registration.name);
     if (last === null) return;
     const max = typeof schedule.options.catchUp === 'number' ? schedule.options.catchUp : DEFAULT_MAX_CATCH_UP;
-    const now = Date.now();
-    const missed: Date[] = [];
-    for (let tick = cron.nextRun(new Date(last)); tick && tick.getTime() <= now && missed.length < max; tick = cron.nextRun(tick)) {
-      missed.push(tick);
-    }
+    const missed = missedTicks(cron, new Date(last), new Date(), max);
     if (missed.length === 0) return;
     this.logger.log(`Catching up ${missed.length} missed tick(s) of ${schedule.registration.name}`);
     for (const tick of missed) await this.fire(schedule, tick);

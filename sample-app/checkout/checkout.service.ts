@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { DbosContext, Step, Transaction, Workflow } from '../../lib';
+import { DbosContext, Step, Transaction, Workflow } from 'nestjs-dbos';
 import { Stock } from '../stock/stock.entity';
 import type { CheckoutProgress, Order, Receipt } from './order';
 

@@ -1,17 +1,23 @@
-import { DataSource } from 'typeorm';
+import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { Stock } from '../stock/stock.entity';
 
 /**
- * The app's TypeORM DataSource. DbosModule runs `@Transaction` steps on it and keeps its system
- * tables in the same database, so a stock update commits together with its checkpoint.
+ * The app's TypeORM options. DbosModule runs `@Transaction` steps on the resulting DataSource and
+ * keeps its system tables in the same database, so a stock update commits together with its checkpoint.
  */
-export async function openAppDataSource(url: string, schema: string): Promise<DataSource> {
-  const dataSource = new DataSource({ type: 'postgres', url, schema, entities: [Stock] });
-  await dataSource.initialize();
+export function appDataSourceOptions(url: string, schema: string): TypeOrmModuleOptions {
+  return { type: 'postgres', url, schema, entities: [Stock], synchronize: true, retryAttempts: 3 };
+}
+
+/** TypeOrmModule's `dataSourceFactory`: creates the schema first (synchronize does not), then synchronizes. */
+export async function createAppDataSource(options?: DataSourceOptions): Promise<DataSource> {
+  if (options?.type !== 'postgres') throw new Error('the sample app runs on Postgres');
+  const dataSource = await new DataSource({ ...options, synchronize: false }).initialize();
   try {
     // The sample keeps its one table in step with the entity instead of shipping migrations.
-    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${schema.replace(/"/g, '""')}"`);
-    await dataSource.synchronize();
+    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS "${(options.schema ?? 'public').replace(/"/g, '""')}"`);
+    if (options.synchronize) await dataSource.synchronize();
   } catch (err) {
     await dataSource.destroy();
     throw err;

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from 'nestjs-dbos';
 import type { AppConfig } from '../app.config';
 
 /** The Postgres server the app talks to, and how to stop it if the app started it. */

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, Sse, type MessageEvent } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
-import { WorkflowClient, WorkflowStatus, type WorkflowStatusType } from '../../lib';
+import { WorkflowClient, WorkflowStatus, type WorkflowStatusType } from 'nestjs-dbos';
 import { CheckoutService, PROGRESS_STREAM } from '../checkout/checkout.service';
 import type { CheckoutProgress, Order, Receipt } from '../checkout/order';
 import { ParseOrderPipe } from './parse-order.pipe';

@@ -12,13 +12,13 @@
  *
  *   npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--keep]
  *
- * Talks only to the local Postgres (DATABASE_URL, else an embedded server on port 54332), to its
+ * Talks only to the local Postgres (DATABASE_URL, else an embedded server on a free port), to its
  * own child processes and to its own proxies and HTTP service on 127.0.0.1. Prints progress on
  * stderr, diagnostics and exactly one summary line on stdout, and exits 0 only when nothing was
  * lost or duplicated and the limits held.
  */
 import 'reflect-metadata';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,7 +26,9 @@ import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, WorkflowClient, type EmbeddedPostgresHandle } from '../../lib';
 import { deserialize } from '../../lib/serialization/value.codec';
+import { ChildApp } from '../../test/support/child-app';
 import { FaultProxy } from '../../test/support/fault-proxy';
+import { freePort } from '../../test/support/ports';
 import { ChaosService } from './service';
 import {
   EXECUTOR_LEASE_MS,
@@ -49,7 +51,6 @@ import { STALL_LIMIT_MS, verify, type FaultEvent, type FaultKind, type Kind, typ
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const EMBEDDED_DIR = path.join(ROOT, '.dbos', 'chaos-pgdata');
-const EMBEDDED_PORT = 54332;
 /**
  * A worker not ready this long after its start is stuck in its startup (it is SIGKILLed and that
  * is a finding): more than the module's startup retries against an unreachable database (30 s).
@@ -212,18 +213,18 @@ class WorkerSlot {
     this.startedAt = Date.now();
     const log = fs.openSync(this.logFile, 'a');
     fs.writeSync(log, `\n===== ${new Date().toISOString()} start ${this.executorId} =====\n`);
-    const child = spawn(process.execPath, ['--trace-uncaught', '-r', 'ts-node/register/transpile-only', path.join(__dirname, 'worker.ts')], {
-      cwd: ROOT,
+    const child = ChildApp.run(path.join(__dirname, 'worker.ts'), {
+      nodeArgs: ['--trace-uncaught'],
       env: {
-        ...process.env,
         NO_COLOR: '1',
         DATABASE_URL: this.databaseUrl(),
         CHAOS_SCHEMA: this.run.schema,
         EXECUTOR_ID: this.executorId,
         CHAOS_SERVICE_PORT: String(this.run.servicePort),
       },
-      stdio: ['ignore', log, log, 'ipc'],
-    });
+      outputFd: log,
+      ipc: true,
+    }).process;
     fs.closeSync(log);
     children.add(child);
     this.child = child;
@@ -426,8 +427,9 @@ class ChaosRun {
       this.baseUrl = process.env.DATABASE_URL;
       progress(`using DATABASE_URL ${redact(this.baseUrl)}`);
     } else {
-      progress(`DATABASE_URL is not set: starting an embedded Postgres in ${path.relative(ROOT, EMBEDDED_DIR)} on port ${EMBEDDED_PORT}`);
-      this.embedded = await startEmbeddedPostgres({ dir: EMBEDDED_DIR, port: EMBEDDED_PORT, log: (m) => progress(`embedded postgres: ${m}`) });
+      const port = await freePort();
+      progress(`DATABASE_URL is not set: starting an embedded Postgres in ${path.relative(ROOT, EMBEDDED_DIR)} on port ${port}`);
+      this.embedded = await startEmbeddedPostgres({ dir: EMBEDDED_DIR, port, log: (m) => progress(`embedded postgres: ${m}`) });
       this.baseUrl = this.embedded.url;
     }
     this.admin = new Client({ connectionString: withApplicationName(this.baseUrl, ORCHESTRATOR_APPLICATION_NAME) });

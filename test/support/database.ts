@@ -12,8 +12,14 @@ export function uniqueSchema(prefix: string): string {
   return `t_${prefix}_${randomBytes(4).toString('hex')}`;
 }
 
-export async function sql<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new Client({ connectionString: databaseUrl() });
+/** One statement on the test database, on a connection of its own. */
+export function sql<R = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<R[]> {
+  return sqlAt(databaseUrl(), text, values);
+}
+
+/** One statement on the database at `url` (another server than the test database), on a connection of its own. */
+export async function sqlAt<R = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return (await client.query(text, values)).rows as R[];

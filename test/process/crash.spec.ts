@@ -1,0 +1,83 @@
+import { WorkflowClient } from '../../lib';
+import { ChildApp } from '../support/child-app';
+import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+
+describe('crash recovery with a real SIGKILL', () => {
+  const schema = uniqueSchema('crash');
+  let client: WorkflowClient;
+  const children: ChildApp[] = [];
+
+  const startApp = (env: Record<string, string> = {}) => {
+    const child = ChildApp.start('crash-app.ts', { DBOS_SCHEMA: schema, ...env });
+    children.push(child);
+    return child;
+  };
+  const effects = async (workflowId: string) =>
+    (await sql<{ step: string }>(`SELECT step FROM "${schema}".side_effects WHERE workflow_id = $1 ORDER BY step`, [workflowId])).map((r) => r.step);
+
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL')));
+  });
+  afterAll(async () => {
+    await client?.close();
+    await dropSchema(schema);
+  });
+
+  it('killed while the transaction step runs, the restarted app resumes from step 2 and every effect happens once', async () => {
+    const first = startApp({ START_WORKFLOW: 'crash-in-tx', HANG_IN_TRANSACTION: '1' });
+    await first.waitForOutput(/IN_TRANSACTION/);
+    expect(await first.kill('SIGKILL')).toBeNull();
+    expect(await effects('crash-in-tx')).toEqual(['validatePayment']); // the open transaction died with the process
+
+    const second = startApp();
+    await second.waitForOutput(/READY/);
+    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    await expect(client.retrieve('crash-in-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual([
+      'paid-o-1',
+      'reserved-o-1',
+      'shipped-o-1',
+    ]);
+    expect(await effects('crash-in-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
+    const status = await client.retrieve('crash-in-tx').getStatus();
+    expect(status).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1, executorId: 'crash-executor' });
+  });
+
+  it('killed right after the transaction commits, the restarted app does not run it again', async () => {
+    const first = startApp({ START_WORKFLOW: 'crash-after-tx', CRASH_AFTER_TRANSACTION: '1' });
+    expect(await first.waitForExit()).toBeNull(); // died of its own SIGKILL
+    expect(first.process.signalCode).toBe('SIGKILL');
+    expect(await effects('crash-after-tx')).toEqual(['reserveStock', 'validatePayment']);
+
+    const second = startApp();
+    await second.waitForOutput(/READY/);
+    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    await expect(client.retrieve('crash-after-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual([
+      'paid-o-1',
+      'reserved-o-1',
+      'shipped-o-1',
+    ]);
+    expect(await effects('crash-after-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
+    const steps = await client.listSteps('crash-after-tx');
+    expect(steps.map((s) => s.name)).toEqual(['CrashCheckout.validatePayment', 'CrashCheckout.reserveStock', 'CrashCheckout.ship']);
+  });
+
+  it('a durable sleep interrupted by SIGKILL wakes at its original deadline after the restart', async () => {
+    const napMs = 8_000;
+    const first = startApp({ START_NAP: 'nap-1', NAP_MS: String(napMs) });
+    await first.waitForOutput(/NAPPING/);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await first.kill('SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const restartedAt = Date.now();
+    const second = startApp();
+    await second.waitForOutput(/READY/);
+    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const wokeAt = await client.retrieve<number>('nap-1').getResult({ timeoutMs: 30_000 });
+    const sleepStep = (await client.listSteps('nap-1')).find((s) => s.name === 'DBOS.sleep')!;
+    const deadline = sleepStep.output as number;
+    expect(wokeAt).toBeGreaterThanOrEqual(deadline);
+    expect(wokeAt).toBeLessThan(deadline + 1_500);
+    // Restart + full duration would have been much later: the deadline, not the duration, was kept.
+    expect(restartedAt + napMs).toBeGreaterThan(deadline + 1_500);
+  });
+});
