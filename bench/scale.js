@@ -69,7 +69,7 @@ async function timeCall(probe, name, call) {
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
-  let plan = '';
+  let plan;
   try {
     const explained = await probe.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
     plan = scans(explained.rows[0]['QUERY PLAN'][0].Plan);
