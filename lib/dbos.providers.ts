@@ -76,7 +76,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowResumer,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows) =>
-        new WorkflowResumer(executor, runs, database.repositories.statuses, settings),
+        new WorkflowResumer(executor, runs, database.repositories.statuses, settings, database.repositories.checkpoints),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows],
     },
     {

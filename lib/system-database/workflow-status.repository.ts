@@ -159,6 +159,55 @@ export class WorkflowStatusRepository {
   }
 
   /**
+   * claimForRecovery for a batch, in one statement: the next `limit` PENDING workflows of this
+   * executor and version (of these names, none of `exclude`), after `after` in (created_at,
+   * workflow_id) order, each counted as one more recovery and handed a new run (epoch); queued
+   * ones go back to their queue. Rows another transaction holds are skipped (it is handling them).
+   * The rows, with their inputs, in that order.
+   */
+  async claimPendingBatch(
+    executorId: string,
+    applicationVersion: string,
+    workflowNames: string[],
+    after: { createdAt: number; workflowId: string } | null,
+    exclude: string[],
+    limit: number,
+  ): Promise<WorkflowStatusRow[]> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `WITH picked AS (
+         SELECT workflow_id FROM ${s}.workflow_status
+          WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
+            AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
+            AND NOT (workflow_id = ANY($6::text[]))
+          ORDER BY created_at, workflow_id
+          LIMIT $7
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${s}.workflow_status w
+          SET recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $8,
+              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN w.queue_name IS NULL THEN w.executor_id END
+         FROM picked p
+        WHERE w.workflow_id = p.workflow_id
+       RETURNING ${statusColumnsOf('w')}`,
+      [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now()],
+    );
+    return rows.map(toStatusRow).sort((a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+  }
+
+  /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */
+  async countPendingUnknown(executorId: string, applicationVersion: string, workflowNames: string[]): Promise<{ workflowName: string; count: number }[]> {
+    const rows = await this.db.query<{ workflow_name: string; n: number }>(
+      `SELECT workflow_name, count(*)::int AS n FROM ${this.db.s}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND NOT (workflow_name = ANY($3::text[]))
+        GROUP BY 1 ORDER BY 1`,
+      [executorId, applicationVersion, workflowNames],
+    );
+    return rows.map((r) => ({ workflowName: r.workflow_name, count: r.n }));
+  }
+
+  /**
    * Of these runs (workflow and epoch), those that no longer own their workflow: it was cancelled
    * or finished, or another run has it now (resumed, adopted). No payloads are read.
    */
