@@ -4,6 +4,7 @@ import type { WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
 import { WriteBatcher } from './write.batcher';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
@@ -32,6 +33,25 @@ const INSERT_ARRAY_TYPES = [
   'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'text',
   'bigint', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint',
 ];
+
+/** The opaque position after a row in list order: its creation time and id, and the direction. */
+export function encodeListCursor(row: { createdAt: number; workflowId: string }, sortDesc: boolean): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.workflowId, sortDesc ? 1 : 0])).toString('base64url');
+}
+
+function decodeListCursor(cursor: string, sortDesc: boolean): { createdAt: number; workflowId: string } {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = null;
+  }
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'number' || typeof decoded[1] !== 'string') {
+    throw new DbosInvalidArgumentError(`"${cursor}" is not a cursor returned by listPage().`);
+  }
+  if ((decoded[2] === 1) !== sortDesc) throw new DbosInvalidArgumentError('A cursor must be used with the sortDesc of the page that returned it.');
+  return { createdAt: decoded[0], workflowId: decoded[1] };
+}
 
 /** Workflow status rows: one per workflow, the source of truth for its state. */
 export class WorkflowStatusRepository {
@@ -373,6 +393,11 @@ export class WorkflowStatusRepository {
     if (options.updatedBefore) where.push(`updated_at < ${param(options.updatedBefore.getTime())}`);
     if (options.workflowIdPrefix) {
       where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
+    }
+    if (options.cursor !== undefined) {
+      const after = decodeListCursor(options.cursor, options.sortDesc === true);
+      // The row comparison follows the list order, so the page starts right after the cursor's row.
+      where.push(`(created_at, workflow_id) ${options.sortDesc ? '<' : '>'} (${param(after.createdAt)}::bigint, ${param(after.workflowId)}::text)`);
     }
     const direction = options.sortDesc ? 'DESC' : 'ASC';
     const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;
