@@ -4,6 +4,7 @@
 // to stop; timing and reporting live here so that every system is measured by exactly the
 // same code.
 const { performance } = require('node:perf_hooks');
+const counting = require('./counting');
 
 // The orchestrator picks the result out of the child's stdout by this prefix, so any other
 // output a system prints cannot be mistaken for it.
@@ -54,9 +55,10 @@ async function timeOne(runOne, input, latencies) {
 // Runs `count` workflows with at most `inflight` outstanding; inflight 1 is the sequential case.
 async function runWorkload(runOne, count, inflight, firstInput) {
   const latencies = [];
+  const before = counting.snapshot();
   const start = performance.now();
   await pool(count, inflight, firstInput, (input) => timeOne(runOne, input, latencies));
-  return summarize(latencies, performance.now() - start);
+  return { ...summarize(latencies, performance.now() - start), ...counting.perOperation(before, count) };
 }
 
 async function measureCalls(system, hooks, options) {
@@ -85,8 +87,12 @@ async function measureMessaging(system, messaging, options) {
   const finished = await messaging.startEcho(workflowId, rounds);
   const latencies = [];
   let measuredStart = performance.now();
+  let before = counting.snapshot();
   for (let i = 0; i < rounds; i++) {
-    if (i === warmup) measuredStart = performance.now();
+    if (i === warmup) {
+      measuredStart = performance.now();
+      before = counting.snapshot();
+    }
     const start = performance.now();
     await messaging.send(workflowId, i);
     const value = await messaging.getEvent(workflowId, `key_${i}`);
@@ -95,9 +101,10 @@ async function measureMessaging(system, messaging, options) {
     if (i >= warmup) latencies.push(elapsed);
   }
   const elapsedMs = performance.now() - measuredStart;
+  const perOp = counting.perOperation(before, options.messages);
   const result = await finished();
   if (result !== rounds) throw new Error(`the echo workflow returned ${JSON.stringify(result)}, expected ${rounds}`);
-  return [{ workload: 'messaging', system, ...summarize(latencies, elapsedMs) }];
+  return [{ workload: 'messaging', system, ...summarize(latencies, elapsedMs), ...perOp }];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,9 +199,10 @@ async function measureQueue(system, queue, options) {
     await drain(queue, options.warmup, options, 0);
     await queue.settle?.(options.warmup);
   }
+  const before = counting.snapshot();
   const { start, enqueueMs, endMs } = await drain(queue, count, options, 1_000_000);
   const elapsedMs = endMs - start;
-  const stats = summarize(queueProbe.latencies, elapsedMs, count);
+  const stats = { ...summarize(queueProbe.latencies, elapsedMs, count), ...counting.perOperation(before, count) };
   console.error(
     `[${system}] queue: ${count} enqueued in ${(enqueueMs / 1000).toFixed(2)} s, ` +
       `last finished after ${(elapsedMs / 1000).toFixed(2)} s`,
@@ -205,6 +213,41 @@ async function measureQueue(system, queue, options) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// queue-latency: one job at a time on an otherwise idle queue. Each job is enqueued only once
+// the previous one finished and the queue sat idle for `queueLatencyIdleMs`, so what is measured
+// is how fast an idle worker notices and starts new work, not the wait behind a backlog.
+
+async function measureQueueLatency(system, queue, options) {
+  const count = options.queueLatencyJobs;
+  const base = 3_000_000;
+  const runJob = async (i) => {
+    const done = queueProbe.reset(i, 1);
+    await queue.enqueue({ i, enqueuedAt: performance.now() });
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`queue-latency: job ${i} did not finish within 30 s`)), 30_000);
+    });
+    try {
+      await Promise.race([done, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (queueProbe.error) throw queueProbe.error;
+    return queueProbe.latencies[0];
+  };
+  for (let k = 0; k < Math.min(options.warmup, 20); k++) await runJob(base - 100 + k);
+  const latencies = [];
+  const before = counting.snapshot();
+  const start = performance.now();
+  for (let k = 0; k < count; k++) {
+    await new Promise((resolve) => setTimeout(resolve, options.queueLatencyIdleMs));
+    latencies.push(await runJob(base + k));
+  }
+  const elapsedMs = performance.now() - start;
+  return [{ workload: 'queue-latency', system, ...summarize(latencies, elapsedMs), ...counting.perOperation(before, count), startLatency: true }];
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function measure(system, hooks, options) {
   const rows = [];
@@ -212,6 +255,8 @@ async function measure(system, hooks, options) {
   if (wants('sequential') || wants('concurrent')) rows.push(...(await measureCalls(system, hooks, options)));
   if (wants('messaging')) rows.push(...(await measureMessaging(system, hooks.messaging, options)));
   if (wants('queue')) rows.push(...(await measureQueue(system, hooks.queue, options)));
+  if (wants('queue-latency')) rows.push(...(await measureQueueLatency(system, hooks.queue, options)));
+  if (wants('scale')) rows.push(...(await hooks.scale(options)));
   return rows;
 }
 
@@ -237,7 +282,83 @@ async function runBench(system, hooks) {
   exitSoon(system);
 }
 
+// ---------------------------------------------------------------------------------------------
+// recovery: child roles, driven by recovery.js. `fill` starts N workflows that each record their
+// first step and then block in the second, prints FILLED and waits to be SIGKILLed. `recover`
+// (the same executor id) and `takeover` (another id; two of them) launch the system, record the
+// moment each workflow body runs again, and answer the driver's questions over IPC.
+//
+// The recovery workflow of every system: body entry (probe) -> s1 -> s2 (blocks in `fill`) -> s3.
+
+const recoveryProbe = {
+  role: process.env.BENCH_RECOVERY_ROLE ?? '',
+  launchedAt: 0,
+  started: new Set(),
+  repeats: 0,
+  firstStartAt: 0,
+  lastStartAt: 0,
+  s1Runs: 0,
+  // In the body, before anything else.
+  entered(i) {
+    if (this.role === 'fill') return;
+    const now = Date.now();
+    if (this.started.has(i)) this.repeats++;
+    this.started.add(i);
+    if (this.firstStartAt === 0) this.firstStartAt = now;
+    this.lastStartAt = now;
+  },
+  // In the second step: blocks for ever while filling.
+  blockWhileFilling() {
+    return this.role === 'fill' ? new Promise(() => undefined) : Promise.resolve();
+  },
+};
+
+async function runRecoveryRole(system, recovery) {
+  const options = JSON.parse(process.env.BENCH_OPTIONS);
+  const role = recoveryProbe.role;
+  const executorId = process.env.BENCH_EXECUTOR_ID;
+  const n = options.recoveryWorkflows;
+  recoveryProbe.launchedAt = Date.now();
+  await recovery.launch(process.env.BENCH_DATABASE_URL, { executorId, leaseMs: options.recoveryLeaseMs, role });
+  if (role === 'fill') {
+    await pool(n, options.inflight, 0, (i) => recovery.startOne(i));
+    await waitForCount('recovery fill', () => recovery.countFirstSteps(), n, 180_000);
+    console.log('FILLED');
+    await new Promise(() => undefined); // until SIGKILL
+  }
+  process.on('message', async (message) => {
+    try {
+      if (message === 'report') {
+        process.send({
+          launchedAt: recoveryProbe.launchedAt,
+          started: recoveryProbe.started.size,
+          repeats: recoveryProbe.repeats,
+          firstStartAt: recoveryProbe.firstStartAt,
+          lastStartAt: recoveryProbe.lastStartAt,
+          done: await recovery.countDone(),
+          s1Runs: recoveryProbe.s1Runs,
+          statements: counting.snapshot(),
+        });
+      } else if (message === 'stop') {
+        await recovery.stop();
+        process.exit(0);
+      }
+    } catch (err) {
+      console.error(`[${system}] recovery ${role} failed:`, err);
+      process.exit(1);
+    }
+  });
+  process.send({ ready: true });
+}
+
 function main(system, hooks) {
+  if (recoveryProbe.role) {
+    runRecoveryRole(system, hooks.recovery).catch((err) => {
+      console.error(`[${system}] benchmark failed:`, err);
+      process.exit(1);
+    });
+    return;
+  }
   runBench(system, hooks).catch((err) => {
     console.error(`[${system}] benchmark failed:`, err);
     process.exit(1);
@@ -255,4 +376,4 @@ async function waitForCount(what, countDone, expected, timeoutMs = 60_000) {
   }
 }
 
-module.exports = { main, percentile, queueProbe, waitForCount, RESULT_PREFIX };
+module.exports = { main, percentile, queueProbe, recoveryProbe, runWorkload, waitForCount, RESULT_PREFIX };

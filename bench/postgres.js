@@ -55,7 +55,10 @@ function quoteIdent(name) {
 }
 
 // Drops and recreates `name` on the server, returning a URL that points at it.
-async function recreateDatabase(serverUrl, name) {
+// BENCH_DATABASE_PREFIX (default "bench") keeps runs of other checkouts on a shared server apart.
+async function recreateDatabase(serverUrl, baseName) {
+  const prefix = process.env.BENCH_DATABASE_PREFIX;
+  const name = prefix ? baseName.replace(/^bench/, prefix) : baseName;
   const client = new Client({ connectionString: serverUrl });
   await client.connect();
   try {

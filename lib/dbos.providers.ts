@@ -79,7 +79,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowResumer,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, events: WorkflowEventsBus) =>
-        new WorkflowResumer(executor, runs, database.repositories.statuses, settings, events),
+        new WorkflowResumer(executor, runs, database.repositories.statuses, settings, database.repositories.checkpoints, events),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowEventsBus],
     },
     {

@@ -4,7 +4,9 @@
 // DBOS.send / DBOS.recv / DBOS.setEvent / DBOS.getEvent, and DBOS.registerQueue +
 // DBOS.startWorkflow(fn, { queueName }).
 const { DBOS } = require('@dbos-inc/dbos-sdk');
-const { main, queueProbe, waitForCount } = require('../harness');
+const { Client } = require('pg');
+const { main, queueProbe, recoveryProbe, waitForCount } = require('../harness');
+const { uncounted } = require('../counting');
 
 const QUEUE = 'bench';
 
@@ -48,12 +50,49 @@ const queued = DBOS.registerWorkflow(
   { name: 'queued' },
 );
 
+// recovery: body entry -> r1 -> r2 (blocks while filling) -> r3.
+const r1 = DBOS.registerStep(
+  async () => {
+    recoveryProbe.s1Runs++;
+    return 1;
+  },
+  { name: 'r1' },
+);
+const r2 = DBOS.registerStep(
+  async () => {
+    await recoveryProbe.blockWhileFilling();
+    return 2;
+  },
+  { name: 'r2' },
+);
+const r3 = DBOS.registerStep(async () => 3, { name: 'r3' });
+const rwf = DBOS.registerWorkflow(
+  async (i) => {
+    recoveryProbe.entered(i);
+    await r1();
+    await r2();
+    await r3();
+    return i;
+  },
+  { name: 'rwf' },
+);
+
+let probe;
+let recoveryUrl = '';
+async function probeCount(text) {
+  if (!probe) {
+    probe = uncounted(new Client({ connectionString: recoveryUrl }));
+    await probe.connect();
+  }
+  return Number((await probe.query(text)).rows[0].n);
+}
+
 main('dbos-transact', {
   async start(systemDatabaseUrl, options) {
     // 'warn' keeps DBOS's per-launch info lines off the output; everything else is its defaults.
     DBOS.setConfig({ name: 'bench', systemDatabaseUrl, logLevel: 'warn' });
     await DBOS.launch();
-    if (options.workloads.includes('queue')) {
+    if (options.workloads.includes('queue') || options.workloads.includes('queue-latency')) {
       // DBOS polls each queue; minPollingIntervalMs (default 1000) is the pause between polls,
       // each of which starts up to workerConcurrency workflows. See the README.
       await DBOS.registerQueue(QUEUE, {
@@ -80,6 +119,24 @@ main('dbos-transact', {
           (await DBOS.listWorkflows({ queueName: QUEUE, status: 'SUCCESS', loadInput: false, loadOutput: false })).length,
         expected,
       ),
+  },
+  recovery: {
+    // DBOS Transact recovers the PENDING workflows of its own executor id at launch (its default
+    // executor id; the benchmark keeps it). Taking over another executor's workflows is left to
+    // DBOS Conductor or DBOS Cloud, which are not part of the open-source library.
+    async launch(url) {
+      recoveryUrl = url;
+      DBOS.setConfig({ name: 'bench', systemDatabaseUrl: url, logLevel: 'warn' });
+      await DBOS.launch();
+    },
+    startOne: (i) => DBOS.startWorkflow(rwf, { workflowID: `rec-${i}` })(i),
+    countFirstSteps: () =>
+      probeCount(`SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_uuid LIKE 'rec-%' AND function_name = 'r1'`),
+    countDone: () => probeCount(`SELECT count(*) AS n FROM dbos.workflow_status WHERE workflow_uuid LIKE 'rec-%' AND status = 'SUCCESS'`),
+    stop: async () => {
+      await probe?.end();
+      await DBOS.shutdown();
+    },
   },
   stop: () => DBOS.shutdown(),
 });

@@ -5,7 +5,10 @@ import 'reflect-metadata';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
-import { main, queueProbe, waitForCount } from '../harness';
+import { Client } from 'pg';
+import { main, queueProbe, recoveryProbe, waitForCount } from '../harness';
+import { uncounted } from '../counting';
+import { measureScale } from '../scale';
 
 const QUEUE = 'bench';
 
@@ -58,16 +61,58 @@ class BenchService {
   }
 }
 
+// recovery: body entry -> r1 -> r2 (blocks while filling) -> r3.
+@Injectable()
+class RecoveryBench {
+  @Step() async r1() {
+    recoveryProbe.s1Runs++;
+    return 1;
+  }
+  @Step() async r2() {
+    await recoveryProbe.blockWhileFilling();
+    return 2;
+  }
+  @Step() async r3() { return 3; }
+
+  @Workflow()
+  async rwf(i: number) {
+    recoveryProbe.entered(i);
+    await this.r1();
+    await this.r2();
+    await this.r3();
+    return i;
+  }
+}
+
 function benchModule(url: string, options: BenchOptions) {
-  // The queue is declared only when the queue workload runs, so the other workloads measure
+  // The queue is declared only when a queue workload runs, so the other workloads measure
   // the module exactly as an app without queues would configure it.
-  const queues = options.workloads.includes('queue')
+  const queues = options.workloads.some((w) => w === 'queue' || w === 'queue-latency')
     ? [{ name: QUEUE, workerConcurrency: options.queueConcurrency }]
     : undefined;
   @Module({ imports: [DbosModule.forRoot({ database: { url }, queues })], providers: [BenchService] })
   class BenchModule {}
   return BenchModule;
 }
+
+function recoveryModule(url: string, executorId: string, leaseMs: number) {
+  @Module({
+    imports: [DbosModule.forRoot({ database: { url }, executorId, recovery: { executorLeaseMs: leaseMs } })],
+    providers: [RecoveryBench],
+  })
+  class RecoveryBenchModule {}
+  return RecoveryBenchModule;
+}
+
+let probe: Client | undefined;
+async function probeCount(url: string, text: string): Promise<number> {
+  if (!probe) {
+    probe = uncounted(new Client({ connectionString: url }));
+    await probe.connect();
+  }
+  return Number((await probe.query(text)).rows[0].n);
+}
+let recoveryUrl = '';
 
 let app: INestApplicationContext;
 let service: BenchService;
@@ -96,6 +141,24 @@ main('nestjs-dbos', {
         async () => (await client.list({ queue: QUEUE, status: 'SUCCESS', loadPayloads: false })).length,
         expected,
       ),
+  },
+  scale: (options: Record<string, unknown>) =>
+    measureScale('nestjs-dbos', { app, client, url: process.env.BENCH_DATABASE_URL!, runOne: (i: number) => service.wf(i) }, options),
+  recovery: {
+    async launch(url: string, { executorId, leaseMs }: { executorId: string; leaseMs: number }) {
+      recoveryUrl = url;
+      app = await NestFactory.createApplicationContext(recoveryModule(url, executorId, leaseMs), { logger: ['error', 'warn'] });
+      client = app.get(WorkflowClient);
+    },
+    startOne: (i: number) => client.start(RecoveryBench, { workflowId: `rec-${i}` }).rwf(i),
+    countFirstSteps: () =>
+      probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_id LIKE 'rec-%' AND step_id = 0`),
+    countDone: () =>
+      probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.workflow_status WHERE workflow_id LIKE 'rec-%' AND status = 'SUCCESS'`),
+    stop: async () => {
+      await probe?.end();
+      await app.close();
+    },
   },
   stop: () => app.close(),
 });

@@ -4,7 +4,7 @@ import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
+import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { deserialize, serialize } from '../serialization/value.codec';
 import type { StreamEntry } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -12,7 +12,7 @@ import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
-import type { ReopenTarget } from '../system-database/workflow-status.repository';
+import { encodeListCursor, type ReopenTarget } from '../system-database/workflow-status.repository';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
@@ -243,6 +243,21 @@ export class WorkflowClient {
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
     const rows = await this.backend.statuses.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));
+  }
+
+  /**
+   * One page of `list()` in keyset order: `{ workflows, nextCursor }`. Pass `nextCursor` back as
+   * `cursor` (same filters, same `sortDesc`) for the next page; each page costs the same however
+   * deep it is, unlike `offset`. `limit` defaults to 100.
+   */
+  async listPage(options: Omit<ListWorkflowsOptions, 'offset'> = {}): Promise<WorkflowPage> {
+    const limit = options.limit ?? 100;
+    const rows = await this.backend.statuses.list({ ...options, limit });
+    const last = rows[rows.length - 1];
+    return {
+      workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
+      nextCursor: rows.length === limit && last ? encodeListCursor(last, options.sortDesc === true) : null,
+    };
   }
 
   async listSteps(workflowId: string): Promise<StepInfo[]> {

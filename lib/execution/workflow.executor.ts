@@ -179,17 +179,20 @@ export class WorkflowExecutor {
     return !this.deps.runs.hasRunner(row.workflowId) && this.deps.runs.startsInFlight(row.workflowId) <= 1;
   }
 
-  /** Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far. */
-  async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true): Promise<void> {
+  /**
+   * Runs a workflow whose row is PENDING on this executor, replaying what it recorded so far
+   * (`preloaded`: its checkpoints, read already with those of a batch).
+   */
+  async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true, preloaded?: OperationOutputRow[]): Promise<void> {
     const { workflowId } = row;
     // Already run here by this epoch or a newer one (an older run is superseded by launch()).
     if ((this.deps.runs.get(workflowId)?.state.epoch ?? -1) >= row.runEpoch || this.deps.runs.isLaunching(workflowId)) return;
     if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId) return;
-    await this.deps.runs.whileLaunching(workflowId, () => this.loadAndLaunch(registration, row, hasSteps));
+    await this.deps.runs.whileLaunching(workflowId, () => this.loadAndLaunch(registration, row, hasSteps, preloaded));
   }
 
-  /** Reads the inputs and checkpoints of a workflow claimed here and launches its run. */
-  async loadAndLaunch(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
+  /** Reads the inputs and checkpoints (unless `preloaded`) of a workflow claimed here and launches its run. */
+  async loadAndLaunch(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps: boolean, preloaded?: OperationOutputRow[]): Promise<void> {
     const { workflowId } = row;
     let args: unknown[];
     try {
@@ -204,8 +207,8 @@ export class WorkflowExecutor {
       return;
     }
     // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
-    let steps: OperationOutputRow[] = [];
-    for (let attempt = 1; hasSteps; attempt++) {
+    let steps: OperationOutputRow[] = preloaded ?? [];
+    for (let attempt = 1; hasSteps && !preloaded; attempt++) {
       try {
         steps = await this.deps.checkpoints.loadAll(workflowId);
         break;

@@ -35,6 +35,12 @@ export interface WorkflowStatusInfo {
   forkedFrom?: string;
 }
 
+/** One page of `listPage()`: the workflows, and the cursor of the next page (null on the last). */
+export interface WorkflowPage {
+  workflows: WorkflowStatusInfo[];
+  nextCursor: string | null;
+}
+
 /** One recorded operation of a workflow, as `listSteps()` returns it. */
 export interface StepInfo {
   stepId: number;
@@ -62,7 +68,10 @@ export interface ListWorkflowsOptions {
   /** Workflow ids starting with this text. */
   workflowIdPrefix?: string;
   limit?: number;
+  /** Skips this many rows: the cost grows with it; prefer `cursor` (or `listPage()`) for paging. */
   offset?: number;
+  /** Rows after this position: the `nextCursor` of a `listPage()` call with the same filters and `sortDesc`. */
+  cursor?: string;
   /** Newest first. Default oldest first (by creation). */
   sortDesc?: boolean;
   /** Set false to leave inputs and outputs out of the rows (cheaper for large payloads). Default true. */

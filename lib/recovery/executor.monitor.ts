@@ -9,6 +9,9 @@ import type { DedicatedConnection } from '../system-database/dedicated.connectio
 import type { ExecutorRepository } from '../system-database/executor.repository';
 import type { WorkflowResumer } from './workflow.resumer';
 
+/** Orphans adopted (and their checkpoints read) per statement. */
+const ADOPTION_BATCH = 500;
+
 /**
  * Registers this process as an executor and heartbeats. A live executor adopts the PENDING
  * workflows of an executor of the same version that has been silent longer than the lease.
@@ -88,17 +91,29 @@ export class ExecutorMonitor {
       .finally(() => (this.adopting = undefined));
   }
 
+  /**
+   * Adopts orphans in batches (one statement each, oldest first, rows another adopter holds
+   * skipped), up to this executor's share: the orphans over the live executors of this version,
+   * so a dead executor's workflows spread over all of them. What is left (an adopter died too) is
+   * taken at a later scan. Heartbeats keep going meanwhile: they have their own connection and
+   * timer, and each batch yields to them.
+   */
   async adoptOrphans(): Promise<number> {
     const { executorId, applicationVersion } = this.settings;
-    const orphans = await this.executors.orphans(applicationVersion, executorId, this.leaseMs);
+    const names = this.registry.workflowNames();
+    const orphans = await this.executors.countOrphans(applicationVersion, executorId, this.leaseMs, names);
+    if (orphans === 0) return 0;
+    const live = Math.max(1, await this.executors.countLive(applicationVersion, this.leaseMs));
+    let share = Math.ceil(orphans / live);
     let adopted = 0;
-    for (const orphan of orphans) {
-      const registration = this.registry.getWorkflow(orphan.workflowName);
-      if (!registration) continue;
-      const row = await this.executors.adopt(orphan.workflowId, orphan.executorId!, executorId, this.leaseMs);
-      if (!row) continue; // another executor adopted it first
-      if (await this.resumer.runAdopted(registration, row, orphan.executorId!)) adopted++;
-      if (!this.runs.isAccepting) break;
+    while (share > 0 && this.runs.isAccepting) {
+      const rows = await this.executors.adoptBatch(applicationVersion, executorId, this.leaseMs, names, Math.min(ADOPTION_BATCH, share));
+      if (rows.length === 0) break;
+      share -= rows.length;
+      adopted += await this.resumer.runClaimed(
+        rows.map(({ row, previousExecutorId }) => ({ row, previousExecutorId, registration: this.registry.getWorkflow(row.workflowName)! })),
+        'adoption',
+      );
     }
     return adopted; // each one logged by the resumer
   }

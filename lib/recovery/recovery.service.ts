@@ -7,7 +7,8 @@ import { backoff } from '../common/backoff.util';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import type { WorkflowResumer } from './workflow.resumer';
 
-const RECOVERY_BATCH = 50;
+/** Workflows claimed (and their checkpoints read) per statement during recovery. */
+const RECOVERY_BATCH = 500;
 /** A PENDING row of this executor that nothing here runs is picked up once it has been left alone this long. */
 const SWEEP_UNTOUCHED_MS = 5_000;
 
@@ -94,38 +95,43 @@ export class RecoveryService {
     return this.recovered;
   }
 
+  /**
+   * Claims this executor's PENDING workflows in batches of RECOVERY_BATCH (one statement each,
+   * oldest first, rows held by another transaction skipped), reads each batch's checkpoints in one
+   * query and launches it: rows stream through, inputs and checkpoints are never all in memory.
+   */
   private async recoveryPass(): Promise<{ resumed: number; failed: number }> {
     const { executorId, applicationVersion } = this.settings;
     await this.reportOtherVersions(applicationVersion);
-    const pending = await this.statuses.findPending(executorId, applicationVersion);
-    if (pending.length === 0) return { resumed: 0, failed: 0 };
-    this.logger.log(`Recovering ${pending.length} pending workflow(s) of executor "${executorId}"`);
+    const names = this.registry.workflowNames();
+    await this.reportUnknownNames(executorId, applicationVersion, names);
     let resumed = 0;
     let failed = 0;
-    for (let i = 0; i < pending.length; i += RECOVERY_BATCH) {
-      const batch = pending.slice(i, i + RECOVERY_BATCH);
-      const results = await Promise.allSettled(
-        batch.map((row) => {
-          const registration = this.registry.getWorkflow(row.workflowName);
-          if (!registration) {
-            this.logger.error(
-              `Workflow ${row.workflowId} is PENDING but no provider registers "${row.workflowName}"; it stays PENDING until a process that has it starts.`,
-            );
-            return Promise.resolve(false);
-          }
-          return this.resumer.resumePending(row, registration, 'restart');
-        }),
-      );
-      for (const [n, result] of results.entries()) {
-        if (result.status === 'fulfilled') {
-          resumed += result.value ? 1 : 0;
-        } else {
-          failed++;
-          this.logger.error(`Could not resume workflow ${batch[n].workflowId}: ${(result.reason as Error)?.message}`);
-        }
+    let after: { createdAt: number; workflowId: string } | null = null;
+    while (this.runs.isAccepting) {
+      // Those running here already (a start that raced recovery; a retried pass) are left alone.
+      const batch = await this.statuses.claimPendingBatch(executorId, applicationVersion, names, after, this.runs.ids(), RECOVERY_BATCH);
+      if (batch.length === 0) break;
+      if (after === null) this.logger.log(`Recovering pending workflows of executor "${executorId}"`);
+      const last = batch[batch.length - 1];
+      after = { createdAt: last.createdAt, workflowId: last.workflowId };
+      try {
+        resumed += await this.resumer.runClaimed(batch.map((row) => ({ row, registration: this.registry.getWorkflow(row.workflowName)! })), 'restart');
+      } catch (err) {
+        // Claimed but not launched: PENDING here under a new run; the next pass (or the sweep) takes them again.
+        failed += batch.length;
+        this.logger.error(`Could not resume ${batch.length} workflow(s) (${batch[0].workflowId} ...): ${(err as Error).message}`);
       }
     }
+    if (resumed > 0) this.logger.log(`Recovered ${resumed} pending workflow(s) of executor "${executorId}"`);
     return { resumed, failed };
+  }
+
+  /** PENDING workflows here whose code no provider registers: they wait for a process that has it. */
+  private async reportUnknownNames(executorId: string, applicationVersion: string, names: string[]): Promise<void> {
+    for (const { workflowName, count } of await this.statuses.countPendingUnknown(executorId, applicationVersion, names)) {
+      this.logger.error(`${count} workflow(s) are PENDING but no provider registers "${workflowName}"; they stay PENDING until a process that has it starts.`);
+    }
   }
 
   /** Workflows no executor of this version will take: say so, and how to move them. */

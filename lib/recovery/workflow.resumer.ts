@@ -1,5 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
+import { backoff } from '../common/backoff.util';
+import { delay } from '../common/delay.util';
+import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import type { ExecutorSettings } from '../execution/executor.settings';
@@ -8,7 +11,8 @@ import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { WorkflowRecoverySource } from '../interfaces/workflow-event.interface';
 import type { WorkflowStatusType } from '../interfaces/workflow-status.interface';
 import { serializeError } from '../serialization/value.codec';
-import type { WorkflowStatusRow } from '../system-database/system.rows';
+import type { CheckpointRepository } from '../system-database/checkpoint.repository';
+import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 
 /**
@@ -25,6 +29,7 @@ export class WorkflowResumer {
     private readonly runs: RunningWorkflows,
     private readonly statuses: WorkflowStatusRepository,
     private readonly settings: ExecutorSettings,
+    private readonly checkpoints: CheckpointRepository,
     private readonly events: WorkflowEventsBus,
   ) {}
 
@@ -61,14 +66,42 @@ export class WorkflowResumer {
   }
 
   /**
-   * Runs a workflow adopted from a silent executor, unless it used up its recoveries. A queued
-   * one was put back on its queue by the adoption: the dispatcher runs it.
+   * Runs a batch of workflows claimed here in one statement (restart recovery, adoption): marks
+   * those that used up their recoveries, reads the checkpoints of the others in one query and
+   * launches each (a queued one was put back on its queue by the claim: the dispatcher runs it).
+   * Returns how many were taken care of.
    */
-  async runAdopted(registration: WorkflowRegistration, row: WorkflowStatusRow, previousExecutorId: string): Promise<boolean> {
-    if (await this.exceededRecoveries(registration, row)) return false;
-    this.reportRecovered(row, 'adoption', previousExecutorId);
-    if (row.status === 'PENDING') await this.executor.launchFromCheckpoints(registration, row);
-    return true;
+  async runClaimed(
+    claimed: { row: WorkflowStatusRow; registration: WorkflowRegistration; previousExecutorId?: string }[],
+    source: 'restart' | 'adoption',
+  ): Promise<number> {
+    const toLaunch: typeof claimed = [];
+    for (const c of claimed) {
+      if (await this.exceededRecoveries(c.registration, c.row)) continue;
+      this.reportRecovered(c.row, source, c.previousExecutorId);
+      if (c.row.status === 'PENDING') toLaunch.push(c);
+    }
+    const steps = await this.loadCheckpoints(toLaunch.map((c) => c.row.workflowId));
+    for (const { row, registration } of toLaunch) {
+      await this.executor.launchFromCheckpoints(registration, row, true, steps.get(row.workflowId) ?? []);
+    }
+    return claimed.length;
+  }
+
+  /** The checkpoints of claimed workflows: they must start, so a blip while reading them is waited out. */
+  private async loadCheckpoints(workflowIds: string[]): Promise<Map<string, OperationOutputRow[]>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.checkpoints.loadMany(workflowIds);
+      } catch (err) {
+        if (!(err instanceof DbosDatabaseUnavailableError) || !this.runs.isAccepting) throw err;
+        const wait = backoff(attempt);
+        this.logger.warn(
+          `Could not read the checkpoints of ${workflowIds.length} claimed workflow(s) (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`,
+        );
+        await delay(wait, this.runs.stopSignal);
+      }
+    }
   }
 
   /** Marks a claimed workflow (PENDING here, or put back on its queue) MAX_RECOVERY_ATTEMPTS_EXCEEDED once it used them up. */

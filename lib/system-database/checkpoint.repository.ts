@@ -133,6 +133,21 @@ export class CheckpointRepository {
     return rows.length > 0 ? toStepRow(rows[0]) : null;
   }
 
+  /** Every checkpoint of each of these workflows, in one read: what a batch of replays needs. */
+  async loadMany(workflowIds: string[]): Promise<Map<string, OperationOutputRow[]>> {
+    const byWorkflow = new Map<string, OperationOutputRow[]>(workflowIds.map((id) => [id, []]));
+    if (workflowIds.length === 0) return byWorkflow;
+    const rows = await this.db.query(
+      `SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id, step_id`,
+      [workflowIds],
+    );
+    for (const raw of rows) {
+      const row = toStepRow(raw);
+      byWorkflow.get(row.workflowId)?.push(row);
+    }
+    return byWorkflow;
+  }
+
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
   async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
     const rows = await this.db.query(

@@ -6,6 +6,10 @@ import type { SystemDatabase } from './system.database';
 /** Now on the database's clock (epoch ms): leases are judged on one clock, not each host's. */
 const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
+/** An orphan (w joined to its executor e): $1 version, $2 this executor, $3 lease, $4 workflow names run here. */
+const ORPHAN_CONDITION = `w.status = 'PENDING' AND w.application_version = $1 AND w.executor_id <> $2 AND w.workflow_name = ANY($4::text[])
+          AND (e.heartbeat_at < ${DB_NOW} - $3::bigint OR (e.executor_id IS NULL AND w.updated_at < ${DB_NOW} - $3::bigint))`;
+
 
 export interface ExecutorRow {
   executorId: string;
@@ -67,24 +71,63 @@ export class ExecutorRepository {
     return rows.map(toStatusRow);
   }
 
-  /**
-   * Takes one orphan over: exactly one adopter wins, because the update re-checks the previous
-   * owner under the row lock. Counts as a recovery attempt, and starts a new run (epoch) that
-   * fences off the old owner should it come back. A workflow that came from a queue goes back to
-   * it (ENQUEUED), so the queue's limits, worker concurrency included, decide where it runs.
-   */
-  async adopt(workflowId: string, previousExecutorId: string, selfId: string, leaseMs: number): Promise<WorkflowStatusRow | null> {
-    // Re-checks, under the row lock, that the owner is still silent: it may have come back since the scan.
-    const rows = await this.db.query(
-      `UPDATE ${this.db.s}.workflow_status w
-          SET executor_id = CASE WHEN w.queue_name IS NULL THEN $3 END, recovery_attempts = recovery_attempts + 1,
-              run_epoch = run_epoch + 1, updated_at = $4,
-              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
-        WHERE w.workflow_id = $1 AND w.status = 'PENDING' AND w.executor_id = $2
-          AND NOT EXISTS (SELECT 1 FROM ${this.db.s}.executors e WHERE e.executor_id = $2 AND e.heartbeat_at >= ${DB_NOW} - $5::bigint)
-       RETURNING ${statusColumnsOf('w')}`,
-      [workflowId, previousExecutorId, selfId, Date.now(), leaseMs],
+  /** Executors of this version whose heartbeat is within the lease (this one included once it beat). */
+  async countLive(applicationVersion: string, leaseMs: number): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.db.s}.executors WHERE application_version = $1 AND heartbeat_at >= ${DB_NOW} - $2::bigint`,
+      [applicationVersion, leaseMs],
     );
-    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+    return rows[0]?.n ?? 0;
+  }
+
+  /** How many PENDING workflows of this version (of these names) belong to executors silent longer than the lease. */
+  async countOrphans(applicationVersion: string, selfId: string, leaseMs: number, workflowNames: string[]): Promise<number> {
+    const rows = await this.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM ${this.db.s}.workflow_status w
+         LEFT JOIN ${this.db.s}.executors e ON e.executor_id = w.executor_id
+        WHERE ${ORPHAN_CONDITION}`,
+      [applicationVersion, selfId, leaseMs, workflowNames],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * adopt() for a batch, in one statement: takes over up to `limit` orphans (oldest first) of
+   * executors silent longer than the lease. Rows another adopter holds are skipped; the update
+   * re-checks under the row lock that each previous owner is still silent, so exactly one adopter
+   * wins each workflow and an owner that came back keeps its own. Each adoption counts as a
+   * recovery attempt and starts a new run (epoch); queued ones go back to their queue.
+   */
+  async adoptBatch(
+    applicationVersion: string,
+    selfId: string,
+    leaseMs: number,
+    workflowNames: string[],
+    limit: number,
+  ): Promise<{ row: WorkflowStatusRow; previousExecutorId: string }[]> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `WITH picked AS (
+         SELECT w.workflow_id, w.executor_id
+           FROM ${s}.workflow_status w
+           LEFT JOIN ${s}.executors e ON e.executor_id = w.executor_id
+          WHERE ${ORPHAN_CONDITION}
+          ORDER BY w.created_at, w.workflow_id
+          LIMIT $5
+          FOR UPDATE OF w SKIP LOCKED
+       )
+       UPDATE ${s}.workflow_status w
+          SET executor_id = CASE WHEN w.queue_name IS NULL THEN $2 END, recovery_attempts = w.recovery_attempts + 1,
+              run_epoch = w.run_epoch + 1, updated_at = $6,
+              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
+         FROM picked p
+        WHERE w.workflow_id = p.workflow_id AND w.status = 'PENDING' AND w.executor_id = p.executor_id AND w.executor_id <> $2
+          AND NOT EXISTS (SELECT 1 FROM ${s}.executors e WHERE e.executor_id = w.executor_id AND e.heartbeat_at >= ${DB_NOW} - $3::bigint)
+       RETURNING ${statusColumnsOf('w')}, p.executor_id AS previous_executor_id`,
+      [applicationVersion, selfId, leaseMs, workflowNames, limit, Date.now()],
+    );
+    return rows
+      .map((raw) => ({ row: toStatusRow(raw), previousExecutorId: String(raw.previous_executor_id) }))
+      .sort((a, b) => a.row.createdAt - b.row.createdAt);
   }
 }

@@ -4,6 +4,7 @@ import type { WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
 import { WriteBatcher } from './write.batcher';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
@@ -39,6 +40,25 @@ const INSERT_ARRAY_TYPES = [
   'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'text',
   'bigint', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint',
 ];
+
+/** The opaque position after a row in list order: its creation time and id, and the direction. */
+export function encodeListCursor(row: { createdAt: number; workflowId: string }, sortDesc: boolean): string {
+  return Buffer.from(JSON.stringify([row.createdAt, row.workflowId, sortDesc ? 1 : 0])).toString('base64url');
+}
+
+function decodeListCursor(cursor: string, sortDesc: boolean): { createdAt: number; workflowId: string } {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    decoded = null;
+  }
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'number' || typeof decoded[1] !== 'string') {
+    throw new DbosInvalidArgumentError(`"${cursor}" is not a cursor returned by listPage().`);
+  }
+  if ((decoded[2] === 1) !== sortDesc) throw new DbosInvalidArgumentError('A cursor must be used with the sortDesc of the page that returned it.');
+  return { createdAt: decoded[0], workflowId: decoded[1] };
+}
 
 /** Workflow status rows: one per workflow, the source of truth for its state. */
 export class WorkflowStatusRepository {
@@ -163,6 +183,55 @@ export class WorkflowStatusRepository {
       [workflowId, executorId, Date.now(), expectedEpoch],
     );
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  /**
+   * claimForRecovery for a batch, in one statement: the next `limit` PENDING workflows of this
+   * executor and version (of these names, none of `exclude`), after `after` in (created_at,
+   * workflow_id) order, each counted as one more recovery and handed a new run (epoch); queued
+   * ones go back to their queue. Rows another transaction holds are skipped (it is handling them).
+   * The rows, with their inputs, in that order.
+   */
+  async claimPendingBatch(
+    executorId: string,
+    applicationVersion: string,
+    workflowNames: string[],
+    after: { createdAt: number; workflowId: string } | null,
+    exclude: string[],
+    limit: number,
+  ): Promise<WorkflowStatusRow[]> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `WITH picked AS (
+         SELECT workflow_id FROM ${s}.workflow_status
+          WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
+            AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
+            AND NOT (workflow_id = ANY($6::text[]))
+          ORDER BY created_at, workflow_id
+          LIMIT $7
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${s}.workflow_status w
+          SET recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $8,
+              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN w.queue_name IS NULL THEN w.executor_id END
+         FROM picked p
+        WHERE w.workflow_id = p.workflow_id
+       RETURNING ${statusColumnsOf('w')}`,
+      [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now()],
+    );
+    return rows.map(toStatusRow).sort((a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+  }
+
+  /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */
+  async countPendingUnknown(executorId: string, applicationVersion: string, workflowNames: string[]): Promise<{ workflowName: string; count: number }[]> {
+    const rows = await this.db.query<{ workflow_name: string; n: number }>(
+      `SELECT workflow_name, count(*)::int AS n FROM ${this.db.s}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND NOT (workflow_name = ANY($3::text[]))
+        GROUP BY 1 ORDER BY 1`,
+      [executorId, applicationVersion, workflowNames],
+    );
+    return rows.map((r) => ({ workflowName: r.workflow_name, count: r.n }));
   }
 
   /**
@@ -349,6 +418,11 @@ export class WorkflowStatusRepository {
     if (options.updatedBefore) where.push(`updated_at < ${param(options.updatedBefore.getTime())}`);
     if (options.workflowIdPrefix) {
       where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
+    }
+    if (options.cursor !== undefined) {
+      const after = decodeListCursor(options.cursor, options.sortDesc === true);
+      // The row comparison follows the list order, so the page starts right after the cursor's row.
+      where.push(`(created_at, workflow_id) ${options.sortDesc ? '<' : '>'} (${param(after.createdAt)}::bigint, ${param(after.workflowId)}::text)`);
     }
     const direction = options.sortDesc ? 'DESC' : 'ASC';
     const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;

@@ -89,9 +89,10 @@ describe('edge cases of cancellation, ownership and stored data', () => {
         [now - 60_000],
       );
       await executors.register(db.queryable, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
-      expect(await executors.adopt('owned', 'owner', 'adopter', 30_000)).toBeNull(); // the owner heartbeated: hands off
+      const adopt = () => executors.adoptBatch('v1', 'adopter', 30_000, ['Edgy.longDeadline'], 10);
+      expect(await adopt()).toEqual([]); // the owner heartbeated: hands off
       await sql(`UPDATE "${schema}".executors SET heartbeat_at = $1 WHERE executor_id = 'owner'`, [now - 60_000]);
-      expect((await executors.adopt('owned', 'owner', 'adopter', 30_000))?.executorId).toBe('adopter');
+      expect((await adopt()).map(({ row, previousExecutorId }) => [row.executorId, previousExecutorId])).toEqual([['adopter', 'owner']]);
       expect(await statuses.claimForRecovery('owned', 'owner', 0)).toBeNull(); // adopted: the old owner cannot take it back
     } finally {
       await db.close();

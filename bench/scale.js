@@ -1,0 +1,164 @@
+'use strict';
+// The scale workload (nestjs-dbos): fills `--scale-rows` finished workflows (3 checkpoints each)
+// with generate_series, then measures, on that history:
+//   - the concurrent workload's throughput, against the same workload on the empty tables first;
+//   - every management call a dashboard makes (each list filter, a deep OFFSET page, a keyset
+//     page, listSteps, queueStats): p50 of 5 calls after one untimed, and the plan Postgres
+//     chose for the statement the call sent (EXPLAIN of its exact text and values);
+//   - deleteOlderThan of half the rows while the concurrent workload runs, against its
+//     throughput just before.
+const { performance } = require('node:perf_hooks');
+const { Client } = require('pg');
+const counting = require('./counting');
+const { runWorkload, percentile } = require('./harness');
+
+const DAY = 86_400_000;
+const FILL_CHUNK = 100_000;
+
+async function fill(probe, rows, base) {
+  const step = (30 * DAY) / rows;
+  for (let from = 1; from <= rows; from += FILL_CHUNK) {
+    const to = Math.min(rows, from + FILL_CHUNK - 1);
+    const id = (g) => `'hist-' || lpad((${g})::text, 8, '0')`;
+    await probe.query(
+      `INSERT INTO dbos.workflow_status (workflow_id, status, workflow_name, class_name, inputs, output, error, executor_id,
+         application_version, recovery_attempts, queue_name, priority, started_at, created_at, updated_at, run_epoch,
+         parent_workflow_id, forked_from)
+       SELECT ${id('g')},
+              CASE WHEN g % 50 = 0 THEN 'ERROR' WHEN g % 97 = 0 THEN 'CANCELLED' ELSE 'SUCCESS' END,
+              'wf' || (g % 20), 'BenchService', '[1]', CASE WHEN g % 50 = 0 THEN NULL ELSE '1' END,
+              CASE WHEN g % 50 = 0 THEN '{"name":"Error","message":"boom"}' END,
+              'exec-' || (g % 10), 'v' || (g % 3), 0, CASE WHEN g % 4 = 0 THEN 'q' || (g % 8) END, 0,
+              $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint + 5, 1,
+              CASE WHEN g % 10 = 1 AND g > 1 THEN ${id('g - 1')} END,
+              CASE WHEN g % 1000 = 7 THEN ${id('g - 7')} END
+         FROM generate_series($3::int, $4::int) g`,
+      [base, step, from, to],
+    );
+    await probe.query(
+      `INSERT INTO dbos.operation_outputs (workflow_id, step_id, step_name, output, started_at, completed_at)
+       SELECT ${id('g')}, s, 's' || s, '1', $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint + 1
+         FROM generate_series($3::int, $4::int) g, generate_series(0, 2) s`,
+      [base, step, from, to],
+    );
+    console.error(`[scale] filled ${to} of ${rows}`);
+  }
+  await probe.query('VACUUM ANALYZE dbos.workflow_status');
+  await probe.query('VACUUM ANALYZE dbos.operation_outputs');
+}
+
+// What a plan reads: its scan nodes, with the index each uses.
+function scans(plan) {
+  const found = [];
+  const walk = (node) => {
+    if (/Scan/.test(node['Node Type'])) found.push(node['Index Name'] ? `${node['Node Type']} ${node['Index Name']}` : node['Node Type']);
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(plan);
+  return [...new Set(found)].join(', ');
+}
+
+async function timeCall(probe, name, call) {
+  await call(); // untimed: warms the plan cache and the buffers
+  const { text, values } = counting.last;
+  const times = [];
+  let result;
+  for (let k = 0; k < 5; k++) {
+    const start = performance.now();
+    result = await call();
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  let plan;
+  try {
+    const explained = await probe.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
+    plan = scans(explained.rows[0]['QUERY PLAN'][0].Plan);
+  } catch (err) {
+    plan = `(no plan: ${err.message})`;
+  }
+  return { call: name, ms: Math.round(percentile(times, 50) * 100) / 100, rows: Array.isArray(result) ? result.length : result?.workflows?.length ?? null, plan };
+}
+
+async function measureScale(system, ctx, options) {
+  const { client, runOne } = ctx;
+  const rows = options.scaleRows;
+  const probe = counting.uncounted(new Client({ connectionString: ctx.url }));
+  await probe.connect();
+  try {
+    const m = options.scaleWorkflows;
+    await runWorkload(runOne, options.warmup, options.inflight, 0);
+    const empty = await runWorkload(runOne, m, options.inflight, 10_000_000);
+    const now = Date.now();
+    const base = now - 31 * DAY;
+    const fillStart = performance.now();
+    await fill(probe, rows, base);
+    const fillSec = (performance.now() - fillStart) / 1000;
+    const full = await runWorkload(runOne, m, options.inflight, 11_000_000);
+    const id = (g) => `hist-${String(g).padStart(8, '0')}`;
+    const page = { limit: 50, sortDesc: true };
+    const calls = [
+      ['list() newest 50', () => client.list(page)],
+      ['list status ERROR', () => client.list({ ...page, status: 'ERROR' })],
+      ['list workflowName', () => client.list({ ...page, workflowName: 'wf3' })],
+      ['list queue', () => client.list({ ...page, queue: 'q4' })],
+      ['list executorId', () => client.list({ ...page, executorId: 'exec-3' })],
+      ['list applicationVersion', () => client.list({ ...page, applicationVersion: 'v1' })],
+      ['list parentWorkflowId', () => client.list({ ...page, parentWorkflowId: id(Math.floor(rows / 2) * 1 - (Math.floor(rows / 2) % 10)) })],
+      ['list forkedFrom', () => client.list({ ...page, forkedFrom: id(1000) })],
+      ['list workflowIdPrefix', () => client.list({ ...page, workflowIdPrefix: id(Math.floor(rows / 2)).slice(0, 10) })],
+      ['list created 1-day range', () => client.list({ ...page, createdAfter: new Date(base + 10 * DAY), createdBefore: new Date(base + 11 * DAY) })],
+      ['list updated 1-day range', () => client.list({ ...page, updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) })],
+      ['list status ERROR + name, oldest', () => client.list({ limit: 50, status: 'ERROR', workflowName: 'wf10' })],
+      ['list OFFSET 100000', () => client.list({ ...page, offset: Math.min(100_000, Math.floor(rows / 2)) })],
+      ['listSteps', () => client.listSteps(id(Math.floor(rows / 3)))],
+      ['queueStats', () => client.queueStats()],
+    ];
+    if (typeof client.listPage === 'function') {
+      const first = await client.listPage({ ...page, status: 'SUCCESS' });
+      let cursor = first.nextCursor;
+      for (let k = 0; k < 20 && cursor; k++) cursor = (await client.listPage({ ...page, status: 'SUCCESS', cursor })).nextCursor;
+      calls.push(['listPage SUCCESS, 21st page (cursor)', () => client.listPage({ ...page, status: 'SUCCESS', cursor })]);
+    }
+    const management = [];
+    for (const [name, call] of calls) management.push(await timeCall(probe, name, call));
+
+    // Retention under load: the same workload while half the history is deleted.
+    const before = await runWorkload(runOne, m, options.inflight, 12_000_000);
+    const doomed = Math.floor(rows / 2);
+    const cutoff = new Date(base + Math.floor((doomed * 30 * DAY) / rows));
+    let deleting = true;
+    const delStart = performance.now();
+    const deletion = client.deleteOlderThan(cutoff).finally(() => (deleting = false));
+    let during = 0;
+    const duringStart = performance.now();
+    let batches = 0;
+    while (deleting) {
+      await runWorkload(runOne, Math.max(200, Math.floor(m / 10)), options.inflight, 13_000_000 + batches * 100_000);
+      during += Math.max(200, Math.floor(m / 10));
+      batches++;
+    }
+    const deleted = await deletion;
+    const deleteSec = (performance.now() - delStart) / 1000;
+    const duringRate = during / ((performance.now() - duringStart) / 1000);
+    return [
+      {
+        workload: 'scale',
+        system,
+        rowsFilled: rows,
+        fillSec: Math.round(fillSec),
+        emptyWorkflowsPerSec: empty.workflowsPerSec,
+        workflowsPerSec: full.workflowsPerSec,
+        p50Ms: full.p50Ms,
+        p99Ms: full.p99Ms,
+        statementsPerOp: full.statementsPerOp,
+        commitsPerOp: full.commitsPerOp,
+        management,
+        retention: { deleted, deleteSec: Math.round(deleteSec * 10) / 10, beforeWorkflowsPerSec: before.workflowsPerSec, duringWorkflowsPerSec: Math.round(duringRate * 10) / 10 },
+      },
+    ];
+  } finally {
+    await probe.end();
+  }
+}
+
+module.exports = { measureScale };

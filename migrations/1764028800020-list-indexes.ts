@@ -1,0 +1,32 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { systemSchemaOf } from './schema-of';
+
+/**
+ * Indexes for every list() filter, so a management page costs the same with millions of
+ * finished workflows as with none: each filter column with created_at (the list order), ids by
+ * prefix (text_pattern_ops: LIKE 'prefix%' under any collation), updated_at ranges, forks.
+ * Workflow name and parent had theirs already.
+ */
+export class ListIndexes1764028800020 implements MigrationInterface {
+  name = 'ListIndexes1764028800020';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const s = systemSchemaOf(queryRunner);
+    await queryRunner.query(`CREATE INDEX workflow_status_status_created_idx ON ${s}.workflow_status (status, created_at)`);
+    await queryRunner.query(
+      `CREATE INDEX workflow_status_executor_created_idx ON ${s}.workflow_status (executor_id, created_at) WHERE executor_id IS NOT NULL`,
+    );
+    await queryRunner.query(`CREATE INDEX workflow_status_version_created_idx ON ${s}.workflow_status (application_version, created_at)`);
+    await queryRunner.query(`CREATE INDEX workflow_status_queue_created_idx ON ${s}.workflow_status (queue_name, created_at) WHERE queue_name IS NOT NULL`);
+    await queryRunner.query(`CREATE INDEX workflow_status_id_prefix_idx ON ${s}.workflow_status (workflow_id text_pattern_ops)`);
+    await queryRunner.query(`CREATE INDEX workflow_status_updated_at_idx ON ${s}.workflow_status (updated_at)`);
+    await queryRunner.query(`CREATE INDEX workflow_status_forked_from_idx ON ${s}.workflow_status (forked_from) WHERE forked_from IS NOT NULL`);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const s = systemSchemaOf(queryRunner);
+    for (const name of ['status_created', 'executor_created', 'version_created', 'queue_created', 'id_prefix', 'updated_at', 'forked_from']) {
+      await queryRunner.query(`DROP INDEX ${s}.workflow_status_${name}_idx`);
+    }
+  }
+}
