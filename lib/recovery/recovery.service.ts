@@ -17,6 +17,12 @@ const SWEEP_UNTOUCHED_MS = 5_000;
  * in the background so bootstrap is not held up; `whenRecovered()` tells when it is done.
  */
 export class RecoveryService {
+  /**
+   * Restart recovery takes only what an earlier life of this executor left PENDING (last touched
+   * before this process made its providers): a workflow this process started, resumed or forked
+   * since runs already, even before bootstrap (from an onModuleInit).
+   */
+  private readonly createdAt = Date.now();
   private readonly logger = new Logger(RecoveryService.name);
   private recovered: Promise<number> = Promise.resolve(0);
   private done = false;
@@ -110,7 +116,7 @@ export class RecoveryService {
     let after: { createdAt: number; workflowId: string } | null = null;
     while (this.runs.isAccepting) {
       // Those running here already (a start that raced recovery; a retried pass) are left alone.
-      const batch = await this.statuses.claimPendingBatch(executorId, applicationVersion, names, after, this.runs.ids(), RECOVERY_BATCH);
+      const batch = await this.statuses.claimPendingBatch(executorId, applicationVersion, names, after, this.runs.ids(), RECOVERY_BATCH, this.createdAt);
       if (batch.length === 0) break;
       if (after === null) this.logger.log(`Recovering pending workflows of executor "${executorId}"`);
       const last = batch[batch.length - 1];

@@ -187,10 +187,11 @@ export class WorkflowStatusRepository {
 
   /**
    * claimForRecovery for a batch, in one statement: the next `limit` PENDING workflows of this
-   * executor and version (of these names, none of `exclude`), after `after` in (created_at,
-   * workflow_id) order, each counted as one more recovery and handed a new run (epoch); queued
-   * ones go back to their queue. Rows another transaction holds are skipped (it is handling them).
-   * The rows, with their inputs, in that order.
+   * executor and version (of these names, none of `exclude`) last touched before `touchedBefore`
+   * (an earlier life of this executor: never a workflow this process started or resumed since),
+   * after `after` in (created_at, workflow_id) order, each counted as one more recovery and handed
+   * a new run (epoch); queued ones go back to their queue. Rows another transaction holds are
+   * skipped (it is handling them; the sweep looks again). The rows, with their inputs, in that order.
    */
   async claimPendingBatch(
     executorId: string,
@@ -199,6 +200,7 @@ export class WorkflowStatusRepository {
     after: { createdAt: number; workflowId: string } | null,
     exclude: string[],
     limit: number,
+    touchedBefore: number,
   ): Promise<WorkflowStatusRow[]> {
     const s = this.db.s;
     const rows = await this.db.query(
@@ -206,7 +208,7 @@ export class WorkflowStatusRepository {
          SELECT workflow_id FROM ${s}.workflow_status
           WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
             AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
-            AND NOT (workflow_id = ANY($6::text[]))
+            AND NOT (workflow_id = ANY($6::text[])) AND updated_at < $9
           ORDER BY created_at, workflow_id
           LIMIT $7
           FOR UPDATE SKIP LOCKED
@@ -218,7 +220,7 @@ export class WorkflowStatusRepository {
          FROM picked p
         WHERE w.workflow_id = p.workflow_id
        RETURNING ${statusColumnsOf('w')}`,
-      [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now()],
+      [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now(), touchedBefore],
     );
     return rows.map(toStatusRow).sort((a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
   }

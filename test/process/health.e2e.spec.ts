@@ -141,11 +141,12 @@ describe('health over HTTP with @nestjs/terminus', () => {
       const handle = await first.get(WorkflowClient).start(Waiter, { workflowId: 'left-pending' }).waitForGo();
       await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'left-pending' AND status = 'PENDING'`)).length === 1);
       await first.close();
-      // Recovery claims that row; holding a lock on it keeps recovery from finishing.
+      // Recovery claims that row with FOR UPDATE SKIP LOCKED: a table lock that conflicts with row
+      // locks (EXCLUSIVE: plain reads still pass) holds the claim, so recovery cannot finish.
       locker = new Client({ connectionString: databaseUrl() });
       await locker.connect();
       await locker.query('BEGIN');
-      await locker.query(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = $1 FOR UPDATE`, [handle.workflowId]);
+      await locker.query(`LOCK TABLE "${schema}".workflow_status IN EXCLUSIVE MODE`);
 
       app = await startHttpApp(options);
       const http: App = app.getHttpServer();
