@@ -30,6 +30,8 @@ export class RunningWorkflows {
   private readonly slotListeners: ((queueName: string) => void)[] = [];
   private readonly orphanListeners: OrphanedStartListener[] = [];
   private readonly stopping = new AbortController();
+  /** Roots of the cancels (and timeouts) this process is making now, with how many are in flight. */
+  private readonly cancelling = new Map<string, number>();
 
   constructor() {
     // Every waiting workflow listens to it: thousands of listeners are expected, not a leak.
@@ -116,6 +118,29 @@ export class RunningWorkflows {
       if (left === 0) this.starting.delete(workflowId);
       else this.starting.set(workflowId, left);
     }
+  }
+
+  /**
+   * Marks the cancel of these roots (with their trees) as made here while `work` runs: the NOTIFY
+   * of its commit can reach this process before `work` returns, and that status change is then
+   * this process's own, stopped and reported by `work`, not a cancel by another process.
+   */
+  async whileCancelling<T>(roots: string[], work: () => Promise<T>): Promise<T> {
+    for (const root of roots) this.cancelling.set(root, (this.cancelling.get(root) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      for (const root of roots) {
+        const left = this.cancelling.get(root)! - 1;
+        if (left === 0) this.cancelling.delete(root);
+        else this.cancelling.set(root, left);
+      }
+    }
+  }
+
+  /** True while a cancel made here covers the workflow (as a root, or through its `cancelRoot`). */
+  isCancellingHere(workflowId: string, cancelRoot: string | null): boolean {
+    return this.cancelling.has(workflowId) || (cancelRoot !== null && this.cancelling.has(cancelRoot));
   }
 
   ids(): string[] {

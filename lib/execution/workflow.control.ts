@@ -71,10 +71,13 @@ export class WorkflowControl implements LocalWorkflowRuntime {
    * see `DbosContext.abortSignal` abort. Logged once per workflow given, with its descendants.
    */
   async cancel(workflowIds: string[]): Promise<void> {
-    const cancelled = await this.admin.cancel(workflowIds);
+    const cancelled = await this.runs.whileCancelling(workflowIds, async () => {
+      const rows = await this.admin.cancel(workflowIds);
+      for (const { workflowId } of rows) this.runs.abort(workflowId, new DbosWorkflowCancelledError(workflowId));
+      return rows;
+    });
     for (const { workflowId, workflowName, rootId } of cancelled) {
       const error = new DbosWorkflowCancelledError(workflowId);
-      this.runs.abort(workflowId, error);
       this.events.emit({
         type: 'cancelled', workflowId, workflowName, status: 'CANCELLED', error, cancelSource: 'here',
         ...(rootId !== workflowId ? { cancelledWith: rootId } : {}),
@@ -91,8 +94,8 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
     for (const lost of await this.statuses.lostRuns(owned, this.settings.executorId)) {
       const { state } = runs.get(lost.workflowId)!;
-      // Stopped already (a cancel issued here, a timeout): that was reported where it happened.
-      if (state.abort.signal.aborted) continue;
+      // Stopped already, or being stopped, by a cancel or a timeout made here: reported where it happened.
+      if (state.abort.signal.aborted || this.runs.isCancellingHere(lost.workflowId, lost.cancelRoot)) continue;
       if (lost.status !== 'CANCELLED') {
         // Another run owns it now (resumed, adopted).
         state.abort.abort(new DbosRunSuperseded(lost.workflowId));

@@ -371,10 +371,14 @@ export class WorkflowExecutor {
 
   private async timeOut(workflowId: string, deadline: number): Promise<void> {
     const error = new DbosTimeoutError(workflowId, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled.`);
-    const cancelled = await this.deps.statuses.cancelTree(workflowId, serializeError(error));
+    const reasonFor = (id: string) => (id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`));
+    const cancelled = await this.deps.runs.whileCancelling([workflowId], async () => {
+      const rows = await this.deps.statuses.cancelTree(workflowId, serializeError(error));
+      for (const { workflowId: id } of rows) this.deps.runs.abort(id, reasonFor(id));
+      return rows;
+    });
     for (const { workflowId: id, workflowName } of cancelled) {
-      const reason = id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`);
-      this.deps.runs.abort(id, reason);
+      const reason = reasonFor(id);
       this.deps.events.emit({
         type: 'cancelled', workflowId: id, workflowName, status: 'CANCELLED', error: reason, cancelSource: 'here',
         ...(id !== workflowId ? { cancelledWith: workflowId } : {}),
