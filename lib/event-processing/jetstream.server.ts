@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
-import { JetStreamContext } from './jetstream.context';
+import { JetStreamContext, type JetStreamMessage } from './jetstream.context';
 
 /** Pass it to `@EventPattern(subject, JETSTREAM_TRANSPORT)` to bind a handler to JetStreamServer only. */
 export const JETSTREAM_TRANSPORT = Symbol('JETSTREAM');
