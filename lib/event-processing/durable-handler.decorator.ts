@@ -30,13 +30,15 @@ class RejectedMessageInterceptor implements NestInterceptor {
     const rpc = context.switchToRpc();
     // next.handle() binds the async scope the method runs in: call it inside the context's run.
     const handled = () =>
-      next.handle().pipe(
-        catchError((error: unknown) =>
-          error instanceof RedeliveryRequest
-            ? throwError(() => error.error)
-            : from(runnerOf(context.getHandler()).then((runner) => runner.reject(rpc.getData(), rpc.getContext(), error))),
-        ),
-      );
+      next
+        .handle()
+        .pipe(
+          catchError((error: unknown) =>
+            error instanceof RedeliveryRequest
+              ? throwError(() => error.error)
+              : from(runnerOf(context.getHandler()).then((runner) => runner.reject(rpc.getData(), rpc.getContext(), error))),
+          ),
+        );
     return new Observable((subscriber) => messageContext.run(rpc.getContext(), () => handled().subscribe(subscriber)));
   }
 }

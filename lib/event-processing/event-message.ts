@@ -27,8 +27,7 @@ interface AmqpMessage {
 }
 type Ctx = Record<string, unknown> | null | undefined;
 
-const has = (ctx: Ctx, ...methods: string[]): boolean =>
-  typeof ctx === 'object' && ctx !== null && methods.every((m) => typeof ctx[m] === 'function');
+const has = (ctx: Ctx, ...methods: string[]): boolean => typeof ctx === 'object' && ctx !== null && methods.every((m) => typeof ctx[m] === 'function');
 
 /** The message behind a Nest transport's context (RmqContext, KafkaContext, MqttContext, JetStreamContext, ...). */
 export function eventMessageOf(context: unknown): EventMessage {

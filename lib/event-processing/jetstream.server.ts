@@ -153,9 +153,11 @@ export class JetStreamServer {
       try {
         await this.connection.jetstream().publish(deadLetterSubject, message.data, { headers: h });
       } catch (error) {
-        this.logger.error(`JetStream message ${message.info.stream}-${message.seq} could not be published to "${deadLetterSubject}" (${(error as Error).message}); it is dropped`);
+        this.logger.error(
+          `JetStream message ${message.info.stream}-${message.seq} could not be published to "${deadLetterSubject}" (${(error as Error).message}); it is dropped`,
+        );
       }
     }
-    message.term(reason);
+    message.term();
   }
 }

@@ -50,5 +50,7 @@ export function checkTransports(where: string, options: DurableHandlerOptions, t
 }
 
 function nameOf(server: MicroserviceServer): string {
-  return typeof server.transportId === 'number' ? `the ${TRANSPORT_NAMES[server.transportId] ?? 'custom'} transport` : `the custom transport ${server.constructor.name}`;
+  return typeof server.transportId === 'number'
+    ? `the ${TRANSPORT_NAMES[server.transportId] ?? 'custom'} transport`
+    : `the custom transport ${server.constructor.name}`;
 }

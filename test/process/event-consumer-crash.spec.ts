@@ -35,11 +35,15 @@ async function consumeWithTwoCrashes(schema: string, env: Record<string, string>
 }
 
 async function expectEachMessageRanOnce(schema: string, idOf: (n: number) => string): Promise<void> {
-  const rows = await sql<{ workflow_id: string; status: string }>(`SELECT workflow_id, status FROM "${schema}".workflow_status WHERE workflow_name = $1`, [WORKFLOW]);
+  const rows = await sql<{ workflow_id: string; status: string }>(`SELECT workflow_id, status FROM "${schema}".workflow_status WHERE workflow_name = $1`, [
+    WORKFLOW,
+  ]);
   expect(rows).toHaveLength(MESSAGES);
   expect(new Set(rows.map((r) => r.workflow_id))).toEqual(new Set(Array.from({ length: MESSAGES }, (_, i) => idOf(i))));
   expect(rows.every((r) => r.status === 'SUCCESS')).toBe(true);
-  const effects = await sql<{ n: number; c: string; w: string }>(`SELECT n, count(*) AS c, min(workflow_id) AS w FROM "${schema}".effects GROUP BY n ORDER BY n`);
+  const effects = await sql<{ n: number; c: string; w: string }>(
+    `SELECT n, count(*) AS c, min(workflow_id) AS w FROM "${schema}".effects GROUP BY n ORDER BY n`,
+  );
   expect(effects).toHaveLength(MESSAGES);
   expect(effects.filter((e) => Number(e.c) !== 1)).toEqual([]);
   expect(effects.every((e) => e.w === idOf(e.n))).toBe(true);
