@@ -47,6 +47,12 @@ class OrderEvents {
     this.runs.seen.push(`paid ${data.orderId}`);
   }
 
+  @EventPattern('orders.cancelled')
+  @DurableHandler({ queue: 'order-events' })
+  async onOrderCancelled(data: { orderId: string }): Promise<void> {
+    this.runs.seen.push(`cancelled ${data.orderId}`);
+  }
+
   @EventPattern('orders.shipped')
   @DurableHandler({ awaitCompletion: true })
   async onOrderShipped(data: { orderId: string }): Promise<void> {
@@ -56,7 +62,13 @@ class OrderEvents {
 }
 
 async function hybridApp(schema: string, microservice: MicroserviceOptions, controllers: Type[] = [OrderEvents]): Promise<INestApplication> {
-  @Module({ imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000 })], controllers, providers: [Runs] })
+  @Module({
+    imports: [
+      DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'order-events', workerConcurrency: 1 }] }),
+    ],
+    controllers,
+    providers: [Runs],
+  })
   class AppModule {}
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
@@ -137,6 +149,12 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
     expect(first && JSON.parse(first.content.toString())).toEqual({ pattern: 'orders.created', data: { orderId: 42 } });
     await channel.get(deadLetters, { noAck: true });
     expect(app.get(Runs).seen).not.toContain('paid C-1');
+  });
+
+  it('with queue the started workflow runs through that durable queue', async () => {
+    await publish('orders.cancelled', { orderId: 'Q-1' }, 'cancel-1');
+    await resultOf(app, 'OrderEvents.onOrderCancelled:cancel-1');
+    expect(await app.get(WorkflowClient).getStatus('OrderEvents.onOrderCancelled:cancel-1')).toMatchObject({ status: 'SUCCESS', queue: 'order-events' });
   });
 
   it('with awaitCompletion the message is acknowledged only once the workflow finished', async () => {
