@@ -34,6 +34,7 @@ const MAY_IMPORT = {
   discovery: ['common', 'errors', 'interfaces', 'decorators', 'execution', 'events', 'scheduler/cron.parser.ts', 'dbos.constants.ts'],
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
+  'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
   cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'dbos.constants.ts'],
 };
 

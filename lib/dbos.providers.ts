@@ -8,6 +8,7 @@ import { DBOS_EXECUTOR_SETTINGS, DBOS_MODULE_OPTIONS, DBOS_RESOLVED_OPTIONS, DBO
 import { DbosLifecycle } from './dbos.lifecycle';
 import { DbosMetadataAccessor } from './discovery/dbos-metadata.accessor';
 import { DbosExplorer } from './discovery/dbos.explorer';
+import { DurableHandlerExplorer } from './event-processing/durable-handler.explorer';
 import { WorkflowRegistry } from './discovery/workflow.registry';
 import type { ExecutorSettings } from './execution/executor.settings';
 import { WorkflowEventsBus } from './events/workflow-events.bus';
@@ -132,6 +133,7 @@ export function createDbosProviders(): Provider[] {
     },
     { provide: DbosContext, useFactory: (operations: WorkflowOperations) => new DbosContext(operations), inject: [WorkflowOperations] },
     DbosMetadataAccessor,
+    DurableHandlerExplorer,
     DbosExplorer,
     DbosLifecycle,
   ];

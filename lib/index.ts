@@ -23,3 +23,7 @@ export {
 } from './health/dbos.health-indicator';
 export { DbosDatabaseUnavailableFilter } from './filters/database-unavailable.filter';
 export { DbosExceptionFilter, httpStatusOfDbosError } from './filters/dbos-exception.filter';
+export { DurableHandler } from './event-processing/durable-handler.decorator';
+export type { DurableHandlerOptions } from './event-processing/durable-handler.options';
+export { JetStreamServer, JETSTREAM_TRANSPORT, type JetStreamServerOptions } from './event-processing/jetstream.server';
+export { JetStreamContext } from './event-processing/jetstream.context';

@@ -5,6 +5,7 @@ import { Scheduler1764028800003 } from './1764028800003-scheduler';
 import { Executors1764028800004 } from './1764028800004-executors';
 import { BatchedStatusNotify1764028800005 } from './1764028800005-batched-status-notify';
 import { RunFencing1764028800006 } from './1764028800006-run-fencing';
+import { EnqueueFunction1764028800010 } from './1764028800010-enqueue-function';
 import { ListIndexes1764028800020 } from './1764028800020-list-indexes';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
@@ -16,5 +17,6 @@ export const SYSTEM_MIGRATIONS = [
   Executors1764028800004,
   BatchedStatusNotify1764028800005,
   RunFencing1764028800006,
+  EnqueueFunction1764028800010,
   ListIndexes1764028800020,
 ];
