@@ -6,6 +6,10 @@ export interface AppConfig {
   dbosSchema: string;
   /** Schema of the app's own tables (`stock`). */
   appSchema: string;
+  /** RabbitMQ to consume `orders.created` events from; unset, the app takes orders over HTTP only. */
+  rabbitmqUrl?: string;
+  /** The RabbitMQ queue of order events (its dead-letter queue is `<queue>.dead`). */
+  ordersQueue: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -15,5 +19,7 @@ export function appConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AppConfi
     databaseUrl: env.DATABASE_URL || undefined,
     dbosSchema: env.DBOS_SCHEMA || 'dbos',
     appSchema: env.APP_SCHEMA || 'public',
+    rabbitmqUrl: env.RABBITMQ_URL || undefined,
+    ordersQueue: env.ORDERS_QUEUE || 'orders',
   };
 }

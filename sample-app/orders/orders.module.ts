@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
+import { OrderEventsController } from './order-events.controller';
 import { OrdersController } from './orders.controller';
 
 @Module({
-  controllers: [OrdersController],
+  controllers: [OrdersController, OrderEventsController],
 })
 export class OrdersModule {}

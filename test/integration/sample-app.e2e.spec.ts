@@ -28,6 +28,7 @@ describe('sample app: checkout over HTTP', () => {
     databaseUrl: databaseUrl(),
     dbosSchema: uniqueSchema('sample_dbos'),
     appSchema: uniqueSchema('sample_app'),
+    ordersQueue: 'orders',
   };
   let app: INestApplication;
   let http: App;
