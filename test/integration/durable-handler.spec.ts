@@ -73,8 +73,14 @@ async function hybridApp(schema: string, microservice: MicroserviceOptions, cont
   const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   app.connectMicroservice(microservice);
-  await app.startAllMicroservices();
-  await app.init();
+  try {
+    await app.startAllMicroservices();
+    await app.init();
+  } catch (err) {
+    // An app refused at startup still holds its broker connections: close them, as a process exit would.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
   return app;
 }
 
