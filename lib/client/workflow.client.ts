@@ -12,7 +12,7 @@ import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
-import { encodeListCursor, type ReopenTarget } from '../system-database/workflow-status.repository';
+import { encodeListCursor, listOrderOf, type ReopenTarget } from '../system-database/workflow-status.repository';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
@@ -256,7 +256,7 @@ export class WorkflowClient {
     const last = rows[rows.length - 1];
     return {
       workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
-      nextCursor: rows.length === limit && last ? encodeListCursor(last, options.sortDesc === true) : null,
+      nextCursor: rows.length === limit && last ? encodeListCursor(last, options.sortDesc === true, listOrderOf(options)) : null,
     };
   }
 
