@@ -78,15 +78,19 @@ export class WorkflowAdmin {
 
   /**
    * Deletes finished workflows created before `cutoff`, with their steps, events, streams and
-   * messages, in batches of `batchSize` (short transactions; rows in use are skipped).
+   * messages, oldest first, in batches of `batchSize` (short transactions; rows in use are
+   * skipped). Between batches it waits `pauseRatio` times as long as the batch took, so that a
+   * large deletion leaves the server to the running workflows most of the time (0: no pause).
    */
-  async deleteFinishedBefore(cutoff: number, batchSize = 1_000): Promise<number> {
+  async deleteFinishedBefore(cutoff: number, batchSize = 500, pauseRatio = 1): Promise<number> {
     let total = 0;
     for (;;) {
+      const started = Date.now();
       const rows = await this.db.query<{ n: number }>(
         `WITH doomed AS (
            SELECT workflow_id FROM ${this.db.s}.workflow_status
             WHERE created_at < $1 AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+            ORDER BY created_at
             LIMIT $2 FOR UPDATE SKIP LOCKED
          ), steps AS (
            DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
@@ -108,6 +112,8 @@ export class WorkflowAdmin {
       );
       total += rows[0].n;
       if (rows[0].n < batchSize) return total;
+      const pause = (Date.now() - started) * pauseRatio;
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }
