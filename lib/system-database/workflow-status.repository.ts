@@ -419,7 +419,6 @@ export class WorkflowStatusRepository {
     const equals = (column: string, value: string | undefined) => {
       if (value) where.push(`${column} = ${param(value)}`);
     };
-    if (options.status !== undefined) where.push(`status = ANY(${param(([] as string[]).concat(options.status))}::text[])`);
     equals('workflow_name', options.workflowName);
     equals('queue_name', options.queue);
     equals('executor_id', options.executorId);
@@ -443,8 +442,26 @@ export class WorkflowStatusRepository {
     }
     const direction = options.sortDesc ? 'DESC' : 'ASC';
     const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;
-    let text = `SELECT ${columns} FROM ${this.db.s}.workflow_status${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY ${key} ${direction}, workflow_id ${direction}`;
+    const order = `ORDER BY ${key} ${direction}, workflow_id ${direction}`;
+    // The list indexes leave PENDING rows out (a direct workflow is PENDING from its insert to its
+    // completion, so it adds entries to them once, at completion, not twice); the PENDING rows,
+    // the running workflows, are read on their own through workflow_status_pending_created_idx.
+    const statuses = options.status === undefined ? null : ([] as string[]).concat(options.status);
+    const branches: string[] = [];
+    const others = statuses?.filter((s) => s !== 'PENDING');
+    if (others === undefined) branches.push(`status <> 'PENDING'`);
+    else if (others.length > 0) branches.push(`status = ANY(${param(others)}::text[]) AND status <> 'PENDING'`);
+    if (statuses === null || statuses.includes('PENDING')) branches.push(`status = 'PENDING'`);
+    if (branches.length === 0) return [];
+    const select = (status: string) => `SELECT ${columns} FROM ${this.db.s}.workflow_status WHERE ${[status, ...where].join(' AND ')}`;
+    let text: string;
+    if (branches.length === 1) {
+      text = `${select(branches[0])} ${order}`;
+    } else {
+      // Each branch stops at the rows the page can use; the merge orders them.
+      const enough = options.limit !== undefined ? ` LIMIT ${param(options.limit + (options.offset ?? 0))}` : '';
+      text = `SELECT * FROM ((${select(branches[0])} ${order}${enough}) UNION ALL (${select(branches[1])} ${order}${enough})) listed ${order}`;
+    }
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.

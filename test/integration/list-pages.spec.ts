@@ -93,21 +93,49 @@ describe('listPage and the list indexes', () => {
     await expect(client.listPage({ workflowIdPrefix: 'page-', cursor: nextCursor! })).rejects.toBeInstanceOf(DbosInvalidArgumentError);
   });
 
-  it('leaves SUCCESS out of the status index (a completion adds no entry to it) and still lists every status', async () => {
-    const [def] = await sql<{ indexdef: string }>(
-      `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = 'workflow_status_status_created_idx'`,
+  it('keeps PENDING rows out of the list indexes (and SUCCESS out of the status one) and still lists every status, in one order', async () => {
+    const defs = await sql<{ indexname: string; indexdef: string }>(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname ~ '_(status_created|executor_created|version_created|queue_created|id_prefix|updated_at|forked_from)_idx$'`,
       [schema],
     );
-    expect(def.indexdef).toMatch(/WHERE \(status <> 'SUCCESS'::text\)/);
+    expect(defs).toHaveLength(7);
+    for (const d of defs) expect(d.indexdef).toMatch(/status <> 'PENDING'::text|status <> ALL \(ARRAY\['PENDING'::text, 'SUCCESS'::text\]\)/);
+    // Running and finished rows interleaved in creation and update order, with every filter's column set.
     await sql(
-      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, created_at, updated_at)
-       VALUES ('st-error', 'ERROR', 'Pages.none', 1, 1), ('st-cancelled', 'CANCELLED', 'Pages.none', 2, 2)`,
+      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, executor_id, application_version, queue_name, forked_from, created_at, updated_at)
+       SELECT 'st-' || g, CASE g % 4 WHEN 0 THEN 'PENDING' WHEN 1 THEN 'SUCCESS' WHEN 2 THEN 'ERROR' ELSE 'ENQUEUED' END,
+              'Pages.none', 'st-exec', 'st-v', 'st-q', 'st-src', 100 + g, 9000 - g
+         FROM generate_series(1, 16) g`,
     );
-    const ids = async (status: Parameters<WorkflowClient['list']>[0]) => (await client.list({ ...status, loadPayloads: false })).map((w) => w.workflowId);
-    expect(await ids({ status: 'ERROR', workflowName: 'Pages.none' })).toEqual(['st-error']);
-    expect(await ids({ status: ['ERROR', 'CANCELLED'], workflowName: 'Pages.none' })).toEqual(['st-error', 'st-cancelled']);
-    expect((await ids({ status: 'SUCCESS', workflowIdPrefix: 'page-' })).length).toBe(25);
-    expect((await ids({ status: ['SUCCESS', 'ERROR'], workflowIdPrefix: 'st-' })).length).toBe(1);
+    const ids = async (options: Parameters<WorkflowClient['list']>[0]) => (await client.list({ ...options, loadPayloads: false })).map((w) => w.workflowId);
+    const all = Array.from({ length: 16 }, (_, k) => `st-${k + 1}`);
+    const pick = (statuses: number[]) => all.filter((_, k) => statuses.includes((k + 1) % 4));
+    for (const filter of [
+      { workflowName: 'Pages.none' },
+      { executorId: 'st-exec' },
+      { applicationVersion: 'st-v' },
+      { queue: 'st-q' },
+      { forkedFrom: 'st-src' },
+      { workflowIdPrefix: 'st-' },
+    ]) {
+      expect(await ids(filter)).toEqual(all);
+      expect(await ids({ ...filter, sortDesc: true, limit: 5, offset: 2 })).toEqual([...all].reverse().slice(2, 7));
+      expect(await ids({ ...filter, status: 'PENDING' })).toEqual(pick([0]));
+      expect(await ids({ ...filter, status: ['ERROR', 'PENDING'] })).toEqual(pick([0, 2]));
+      expect(await ids({ ...filter, status: ['SUCCESS', 'ENQUEUED'] })).toEqual(pick([1, 3]));
+    }
+    // Updated-time order (the reverse of creation here), across PENDING and the others, paged.
+    const range = { workflowIdPrefix: 'st-', updatedAfter: new Date(0), updatedBefore: new Date(10_000) };
+    expect(await ids(range)).toEqual([...all].reverse());
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let k = 0; k < 10; k++) {
+      const page = await client.listPage({ ...range, limit: 3, cursor, loadPayloads: false });
+      seen.push(...page.workflows.map((w) => w.workflowId));
+      if (page.nextCursor === null) break;
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual([...all].reverse());
     await sql(`DELETE FROM "${schema}".workflow_status WHERE workflow_id LIKE 'st-%'`);
   });
 
