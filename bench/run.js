@@ -185,7 +185,9 @@ function runChild(name, databaseUrl, settings, workloads) {
       BENCH_OPTIONS: JSON.stringify({ ...settings, workloads }),
     },
   });
-  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+  // scale fills and then deletes its history: 4 more minutes per million rows beyond the first.
+  const limitMs = CHILD_TIMEOUT_MS + (workloads.includes('scale') ? Math.max(0, settings.scaleRows / 1e6 - 1) * 4 * 60_000 : 0);
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   let rows = null;
   let lastError = '';
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
@@ -206,7 +208,7 @@ function runChild(name, databaseUrl, settings, workloads) {
       clearTimeout(timer);
       if (rows) resolve(rows);
       else {
-        const how = signal === 'SIGKILL' ? `killed after ${CHILD_TIMEOUT_MS / 1000} s` : `exit ${signal ?? code}`;
+        const how = signal === 'SIGKILL' ? `killed after ${limitMs / 1000} s` : `exit ${signal ?? code}`;
         reject(new Error(`${how}${lastError ? `: ${lastError}` : ''}`));
       }
     });

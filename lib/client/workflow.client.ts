@@ -12,7 +12,7 @@ import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
-import { encodeListCursor, type ReopenTarget } from '../system-database/workflow-status.repository';
+import { encodeListCursor, listOrderOf, type ReopenTarget } from '../system-database/workflow-status.repository';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
@@ -256,7 +256,7 @@ export class WorkflowClient {
     const last = rows[rows.length - 1];
     return {
       workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
-      nextCursor: rows.length === limit && last ? encodeListCursor(last, options.sortDesc === true) : null,
+      nextCursor: rows.length === limit && last ? encodeListCursor(last, options.sortDesc === true, listOrderOf(options)) : null,
     };
   }
 
@@ -315,9 +315,14 @@ export class WorkflowClient {
     return forkId;
   }
 
-  /** Deletes finished workflows created before `date` and everything they own; returns how many. */
-  deleteOlderThan(date: Date): Promise<number> {
-    return this.backend.admin.deleteFinishedBefore(date.getTime());
+  /**
+   * Deletes finished workflows created before `date` and everything they own, oldest first;
+   * returns how many. It deletes `batchSize` workflows per transaction (default 500) and, after
+   * each batch, waits `pauseRatio` times as long as the batch took (default 1: half the time
+   * deleting, so running workflows keep most of the server; 0 deletes flat out).
+   */
+  deleteOlderThan(date: Date, options: { batchSize?: number; pauseRatio?: number } = {}): Promise<number> {
+    return this.backend.admin.deleteFinishedBefore(date.getTime(), options.batchSize, options.pauseRatio);
   }
 
   async close(): Promise<void> {

@@ -72,7 +72,10 @@ export interface ListWorkflowsOptions {
   offset?: number;
   /** Rows after this position: the `nextCursor` of a `listPage()` call with the same filters and `sortDesc`. */
   cursor?: string;
-  /** Newest first. Default oldest first (by creation). */
+  /**
+   * Newest first. Default oldest first: by creation, or by last update when `updatedAfter` or
+   * `updatedBefore` is given without `createdAfter`/`createdBefore`.
+   */
   sortDesc?: boolean;
   /** Set false to leave inputs and outputs out of the rows (cheaper for large payloads). Default true. */
   loadPayloads?: boolean;

@@ -41,12 +41,22 @@ const INSERT_ARRAY_TYPES = [
   'bigint', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint',
 ];
 
-/** The opaque position after a row in list order: its creation time and id, and the direction. */
-export function encodeListCursor(row: { createdAt: number; workflowId: string }, sortDesc: boolean): string {
-  return Buffer.from(JSON.stringify([row.createdAt, row.workflowId, sortDesc ? 1 : 0])).toString('base64url');
+/** The column a list is ordered by: updated_at when only an updated-time range is given, else created_at. */
+export type ListOrder = 'created' | 'updated';
+
+export function listOrderOf(options: ListWorkflowsOptions): ListOrder {
+  const updatedRange = options.updatedAfter !== undefined || options.updatedBefore !== undefined;
+  const createdRange = options.createdAfter !== undefined || options.createdBefore !== undefined;
+  return updatedRange && !createdRange ? 'updated' : 'created';
 }
 
-function decodeListCursor(cursor: string, sortDesc: boolean): { createdAt: number; workflowId: string } {
+/** The opaque position after a row in list order: its time in that order (created or updated) and id, and the direction. */
+export function encodeListCursor(row: { createdAt: number; updatedAt: number; workflowId: string }, sortDesc: boolean, order: ListOrder = 'created'): string {
+  const position = order === 'updated' ? [row.updatedAt, row.workflowId, sortDesc ? 1 : 0, 'u'] : [row.createdAt, row.workflowId, sortDesc ? 1 : 0];
+  return Buffer.from(JSON.stringify(position)).toString('base64url');
+}
+
+function decodeListCursor(cursor: string, sortDesc: boolean, order: ListOrder): { at: number; workflowId: string } {
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -57,7 +67,10 @@ function decodeListCursor(cursor: string, sortDesc: boolean): { createdAt: numbe
     throw new DbosInvalidArgumentError(`"${cursor}" is not a cursor returned by listPage().`);
   }
   if ((decoded[2] === 1) !== sortDesc) throw new DbosInvalidArgumentError('A cursor must be used with the sortDesc of the page that returned it.');
-  return { createdAt: decoded[0], workflowId: decoded[1] };
+  if ((decoded[3] === 'u' ? 'updated' : 'created') !== order) {
+    throw new DbosInvalidArgumentError('A cursor must be used with the filters of the page that returned it (an updated-time range orders by update time).');
+  }
+  return { at: decoded[0], workflowId: decoded[1] };
 }
 
 /** Workflow status rows: one per workflow, the source of truth for its state. */
@@ -397,7 +410,8 @@ export class WorkflowStatusRepository {
   }
 
   /**
-   * Workflows matching every given filter, oldest first (or newest with `sortDesc`). Without
+   * Workflows matching every given filter, oldest first (or newest with `sortDesc`): by creation,
+   * or by last update when an updated-time range is given without a created-time one. Without
    * payloads, inputs, output and error are not read at all.
    */
   async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {
@@ -410,7 +424,6 @@ export class WorkflowStatusRepository {
     const equals = (column: string, value: string | undefined) => {
       if (value) where.push(`${column} = ${param(value)}`);
     };
-    if (options.status !== undefined) where.push(`status = ANY(${param(([] as string[]).concat(options.status))}::text[])`);
     equals('workflow_name', options.workflowName);
     equals('queue_name', options.queue);
     equals('executor_id', options.executorId);
@@ -424,15 +437,36 @@ export class WorkflowStatusRepository {
     if (options.workflowIdPrefix) {
       where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
     }
+    // An updated-time range alone is served in updated_at order, on its index: ordered by
+    // created_at, a page of it would read (and sort) every row of the range.
+    const key = listOrderOf(options) === 'updated' ? 'updated_at' : 'created_at';
     if (options.cursor !== undefined) {
-      const after = decodeListCursor(options.cursor, options.sortDesc === true);
+      const after = decodeListCursor(options.cursor, options.sortDesc === true, key === 'updated_at' ? 'updated' : 'created');
       // The row comparison follows the list order, so the page starts right after the cursor's row.
-      where.push(`(created_at, workflow_id) ${options.sortDesc ? '<' : '>'} (${param(after.createdAt)}::bigint, ${param(after.workflowId)}::text)`);
+      where.push(`(${key}, workflow_id) ${options.sortDesc ? '<' : '>'} (${param(after.at)}::bigint, ${param(after.workflowId)}::text)`);
     }
     const direction = options.sortDesc ? 'DESC' : 'ASC';
     const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;
-    let text = `SELECT ${columns} FROM ${this.db.s}.workflow_status${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}
-      ORDER BY created_at ${direction}, workflow_id ${direction}`;
+    const order = `ORDER BY ${key} ${direction}, workflow_id ${direction}`;
+    // The list indexes leave PENDING rows out (a direct workflow is PENDING from its insert to its
+    // completion, so it adds entries to them once, at completion, not twice); the PENDING rows,
+    // the running workflows, are read on their own through workflow_status_pending_created_idx.
+    const statuses = options.status === undefined ? null : ([] as string[]).concat(options.status);
+    const branches: string[] = [];
+    const others = statuses?.filter((s) => s !== 'PENDING');
+    if (others === undefined) branches.push(`status <> 'PENDING'`);
+    else if (others.length > 0) branches.push(`status = ANY(${param(others)}::text[]) AND status <> 'PENDING'`);
+    if (statuses === null || statuses.includes('PENDING')) branches.push(`status = 'PENDING'`);
+    if (branches.length === 0) return [];
+    const select = (status: string) => `SELECT ${columns} FROM ${this.db.s}.workflow_status WHERE ${[status, ...where].join(' AND ')}`;
+    let text: string;
+    if (branches.length === 1) {
+      text = `${select(branches[0])} ${order}`;
+    } else {
+      // Each branch stops at the rows the page can use; the merge orders them.
+      const enough = options.limit !== undefined ? ` LIMIT ${param(options.limit + (options.offset ?? 0))}` : '';
+      text = `SELECT * FROM ((${select(branches[0])} ${order}${enough}) UNION ALL (${select(branches[1])} ${order}${enough})) listed ${order}`;
+    }
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.

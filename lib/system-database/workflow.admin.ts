@@ -78,15 +78,23 @@ export class WorkflowAdmin {
 
   /**
    * Deletes finished workflows created before `cutoff`, with their steps, events, streams and
-   * messages, in batches of `batchSize` (short transactions; rows in use are skipped).
+   * messages, oldest first, in batches of `batchSize` (short transactions; rows in use are
+   * skipped, and left for the next deletion). Between batches it waits `pauseRatio` times as long as the batch took, so that a
+   * large deletion leaves the server to the running workflows most of the time (0: no pause).
    */
-  async deleteFinishedBefore(cutoff: number, batchSize = 1_000): Promise<number> {
+  async deleteFinishedBefore(cutoff: number, batchSize = 500, pauseRatio = 1): Promise<number> {
     let total = 0;
+    // Each batch starts where the last one ended: the index entries of the rows already deleted
+    // stay until a vacuum, and walking them again from the oldest made every batch slower.
+    let from: number | null = null;
     for (;;) {
-      const rows = await this.db.query<{ n: number }>(
+      const started = Date.now();
+      const rows: { n: number; last: string | null }[] = await this.db.query<{ n: number; last: string | null }>(
         `WITH doomed AS (
-           SELECT workflow_id FROM ${this.db.s}.workflow_status
-            WHERE created_at < $1 AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+           SELECT workflow_id, created_at FROM ${this.db.s}.workflow_status
+            WHERE created_at < $1 AND ($3::bigint IS NULL OR created_at >= $3)
+              AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
+            ORDER BY created_at
             LIMIT $2 FOR UPDATE SKIP LOCKED
          ), steps AS (
            DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
@@ -103,11 +111,14 @@ export class WorkflowAdmin {
          ), deleted AS (
            DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
          )
-         SELECT count(*)::int AS n FROM deleted`,
-        [cutoff, batchSize],
+         SELECT (SELECT count(*)::int FROM deleted) AS n, (SELECT max(created_at) FROM doomed) AS last`,
+        [cutoff, batchSize, from],
       );
       total += rows[0].n;
+      if (rows[0].last !== null) from = Number(rows[0].last);
       if (rows[0].n < batchSize) return total;
+      const pause = (Date.now() - started) * pauseRatio;
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }

@@ -121,6 +121,30 @@ describe('workflow management', () => {
     await sql(`DELETE FROM "${schema}".workflow_status WHERE workflow_id = 'gc-old-pending'`);
   });
 
+  it('deleteOlderThan deletes in batches, oldest first, pausing between them', async () => {
+    await sql(
+      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, created_at, updated_at)
+       SELECT 'gcb-' || lpad(g::text, 3, '0'), 'SUCCESS', 'Chores.quick', g, g FROM generate_series(1, 120) g`,
+    );
+    // Deleted oldest first: a deletion stopped after some batches leaves the newest rows.
+    const deleting = client.deleteOlderThan(new Date(200), { batchSize: 50, pauseRatio: 0 });
+    expect(await deleting).toBe(120);
+    expect(await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id LIKE 'gcb-%'`)).toEqual([]);
+    await sql(
+      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, created_at, updated_at)
+       SELECT 'gco-' || lpad(g::text, 3, '0'), 'SUCCESS', 'Chores.quick', g, g FROM generate_series(1, 30) g`,
+    );
+    const partial = client.deleteOlderThan(new Date(200), { batchSize: 10, pauseRatio: 200 });
+    // The pause after the first batch is long (200 times the batch's duration): only the oldest ten are gone.
+    let left: { workflow_id: string }[] = [];
+    for (let k = 0; k < 100 && left.length !== 20; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      left = await sql<{ workflow_id: string }>(`SELECT workflow_id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'gco-%' ORDER BY 1`);
+    }
+    expect(left.map((r) => r.workflow_id)).toEqual(Array.from({ length: 20 }, (_, k) => `gco-${String(k + 11).padStart(3, '0')}`));
+    expect(await partial).toBe(30);
+  });
+
   it('automatic retention deletes old finished workflows', async () => {
     const retained = await createDbosApp([Chores], { schema, executorId: 'retention-exec', applicationVersion: 'v2', retention: { olderThanMs: 86_400_000 } });
     try {
