@@ -167,12 +167,10 @@ async function drain(queue, count, options, base) {
   const allDone = queueProbe.reset(base, count);
   const start = performance.now();
   let enqueueError = null;
-  const enqueued = pool(count, options.inflight, base, (i) => queue.enqueue({ i, enqueuedAt: performance.now() })).catch(
-    (err) => {
-      enqueueError = err;
-      queueProbe.fail(err);
-    },
-  );
+  const enqueued = pool(count, options.inflight, base, (i) => queue.enqueue({ i, enqueuedAt: performance.now() })).catch((err) => {
+    enqueueError = err;
+    queueProbe.fail(err);
+  });
   const enqueueEnded = enqueued.then(() => performance.now());
   let timer;
   const timeout = new Promise((_, reject) => {
@@ -203,10 +201,7 @@ async function measureQueue(system, queue, options) {
   const { start, enqueueMs, endMs } = await drain(queue, count, options, 1_000_000);
   const elapsedMs = endMs - start;
   const stats = { ...summarize(queueProbe.latencies, elapsedMs, count), ...counting.perOperation(before, count) };
-  console.error(
-    `[${system}] queue: ${count} enqueued in ${(enqueueMs / 1000).toFixed(2)} s, ` +
-      `last finished after ${(elapsedMs / 1000).toFixed(2)} s`,
-  );
+  console.error(`[${system}] queue: ${count} enqueued in ${(enqueueMs / 1000).toFixed(2)} s, ` + `last finished after ${(elapsedMs / 1000).toFixed(2)} s`);
   // Untimed: every job must also be recorded as done by the system itself.
   await queue.settle?.(options.warmup + count);
   return [{ workload: 'queue', system, ...stats, startLatency: true, enqueueSec: round(enqueueMs / 1000, 2) }];

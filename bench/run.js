@@ -37,7 +37,7 @@ const DESCRIPTIONS = {
     'latency = enqueue -> start of the body',
   recovery:
     '{recoveryWorkflows} workflows PENDING (1 of 3 steps done) after a SIGKILL; restart = same executor id, from its launch call; ' +
-    'takeover = 2 live executors, from the dead one\'s lease ({recoveryLeaseMs} ms) expiring',
+    "takeover = 2 live executors, from the dead one's lease ({recoveryLeaseMs} ms) expiring",
   scale: '{scaleRows} finished workflows (3 steps each) filled with generate_series; then {scaleWorkflows} workflows, {inflight} in flight',
 };
 
@@ -93,7 +93,10 @@ function count(text, name) {
 }
 
 function list(text, known, name) {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) if (!known.includes(item)) usage(`unknown ${name} "${item}"`);
   if (items.length === 0) usage(`--${name}s needs at least one name`);
   return items;
@@ -411,7 +414,10 @@ async function main() {
 
 // Exits once the tables are out: after the recovery workload the orchestrator was seen to stay
 // alive on a handle not yet tracked down.
-main().then(() => process.exit(process.exitCode ?? 0), (err) => {
-  console.error(err.message ?? err);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (err) => {
+    console.error(err.message ?? err);
+    process.exit(1);
+  },
+);

@@ -76,7 +76,12 @@ async function timeCall(probe, name, call) {
   } catch (err) {
     plan = `(no plan: ${err.message})`;
   }
-  return { call: name, ms: Math.round(percentile(times, 50) * 100) / 100, rows: Array.isArray(result) ? result.length : result?.workflows?.length ?? null, plan };
+  return {
+    call: name,
+    ms: Math.round(percentile(times, 50) * 100) / 100,
+    rows: Array.isArray(result) ? result.length : (result?.workflows?.length ?? null),
+    plan,
+  };
 }
 
 async function measureScale(system, ctx, options) {
@@ -112,8 +117,14 @@ async function measureScale(system, ctx, options) {
       ['list updated 1-day range', () => client.list({ ...page, updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) })],
       ['list updated 1-day range, oldest', () => client.list({ limit: 50, updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) })],
       ['list updatedAfter (last hour), oldest', () => client.list({ limit: 50, updatedAfter: new Date(now - 3_600_000) })],
-      ['list updated range + status ERROR', () => client.list({ ...page, status: 'ERROR', updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) })],
-      ['list updated range + executorId', () => client.list({ ...page, executorId: 'exec-3', updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) })],
+      [
+        'list updated range + status ERROR',
+        () => client.list({ ...page, status: 'ERROR', updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) }),
+      ],
+      [
+        'list updated range + executorId',
+        () => client.list({ ...page, executorId: 'exec-3', updatedAfter: new Date(base + 20 * DAY), updatedBefore: new Date(base + 21 * DAY) }),
+      ],
       ['list status ERROR + name, oldest', () => client.list({ limit: 50, status: 'ERROR', workflowName: 'wf0' })],
       ['list status ERROR + name, none match', () => client.list({ limit: 50, status: 'ERROR', workflowName: 'wf10' })],
       ['list OFFSET 100000', () => client.list({ ...page, offset: Math.min(100_000, Math.floor(rows / 2)) })],
@@ -160,7 +171,12 @@ async function measureScale(system, ctx, options) {
         statementsPerOp: full.statementsPerOp,
         commitsPerOp: full.commitsPerOp,
         management,
-        retention: { deleted, deleteSec: Math.round(deleteSec * 10) / 10, beforeWorkflowsPerSec: before.workflowsPerSec, duringWorkflowsPerSec: Math.round(duringRate * 10) / 10 },
+        retention: {
+          deleted,
+          deleteSec: Math.round(deleteSec * 10) / 10,
+          beforeWorkflowsPerSec: before.workflowsPerSec,
+          duringWorkflowsPerSec: Math.round(duringRate * 10) / 10,
+        },
       },
     ];
   } finally {

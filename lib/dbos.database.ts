@@ -130,7 +130,9 @@ export class DbosDatabase {
       this.system.close(),
     ];
     if (!(await settleWithin(deadline, Promise.all(closing)))) {
-      new Logger('DbosDatabase').warn(`Closing the module's connections took over ${CLOSE_TIMEOUT_MS} ms (some are stuck on dead sockets); shutdown goes on without them.`);
+      new Logger('DbosDatabase').warn(
+        `Closing the module's connections took over ${CLOSE_TIMEOUT_MS} ms (some are stuck on dead sockets); shutdown goes on without them.`,
+      );
     }
     await this.embedded?.stop();
   }

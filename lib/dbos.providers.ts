@@ -51,7 +51,15 @@ export function createDbosProviders(): Provider[] {
     {
       provide: StepRunner,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows, gate: LeaseGate) =>
-        new StepRunner(database.repositories.checkpoints, database.system, database.transactionDataSource, runs.stopSignal, settings, gate, database.ownTransactionDataSource !== undefined),
+        new StepRunner(
+          database.repositories.checkpoints,
+          database.system,
+          database.transactionDataSource,
+          runs.stopSignal,
+          settings,
+          gate,
+          database.ownTransactionDataSource !== undefined,
+        ),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate],
     },
     {
@@ -73,8 +81,14 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: WorkflowControl,
-      useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, registry: WorkflowRegistry, events: WorkflowEventsBus) =>
-        new WorkflowControl(executor, runs, registry, database.repositories.statuses, database.repositories.admin, settings, events),
+      useFactory: (
+        database: DbosDatabase,
+        settings: ExecutorSettings,
+        executor: WorkflowExecutor,
+        runs: RunningWorkflows,
+        registry: WorkflowRegistry,
+        events: WorkflowEventsBus,
+      ) => new WorkflowControl(executor, runs, registry, database.repositories.statuses, database.repositories.admin, settings, events),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus],
     },
     {
@@ -97,16 +111,28 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: ExecutorMonitor,
-      useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows, gate: LeaseGate, resumer: WorkflowResumer, registry: WorkflowRegistry) => {
+      useFactory: (
+        database: DbosDatabase,
+        settings: ExecutorSettings,
+        runs: RunningWorkflows,
+        gate: LeaseGate,
+        resumer: WorkflowResumer,
+        registry: WorkflowRegistry,
+      ) => {
         // Heartbeats go over a connection of their own: a pool whose every connection is held must not stop them.
-        const heartbeats = new DedicatedConnection(database.system.connectionConfig('heartbeat'), database.system.target, Math.max(1_000, Math.floor(settings.executorLeaseMs / 3)));
+        const heartbeats = new DedicatedConnection(
+          database.system.connectionConfig('heartbeat'),
+          database.system.target,
+          Math.max(1_000, Math.floor(settings.executorLeaseMs / 3)),
+        );
         return new ExecutorMonitor(database.repositories.executors, runs, gate, resumer, registry, settings, heartbeats);
       },
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate, WorkflowResumer, WorkflowRegistry],
     },
     {
       provide: WorkflowScheduler,
-      useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) => new WorkflowScheduler(registry, executor, database.repositories.scheduler),
+      useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
+        new WorkflowScheduler(registry, executor, database.repositories.scheduler),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
     },
     {
@@ -116,7 +142,8 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: WorkflowClient,
-      useFactory: (database: DbosDatabase, control: WorkflowControl) => new WorkflowClient({ ...database.repositories, listener: database.listener, local: control }),
+      useFactory: (database: DbosDatabase, control: WorkflowControl) =>
+        new WorkflowClient({ ...database.repositories, listener: database.listener, local: control }),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowControl],
     },
     {

@@ -37,9 +37,7 @@ export class InitialSchema1764028800000 implements MigrationInterface {
          WHERE status = 'PENDING'`,
     );
     await queryRunner.query(`CREATE INDEX workflow_status_created_at_idx ON ${s}.workflow_status (created_at)`);
-    await queryRunner.query(
-      `CREATE INDEX workflow_status_name_idx ON ${s}.workflow_status (workflow_name, created_at)`,
-    );
+    await queryRunner.query(`CREATE INDEX workflow_status_name_idx ON ${s}.workflow_status (workflow_name, created_at)`);
     await queryRunner.query(
       `CREATE INDEX workflow_status_queue_idx ON ${s}.workflow_status (queue_name, priority, created_at)
          WHERE status = 'ENQUEUED'`,

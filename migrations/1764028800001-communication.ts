@@ -61,9 +61,7 @@ export class Communication1764028800001 implements MigrationInterface {
         END IF;
         RETURN NULL;
       END $$`);
-    await queryRunner.query(
-      `CREATE TRIGGER notifications_notify AFTER INSERT ON ${s}.notifications FOR EACH ROW EXECUTE FUNCTION ${s}.notify_waiters()`,
-    );
+    await queryRunner.query(`CREATE TRIGGER notifications_notify AFTER INSERT ON ${s}.notifications FOR EACH ROW EXECUTE FUNCTION ${s}.notify_waiters()`);
     await queryRunner.query(
       `CREATE TRIGGER workflow_events_notify AFTER INSERT OR UPDATE ON ${s}.workflow_events FOR EACH ROW EXECUTE FUNCTION ${s}.notify_waiters()`,
     );

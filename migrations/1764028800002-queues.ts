@@ -12,9 +12,7 @@ export class Queues1764028800002 implements MigrationInterface {
       `CREATE INDEX workflow_status_queue_running_idx ON ${s}.workflow_status (queue_name, partition_key)
          WHERE status = 'PENDING' AND queue_name IS NOT NULL`,
     );
-    await queryRunner.query(
-      `CREATE INDEX workflow_status_queue_started_idx ON ${s}.workflow_status (queue_name, started_at) WHERE queue_name IS NOT NULL`,
-    );
+    await queryRunner.query(`CREATE INDEX workflow_status_queue_started_idx ON ${s}.workflow_status (queue_name, started_at) WHERE queue_name IS NOT NULL`);
     await queryRunner.query(`
       CREATE FUNCTION ${s}.notify_queue() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN

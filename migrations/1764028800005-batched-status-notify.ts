@@ -34,9 +34,7 @@ export class BatchedStatusNotify1764028800005 implements MigrationInterface {
          REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
          FOR EACH STATEMENT EXECUTE FUNCTION ${s}.notify_finished()`,
     );
-    await queryRunner.query(
-      `CREATE INDEX workflow_status_queue_fifo_idx ON ${s}.workflow_status (queue_name, created_at) WHERE status = 'ENQUEUED'`,
-    );
+    await queryRunner.query(`CREATE INDEX workflow_status_queue_fifo_idx ON ${s}.workflow_status (queue_name, created_at) WHERE status = 'ENQUEUED'`);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

@@ -21,21 +21,38 @@ export class ListIndexes1764028800020 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const s = systemSchemaOf(queryRunner);
-    await queryRunner.query(`CREATE INDEX workflow_status_status_created_idx ON ${s}.workflow_status (status, created_at) WHERE status NOT IN ('PENDING', 'SUCCESS')`);
+    await queryRunner.query(
+      `CREATE INDEX workflow_status_status_created_idx ON ${s}.workflow_status (status, created_at) WHERE status NOT IN ('PENDING', 'SUCCESS')`,
+    );
     await queryRunner.query(
       `CREATE INDEX workflow_status_executor_created_idx ON ${s}.workflow_status (executor_id, created_at) WHERE executor_id IS NOT NULL AND status <> 'PENDING'`,
     );
-    await queryRunner.query(`CREATE INDEX workflow_status_version_created_idx ON ${s}.workflow_status (application_version, created_at) WHERE status <> 'PENDING'`);
-    await queryRunner.query(`CREATE INDEX workflow_status_queue_created_idx ON ${s}.workflow_status (queue_name, created_at) WHERE queue_name IS NOT NULL AND status <> 'PENDING'`);
+    await queryRunner.query(
+      `CREATE INDEX workflow_status_version_created_idx ON ${s}.workflow_status (application_version, created_at) WHERE status <> 'PENDING'`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX workflow_status_queue_created_idx ON ${s}.workflow_status (queue_name, created_at) WHERE queue_name IS NOT NULL AND status <> 'PENDING'`,
+    );
     await queryRunner.query(`CREATE INDEX workflow_status_id_prefix_idx ON ${s}.workflow_status (workflow_id text_pattern_ops) WHERE status <> 'PENDING'`);
     await queryRunner.query(`CREATE INDEX workflow_status_updated_at_idx ON ${s}.workflow_status (updated_at) WHERE status <> 'PENDING'`);
     await queryRunner.query(`CREATE INDEX workflow_status_pending_created_idx ON ${s}.workflow_status (created_at) WHERE status = 'PENDING'`);
-    await queryRunner.query(`CREATE INDEX workflow_status_forked_from_idx ON ${s}.workflow_status (forked_from) WHERE forked_from IS NOT NULL AND status <> 'PENDING'`);
+    await queryRunner.query(
+      `CREATE INDEX workflow_status_forked_from_idx ON ${s}.workflow_status (forked_from) WHERE forked_from IS NOT NULL AND status <> 'PENDING'`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
     const s = systemSchemaOf(queryRunner);
-    for (const name of ['status_created', 'executor_created', 'version_created', 'queue_created', 'id_prefix', 'updated_at', 'pending_created', 'forked_from']) {
+    for (const name of [
+      'status_created',
+      'executor_created',
+      'version_created',
+      'queue_created',
+      'id_prefix',
+      'updated_at',
+      'pending_created',
+      'forked_from',
+    ]) {
       await queryRunner.query(`DROP INDEX ${s}.workflow_status_${name}_idx`);
     }
   }

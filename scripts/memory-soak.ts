@@ -81,8 +81,13 @@ async function main(): Promise<void> {
   let result: SoakResult;
   try {
     result = await runSoak({
-      databaseUrl, schema, kind: values.kind!, workflows: Number(values.workflows), warmup: Number(values.warmup),
-      concurrency: Number(values.concurrency), samples: Number(values.samples),
+      databaseUrl,
+      schema,
+      kind: values.kind!,
+      workflows: Number(values.workflows),
+      warmup: Number(values.warmup),
+      concurrency: Number(values.concurrency),
+      samples: Number(values.samples),
     });
   } finally {
     const client = new Client({ connectionString: databaseUrl });

@@ -115,8 +115,7 @@ main('dbos-transact', {
     settle: (expected) =>
       waitForCount(
         'dbos-transact queue',
-        async () =>
-          (await DBOS.listWorkflows({ queueName: QUEUE, status: 'SUCCESS', loadInput: false, loadOutput: false })).length,
+        async () => (await DBOS.listWorkflows({ queueName: QUEUE, status: 'SUCCESS', loadInput: false, loadOutput: false })).length,
         expected,
       ),
   },
@@ -130,8 +129,7 @@ main('dbos-transact', {
       await DBOS.launch();
     },
     startOne: (i) => DBOS.startWorkflow(rwf, { workflowID: `rec-${i}` })(i),
-    countFirstSteps: () =>
-      probeCount(`SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_uuid LIKE 'rec-%' AND function_name = 'r1'`),
+    countFirstSteps: () => probeCount(`SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_uuid LIKE 'rec-%' AND function_name = 'r1'`),
     countDone: () => probeCount(`SELECT count(*) AS n FROM dbos.workflow_status WHERE workflow_uuid LIKE 'rec-%' AND status = 'SUCCESS'`),
     stop: async () => {
       await probe?.end();

@@ -26,9 +26,15 @@ interface BenchOptions {
 class BenchService {
   constructor(private readonly dbos: DbosContext) {}
 
-  @Step() async s1() { return 1; }
-  @Step() async s2() { return 2; }
-  @Step() async s3() { return 3; }
+  @Step() async s1() {
+    return 1;
+  }
+  @Step() async s2() {
+    return 2;
+  }
+  @Step() async s3() {
+    return 3;
+  }
 
   @Workflow()
   async wf(i: number) {
@@ -72,7 +78,9 @@ class RecoveryBench {
     await recoveryProbe.blockWhileFilling();
     return 2;
   }
-  @Step() async r3() { return 3; }
+  @Step() async r3() {
+    return 3;
+  }
 
   @Workflow()
   async rwf(i: number) {
@@ -136,11 +144,7 @@ main('nestjs-dbos', {
   queue: {
     enqueue: (job: QueueJob) => client.start(BenchService, { queue: QUEUE }).queued(job),
     settle: (expected: number) =>
-      waitForCount(
-        'nestjs-dbos queue',
-        async () => (await client.list({ queue: QUEUE, status: 'SUCCESS', loadPayloads: false })).length,
-        expected,
-      ),
+      waitForCount('nestjs-dbos queue', async () => (await client.list({ queue: QUEUE, status: 'SUCCESS', loadPayloads: false })).length, expected),
   },
   scale: (options: Record<string, unknown>) =>
     measureScale('nestjs-dbos', { app, client, url: process.env.BENCH_DATABASE_URL!, runOne: (i: number) => service.wf(i) }, options),
@@ -151,10 +155,8 @@ main('nestjs-dbos', {
       client = app.get(WorkflowClient);
     },
     startOne: (i: number) => client.start(RecoveryBench, { workflowId: `rec-${i}` }).rwf(i),
-    countFirstSteps: () =>
-      probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_id LIKE 'rec-%' AND step_id = 0`),
-    countDone: () =>
-      probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.workflow_status WHERE workflow_id LIKE 'rec-%' AND status = 'SUCCESS'`),
+    countFirstSteps: () => probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.operation_outputs WHERE workflow_id LIKE 'rec-%' AND step_id = 0`),
+    countDone: () => probeCount(recoveryUrl, `SELECT count(*) AS n FROM dbos.workflow_status WHERE workflow_id LIKE 'rec-%' AND status = 'SUCCESS'`),
     stop: async () => {
       await probe?.end();
       await app.close();

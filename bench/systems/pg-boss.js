@@ -22,18 +22,14 @@ main('pg-boss', {
     boss.on('error', (err) => console.error('pg-boss error:', err.message));
     await boss.start();
     await boss.createQueue(QUEUE, { notify: true });
-    await boss.work(
-      QUEUE,
-      { batchSize: options.queueConcurrency, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 },
-      async (jobs) => {
-        await Promise.all(
-          jobs.map(async (job) => {
-            queueProbe.started(job.data);
-            queueProbe.finished();
-          }),
-        );
-      },
-    );
+    await boss.work(QUEUE, { batchSize: options.queueConcurrency, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      await Promise.all(
+        jobs.map(async (job) => {
+          queueProbe.started(job.data);
+          queueProbe.finished();
+        }),
+      );
+    });
   },
   queue: {
     enqueue: (job) => boss.send(QUEUE, job),
@@ -43,8 +39,7 @@ main('pg-boss', {
       try {
         await waitForCount(
           'pg-boss queue',
-          async () =>
-            Number((await client.query(`SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'`, [QUEUE])).rows[0].n),
+          async () => Number((await client.query(`SELECT count(*) AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'`, [QUEUE])).rows[0].n),
           expected,
         );
       } finally {

@@ -49,7 +49,10 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
 /** The system database; with `runMigrations: false`, a missing schema is a DbosConfigurationError. */
 export async function openSystemDatabase(settings: ConnectionSettings, runMigrations: boolean): Promise<SystemDatabase> {
   const { SystemDatabase } = await import('../system-database/system.database');
-  return withConnectTimeout(settings, SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations, applicationName: 'nestjs-dbos:cli' }));
+  return withConnectTimeout(
+    settings,
+    SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations, applicationName: 'nestjs-dbos:cli' }),
+  );
 }
 
 function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {

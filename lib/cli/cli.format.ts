@@ -6,7 +6,14 @@ const EMPTY = '-';
 export function renderTable(header: string[], rows: string[][]): string {
   const cells = [header, ...rows].map((row) => row.map(oneLine));
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
-  return cells.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** `Label:  value` lines, the values aligned. */
@@ -45,7 +52,7 @@ export function describeError(error: Error): string {
 
 /** A value as compact JSON, cut to `max` characters. */
 export function summarize(value: unknown, max: number): string {
-  const text = value instanceof Error ? describeError(value) : JSON.stringify(value, jsonReplacer) ?? String(value);
+  const text = value instanceof Error ? describeError(value) : (JSON.stringify(value, jsonReplacer) ?? String(value));
   return truncate(oneLine(text), max);
 }
 

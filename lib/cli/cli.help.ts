@@ -84,7 +84,9 @@ function twoColumns(rows: [string, string][]): string[] {
   const indent = ' '.repeat(width + 4);
   return rows.map(([left, right]) => {
     const head = `  ${left.padEnd(width)}  `;
-    return head.length > indent.length ? `  ${left}\n${wrap(right, WIDTH - indent.length, indent)}` : `${head}${wrap(right, WIDTH - indent.length, indent).trimStart()}`;
+    return head.length > indent.length
+      ? `  ${left}\n${wrap(right, WIDTH - indent.length, indent)}`
+      : `${head}${wrap(right, WIDTH - indent.length, indent).trimStart()}`;
   });
 }
 

@@ -3,7 +3,16 @@ import type { WorkflowClient } from '../client/workflow.client';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import { CliError, ExitCode, UsageError, type CommandContext, type CommandSpec, type ConnectionSettings, type OptionSpec, type OptionValue } from './command.interface';
+import {
+  CliError,
+  ExitCode,
+  UsageError,
+  type CommandContext,
+  type CommandSpec,
+  type ConnectionSettings,
+  type OptionSpec,
+  type OptionValue,
+} from './command.interface';
 import { gcCommands } from './commands/gc.command';
 import { migrateCommands } from './commands/migrate.command';
 import { queueCommands } from './commands/queues.command';
@@ -19,9 +28,7 @@ export interface CliIO {
 
 type Options = Record<string, OptionValue>;
 
-type Invocation =
-  | { kind: 'help'; text: string; exitCode: number }
-  | { kind: 'command'; spec: CommandSpec; options: Options; args: string[] };
+type Invocation = { kind: 'help'; text: string; exitCode: number } | { kind: 'command'; spec: CommandSpec; options: Options; args: string[] };
 
 export const COMMANDS: CommandSpec[] = [...workflowCommands, ...queueCommands, ...migrateCommands, ...gcCommands];
 
@@ -158,7 +165,8 @@ function messageOf(err: unknown): string {
 
 function hintOf(err: unknown): string | undefined {
   if (err instanceof CliError) return err.hint;
-  if (err instanceof DbosDatabaseUnavailableError) return `Check --database-url (or DATABASE_URL) and that Postgres is running; "${PROGRAM} --help" lists the options.`;
+  if (err instanceof DbosDatabaseUnavailableError)
+    return `Check --database-url (or DATABASE_URL) and that Postgres is running; "${PROGRAM} --help" lists the options.`;
   return undefined;
 }
 

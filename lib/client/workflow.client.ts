@@ -28,9 +28,7 @@ export type ClassType<T = unknown> = abstract new (...args: never[]) => T;
 
 /** `start(Type, options)` gives an object with the workflow methods of Type, each starting it and returning a handle. */
 export type WorkflowStarter<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (
-    ...args: infer A
-  ) => Promise<infer R>
+  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (...args: infer A) => Promise<infer R>
     ? (...args: A) => Promise<WorkflowHandle<R>>
     : never;
 };
@@ -79,7 +77,6 @@ export interface ForkOptions {
   applicationVersion?: string;
   workflowId?: string;
 }
-
 
 /**
  * The outside door to workflows: start, await, message, inspect, manage. Inject it in a Nest
@@ -187,7 +184,12 @@ export class WorkflowClient {
   private async *readStreamEvents<T>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<StreamEvent<T>, void, undefined> {
     let offset = 0;
     for (;;) {
-      const batch = await this.backend.listener.waitUntil([`strm:${workflowId}`, `status:${workflowId}`], () => this.nextStreamBatch(workflowId, key, offset), Infinity, signal);
+      const batch = await this.backend.listener.waitUntil(
+        [`strm:${workflowId}`, `status:${workflowId}`],
+        () => this.nextStreamBatch(workflowId, key, offset),
+        Infinity,
+        signal,
+      );
       if (!batch || batch === 'ended') return;
       for (const entry of batch) {
         if (entry.closed) return;

@@ -11,7 +11,6 @@ export interface WaitOptions {
   timeoutMs?: number;
 }
 
-
 /**
  * The running workflow, seen from any provider: inject it anywhere, use it inside a workflow,
  * a step or a transaction. Every call made from a workflow is checkpointed, so a replay neither
@@ -92,9 +91,7 @@ export class DbosContext {
   startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
     return new Proxy({} as WorkflowStarter<T>, {
       get: (_target, methodName) =>
-        typeof methodName === 'string'
-          ? (...args: unknown[]) => this.runtime.startWorkflow(type, methodName, args, options)
-          : undefined,
+        typeof methodName === 'string' ? (...args: unknown[]) => this.runtime.startWorkflow(type, methodName, args, options) : undefined,
     });
   }
 }

@@ -3,11 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { SCHEDULED_METADATA, STEP_METADATA, TRANSACTION_METADATA, WORKFLOW_EVENT_METADATA, WORKFLOW_METADATA } from '../dbos.constants';
 import type { WorkflowEventMetadata } from '../decorators/on-workflow-event.decorator';
 import type { ScheduledMetadata } from '../decorators/scheduled.decorator';
-import type {
-  StepDecoratorOptions,
-  TransactionDecoratorOptions,
-  WorkflowDecoratorOptions,
-} from '../interfaces/workflow-options.interface';
+import type { StepDecoratorOptions, TransactionDecoratorOptions, WorkflowDecoratorOptions } from '../interfaces/workflow-options.interface';
 
 type Target = (...args: unknown[]) => unknown;
 

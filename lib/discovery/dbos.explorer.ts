@@ -71,10 +71,10 @@ export class DbosExplorer implements OnModuleInit {
     const target = method as AnyMethod;
     return Boolean(
       this.accessor.getWorkflowMetadata(target) ??
-        this.accessor.getStepMetadata(target) ??
-        this.accessor.getTransactionMetadata(target) ??
-        this.accessor.getScheduledMetadata(target) ??
-        this.accessor.getWorkflowEventMetadata(target),
+      this.accessor.getStepMetadata(target) ??
+      this.accessor.getTransactionMetadata(target) ??
+      this.accessor.getScheduledMetadata(target) ??
+      this.accessor.getWorkflowEventMetadata(target),
     );
   }
 
@@ -82,7 +82,12 @@ export class DbosExplorer implements OnModuleInit {
   private registerHooks(instance: Record<string, unknown>, methodName: string): void {
     const method = instance[methodName] as AnyMethod;
     const name = `${instance.constructor.name}.${methodName}`;
-    const durable = [this.accessor.getWorkflowMetadata(method), this.accessor.getStepMetadata(method), this.accessor.getTransactionMetadata(method), this.accessor.getScheduledMetadata(method)];
+    const durable = [
+      this.accessor.getWorkflowMetadata(method),
+      this.accessor.getStepMetadata(method),
+      this.accessor.getTransactionMetadata(method),
+      this.accessor.getScheduledMetadata(method),
+    ];
     if (durable.some(Boolean)) {
       throw new DbosConfigurationError(`${name} has @OnWorkflowEvent and a durable decorator; a workflow event hook is a plain method.`);
     }

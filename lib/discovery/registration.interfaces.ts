@@ -1,9 +1,4 @@
-import type {
-  ScheduledOptions,
-  StepDecoratorOptions,
-  TransactionDecoratorOptions,
-  WorkflowDecoratorOptions,
-} from '../interfaces/workflow-options.interface';
+import type { ScheduledOptions, StepDecoratorOptions, TransactionDecoratorOptions, WorkflowDecoratorOptions } from '../interfaces/workflow-options.interface';
 
 type AnyMethod = (...args: unknown[]) => Promise<unknown>;
 

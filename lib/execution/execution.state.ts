@@ -29,9 +29,7 @@ export function workflowBodyStore(): (WorkflowContextStore & { run: ExecutionSta
 export function requireWorkflowBody(operation: string): WorkflowContextStore & { run: ExecutionState } {
   const store = workflowBodyStore();
   if (!store) {
-    throw new DbosError(
-      `${operation} can only be called from a @Workflow method (not from a step, a transaction or outside a workflow).`,
-    );
+    throw new DbosError(`${operation} can only be called from a @Workflow method (not from a step, a transaction or outside a workflow).`);
   }
   return store;
 }

@@ -125,7 +125,13 @@ export class StepRunner {
     const result = await this.recordOrMark(
       state,
       {
-        workflowId: state.workflowId, stepId, stepName: name, output, error, startedAt, completedAt: Date.now(),
+        workflowId: state.workflowId,
+        stepId,
+        stepName: name,
+        output,
+        error,
+        startedAt,
+        completedAt: Date.now(),
         childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
       },
       state.epoch,
@@ -186,8 +192,14 @@ export class StepRunner {
           outcome = 'nothing';
         } else {
           const row: OperationOutputRow = {
-            workflowId: state.workflowId, stepId, stepName: name, output: serializeWithin(done.value, `the output of ${name}`, this.limits.maxPayloadBytes),
-            error: null, childWorkflowId: null, startedAt, completedAt: Date.now(),
+            workflowId: state.workflowId,
+            stepId,
+            stepName: name,
+            output: serializeWithin(done.value, `the output of ${name}`, this.limits.maxPayloadBytes),
+            error: null,
+            childWorkflowId: null,
+            startedAt,
+            completedAt: Date.now(),
           };
           outcome = (await this.checkpoints.recordWith(client, row, state.epoch)) ? done : 'taken';
         }
@@ -200,8 +212,14 @@ export class StepRunner {
         if (!(err instanceof DbosError) || isTransient(err)) throw interruption(state, asUnavailable(err, this.system.target));
         // A refusal by the operation itself (e.g. an unknown destination) is its recorded outcome.
         const row: OperationOutputRow = {
-          workflowId: state.workflowId, stepId, stepName: name, output: null, error: serializeError(err),
-          childWorkflowId: null, startedAt, completedAt: Date.now(),
+          workflowId: state.workflowId,
+          stepId,
+          stepName: name,
+          output: null,
+          error: serializeError(err),
+          childWorkflowId: null,
+          startedAt,
+          completedAt: Date.now(),
         };
         const result = await this.checkpoints.record(row, state.epoch);
         return this.settle(state, stepId, name, result, () => {
@@ -232,7 +250,14 @@ export class StepRunner {
     await this.mayStart(state);
     const startedAt = Date.now();
     const checkpoint = (output: string | null, error: string | null): OperationOutputRow => ({
-      workflowId: state.workflowId, stepId, stepName: registration.name, output, error, childWorkflowId: null, startedAt, completedAt: Date.now(),
+      workflowId: state.workflowId,
+      stepId,
+      stepName: registration.name,
+      output,
+      error,
+      childWorkflowId: null,
+      startedAt,
+      completedAt: Date.now(),
     });
     const { isolationLevel, readOnly } = registration.options;
     for (let attempt = 1; ; attempt++) {
@@ -315,7 +340,11 @@ export class StepRunner {
     if (store?.entityManager) return registration.method.apply(instance, args);
     return this.transactionDataSource.transaction((manager) =>
       workflowContextStorage.run(
-        { ...(store ?? { run: { workflowId: '', workflowName: '', nextStepId: 0, abort: new AbortController() } }), entityManager: manager, stepName: registration.name },
+        {
+          ...(store ?? { run: { workflowId: '', workflowName: '', nextStepId: 0, abort: new AbortController() } }),
+          entityManager: manager,
+          stepName: registration.name,
+        },
         () => registration.method.apply(instance, args),
       ),
     );

@@ -79,7 +79,12 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     for (const { workflowId, workflowName, rootId } of cancelled) {
       const error = new DbosWorkflowCancelledError(workflowId);
       this.events.emit({
-        type: 'cancelled', workflowId, workflowName, status: 'CANCELLED', error, cancelSource: 'here',
+        type: 'cancelled',
+        workflowId,
+        workflowName,
+        status: 'CANCELLED',
+        error,
+        cancelSource: 'here',
         ...(rootId !== workflowId ? { cancelledWith: rootId } : {}),
       });
     }
@@ -104,7 +109,14 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       const reason = lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
       state.abort.abort(reason);
       this.logger.log(`Workflow ${lost.workflowId} (${state.workflowName}): its run here stopped, cancelled by another process`);
-      this.events.emit({ type: 'cancelled', workflowId: lost.workflowId, workflowName: state.workflowName, status: 'CANCELLED', error: reason, cancelSource: 'remote' });
+      this.events.emit({
+        type: 'cancelled',
+        workflowId: lost.workflowId,
+        workflowName: state.workflowName,
+        status: 'CANCELLED',
+        error: reason,
+        cancelSource: 'remote',
+      });
     }
   }
 
@@ -130,7 +142,8 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       const registration = this.registry.getWorkflow(row.workflowName);
       if (registration && row.status === 'PENDING') await this.executor.launchFromCheckpoints(registration, row);
     }
-    if (rows.length > 0) this.logger.log(`Workflow ${workflowId} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
+    if (rows.length > 0)
+      this.logger.log(`Workflow ${workflowId} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
   }
 
   /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
@@ -160,4 +173,3 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     return this.registry.getWorkflow(workflowName);
   }
 }
-

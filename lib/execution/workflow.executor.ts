@@ -238,17 +238,23 @@ export class WorkflowExecutor {
     if (previous) {
       if (previous.state.epoch >= epoch) return;
       previous.state.abort.abort(new DbosRunSuperseded(workflowId));
-      void previous.promise
-        .catch(() => undefined)
-        .then(() => this.launch(registration, workflowId, args, recorded, deadline, queueName, epoch));
+      void previous.promise.catch(() => undefined).then(() => this.launch(registration, workflowId, args, recorded, deadline, queueName, epoch));
       return;
     }
     const abort = new AbortController();
     // The run's steps and waits share one signal; its listener on the stop signal goes when the run ends.
     const linked = linkSignals(abort.signal, this.stopSignal);
     const state: ExecutionState = {
-      workflowId, workflowName: registration.name, nextStepId: 0, recorded, deadline, abort, signal: linked.signal,
-      epoch, confirmedGeneration: this.deps.gate.generation, interrupted: false,
+      workflowId,
+      workflowName: registration.name,
+      nextStepId: 0,
+      recorded,
+      deadline,
+      abort,
+      signal: linked.signal,
+      epoch,
+      confirmedGeneration: this.deps.gate.generation,
+      interrupted: false,
     };
     const promise = this.runToCompletion(registration, { run: state }, args);
     const disarm = deadline === null ? undefined : this.armDeadline(workflowId, deadline);
@@ -302,7 +308,13 @@ export class WorkflowExecutor {
       }
       const steps = await this.deps.checkpoints.loadAll(workflowId);
       return {
-        state: { ...run, nextStepId: 0, recorded: new Map(steps.map((s) => [s.stepId, s])), confirmedGeneration: this.deps.gate.generation, interrupted: false },
+        state: {
+          ...run,
+          nextStepId: 0,
+          recorded: new Map(steps.map((s) => [s.stepId, s])),
+          confirmedGeneration: this.deps.gate.generation,
+          interrupted: false,
+        },
       };
     } catch (err) {
       if (err instanceof DbosDatabaseUnavailableError && this.isAccepting) return undefined;
@@ -380,7 +392,12 @@ export class WorkflowExecutor {
     for (const { workflowId: id, workflowName } of cancelled) {
       const reason = reasonFor(id);
       this.deps.events.emit({
-        type: 'cancelled', workflowId: id, workflowName, status: 'CANCELLED', error: reason, cancelSource: 'here',
+        type: 'cancelled',
+        workflowId: id,
+        workflowName,
+        status: 'CANCELLED',
+        error: reason,
+        cancelSource: 'here',
         ...(id !== workflowId ? { cancelledWith: workflowId } : {}),
       });
     }

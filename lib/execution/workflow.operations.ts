@@ -127,7 +127,12 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async writeStream(key: string, value: unknown): Promise<void> {
-    await this.appendStream('DbosContext.writeStream()', key, serializeWithin(value, `the value written to stream "${key}"`, this.executor.settings.maxPayloadBytes), false);
+    await this.appendStream(
+      'DbosContext.writeStream()',
+      key,
+      serializeWithin(value, `the value written to stream "${key}"`, this.executor.settings.maxPayloadBytes),
+      false,
+    );
   }
 
   async closeStream(key: string): Promise<void> {

@@ -47,8 +47,7 @@ export class DbosExceptionFilter implements ExceptionFilter<DbosError> {
   catch(exception: DbosError, host: ArgumentsHost): void {
     const status = httpStatusOfDbosError(exception);
     if (status === undefined) return this.unmapped(exception, host);
-    const headers: Record<string, string> =
-      status === HttpStatus.SERVICE_UNAVAILABLE ? { 'Retry-After': String(this.retryAfterSeconds) } : {};
+    const headers: Record<string, string> = status === HttpStatus.SERVICE_UNAVAILABLE ? { 'Retry-After': String(this.retryAfterSeconds) } : {};
     replyJson(host, this.adapterHost, errorBody(status, exception.message), headers);
   }
 

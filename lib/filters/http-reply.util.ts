@@ -14,12 +14,7 @@ export function errorBody(statusCode: number, message: string): HttpErrorBody {
 }
 
 /** Answers with `body` through the app's HTTP adapter (Express or Fastify), else as Express would. */
-export function replyJson(
-  host: ArgumentsHost,
-  adapterHost: HttpAdapterHost | undefined,
-  body: HttpErrorBody,
-  headers: Record<string, string> = {},
-): void {
+export function replyJson(host: ArgumentsHost, adapterHost: HttpAdapterHost | undefined, body: HttpErrorBody, headers: Record<string, string> = {}): void {
   const response = host.switchToHttp().getResponse();
   const adapter = adapterHost?.httpAdapter;
   if (adapter) {

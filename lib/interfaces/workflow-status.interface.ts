@@ -1,10 +1,4 @@
-export type WorkflowStatusType =
-  | 'ENQUEUED'
-  | 'PENDING'
-  | 'SUCCESS'
-  | 'ERROR'
-  | 'CANCELLED'
-  | 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
+export type WorkflowStatusType = 'ENQUEUED' | 'PENDING' | 'SUCCESS' | 'ERROR' | 'CANCELLED' | 'MAX_RECOVERY_ATTEMPTS_EXCEEDED';
 
 export const WorkflowStatus = {
   ENQUEUED: 'ENQUEUED',

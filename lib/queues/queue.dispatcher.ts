@@ -121,7 +121,10 @@ export class QueueDispatcher {
   private async reportUnknownWorkflows(queues: QueueOptions[], names: string[]): Promise<void> {
     if (Date.now() < this.nextUnknownCheck) return;
     this.nextUnknownCheck = Date.now() + UNKNOWN_CHECK_INTERVAL_MS;
-    const unknown = await this.repository.unknownWorkflows(queues.map((q) => q.name), names);
+    const unknown = await this.repository.unknownWorkflows(
+      queues.map((q) => q.name),
+      names,
+    );
     const current = new Set(unknown.map((u) => `${u.queue}\0${u.workflowName}`));
     for (const u of unknown) {
       const key = `${u.queue}\0${u.workflowName}`;

@@ -87,7 +87,10 @@ export class ExecutorMonitor {
     if (this.healthySince === 0) this.healthySince = now;
     if (now - this.healthySince < this.leaseMs || !this.runs.isAccepting) return;
     this.adopting ??= this.adoptOrphans()
-      .then(() => undefined, (err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack))
+      .then(
+        () => undefined,
+        (err: Error) => this.logger.error(`Adoption scan failed: ${err.message}`, err.stack),
+      )
       .finally(() => (this.adopting = undefined));
   }
 

@@ -122,7 +122,10 @@ export class RecoveryService {
       const last = batch[batch.length - 1];
       after = { createdAt: last.createdAt, workflowId: last.workflowId };
       try {
-        resumed += await this.resumer.runClaimed(batch.map((row) => ({ row, registration: this.registry.getWorkflow(row.workflowName)! })), 'restart');
+        resumed += await this.resumer.runClaimed(
+          batch.map((row) => ({ row, registration: this.registry.getWorkflow(row.workflowName)! })),
+          'restart',
+        );
       } catch (err) {
         // Claimed but not launched: PENDING here under a new run; the next pass (or the sweep) takes them again.
         failed += batch.length;

@@ -51,7 +51,11 @@ export class WorkflowResumer {
    * workflow resumed is logged once, with how (`restart` recovery or the `sweep`, which also
    * takes a start that found its id PENDING here without a runner).
    */
-  async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration, source: Exclude<WorkflowRecoverySource, 'adoption'> = 'sweep'): Promise<boolean> {
+  async resumePending(
+    row: WorkflowStatusRow,
+    registration: WorkflowRegistration,
+    source: Exclude<WorkflowRecoverySource, 'adoption'> = 'sweep',
+  ): Promise<boolean> {
     const { workflowId } = row;
     if (this.runs.hasRunner(workflowId) || !this.runs.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
@@ -112,7 +116,10 @@ export class WorkflowResumer {
     if (await this.statuses.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
       this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
       this.events.emit({
-        type: 'failed', workflowId: row.workflowId, workflowName: row.workflowName, status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED',
+        type: 'failed',
+        workflowId: row.workflowId,
+        workflowName: row.workflowName,
+        status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED',
         error: new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts),
       });
     }
@@ -120,11 +127,19 @@ export class WorkflowResumer {
   }
 
   private reportRecovered(row: WorkflowStatusRow, source: WorkflowRecoverySource, previousExecutorId?: string): void {
-    const how = { restart: 'by restart recovery', sweep: 'by the sweep (PENDING here without a runner)', adoption: `by adoption from silent executor "${previousExecutorId}"` }[source];
+    const how = {
+      restart: 'by restart recovery',
+      sweep: 'by the sweep (PENDING here without a runner)',
+      adoption: `by adoption from silent executor "${previousExecutorId}"`,
+    }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
     this.logger.log(`Workflow ${row.workflowId} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
     this.events.emit({
-      type: 'recovered', workflowId: row.workflowId, workflowName: row.workflowName, status: row.status as WorkflowStatusType, recoverySource: source,
+      type: 'recovered',
+      workflowId: row.workflowId,
+      workflowName: row.workflowName,
+      status: row.status as WorkflowStatusType,
+      recoverySource: source,
       ...(previousExecutorId !== undefined ? { previousExecutorId } : {}),
     });
   }

@@ -171,9 +171,7 @@ function errorClassNamed(name: string): new (message: string) => Error {
 
 export function reviveError(payload: SerializedError): Error {
   const known = knownErrors.get(payload.name);
-  const err: Error = known
-    ? (Object.create(known.prototype) as Error)
-    : new (errorClassNamed(payload.name))(payload.message);
+  const err: Error = known ? (Object.create(known.prototype) as Error) : new (errorClassNamed(payload.name))(payload.message);
   Object.defineProperty(err, 'message', { value: payload.message, writable: true, configurable: true });
   Object.defineProperty(err, 'name', { value: payload.name, writable: true, configurable: true });
   if (payload.stack !== undefined) {
@@ -203,7 +201,7 @@ export function deserializeError(text: string): Error {
 
 function safeString(value: unknown): string {
   try {
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   } catch {
     return String(value);
   }

@@ -126,10 +126,10 @@ export class CheckpointRepository {
   }
 
   async get(workflowId: string, stepId: number): Promise<OperationOutputRow | null> {
-    const rows = await this.db.query(
-      `SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id = $2`,
-      [workflowId, stepId],
-    );
+    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id = $2`, [
+      workflowId,
+      stepId,
+    ]);
     return rows.length > 0 ? toStepRow(rows[0]) : null;
   }
 
@@ -150,10 +150,7 @@ export class CheckpointRepository {
 
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
   async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
-    const rows = await this.db.query(
-      `SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`,
-      [workflowId],
-    );
+    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
     return rows.map(toStepRow);
   }
 }

@@ -58,10 +58,7 @@ export class CommunicationRepository {
   }
 
   async hasMessage(destinationId: string, topic: string): Promise<boolean> {
-    const rows = await this.db.query(
-      `SELECT 1 FROM ${this.db.s}.notifications WHERE destination_id = $1 AND topic = $2 LIMIT 1`,
-      [destinationId, topic],
-    );
+    const rows = await this.db.query(`SELECT 1 FROM ${this.db.s}.notifications WHERE destination_id = $1 AND topic = $2 LIMIT 1`, [destinationId, topic]);
     return rows.length > 0;
   }
 
@@ -93,15 +90,22 @@ export class CommunicationRepository {
 
   /** The latest value of an event, or undefined when it was never set. */
   async getEvent(workflowId: string, key: string): Promise<{ value: string | null } | undefined> {
-    const rows = await this.db.query<{ value: string | null }>(
-      `SELECT value FROM ${this.db.s}.workflow_events WHERE workflow_id = $1 AND key = $2`,
-      [workflowId, key],
-    );
+    const rows = await this.db.query<{ value: string | null }>(`SELECT value FROM ${this.db.s}.workflow_events WHERE workflow_id = $1 AND key = $2`, [
+      workflowId,
+      key,
+    ]);
     return rows.length > 0 ? { value: rows[0].value } : undefined;
   }
 
   /** Appends to a stream (or closes it); offsets count from 0 per workflow and key. */
-  async appendStream(client: Queryable | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
+  async appendStream(
+    client: Queryable | undefined,
+    workflowId: string,
+    key: string,
+    value: string | null,
+    closed: boolean,
+    stepId: number | null,
+  ): Promise<void> {
     // Parallel steps of one workflow may append at once: on an offset clash, take the next one.
     // (Inside a transaction a clash aborts it; the caller's transaction is tried again.)
     for (let attempt = 1; ; attempt++) {
@@ -114,7 +118,14 @@ export class CommunicationRepository {
     }
   }
 
-  private async appendOnce(client: Queryable | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
+  private async appendOnce(
+    client: Queryable | undefined,
+    workflowId: string,
+    key: string,
+    value: string | null,
+    closed: boolean,
+    stepId: number | null,
+  ): Promise<void> {
     await this.on(client).query(
       `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
        SELECT $1, $2, COALESCE(max("offset") + 1, 0), $3, $4, $5

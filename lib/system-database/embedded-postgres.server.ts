@@ -86,7 +86,6 @@ export async function startEmbeddedPostgres(options: StartEmbeddedPostgresOption
   return { url: urlFor(port), dataDir, stop: () => server.stop(log) };
 }
 
-
 async function initialise(binaries: Binaries, dataDir: string, user: ServerUser | undefined): Promise<void> {
   fs.mkdirSync(dataDir, { recursive: true });
   fs.chmodSync(dataDir, 0o700);
@@ -147,7 +146,11 @@ async function startServer(binaries: Binaries, dataDir: string, port: number, us
     if (hasExited() || Date.now() > deadline) {
       process.off('exit', stopAtExit);
       if (!hasExited()) child.kill('SIGQUIT');
-      const why = spawnError ? spawnError.message : hasExited() ? `it exited (code ${child.exitCode}, signal ${child.signalCode})` : `it did not accept connections within ${READY_TIMEOUT_MS} ms`;
+      const why = spawnError
+        ? spawnError.message
+        : hasExited()
+          ? `it exited (code ${child.exitCode}, signal ${child.signalCode})`
+          : `it did not accept connections within ${READY_TIMEOUT_MS} ms`;
       throw new Error(`The embedded Postgres in ${dataDir} did not start on port ${port}: ${why}. Its output: ${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

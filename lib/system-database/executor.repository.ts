@@ -10,7 +10,6 @@ const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 const ORPHAN_CONDITION = `w.status = 'PENDING' AND w.application_version = $1 AND w.executor_id <> $2 AND w.workflow_name = ANY($4::text[])
           AND (e.heartbeat_at < ${DB_NOW} - $3::bigint OR (e.executor_id IS NULL AND w.updated_at < ${DB_NOW} - $3::bigint))`;
 
-
 export interface ExecutorRow {
   executorId: string;
   applicationVersion: string;
@@ -34,7 +33,15 @@ export class ExecutorRepository {
     );
     const r = rows[0];
     return r
-      ? { executorId: r.executor_id, applicationVersion: r.application_version, hostname: r.hostname, pid: Number(r.pid), instanceId: r.instance_id, heartbeatAt: Number(r.heartbeat_at), heartbeatAgeMs: Number(r.age) }
+      ? {
+          executorId: r.executor_id,
+          applicationVersion: r.application_version,
+          hostname: r.hostname,
+          pid: Number(r.pid),
+          instanceId: r.instance_id,
+          heartbeatAt: Number(r.heartbeat_at),
+          heartbeatAgeMs: Number(r.age),
+        }
       : null;
   }
 
@@ -47,7 +54,6 @@ export class ExecutorRepository {
     const values = [row.executorId, row.applicationVersion, row.hostname, row.pid, row.instanceId];
     await via.query(text, values);
   }
-
 
   async unregister(executorId: string, instanceId: string): Promise<void> {
     await this.db.query(`DELETE FROM ${this.db.s}.executors WHERE executor_id = $1 AND instance_id = $2`, [executorId, instanceId]);

@@ -48,7 +48,7 @@ export class QueueRepository {
           request.applicationVersion,
           now,
           request.max,
-          queue.partitioned ? queue.partitionConcurrency ?? queue.concurrency ?? null : queue.concurrency ?? null,
+          queue.partitioned ? (queue.partitionConcurrency ?? queue.concurrency ?? null) : (queue.concurrency ?? null),
           queue.rateLimit?.limit ?? null,
           queue.rateLimit?.periodMs ?? 0,
           request.workflowNames,

@@ -23,7 +23,10 @@ export function stepColumnsOf(alias: string): string {
 }
 
 function qualified(columns: string, alias: string): string {
-  return columns.split(',').map((c) => `${alias}.${c.trim()}`).join(', ');
+  return columns
+    .split(',')
+    .map((c) => `${alias}.${c.trim()}`)
+    .join(', ');
 }
 
 export function toStatusRow(raw: Raw): WorkflowStatusRow {

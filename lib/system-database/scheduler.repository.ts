@@ -5,10 +5,7 @@ export class SchedulerRepository {
   constructor(private readonly db: SystemDatabase) {}
 
   async lastTick(workflowName: string): Promise<number | null> {
-    const rows = await this.db.query<{ last_tick: string }>(
-      `SELECT last_tick FROM ${this.db.s}.scheduler_state WHERE workflow_name = $1`,
-      [workflowName],
-    );
+    const rows = await this.db.query<{ last_tick: string }>(`SELECT last_tick FROM ${this.db.s}.scheduler_state WHERE workflow_name = $1`, [workflowName]);
     return rows.length > 0 ? Number(rows[0].last_tick) : null;
   }
 

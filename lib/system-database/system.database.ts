@@ -45,8 +45,6 @@ export interface SystemLogger {
 
 const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => console.warn(message) };
 
-
-
 /**
  * Runs `attempt` until it succeeds; an unreachable database (a connection error) is retried with
  * backoff for `retryMs`, each retry reported. Any other error, or the last one, is thrown as it is.
@@ -262,10 +260,10 @@ export class SystemDatabase {
   }
 
   private async assertSchemaReady(): Promise<void> {
-    const rows = await this.query<{ ready: boolean }>(
-      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`,
-      [`${this.s}.workflow_status`, `${this.s}.operation_outputs`],
-    );
+    const rows = await this.query<{ ready: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`, [
+      `${this.s}.workflow_status`,
+      `${this.s}.operation_outputs`,
+    ]);
     if (!rows[0]?.ready) {
       throw new DbosConfigurationError(
         `The system schema "${this.schema}" has no workflow tables in ${this.target}. Start once with ` +
@@ -329,9 +327,7 @@ function connectionOptionsOf(config: SystemDatabaseConfig): Partial<PostgresConn
   if (config.url) return { url: config.url };
   const options = config.dataSource?.options;
   if (!options || options.type !== 'postgres') {
-    throw new DbosConfigurationError(
-      'database.dataSource must be a TypeORM DataSource of type "postgres" (the system tables need Postgres).',
-    );
+    throw new DbosConfigurationError('database.dataSource must be a TypeORM DataSource of type "postgres" (the system tables need Postgres).');
   }
   const { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName } = options;
   return { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName };

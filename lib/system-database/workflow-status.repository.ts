@@ -37,8 +37,25 @@ export interface ReopenTarget {
 }
 
 const INSERT_ARRAY_TYPES = [
-  'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'int', 'text', 'text',
-  'bigint', 'bigint', 'bigint', 'text', 'text', 'bigint', 'bigint', 'bigint',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'text',
+  'int',
+  'text',
+  'text',
+  'bigint',
+  'bigint',
+  'bigint',
+  'text',
+  'text',
+  'bigint',
+  'bigint',
+  'bigint',
 ];
 
 /** The column a list is ordered by: updated_at when only an updated-time range is given, else created_at. */
@@ -97,9 +114,25 @@ export class WorkflowStatusRepository {
     const columns: unknown[][] = INSERT_ARRAY_TYPES.map(() => []);
     for (const r of rows) {
       const values = [
-        r.workflowId, r.status, r.workflowName, r.className, r.inputs, r.executorId, r.applicationVersion,
-        r.queueName, r.priority, r.deduplicationId, r.partitionKey, r.delayUntil, r.timeoutMs, r.deadline,
-        r.parentWorkflowId, r.forkedFrom, r.startedAt, r.createdAt, r.updatedAt,
+        r.workflowId,
+        r.status,
+        r.workflowName,
+        r.className,
+        r.inputs,
+        r.executorId,
+        r.applicationVersion,
+        r.queueName,
+        r.priority,
+        r.deduplicationId,
+        r.partitionKey,
+        r.delayUntil,
+        r.timeoutMs,
+        r.deadline,
+        r.parentWorkflowId,
+        r.forkedFrom,
+        r.startedAt,
+        r.createdAt,
+        r.updatedAt,
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
@@ -143,17 +176,12 @@ export class WorkflowStatusRepository {
   }
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
-    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [
-      workflowId,
-    ]);
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [workflowId]);
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
   }
 
   async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
-    const rows = await this.db.query(
-      `SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])`,
-      [workflowIds],
-    );
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
     return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
   }
 

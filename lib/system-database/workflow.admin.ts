@@ -67,7 +67,7 @@ export class WorkflowAdmin {
       const inserted = await this.statuses.insertFork(client, fromId, toId, {
         status: place.status,
         executorId: place.status === 'PENDING' ? place.executorId : null,
-        queueName: place.status === 'ENQUEUED' ? place.queueName ?? source.queueName ?? INTERNAL_QUEUE : null,
+        queueName: place.status === 'ENQUEUED' ? (place.queueName ?? source.queueName ?? INTERNAL_QUEUE) : null,
         applicationVersion,
       });
       if (!inserted) throw notFound(fromId);

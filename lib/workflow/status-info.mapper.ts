@@ -44,6 +44,11 @@ export function toStepInfo(row: OperationOutputRow): StepInfo {
  */
 function recordedError(text: string): Error {
   const error = deserializeError(text);
-  Object.defineProperty(error, 'toJSON', { value: () => ({ name: error.name, message: error.message }), enumerable: false, configurable: true, writable: true });
+  Object.defineProperty(error, 'toJSON', {
+    value: () => ({ name: error.name, message: error.message }),
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
   return error;
 }

@@ -34,7 +34,7 @@ export function newWorkflowRow(workflow: NewWorkflow, now = Date.now()): NewWork
     workflowName: workflow.workflowName,
     className: workflow.className,
     inputs: workflow.inputs,
-    executorId: queued ? null : workflow.runsOn ?? null,
+    executorId: queued ? null : (workflow.runsOn ?? null),
     applicationVersion: workflow.applicationVersion,
     queueName: options.queue ?? null,
     priority: options.priority ?? 0,

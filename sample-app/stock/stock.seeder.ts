@@ -13,14 +13,7 @@ export class StockSeeder implements OnModuleInit {
   constructor(private readonly dataSource: DataSource) {}
 
   async onModuleInit(): Promise<void> {
-    const result = await this.dataSource
-      .createQueryBuilder()
-      .insert()
-      .into(Stock)
-      .values(INITIAL_STOCK)
-      .orIgnore()
-      .returning('sku')
-      .execute();
+    const result = await this.dataSource.createQueryBuilder().insert().into(Stock).values(INITIAL_STOCK).orIgnore().returning('sku').execute();
     const seeded = (result.raw as { sku: string }[]).map((row) => row.sku);
     if (seeded.length > 0) this.logger.log(`Seeded stock of ${seeded.join(', ')}`);
   }

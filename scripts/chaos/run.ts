@@ -67,7 +67,12 @@ const PROGRESS_EVERY_MS = 10_000;
 const SLOW_STOP_MS = SHUTDOWN_TIMEOUT_MS + 5_000;
 const GRACEFUL_STOP_LIMIT_MS = SHUTDOWN_TIMEOUT_MS + 15_000;
 /** Of every 20 workflows enqueued, how many of each kind. */
-const KIND_WEIGHTS: [Kind, number][] = [['run', 13], ['http', 3], ['partition', 3], ['parent', 1]];
+const KIND_WEIGHTS: [Kind, number][] = [
+  ['run', 13],
+  ['http', 3],
+  ['partition', 3],
+  ['parent', 1],
+];
 const PARTITIONS = 3;
 /** A live worker whose executor heartbeat is still older than this at the end (after as long a wait) is stuck. */
 const STALE_HEARTBEAT_MS = 3 * EXECUTOR_LEASE_MS;
@@ -352,9 +357,27 @@ class ChaosRun {
   /** Ids whose enqueue was acknowledged. */
   readonly acknowledged = new Set<string>();
   readonly counters: Counters = {
-    started: 0, enqueueRetries: 0, enqueueFailures: 0, kills: 0, sigterms: 0, gracefulStopFailures: 0, newIdRestarts: 0,
-    connectionKills: 0, terminatedConnections: 0, blackholes: 0, longBlackholes: 0, healCuts: 0, proxyCuts: 0, proxyDelays: 0,
-    proxyRefusals: 0, cancels: 0, cancelledRunning: 0, resumes: 0, resumeFailures: 0, crashes: 0, startHangs: 0,
+    started: 0,
+    enqueueRetries: 0,
+    enqueueFailures: 0,
+    kills: 0,
+    sigterms: 0,
+    gracefulStopFailures: 0,
+    newIdRestarts: 0,
+    connectionKills: 0,
+    terminatedConnections: 0,
+    blackholes: 0,
+    longBlackholes: 0,
+    healCuts: 0,
+    proxyCuts: 0,
+    proxyDelays: 0,
+    proxyRefusals: 0,
+    cancels: 0,
+    cancelledRunning: 0,
+    resumes: 0,
+    resumeFailures: 0,
+    crashes: 0,
+    startHangs: 0,
   };
   /** Every fault injected, when and where. */
   readonly events: FaultEvent[] = [];
@@ -387,16 +410,19 @@ class ChaosRun {
     const target = new URL(this.baseUrl);
     this.slots = [];
     for (let i = 1; i <= options.workers; i++) {
-      const proxy = i > options.workers - options.proxied
-        ? await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } })
-        : undefined;
+      const proxy =
+        i > options.workers - options.proxied ? await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } }) : undefined;
       this.slots.push(new WorkerSlot(i, this, proxy));
     }
     await this.slots[0].start(); // applies the migrations alone
     await Promise.all(this.slots.slice(1).map((slot) => slot.start()));
     progress(
-      `${options.workers} worker(s) ready; behind fault proxies: ${this.slots.filter((s) => s.proxy).map((s) => `worker ${s.index} (port ${s.proxy!.port})`).join(', ') || 'none'}; ` +
-        `HTTP service on port ${this.servicePort}`,
+      `${options.workers} worker(s) ready; behind fault proxies: ${
+        this.slots
+          .filter((s) => s.proxy)
+          .map((s) => `worker ${s.index} (port ${s.proxy!.port})`)
+          .join(', ') || 'none'
+      }; ` + `HTTP service on port ${this.servicePort}`,
     );
     this.client = await WorkflowClient.connect({
       database: { url: withApplicationName(this.baseUrl, ORCHESTRATOR_APPLICATION_NAME), poolSize: 8 },
@@ -481,11 +507,20 @@ class ChaosRun {
     const pauses = (n: number, min: number, max: number) => Array.from({ length: n }, () => randomInt(min, max));
     switch (kind) {
       case 'run':
-        return { workflowId: `chaos-wf-${seq}`, planned: { kind, workflowName: WORKFLOW_NAME, queue: QUEUE.name, input: { seq, pauses: pauses(STEPS, 20, 100) } } };
+        return {
+          workflowId: `chaos-wf-${seq}`,
+          planned: { kind, workflowName: WORKFLOW_NAME, queue: QUEUE.name, input: { seq, pauses: pauses(STEPS, 20, 100) } },
+        };
       case 'partition':
         return {
           workflowId: `chaos-part-${seq}`,
-          planned: { kind, workflowName: WORKFLOW_NAME, queue: PARTITIONED_QUEUE.name, partitionKey: `tenant-${randomInt(0, PARTITIONS - 1)}`, input: { seq, pauses: pauses(2, 100, 300) } },
+          planned: {
+            kind,
+            workflowName: WORKFLOW_NAME,
+            queue: PARTITIONED_QUEUE.name,
+            partitionKey: `tenant-${randomInt(0, PARTITIONS - 1)}`,
+            input: { seq, pauses: pauses(2, 100, 300) },
+          },
         };
       case 'http':
         return { workflowId: `chaos-http-${seq}`, planned: { kind, workflowName: HTTP_WORKFLOW_NAME, queue: QUEUE.name, input: { seq } satisfies HttpInput } };
@@ -571,7 +606,8 @@ class ChaosRun {
     const startedAt = Date.now();
     const stopped = slot.stop().then((stuck) => {
       const took = Date.now() - startedAt;
-      const problem = stuck ?? (took > SLOW_STOP_MS ? `took ${took} ms to exit after SIGTERM (shutdownTimeoutMs ${SHUTDOWN_TIMEOUT_MS}, limit ${SLOW_STOP_MS})` : undefined);
+      const problem =
+        stuck ?? (took > SLOW_STOP_MS ? `took ${took} ms to exit after SIGTERM (shutdownTimeoutMs ${SHUTDOWN_TIMEOUT_MS}, limit ${SLOW_STOP_MS})` : undefined);
       if (problem) {
         const faults = this.events
           .filter((ev) => ev.target === stoppedId && ev.at >= startedAt - 30_000 && ev.at <= startedAt + took)
@@ -632,10 +668,16 @@ class ChaosRun {
       const draw = Math.random();
       const longBlackhole = Math.random() < 0.5;
       const [fault, ms] =
-        draw < 0.5 ? (['blackhole', longBlackhole ? randomInt(EXECUTOR_LEASE_MS + 1_000, EXECUTOR_LEASE_MS + 6_000) : randomInt(500, EXECUTOR_LEASE_MS - 1_000)] as const)
-        : draw < 0.65 ? (['cut', 0] as const)
-        : draw < 0.85 ? (['delay', randomInt(1_000, 4_000)] as const)
-        : (['refuse', randomInt(500, 4_000)] as const);
+        draw < 0.5
+          ? ([
+              'blackhole',
+              longBlackhole ? randomInt(EXECUTOR_LEASE_MS + 1_000, EXECUTOR_LEASE_MS + 6_000) : randomInt(500, EXECUTOR_LEASE_MS - 1_000),
+            ] as const)
+          : draw < 0.65
+            ? (['cut', 0] as const)
+            : draw < 0.85
+              ? (['delay', randomInt(1_000, 4_000)] as const)
+              : (['refuse', randomInt(500, 4_000)] as const);
       if (!this.fits(wait + ms)) break;
       await sleep(wait);
       if (this.shuttingDown) break;
@@ -859,9 +901,7 @@ class ChaosRun {
     for (let round = 0; round < 5 && Date.now() < limit; round++) {
       await Promise.all(this.restarting.values());
       const down = this.slots.filter((slot) => !slot.alive);
-      await Promise.all(
-        down.map((slot) => slot.start().catch((err: Error) => this.diagnostics.push(`worker ${slot.index} did not come up: ${err.message}`))),
-      );
+      await Promise.all(down.map((slot) => slot.start().catch((err: Error) => this.diagnostics.push(`worker ${slot.index} did not come up: ${err.message}`))));
       // A worker still booting (restarted just before the chaos stopped) is alive but not yet ready;
       // one that stays so past WORKER_READY_TIMEOUT_MS is killed by its start and started again.
       const deadline = Math.min(limit, Date.now() + WORKER_READY_TIMEOUT_MS + 5_000);
@@ -944,8 +984,18 @@ class ChaosRun {
     }
 
     const findings = verify({
-      planned: this.planned, startedIds, statuses, effects, duplicateWriters: new Map(writers.map((w) => [w.key, w.writers])), runs, steps, results,
-      requests: this.service!.requests, events: this.events, cancelled: this.cancelled, t0,
+      planned: this.planned,
+      startedIds,
+      statuses,
+      effects,
+      duplicateWriters: new Map(writers.map((w) => [w.key, w.writers])),
+      runs,
+      steps,
+      results,
+      requests: this.service!.requests,
+      events: this.events,
+      cancelled: this.cancelled,
+      t0,
     });
     this.diagnostics.push(...findings.diagnostics);
     if (findings.duplicatedIds.length > 0) {
@@ -977,11 +1027,24 @@ class ChaosRun {
     );
 
     const ok =
-      findings.started > 0 && findings.lost === 0 && findings.duplicated === 0 && findings.wrongOutput === 0 &&
-      findings.completed + findings.httpFailed === findings.started && findings.badHttpFailures === 0 && findings.retryOverruns === 0 &&
-      findings.unexpectedErrors === 0 && findings.cancelFailures === 0 && findings.maxConcurrency <= QUEUE.concurrency &&
-      findings.maxPartitionConcurrency <= PARTITIONED_QUEUE.partitionConcurrency && findings.maxStall <= STALL_LIMIT_MS && staleWorkers === 0 && c.crashes === 0 && c.startHangs === 0 &&
-      c.enqueueFailures === 0 && c.gracefulStopFailures === 0 && c.resumeFailures === 0;
+      findings.started > 0 &&
+      findings.lost === 0 &&
+      findings.duplicated === 0 &&
+      findings.wrongOutput === 0 &&
+      findings.completed + findings.httpFailed === findings.started &&
+      findings.badHttpFailures === 0 &&
+      findings.retryOverruns === 0 &&
+      findings.unexpectedErrors === 0 &&
+      findings.cancelFailures === 0 &&
+      findings.maxConcurrency <= QUEUE.concurrency &&
+      findings.maxPartitionConcurrency <= PARTITIONED_QUEUE.partitionConcurrency &&
+      findings.maxStall <= STALL_LIMIT_MS &&
+      staleWorkers === 0 &&
+      c.crashes === 0 &&
+      c.startHangs === 0 &&
+      c.enqueueFailures === 0 &&
+      c.gracefulStopFailures === 0 &&
+      c.resumeFailures === 0;
     for (const line of this.diagnostics) process.stdout.write(`chaos: diagnostic: ${line}\n`);
     if (!ok) process.stdout.write(`chaos: diagnostic: worker logs in ${path.relative(ROOT, this.logDir)}\n`);
     printSummary(
@@ -1084,7 +1147,11 @@ class ChaosRun {
     await withTimeout(this.service?.close() ?? Promise.resolve(), 5_000, 'closing the HTTP service').catch((err: Error) => progress(err.message));
     if (this.admin) {
       if (!this.options.keep) {
-        await withTimeout(this.sql(`SET lock_timeout = '15s'`).then(() => this.sql(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`)), 30_000, 'dropping the schema')
+        await withTimeout(
+          this.sql(`SET lock_timeout = '15s'`).then(() => this.sql(`DROP SCHEMA IF EXISTS "${this.schema}" CASCADE`)),
+          30_000,
+          'dropping the schema',
+        )
           .then(() => progress(`dropped schema ${this.schema}`))
           .catch((err: Error) => progress(`could not drop schema ${this.schema}: ${err.message}`));
       } else {

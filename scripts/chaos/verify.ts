@@ -180,9 +180,7 @@ function expectedOutput(e: Expectation): unknown {
 
 /** The peak number of [start, end] intervals open at one instant, and the ids open then. */
 export function peakOverlap(intervals: { id: string; s: number; e: number }[]): { max: number; ids: string[] } {
-  const events = intervals
-    .flatMap((iv) => [[iv.s, 1, iv.id] as const, [iv.e, -1, iv.id] as const])
-    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = intervals.flatMap((iv) => [[iv.s, 1, iv.id] as const, [iv.e, -1, iv.id] as const]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const open = new Set<string>();
   let max = 0;
   let ids: string[] = [];
@@ -428,10 +426,15 @@ export function verify(snapshot: Snapshot): Findings {
     const end = run.e ?? (row.status === 'ERROR' ? row.updated_at : null);
     return end === null ? undefined : { id: e.id, s: run.s, e: end };
   };
-  const onMainQueue = expectations.filter((e) => e.planned?.queue === QUEUE.name).map(intervalOf).filter((iv) => iv !== undefined);
+  const onMainQueue = expectations
+    .filter((e) => e.planned?.queue === QUEUE.name)
+    .map(intervalOf)
+    .filter((iv) => iv !== undefined);
   const global = peakOverlap(onMainQueue);
   if (global.max > QUEUE.concurrency) {
-    diagnostics.push(`queue "${QUEUE.name}" concurrency exceeded: ${global.max} runs overlapped (limit ${QUEUE.concurrency}): ${global.ids.slice(0, 30).join(' ')}`);
+    diagnostics.push(
+      `queue "${QUEUE.name}" concurrency exceeded: ${global.max} runs overlapped (limit ${QUEUE.concurrency}): ${global.ids.slice(0, 30).join(' ')}`,
+    );
   }
   const byPartition = new Map<string, { id: string; s: number; e: number }[]>();
   for (const e of expectations) {
@@ -456,7 +459,10 @@ export function verify(snapshot: Snapshot): Findings {
 
   // ----- liveness: the longest time nothing finished while work was waiting
   const top = snapshot.startedIds.map((id) => statuses.get(id)).filter((row) => row !== undefined);
-  const finishes = top.filter((row) => row.status !== 'PENDING' && row.status !== 'ENQUEUED').map((row) => row.updated_at).sort((a, b) => a - b);
+  const finishes = top
+    .filter((row) => row.status !== 'PENDING' && row.status !== 'ENQUEUED')
+    .map((row) => row.updated_at)
+    .sort((a, b) => a - b);
   let maxStall = 0;
   let stallAt = 0;
   for (let i = 1; i < finishes.length; i++) {
@@ -468,7 +474,9 @@ export function verify(snapshot: Snapshot): Findings {
     }
   }
   if (maxStall > STALL_LIMIT_MS) {
-    const during = snapshot.events.filter((ev) => ev.at >= stallAt - 15_000 && ev.at <= stallAt + maxStall).map((ev) => `${ev.kind} ${ev.target} ${rel(ev.at)}`);
+    const during = snapshot.events
+      .filter((ev) => ev.at >= stallAt - 15_000 && ev.at <= stallAt + maxStall)
+      .map((ev) => `${ev.kind} ${ev.target} ${rel(ev.at)}`);
     diagnostics.push(
       `no workflow finished for ${(maxStall / 1000).toFixed(1)} s from ${rel(stallAt)} although work was waiting (limit ${STALL_LIMIT_MS / 1000} s); ` +
         `faults from 15 s before: ${during.join(', ') || 'none'}`,

@@ -199,22 +199,28 @@ async function main() {
     const source = path.join(__dirname, consumer.name);
     const dir = path.join(work, consumer.name);
     const steps = [
-      [`${consumer.name}: npm install (the packed package with its peers)`, async () => {
-        fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-        for (const file of fs.readdirSync(path.join(__dirname, 'app'))) fs.copyFileSync(path.join(__dirname, 'app', file), path.join(dir, 'src', file));
-        fs.copyFileSync(path.join(source, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
-        const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
-        pkg.dependencies['nestjs-dbos'] = `file:${tarball}`;
-        fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-        await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
-      }],
-      [`${consumer.name}: tsc with skipLibCheck: false`, async () => {
-        const tsconfig = JSON.parse(fs.readFileSync(path.join(dir, 'tsconfig.json'), 'utf8'));
-        if (tsconfig.compilerOptions.skipLibCheck !== false) throw new Error('the consumer tsconfig must set skipLibCheck: false');
-        await run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir });
-        const nest = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
-        if (Number(nest.split('.')[0]) !== consumer.nest) throw new Error(`installed @nestjs/core ${nest}, expected major ${consumer.nest}`);
-      }],
+      [
+        `${consumer.name}: npm install (the packed package with its peers)`,
+        async () => {
+          fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
+          for (const file of fs.readdirSync(path.join(__dirname, 'app'))) fs.copyFileSync(path.join(__dirname, 'app', file), path.join(dir, 'src', file));
+          fs.copyFileSync(path.join(source, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
+          const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
+          pkg.dependencies['nestjs-dbos'] = `file:${tarball}`;
+          fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
+          await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: dir });
+        },
+      ],
+      [
+        `${consumer.name}: tsc with skipLibCheck: false`,
+        async () => {
+          const tsconfig = JSON.parse(fs.readFileSync(path.join(dir, 'tsconfig.json'), 'utf8'));
+          if (tsconfig.compilerOptions.skipLibCheck !== false) throw new Error('the consumer tsconfig must set skipLibCheck: false');
+          await run(process.execPath, [path.join(dir, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], { cwd: dir });
+          const nest = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', '@nestjs', 'core', 'package.json'), 'utf8')).version;
+          if (Number(nest.split('.')[0]) !== consumer.nest) throw new Error(`installed @nestjs/core ${nest}, expected major ${consumer.nest}`);
+        },
+      ],
     ];
     let ok = true;
     for (const [name, fn] of steps) {

@@ -51,17 +51,35 @@ describe('bad input and misuse', () => {
 
   it('arguments over maxPayloadBytes are refused before anything is written', async () => {
     const before = await count();
-    const error = await client.start(Intake).take('z'.repeat(2_000)).catch((e: Error) => e);
+    const error = await client
+      .start(Intake)
+      .take('z'.repeat(2_000))
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(DbosSerializationError);
     expect((error as Error).message).toMatch(/over the limit of 1000 \(maxPayloadBytes\)/);
     expect(await count()).toBe(before);
-    await expect(client.start(Intake).take('z'.repeat(100)).then((h) => h.getResult())).resolves.toBe(100);
+    await expect(
+      client
+        .start(Intake)
+        .take('z'.repeat(100))
+        .then((h) => h.getResult()),
+    ).resolves.toBe(100);
   });
 
   it('a step output or message over the limit fails the workflow with a clear error', async () => {
-    await expect(client.start(Intake).bigOutput(5_000).then((h) => h.getResult())).rejects.toThrow(/output of step Intake.produce.*maxPayloadBytes/);
+    await expect(
+      client
+        .start(Intake)
+        .bigOutput(5_000)
+        .then((h) => h.getResult()),
+    ).rejects.toThrow(/output of step Intake.produce.*maxPayloadBytes/);
     const receiver = await client.start(Intake).take('r');
-    await expect(client.start(Intake).message(receiver.workflowId, 5_000).then((h) => h.getResult())).rejects.toThrow(DbosSerializationError);
+    await expect(
+      client
+        .start(Intake)
+        .message(receiver.workflowId, 5_000)
+        .then((h) => h.getResult()),
+    ).rejects.toThrow(DbosSerializationError);
   });
 
   it('a workflow id over 255 characters is refused, nothing written', async () => {
@@ -73,7 +91,12 @@ describe('bad input and misuse', () => {
 
   it('ids and values are data, never SQL', async () => {
     const id = `o'; DROP TABLE "${schema}".workflow_status; --`;
-    await expect(client.start(Intake, { workflowId: id }).take("'; SELECT 1; --").then((h) => h.getResult())).resolves.toBe(15);
+    await expect(
+      client
+        .start(Intake, { workflowId: id })
+        .take("'; SELECT 1; --")
+        .then((h) => h.getResult()),
+    ).resolves.toBe(15);
     expect((await client.getStatus(id))!.status).toBe('SUCCESS');
   });
 
@@ -84,12 +107,14 @@ describe('bad input and misuse', () => {
        VALUES ('corrupt-1', 'PENDING', 'Intake.twoSteps', $1, 'bad-exec', 'v1', $2, $2)`,
       [serialize([]), now],
     );
-    await sql(
-      `INSERT INTO "${schema}".operation_outputs (workflow_id, step_id, step_name, output) VALUES ('corrupt-1', 0, 'Intake.produce', '{not json')`,
-    );
+    await sql(`INSERT INTO "${schema}".operation_outputs (workflow_id, step_id, step_name, output) VALUES ('corrupt-1', 0, 'Intake.produce', '{not json')`);
     const restarted = await createDbosApp([Intake], { schema, executorId: 'bad-exec', applicationVersion: 'v1' });
     try {
-      const error = await restarted.get(WorkflowClient).retrieve('corrupt-1').getResult({ timeoutMs: 10_000 }).catch((e: Error) => e);
+      const error = await restarted
+        .get(WorkflowClient)
+        .retrieve('corrupt-1')
+        .getResult({ timeoutMs: 10_000 })
+        .catch((e: Error) => e);
       expect(error).toBeInstanceOf(DbosSerializationError);
       expect((error as Error).message).toMatch(/checkpoint of step 0 \("Intake.produce"\) of workflow "corrupt-1".*corrupt.*resume/);
       expect(await sql(`SELECT output FROM "${schema}".operation_outputs WHERE workflow_id = 'corrupt-1'`)).toEqual([{ output: '{not json' }]);
@@ -107,7 +132,13 @@ describe('bad input and misuse', () => {
       try {
         await waitFor(() => warn.mock.calls.some(([m]) => /named "Gone.away" wait on queue "intake"/.test(String(m))));
         expect((await handle.getStatus())!.status).toBe('ENQUEUED');
-        await expect(other.get(WorkflowClient).start(Intake, { queue: 'intake' }).take('still works').then((h) => h.getResult({ timeoutMs: 10_000 }))).resolves.toBe(11);
+        await expect(
+          other
+            .get(WorkflowClient)
+            .start(Intake, { queue: 'intake' })
+            .take('still works')
+            .then((h) => h.getResult({ timeoutMs: 10_000 })),
+        ).resolves.toBe(11);
       } finally {
         await other.close();
       }

@@ -1,15 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { firstValueFrom, toArray } from 'rxjs';
-import {
-  DbosContext,
-  DbosNotFoundError,
-  DbosTimeoutError,
-  DbosWorkflowCancelledError,
-  RecoveryService,
-  Step,
-  Workflow,
-  WorkflowClient,
-} from '../../lib';
+import { DbosContext, DbosNotFoundError, DbosTimeoutError, DbosWorkflowCancelledError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
 import { createDbosApp } from '../support/app';
@@ -192,7 +183,12 @@ describe('workflow communication and time', () => {
 
     it('a message to an unknown workflow is DbosNotFoundError, from a client and from a workflow', async () => {
       await expect(client.send('nobody-here', 'x')).rejects.toThrow(DbosNotFoundError);
-      await expect(client.start(Messaging).sendToNobody().then((h) => h.getResult())).rejects.toThrow(DbosNotFoundError);
+      await expect(
+        client
+          .start(Messaging)
+          .sendToNobody()
+          .then((h) => h.getResult()),
+      ).rejects.toThrow(DbosNotFoundError);
     });
 
     it('client.send with an idempotency key delivers once', async () => {

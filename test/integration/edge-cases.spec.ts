@@ -43,7 +43,12 @@ describe('edge cases of cancellation, ownership and stored data', () => {
   });
 
   it('a 30-day workflow timeout does not cancel the workflow at once', async () => {
-    await expect(client.start(Edgy).longDeadline().then((h) => h.getResult({ timeoutMs: 10_000 }))).resolves.toBe('in time');
+    await expect(
+      client
+        .start(Edgy)
+        .longDeadline()
+        .then((h) => h.getResult({ timeoutMs: 10_000 })),
+    ).resolves.toBe('in time');
   });
 
   it('cancelling a workflow stops the retries of its running step', async () => {
@@ -69,7 +74,11 @@ describe('edge cases of cancellation, ownership and stored data', () => {
     );
     const restarted = await createDbosApp([Edgy], { schema, executorId: 'edge-exec', applicationVersion: 'v1' });
     try {
-      const error = await restarted.get(WorkflowClient).retrieve('bad-inputs').getResult({ timeoutMs: 10_000 }).catch((e: Error) => e);
+      const error = await restarted
+        .get(WorkflowClient)
+        .retrieve('bad-inputs')
+        .getResult({ timeoutMs: 10_000 })
+        .catch((e: Error) => e);
       expect(error).toBeInstanceOf(DbosSerializationError);
       expect((error as Error).message).toMatch(/recorded arguments of workflow "bad-inputs".*corrupt/);
     } finally {

@@ -74,7 +74,10 @@ describe('DbosExplorer', () => {
 
   it('refuses two workflows with one name at startup', async () => {
     const moduleRef = await compile([Billing, DuplicateName]);
-    const error = await moduleRef.createNestApplication({ logger: false }).init().catch((e: Error) => e);
+    const error = await moduleRef
+      .createNestApplication({ logger: false })
+      .init()
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(DbosConfigurationError);
     expect((error as Error).message).toMatch(/Two workflows are registered as "billing.refund": Billing.refund and DuplicateName.other/);
     await moduleRef.close();

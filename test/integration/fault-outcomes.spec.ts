@@ -235,7 +235,10 @@ describe('no PENDING workflow without a runner', () => {
   beforeAll(async () => {
     Downstream.release = Promise.resolve();
     app = await createDbosApp([Downstream, MailClient], {
-      schema, executorId: EXECUTOR, applicationVersion: VERSION, recovery: { executorLeaseMs: 2_000 },
+      schema,
+      executorId: EXECUTOR,
+      applicationVersion: VERSION,
+      recovery: { executorLeaseMs: 2_000 },
     });
     client = app.get(WorkflowClient);
   });

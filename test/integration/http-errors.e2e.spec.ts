@@ -131,19 +131,33 @@ describe('DbosExceptionFilter: errors of the package as HTTP statuses', () => {
   });
 
   it('an invalid workflow id is a 400 (DbosInvalidArgumentError)', async () => {
-    const response = await request(http).post(`/jobs/${'x'.repeat(300)}/echo`).send({ value: 1 }).expect(400);
+    const response = await request(http)
+      .post(`/jobs/${'x'.repeat(300)}/echo`)
+      .send({ value: 1 })
+      .expect(400);
 
-    expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/is not valid: use a non-empty string of at most 255 characters/) });
+    expect(response.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.stringMatching(/is not valid: use a non-empty string of at most 255 characters/),
+    });
   });
 
   it('an argument that cannot be serialized is a 400 (DbosSerializationError)', async () => {
     const response = await request(http).post('/jobs/fn-arg/echo').send({ value: 1, asFunction: true }).expect(400);
 
-    expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(/^Cannot serialize the arguments of workflow Jobs\.echo/) });
+    expect(response.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: expect.stringMatching(/^Cannot serialize the arguments of workflow Jobs\.echo/),
+    });
   });
 
   it('an argument over maxPayloadBytes is a 413 (DbosPayloadTooLargeError), and nothing is started', async () => {
-    const response = await request(http).post('/jobs/too-big/echo').send({ value: 'x'.repeat(2_000) }).expect(413);
+    const response = await request(http)
+      .post('/jobs/too-big/echo')
+      .send({ value: 'x'.repeat(2_000) })
+      .expect(413);
 
     expect(response.body).toEqual({
       statusCode: 413,
@@ -187,7 +201,11 @@ describe('DbosExceptionFilter: errors of the package as HTTP statuses', () => {
     const response = await sseText(request(http).get('/jobs/counter/numbers')).expect(200);
 
     expect(response.headers['content-type']).toMatch(/text\/event-stream/);
-    expect(String(response.body).split('\n').filter((line) => line.startsWith('data: '))).toEqual(['data: {"n":1}', 'data: {"n":2}', 'data: {"n":3}']);
+    expect(
+      String(response.body)
+        .split('\n')
+        .filter((line) => line.startsWith('data: ')),
+    ).toEqual(['data: {"n":1}', 'data: {"n":2}', 'data: {"n":3}']);
   });
 
   it('with the database unreachable, a request is a 503 with Retry-After (DbosDatabaseUnavailableError)', async () => {
@@ -197,7 +215,11 @@ describe('DbosExceptionFilter: errors of the package as HTTP statuses', () => {
       const response = await request(http).get('/jobs').expect(503);
 
       expect(response.headers['retry-after']).toBe('5');
-      expect(response.body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: expect.stringMatching(/^The workflow database at .* is unavailable: /) });
+      expect(response.body).toEqual({
+        statusCode: 503,
+        error: 'Service Unavailable',
+        message: expect.stringMatching(/^The workflow database at .* is unavailable: /),
+      });
     } finally {
       await proxy.heal();
     }

@@ -33,16 +33,14 @@ describe('client.send idempotency keys', () => {
 
   /** The unconsumed messages of topic "in" to a workflow, oldest first. */
   const pending = async (workflowId: string) => {
-    const rows = await sql<{ message: string }>(
-      `SELECT message FROM "${schema}".notifications WHERE destination_id = $1 AND topic = 'in' ORDER BY seq`,
-      [workflowId],
-    );
+    const rows = await sql<{ message: string }>(`SELECT message FROM "${schema}".notifications WHERE destination_id = $1 AND topic = 'in' ORDER BY seq`, [
+      workflowId,
+    ]);
     return rows.map((row) => deserialize(row.message));
   };
 
   /** Resolves once the workflow's first recv has consumed its message (the consumption commits with the checkpoint). */
-  const consumedOne = (workflowId: string) =>
-    waitFor(async () => (await client.listSteps(workflowId)).some((step) => step.name === 'DBOS.recv'));
+  const consumedOne = (workflowId: string) => waitFor(async () => (await client.listSteps(workflowId)).some((step) => step.name === 'DBOS.recv'));
 
   beforeAll(async () => {
     app = await createDbosApp([Inbox], { schema, executorId: 'idem-exec', applicationVersion: 'v1' });
@@ -78,7 +76,10 @@ describe('client.send idempotency keys', () => {
   it('a key sent twice before consumption delivers one message, to each workflow it is sent to', async () => {
     const a = await client.start(Inbox).receiveAfterGo(2, 1_500);
     const b = await client.start(Inbox).receiveAfterGo(2, 1_500);
-    for (const [handle, message] of [[a, 'once-a'], [b, 'once-b']] as const) {
+    for (const [handle, message] of [
+      [a, 'once-a'],
+      [b, 'once-b'],
+    ] as const) {
       await Promise.all([1, 2].map(() => client.send(handle.workflowId, message, 'in', { idempotencyKey: 'twice-key' })));
       await client.send(handle.workflowId, message, 'in', { idempotencyKey: 'twice-key' });
     }

@@ -68,9 +68,7 @@ describe('listPage and the list indexes', () => {
 
   it('orders an updated-time range by update time, and pages through it with a cursor of that order', async () => {
     // Created in one order, updated in the reverse one: page-24 was updated first.
-    await sql(
-      `UPDATE "${schema}".workflow_status SET updated_at = 5000000 - substr(workflow_id, 6)::int * 1000 WHERE workflow_id LIKE 'page-%'`,
-    );
+    await sql(`UPDATE "${schema}".workflow_status SET updated_at = 5000000 - substr(workflow_id, 6)::int * 1000 WHERE workflow_id LIKE 'page-%'`);
     const range = { workflowIdPrefix: 'page-', updatedAfter: new Date(5_000_000 - 20_000), updatedBefore: new Date(5_000_000) };
     for (const sortDesc of [false, true]) {
       const listed = (await client.list({ ...range, sortDesc, loadPayloads: false })).map((w) => w.workflowId);

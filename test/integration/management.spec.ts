@@ -44,7 +44,10 @@ describe('workflow management', () => {
   });
 
   it('getStatus reads the payloads only when asked to', async () => {
-    await client.start(Chores, { workflowId: 'payloads-1' }).quick('the input').then((h) => h.getResult());
+    await client
+      .start(Chores, { workflowId: 'payloads-1' })
+      .quick('the input')
+      .then((h) => h.getResult());
     const plain = await client.getStatus('payloads-1');
     expect(plain).toMatchObject({ workflowId: 'payloads-1', status: 'SUCCESS' });
     expect(plain).not.toHaveProperty('input');
@@ -55,7 +58,11 @@ describe('workflow management', () => {
   });
 
   it('list reads no payloads with loadPayloads: false, and sorts and pages by creation', async () => {
-    for (const n of [1, 2, 3]) await client.start(Chores, { workflowId: `page-${n}` }).quick(`p${n}`).then((h) => h.getResult());
+    for (const n of [1, 2, 3])
+      await client
+        .start(Chores, { workflowId: `page-${n}` })
+        .quick(`p${n}`)
+        .then((h) => h.getResult());
     const lean = await client.list({ workflowIdPrefix: 'page-', loadPayloads: false });
     expect(lean.map((w) => w.workflowId)).toEqual(['page-1', 'page-2', 'page-3']);
     expect(lean.every((w) => w.input === undefined && w.output === undefined)).toBe(true);
@@ -64,9 +71,18 @@ describe('workflow management', () => {
   });
 
   it('list filters by executor, version, parent, forked-from and id prefix', async () => {
-    await client.start(Chores, { workflowId: 'inv-100' }).quick('a').then((h) => h.getResult());
-    await client.start(Chores, { workflowId: 'inv-101' }).parentOf('b').then((h) => h.getResult());
-    await client.start(Chores, { workflowId: 'other_1' }).quick('c').then((h) => h.getResult());
+    await client
+      .start(Chores, { workflowId: 'inv-100' })
+      .quick('a')
+      .then((h) => h.getResult());
+    await client
+      .start(Chores, { workflowId: 'inv-101' })
+      .parentOf('b')
+      .then((h) => h.getResult());
+    await client
+      .start(Chores, { workflowId: 'other_1' })
+      .quick('c')
+      .then((h) => h.getResult());
     const forked = await client.fork('inv-100', { fromStep: 0 });
     await forked.getResult();
     const ids = async (filter: Parameters<WorkflowClient['list']>[0]) => (await client.list(filter)).map((w) => w.workflowId).sort();
@@ -110,7 +126,9 @@ describe('workflow management', () => {
     await insert('gc-old-pending', 'PENDING', old);
     await insert('gc-new-success', 'SUCCESS', Date.now());
     await sql(`INSERT INTO "${schema}".operation_outputs (workflow_id, step_id, step_name, output) VALUES ('gc-old-success', 0, 's', '1')`);
-    await sql(`INSERT INTO "${schema}".message_keys (destination_id, idempotency_key, created_at) VALUES ('gc-old-success', 'k', 1), ('gc-new-success', 'k', 1)`);
+    await sql(
+      `INSERT INTO "${schema}".message_keys (destination_id, idempotency_key, created_at) VALUES ('gc-old-success', 'k', 1), ('gc-new-success', 'k', 1)`,
+    );
     const deleted = await client.deleteOlderThan(new Date(Date.now() - 86_400_000));
     expect(deleted).toBe(2);
     const left = await sql<{ workflow_id: string }>(`SELECT workflow_id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'gc-%' ORDER BY 1`);
@@ -168,7 +186,11 @@ describe('application versions on one database', () => {
   it('recovery and queue dispatch take only their own version; an operator moves old ones with resume', async () => {
     const v1 = await createDbosApp([Chores], { schema, executorId: 'exec-v1', applicationVersion: 'v1', queues: [{ name: 'chores' }] });
     const v1Client = v1.get(WorkflowClient);
-    await v1.get(WorkflowClient).start(Chores, { workflowId: 'v1-done' }).quick('v1').then((h) => h.getResult());
+    await v1
+      .get(WorkflowClient)
+      .start(Chores, { workflowId: 'v1-done' })
+      .quick('v1')
+      .then((h) => h.getResult());
     await v1.close();
 
     // Work of v1 left behind: one PENDING on its executor, one queued for v1.

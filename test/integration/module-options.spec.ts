@@ -77,9 +77,7 @@ describe('DbosModule options', () => {
   });
 
   it('rejects a schema name that is not a plain identifier', async () => {
-    await expect(SystemDatabase.open({ url: databaseUrl(), schema: 'dbos"; DROP TABLE x; --', runMigrations: true })).rejects.toThrow(
-      DbosConfigurationError,
-    );
+    await expect(SystemDatabase.open({ url: databaseUrl(), schema: 'dbos"; DROP TABLE x; --', runMigrations: true })).rejects.toThrow(DbosConfigurationError);
   });
 
   it('an unreachable database is DbosDatabaseUnavailableError naming the URL without its password', async () => {
@@ -105,10 +103,9 @@ describe('system schema migrations', () => {
     await Promise.all(opened.map((db) => db.close()));
     const rows = await sql<{ name: string }>(`SELECT name FROM "${migrated}".migrations`);
     expect(rows.map((r) => r.name)).toEqual(SYSTEM_MIGRATIONS.map((m) => m.name));
-    const tables = await sql<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
-      [migrated],
-    );
+    const tables = await sql<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [
+      migrated,
+    ]);
     expect(tables.map((t) => t.table_name)).toEqual(expect.arrayContaining(['migrations', 'operation_outputs', 'workflow_status']));
   });
 

@@ -244,7 +244,13 @@ describe('partitioned claims (no process runs these rows: only the claims are ra
         dbs.map(async (db, n) => {
           const queues = new QueueRepository(db);
           for (let round = 0; round < 1_000; round++) {
-            const rows = await queues.claim({ queue: { name: 'race', partitioned: true }, executorId: `claimer-${n}`, applicationVersion: VERSION, workflowNames: ['Jobs.queued'], max: 2 });
+            const rows = await queues.claim({
+              queue: { name: 'race', partitioned: true },
+              executorId: `claimer-${n}`,
+              applicationVersion: VERSION,
+              workflowNames: ['Jobs.queued'],
+              max: 2,
+            });
             if (rows.length === 0) return;
             claimed.push(...rows.map((r) => r.row.workflowId));
           }

@@ -127,14 +127,20 @@ describe('payload and status shapes over HTTP', () => {
 
   it('sse$ sends each stream value as an event with its data and offset, and ends with the stream', async () => {
     await (await client.start(Orders, { workflowId: 'sse-1' }).place(dto('sse-1'))).getResult();
-    const res = await request(app.getHttpServer()).get('/orders/sse-1/progress').buffer(true).parse((response, done) => {
-      let text = '';
-      response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => done(null, text));
-    });
+    const res = await request(app.getHttpServer())
+      .get('/orders/sse-1/progress')
+      .buffer(true)
+      .parse((response, done) => {
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => done(null, text));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/event-stream/);
-    const events = (res.body as string).split('\n\n').map((e) => e.trim()).filter((e) => e.includes('data:'));
+    const events = (res.body as string)
+      .split('\n\n')
+      .map((e) => e.trim())
+      .filter((e) => e.includes('data:'));
     expect(events).toEqual([0, 1, 2].map((i) => `id: ${i}\ndata: {"stage":${i + 1}}`));
   });
 

@@ -90,7 +90,13 @@ describe('durable queues (one process)', () => {
   it('runs lower priority numbers first, FIFO within a priority', async () => {
     await client.start(Jobs, { queue: 'ranked', workflowId: 'ranked-blocker' }).job('ranked-gate', 0);
     await waitFor(() => Jobs.started.length === 1);
-    const plan: [string, number][] = [['p5-a', 5], ['p1-a', 1], ['p5-b', 5], ['p0', 0], ['p1-b', 1]];
+    const plan: [string, number][] = [
+      ['p5-a', 5],
+      ['p1-a', 1],
+      ['p5-b', 5],
+      ['p0', 0],
+      ['p1-b', 1],
+    ];
     const handles = [];
     for (const [id, priority] of plan) handles.push(await client.start(Jobs, { queue: 'ranked', workflowId: id, priority }).job(null, priority));
     openGate('ranked-gate');

@@ -1,12 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import {
-  DbosMaxRecoveryAttemptsError,
-  DbosNondeterminismError,
-  RecoveryService,
-  Step,
-  Workflow,
-  WorkflowClient,
-} from '../../lib';
+import { DbosMaxRecoveryAttemptsError, DbosNondeterminismError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize, serializeError } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
@@ -113,7 +106,10 @@ describe('recovery at bootstrap', () => {
     const boom = new RangeError('recorded failure');
     await seedPending(schema, { workflowId: 'resume-err', steps: [{ name: 'Pipeline.one', error: boom }] });
     const client = (await start()).get(WorkflowClient);
-    const error = await client.retrieve('resume-err').getResult({ timeoutMs: 10_000 }).catch((e: Error) => e);
+    const error = await client
+      .retrieve('resume-err')
+      .getResult({ timeoutMs: 10_000 })
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(RangeError);
     expect((error as Error).message).toBe('recorded failure');
     expect(Pipeline.calls).toEqual([]);
@@ -122,7 +118,10 @@ describe('recovery at bootstrap', () => {
   it('a different step at a recorded position is a DbosNondeterminismError naming workflow, position and both names', async () => {
     await seedPending(schema, { workflowId: 'resume-nd', steps: [{ name: 'Pipeline.somethingElse', output: 1 }] });
     const client = (await start()).get(WorkflowClient);
-    const error = await client.retrieve('resume-nd').getResult({ timeoutMs: 10_000 }).catch((e: Error) => e);
+    const error = await client
+      .retrieve('resume-nd')
+      .getResult({ timeoutMs: 10_000 })
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(DbosNondeterminismError);
     expect((error as Error).message).toContain('"resume-nd"');
     expect((error as Error).message).toContain('step 0');

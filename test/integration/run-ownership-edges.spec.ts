@@ -83,7 +83,15 @@ describe('run ownership at the edges', () => {
       }
     }
     @Module({
-      imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, executorId: 'edges-init', applicationVersion: VERSION, recovery: { executorLeaseMs: 1_000 } })],
+      imports: [
+        DbosModule.forRoot({
+          database: { url: databaseUrl() },
+          schema,
+          executorId: 'edges-init',
+          applicationVersion: VERSION,
+          recovery: { executorLeaseMs: 1_000 },
+        }),
+      ],
       providers: [Edgy, InitRunner],
     })
     class InitModule {}
@@ -108,7 +116,9 @@ describe('run ownership at the edges', () => {
     await app.get(WorkflowClient).start(Edgy, { workflowId })[method]();
     await new Promise((resolve) => setTimeout(resolve, 200)); // waiting
     await app.close();
-    const [row] = await sql<{ status: string; output: string | null }>(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = $1`, [workflowId]);
+    const [row] = await sql<{ status: string; output: string | null }>(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = $1`, [
+      workflowId,
+    ]);
     expect(row).toEqual({ status: 'PENDING', output: null });
   });
 });

@@ -59,10 +59,14 @@ describe('sample app: checkout over HTTP', () => {
   /** Polls GET /orders/:id until the checkout has finished, and answers the last body. */
   async function outcomeOf(workflowId: string): Promise<OrderStatusView> {
     let body!: OrderStatusView;
-    await waitFor(async () => {
-      body = (await request(http).get(`/orders/${workflowId}`).expect(200)).body as OrderStatusView;
-      return !['PENDING', 'ENQUEUED'].includes(body.status);
-    }, 20_000, 50);
+    await waitFor(
+      async () => {
+        body = (await request(http).get(`/orders/${workflowId}`).expect(200)).body as OrderStatusView;
+        return !['PENDING', 'ENQUEUED'].includes(body.status);
+      },
+      20_000,
+      50,
+    );
     return body;
   }
 
@@ -127,11 +131,14 @@ describe('sample app: checkout over HTTP', () => {
 
   it('GET /orders/:workflowId/progress streams the checkout stages as server-sent events', async () => {
     const workflowId = await placeOrder({ orderId: newOrderId(), sku: 'widget', quantity: 1 });
-    const response = await request(http).get(`/orders/${workflowId}/progress`).buffer(true).parse((res, done) => {
-      let text = '';
-      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      res.on('end', () => done(null, text));
-    });
+    const response = await request(http)
+      .get(`/orders/${workflowId}/progress`)
+      .buffer(true)
+      .parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
     expect(response.headers['content-type']).toMatch(/text\/event-stream/);
     const events = String(response.body)
       .split('\n')

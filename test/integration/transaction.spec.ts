@@ -20,10 +20,10 @@ class Ledger {
   @Transaction()
   async credit(account: string, amount: number): Promise<number> {
     Ledger.runs++;
-    const rows: { id: number }[] = await this.dbos.entityManager.query(
-      `INSERT INTO "${appSchema}".ledger (account, amount) VALUES ($1, $2) RETURNING id`,
-      [account, amount],
-    );
+    const rows: { id: number }[] = await this.dbos.entityManager.query(`INSERT INTO "${appSchema}".ledger (account, amount) VALUES ($1, $2) RETURNING id`, [
+      account,
+      amount,
+    ]);
     return rows[0].id;
   }
 
@@ -35,10 +35,9 @@ class Ledger {
 
   @Transaction({ readOnly: true })
   async balance(account: string): Promise<number> {
-    const rows: { total: string | null }[] = await this.dbos.entityManager.query(
-      `SELECT sum(amount) AS total FROM "${appSchema}".ledger WHERE account = $1`,
-      [account],
-    );
+    const rows: { total: string | null }[] = await this.dbos.entityManager.query(`SELECT sum(amount) AS total FROM "${appSchema}".ledger WHERE account = $1`, [
+      account,
+    ]);
     return Number(rows[0].total ?? 0);
   }
 
@@ -80,8 +79,7 @@ describe('@Transaction on the app DataSource', () => {
     app = await createDbosApp([Ledger], { schema, database: { dataSource: appDataSource }, executorId: 'tx-exec', applicationVersion: 'v1' });
     return app;
   };
-  const ledgerRows = (account: string) =>
-    sql<{ amount: number }>(`SELECT amount FROM "${appSchema}".ledger WHERE account = $1`, [account]);
+  const ledgerRows = (account: string) => sql<{ amount: number }>(`SELECT amount FROM "${appSchema}".ledger WHERE account = $1`, [account]);
 
   beforeAll(async () => {
     await sql(`CREATE SCHEMA "${appSchema}"; CREATE TABLE "${appSchema}".ledger (id serial PRIMARY KEY, account text NOT NULL, amount int NOT NULL)`);
@@ -112,7 +110,10 @@ describe('@Transaction on the app DataSource', () => {
 
   it('rolls back the writes of a failing transaction and records its error', async () => {
     const a = await start();
-    const error = await a.get(Ledger).overdraw('bob').catch((e: Error) => e);
+    const error = await a
+      .get(Ledger)
+      .overdraw('bob')
+      .catch((e: Error) => e);
     expect((error as Error).name).toBe('InsufficientFundsError');
     expect(await ledgerRows('bob')).toEqual([]);
     const [workflow] = await a.get(WorkflowClient).list({ workflowName: 'Ledger.overdraw' });

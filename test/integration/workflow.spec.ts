@@ -1,12 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import {
-  DbosConflictError,
-  DbosContext,
-  DbosSerializationError,
-  Step,
-  Workflow,
-  WorkflowClient,
-} from '../../lib';
+import { DbosConflictError, DbosContext, DbosSerializationError, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 
@@ -106,9 +99,7 @@ describe('durable workflows', () => {
     });
     expect(status!.createdAt).toBeInstanceOf(Date);
     const steps = await client.listSteps(result.workflowId!);
-    expect(steps).toEqual([
-      expect.objectContaining({ stepId: 0, name: 'OrderService.reserve', output: 'res-widget' }),
-    ]);
+    expect(steps).toEqual([expect.objectContaining({ stepId: 0, name: 'OrderService.reserve', output: 'res-widget' })]);
   });
 
   it('client.start returns a handle at once and getResult gives the result', async () => {
@@ -130,9 +121,7 @@ describe('durable workflows', () => {
   });
 
   it('concurrent starts of one id run the workflow once', async () => {
-    const handles = await Promise.all(
-      Array.from({ length: 5 }, () => client.start(OrderService, { workflowId: 'order-race' }).placeOrder('nut', 1)),
-    );
+    const handles = await Promise.all(Array.from({ length: 5 }, () => client.start(OrderService, { workflowId: 'order-race' }).placeOrder('nut', 1)));
     await Promise.all(handles.map((h) => h.getResult()));
     expect(service.calls.filter((c) => c === 'reserve:nut')).toHaveLength(1);
   });
@@ -167,7 +156,10 @@ describe('durable workflows', () => {
     const steps = await client.listSteps(handle.workflowId);
     expect(steps[0].error).toMatchObject({ name: 'PaymentDeclinedError', code: 'insufficient_funds' });
     // Read from the database by another handle (not the in-process promise): the same error.
-    const stored = await client.retrieve(handle.workflowId).getResult().catch((e: Error) => e);
+    const stored = await client
+      .retrieve(handle.workflowId)
+      .getResult()
+      .catch((e: Error) => e);
     expect((stored as Error).name).toBe('PaymentDeclinedError');
     expect((stored as PaymentDeclinedError).code).toBe('insufficient_funds');
   });

@@ -66,7 +66,11 @@ async function runCli(args: string[], env: Record<string, string | undefined> = 
 
 /** Data rows of a table, as arrays of cells. */
 function tableRows(stdout: string): string[][] {
-  return stdout.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
+  return stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(/\s{2,}/));
 }
 
 /** The same command line through `run()` in this process, for the checks that never reach the database. */
@@ -134,7 +138,17 @@ describe('nestjs-dbos CLI', () => {
     expect(code).toBe(0);
     expect(stdout.split('\n')[0].split(/\s+/)).toEqual(['ID', 'STATUS', 'NAME', 'QUEUE', 'CREATED', 'UPDATED', 'EXECUTOR', 'VERSION']);
     const rows = tableRows(stdout);
-    expect(rows.map((row) => row[0]).sort()).toEqual(['cli-child', 'cli-old-1', 'cli-old-2', 'cli-parent', 'cli-pay', 'cli-q-held', 'cli-q-next', 'cli-total', 'cli-wait']);
+    expect(rows.map((row) => row[0]).sort()).toEqual([
+      'cli-child',
+      'cli-old-1',
+      'cli-old-2',
+      'cli-parent',
+      'cli-pay',
+      'cli-q-held',
+      'cli-q-next',
+      'cli-total',
+      'cli-wait',
+    ]);
     const created = rows.map((row) => row[4]);
     expect(created).toEqual([...created].sort().reverse());
     expect(rows.slice(-3).map((row) => row[0])).toEqual(['cli-q-next', 'cli-old-2', 'cli-old-1']);
@@ -200,7 +214,12 @@ describe('nestjs-dbos CLI', () => {
     expect(total.stdout).toMatch(/^Input:\s+\[1,2\]$/m);
     expect(total.stdout).toMatch(/^Output:\s+13$/m);
     expect(pay.code).toBe(0);
-    expect(JSON.parse(pay.stdout)).toMatchObject({ workflowId: 'cli-pay', status: 'ERROR', input: [5], error: { name: 'Error', message: 'card declined for 5' } });
+    expect(JSON.parse(pay.stdout)).toMatchObject({
+      workflowId: 'cli-pay',
+      status: 'ERROR',
+      input: [5],
+      error: { name: 'Error', message: 'card declined for 5' },
+    });
   });
 
   it('workflows steps lists each step with its result, duration and child workflow', async () => {
@@ -301,20 +320,29 @@ describe('nestjs-dbos CLI', () => {
   it('bad usage exits 2 with a message saying what is wrong', async () => {
     const real = await runCli(['workflows', 'list', '--bogus']);
     expect(real.code).toBe(2);
-    expect(real.stderr).toContain("error: Unknown option '--bogus'.\nRun \"nestjs-dbos help workflows list\" for usage.");
+    expect(real.stderr).toContain('error: Unknown option \'--bogus\'.\nRun "nestjs-dbos help workflows list" for usage.');
 
     const cases: [string[], string][] = [
       [[], 'Usage: nestjs-dbos <command> [options]'],
       [['frobnicate'], 'error: Unknown command "frobnicate".'],
       [['workflows'], 'error: "workflows" needs a command: list, get, steps, cancel, resume, fork.'],
-      [['workflows', 'list', '--status', 'DONE'], 'error: Unknown status "DONE": use one of ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED.'],
-      [['workflows', 'list', '--created-after', 'yesterday'], 'error: --created-after "yesterday" is neither an ISO date (2026-01-31, 2026-01-31T12:00:00Z) nor a time ago (30m, 2h, 7d).'],
+      [
+        ['workflows', 'list', '--status', 'DONE'],
+        'error: Unknown status "DONE": use one of ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED.',
+      ],
+      [
+        ['workflows', 'list', '--created-after', 'yesterday'],
+        'error: --created-after "yesterday" is neither an ISO date (2026-01-31, 2026-01-31T12:00:00Z) nor a time ago (30m, 2h, 7d).',
+      ],
       [['workflows', 'list', '--limit', '0'], 'error: --limit "0" must be a whole number of at least 1.'],
       [['workflows', 'get'], 'error: workflows get needs ID.'],
       [['workflows', 'get', 'a', 'b'], 'error: Unexpected argument "b".'],
       [['workflows', 'fork', 'cli-total'], 'error: Option --from-step is required.'],
       [['gc', '--older-than', 'soon'], 'error: --older-than "soon" is neither an ISO date (2026-01-31, 2026-01-31T12:00:00Z) nor a time ago (30m, 2h, 7d).'],
-      [['queues', '--schema', 'not-a-schema'], 'error: Invalid system schema name "not-a-schema": use 1 to 63 letters, digits and underscores, not starting with a digit.'],
+      [
+        ['queues', '--schema', 'not-a-schema'],
+        'error: Invalid system schema name "not-a-schema": use 1 to 63 letters, digits and underscores, not starting with a digit.',
+      ],
       [['queues', '--database-url', 'mysql://db/x'], 'error: The database URL must be a postgres:// or postgresql:// URL.'],
     ];
     for (const [argv, message] of cases) {
@@ -328,10 +356,25 @@ describe('nestjs-dbos CLI', () => {
   it('help exits 0 and lists the commands, the connection options and the exit codes', async () => {
     const general = await runCli(['--help']);
     expect(general.code).toBe(0);
-    for (const line of ['workflows list', 'workflows fork ID', 'queues', 'migrate', 'gc', '--database-url URL', '--schema NAME', 'Exit codes:', '2  usage error', '3  a workflow was not found', '4  the database is unavailable']) {
+    for (const line of [
+      'workflows list',
+      'workflows fork ID',
+      'queues',
+      'migrate',
+      'gc',
+      '--database-url URL',
+      '--schema NAME',
+      'Exit codes:',
+      '2  usage error',
+      '3  a workflow was not found',
+      '4  the database is unavailable',
+    ]) {
       expect(general.stdout).toContain(line);
     }
-    for (const argv of [['help', 'workflows', 'list'], ['workflows', 'list', '--help']]) {
+    for (const argv of [
+      ['help', 'workflows', 'list'],
+      ['workflows', 'list', '--help'],
+    ]) {
       const command = await runInProcess(argv, {});
       expect(command.code).toBe(0);
       expect(command.stdout).toContain('Usage: nestjs-dbos workflows list [options]');

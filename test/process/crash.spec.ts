@@ -32,11 +32,7 @@ describe('crash recovery with a real SIGKILL', () => {
     const second = startApp();
     await second.waitForOutput(/READY/);
     client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
-    await expect(client.retrieve('crash-in-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual([
-      'paid-o-1',
-      'reserved-o-1',
-      'shipped-o-1',
-    ]);
+    await expect(client.retrieve('crash-in-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'reserved-o-1', 'shipped-o-1']);
     expect(await effects('crash-in-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
     const status = await client.retrieve('crash-in-tx').getStatus();
     expect(status).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1, executorId: 'crash-executor' });
@@ -51,11 +47,7 @@ describe('crash recovery with a real SIGKILL', () => {
     const second = startApp();
     await second.waitForOutput(/READY/);
     client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
-    await expect(client.retrieve('crash-after-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual([
-      'paid-o-1',
-      'reserved-o-1',
-      'shipped-o-1',
-    ]);
+    await expect(client.retrieve('crash-after-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'reserved-o-1', 'shipped-o-1']);
     expect(await effects('crash-after-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
     const steps = await client.listSteps('crash-after-tx');
     expect(steps.map((s) => s.name)).toEqual(['CrashCheckout.validatePayment', 'CrashCheckout.reserveStock', 'CrashCheckout.ship']);

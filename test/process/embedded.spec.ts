@@ -25,7 +25,9 @@ describe('no database configured', () => {
     expect(logged).not.toBeNull();
     const dataDir = logged![1];
     expect(fs.existsSync(path.join(dataDir, 'PG_VERSION'))).toBe(true);
-    expect(dataDir === path.resolve('.dbos/embedded-test-pgdata') || /\/nestjs-dbos\/clusters\/[^/]+-embedded-test-pgdata-[0-9a-f]{12}\/pg\d+$/.test(dataDir)).toBe(true);
+    expect(
+      dataDir === path.resolve('.dbos/embedded-test-pgdata') || /\/nestjs-dbos\/clusters\/[^/]+-embedded-test-pgdata-[0-9a-f]{12}\/pg\d+$/.test(dataDir),
+    ).toBe(true);
     const probe = new Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 2_000 });
     await expect(probe.connect()).rejects.toThrow(); // the module stopped the server it started
     await probe.end().catch(() => undefined);
@@ -66,7 +68,9 @@ describe('embedded Postgres data directory', () => {
         expect(dataDir.startsWith(project.root)).toBe(false);
         expect(dataDir).toMatch(/\/nestjs-dbos\/clusters\/app-pgdata-[0-9a-f]{12}\/pg\d+$/);
         expect(messages.join('\n')).toContain(`Started the embedded Postgres`);
-        expect(messages.join('\n')).toContain(`on 127.0.0.1:${port}; its data lives in ${dataDir} (the "postgres" user that runs it cannot reach ${project.requested})`);
+        expect(messages.join('\n')).toContain(
+          `on 127.0.0.1:${port}; its data lives in ${dataDir} (the "postgres" user that runs it cannot reach ${project.requested})`,
+        );
         expect(await sqlAt<{ data_directory: string }>(first.url, 'SHOW data_directory')).toEqual([{ data_directory: dataDir }]);
         await sqlAt(first.url, 'CREATE TABLE kept (note text)');
         await sqlAt(first.url, `INSERT INTO kept VALUES ('before the restart')`);
@@ -97,7 +101,9 @@ describe('embedded Postgres data directory', () => {
       // Before, a server answering on the port with the same credentials was simply reused.
       const refused = startEmbeddedPostgres({ dir: b.requested, port, log: () => undefined });
       await expect(refused).rejects.toThrow(DbosConfigurationError);
-      await expect(refused).rejects.toThrow(`Port ${port} for the embedded Postgres of ${b.requested} is taken by the embedded Postgres of another data directory (${first.dataDir})`);
+      await expect(refused).rejects.toThrow(
+        `Port ${port} for the embedded Postgres of ${b.requested} is taken by the embedded Postgres of another data directory (${first.dataDir})`,
+      );
 
       // Not requested, only the default (54329 in apps, 54330 in tests) taken: a free port, B's own cluster.
       const messages: string[] = [];
@@ -107,7 +113,9 @@ describe('embedded Postgres data directory', () => {
       expect(second.url).not.toBe(first.url);
       expect(second.dataDir).not.toBe(first.dataDir);
       expect(await sqlAt<{ data_directory: string }>(second.url, 'SHOW data_directory')).toEqual([{ data_directory: second.dataDir }]);
-      expect(messages.join('\n')).toContain(`Port ${port} is taken by the embedded Postgres of another data directory (${first.dataDir}); the embedded Postgres of ${b.requested} uses port`);
+      expect(messages.join('\n')).toContain(
+        `Port ${port} is taken by the embedded Postgres of another data directory (${first.dataDir}); the embedded Postgres of ${b.requested} uses port`,
+      );
 
       // A second process of project A finds A's running server by its data directory, on any port.
       const again = await startEmbeddedPostgres({ dir: a.requested, log: () => undefined });

@@ -31,13 +31,12 @@ describe('failover between executors', () => {
 
   it('3 processes, 300 workflows of 5 steps: one is SIGKILLed for good, the others finish everything exactly once within the limits', async () => {
     const handles = [];
-    for (let i = 0; i < 300; i++) handles.push(await client.enqueue<number>({ workflowName: 'QueueWork.fiveEffects', queue: 'failover', workflowId: `fo-${i}` }, 20));
+    for (let i = 0; i < 300; i++)
+      handles.push(await client.enqueue<number>({ workflowName: 'QueueWork.fiveEffects', queue: 'failover', workflowId: `fo-${i}` }, 20));
     await waitFor(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE executor = 'f1'`))[0].n >= 20, 60_000, 20);
     const killedAt = Date.now();
     await workers[0].kill('SIGKILL'); // never restarted
-    const orphaned = await sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE executor_id = 'f1' AND status = 'PENDING'`,
-    );
+    const orphaned = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE executor_id = 'f1' AND status = 'PENDING'`);
     expect(orphaned[0].n).toBeGreaterThan(0);
 
     const results = await Promise.all(handles.map((h) => h.getResult({ timeoutMs: 120_000 })));

@@ -35,7 +35,13 @@ async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<{ valu
   let timer: NodeJS.Timeout | undefined;
   const pending = new Promise<'pending'>((resolve) => (timer = setTimeout(() => resolve('pending'), ms)));
   try {
-    return await Promise.race([promise.then((value) => ({ value }), (error: Error) => ({ error })), pending]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: Error) => ({ error }),
+      ),
+      pending,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -139,7 +139,9 @@ describe('health over HTTP with @nestjs/terminus', () => {
       // A workflow left PENDING on this executor by a previous run of the app.
       const first = await startHttpApp(options);
       const handle = await first.get(WorkflowClient).start(Waiter, { workflowId: 'left-pending' }).waitForGo();
-      await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'left-pending' AND status = 'PENDING'`)).length === 1);
+      await waitFor(
+        async () => (await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'left-pending' AND status = 'PENDING'`)).length === 1,
+      );
       await first.close();
       // Recovery claims that row with FOR UPDATE SKIP LOCKED: a table lock that conflicts with row
       // locks (EXCLUSIVE: plain reads still pass) holds the claim, so recovery cannot finish.

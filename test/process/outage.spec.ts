@@ -78,7 +78,9 @@ describe('database outages', () => {
 
     for (let i = 0; i < 3; i++) {
       await new Promise((resolve) => setTimeout(resolve, 250));
-      await admin(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`);
+      await admin(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+      );
     }
 
     await server.stop();

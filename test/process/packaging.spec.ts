@@ -39,9 +39,7 @@ describe('the packed package', () => {
   });
 
   it('ships no tests, sample app, scripts or build leftovers', () => {
-    const unwanted = files.filter(
-      (f) => !/^dist\/(lib|migrations)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f),
-    );
+    const unwanted = files.filter((f) => !/^dist\/(lib|migrations)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
     expect(unwanted).toEqual([]);
     expect(files.filter((f) => /\.spec\.|tsbuildinfo|\/test\//.test(f))).toEqual([]);
   });

@@ -29,7 +29,11 @@ describe('a cut-off executor stops acting', () => {
   it('after another executor adopted its sleeping workflow during a partition, the cut-off one never runs a later step', async () => {
     const common = { DBOS_SCHEMA: schema, LEASE_MS: String(LEASE_MS) };
     const cutOff = ChildApp.start('partition-app.ts', {
-      ...common, DATABASE_URL: proxy.url(databaseUrl()), EXECUTOR_ID: 'exec-cut', START_WORKFLOW: 'cut-off', SLEEP_MS: '6000',
+      ...common,
+      DATABASE_URL: proxy.url(databaseUrl()),
+      EXECUTOR_ID: 'exec-cut',
+      START_WORKFLOW: 'cut-off',
+      SLEEP_MS: '6000',
     });
     children.push(cutOff);
     await cutOff.waitForOutput(/STEP1 exec-cut/);
@@ -51,7 +55,9 @@ describe('a cut-off executor stops acting', () => {
     proxy.cut(); // connections open during the partition are dead, as the server gave up on them
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     expect(cutOff.log).not.toMatch(/STEP2 exec-cut/);
-    const [row] = await sql<{ output: string; executor_id: string }>(`SELECT output, executor_id FROM "${schema}".workflow_status WHERE workflow_id = 'cut-off'`);
+    const [row] = await sql<{ output: string; executor_id: string }>(
+      `SELECT output, executor_id FROM "${schema}".workflow_status WHERE workflow_id = 'cut-off'`,
+    );
     expect(row.executor_id).toBe('exec-live');
     expect(cutOff.process.exitCode).toBeNull(); // alive all along, only cut off
   }, 60_000);

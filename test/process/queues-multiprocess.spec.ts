@@ -36,9 +36,7 @@ describe('durable queues across processes', () => {
     );
     expect(runs).toHaveLength(60);
     expect(maxOverlap(runs.map((r) => [Number(r.s), Number(r.e)]))).toBe(2);
-    const executors = await sql<{ executor_id: string }>(
-      `SELECT DISTINCT executor_id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'lim-%'`,
-    );
+    const executors = await sql<{ executor_id: string }>(`SELECT DISTINCT executor_id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'lim-%'`);
     expect(executors.length).toBeGreaterThan(1); // the work was shared, and still the limit held
   }, 90_000);
 

@@ -47,7 +47,14 @@ describe('sample app as a hybrid app: orders.created events from RabbitMQ start 
   it('an event (delivered twice) checks the order out once; an order sent both as an event and over HTTP, once too', async () => {
     await sql(`CREATE SCHEMA IF NOT EXISTS "${appSchema}"`);
     app = ChildApp.run('sample-app/main.ts', {
-      env: { PORT: String(await freePort()), DATABASE_URL: databaseUrl(), DBOS_SCHEMA: dbosSchema, APP_SCHEMA: appSchema, RABBITMQ_URL, ORDERS_QUEUE: ordersQueue },
+      env: {
+        PORT: String(await freePort()),
+        DATABASE_URL: databaseUrl(),
+        DBOS_SCHEMA: dbosSchema,
+        APP_SCHEMA: appSchema,
+        RABBITMQ_URL,
+        ORDERS_QUEUE: ordersQueue,
+      },
       detached: true,
     });
     const [, baseUrl] = await app.waitForOutput(/listening on (http:\/\/localhost:\d+)/, 120_000);
@@ -59,11 +66,15 @@ describe('sample app as a hybrid app: orders.created events from RabbitMQ start 
     await publish(ordersQueue, order);
     await publish(ordersQueue, order); // a redelivery, as a broker may make
     let view!: OrderStatusView;
-    await waitFor(async () => {
-      const res = await request(baseUrl).get(`/orders/order-${orderId}`);
-      view = res.body as OrderStatusView;
-      return res.status === 200 && view.status === 'SUCCESS';
-    }, 30_000, 100);
+    await waitFor(
+      async () => {
+        const res = await request(baseUrl).get(`/orders/order-${orderId}`);
+        view = res.body as OrderStatusView;
+        return res.status === 200 && view.status === 'SUCCESS';
+      },
+      30_000,
+      100,
+    );
     expect(view.result).toMatchObject({ orderId, sku: 'widget', quantity: 2 });
     // The same order over HTTP: the same workflow id, nothing checked out again.
     await request(baseUrl).post('/orders').send(order).expect(202);

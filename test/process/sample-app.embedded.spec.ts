@@ -64,10 +64,14 @@ describe('sample app started like `npm start`, without DATABASE_URL', () => {
       expect(placed.body).toEqual({ workflowId: `order-${orderId}` });
 
       let view!: OrderStatusView;
-      await waitFor(async () => {
-        view = (await request(baseUrl).get(`/orders/order-${orderId}`).expect(200)).body as OrderStatusView;
-        return !['PENDING', 'ENQUEUED'].includes(view.status);
-      }, 30_000, 100);
+      await waitFor(
+        async () => {
+          view = (await request(baseUrl).get(`/orders/order-${orderId}`).expect(200)).body as OrderStatusView;
+          return !['PENDING', 'ENQUEUED'].includes(view.status);
+        },
+        30_000,
+        100,
+      );
       expect(view.status).toBe('SUCCESS');
       const receipt = view.result as Receipt;
       expect(receipt).toMatchObject({ orderId, sku: 'widget', quantity: 1 });

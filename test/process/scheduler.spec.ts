@@ -37,9 +37,7 @@ describe('@Scheduled across two processes', () => {
     for (let t = first; t <= last; t += 1_000) expected.push(t);
     expect(expected.length).toBeGreaterThanOrEqual(3);
     expect(ticks.filter((t) => t >= first && t <= last)).toEqual(expected);
-    const workflows = await sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_name = 'Ticker.everySecond'`,
-    );
+    const workflows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_name = 'Ticker.everySecond'`);
     expect(workflows[0].n).toBe(ticks.length);
   }, 120_000);
 });
@@ -79,7 +77,10 @@ describe('@Scheduled catch-up and validation', () => {
     const lastHour = Math.floor(Date.now() / hour) * hour;
     // As if the last process stopped 3 hours ago, right after starting both schedules' ticks.
     await sql(`INSERT INTO "${schema}".scheduler_state (workflow_name, last_tick) VALUES ($1, $2), ($3, $4)`, [
-      'Reports.hourly', lastHour - 3 * hour, 'reports.halfPast', lastHour - 3 * hour + hour / 2,
+      'Reports.hourly',
+      lastHour - 3 * hour,
+      'reports.halfPast',
+      lastHour - 3 * hour + hour / 2,
     ]);
     Reports.ran = [];
     app = await createDbosApp([Reports], { schema });
@@ -97,7 +98,10 @@ describe('@Scheduled catch-up and validation', () => {
     @Module({ imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema })], providers: [BadCron] })
     class BadModule {}
     const moduleRef = await Test.createTestingModule({ imports: [BadModule] }).compile();
-    const error = await moduleRef.createNestApplication({ logger: false }).init().catch((e: Error) => e);
+    const error = await moduleRef
+      .createNestApplication({ logger: false })
+      .init()
+      .catch((e: Error) => e);
     expect(error).toBeInstanceOf(DbosConfigurationError);
     expect((error as Error).message).toContain('"every tuesday"');
     await moduleRef.close();

@@ -5,10 +5,7 @@ import { DbosModule, type DbosModuleOptions } from '../../lib';
 import { databaseUrl } from './database';
 
 /** A Nest app context with DbosModule on the test database and the given providers. */
-export async function createDbosApp(
-  providers: Provider[],
-  options: DbosModuleOptions & { schema: string },
-): Promise<INestApplicationContext> {
+export async function createDbosApp(providers: Provider[], options: DbosModuleOptions & { schema: string }): Promise<INestApplicationContext> {
   @Module({
     imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, shutdownTimeoutMs: 2_000, ...options })],
     providers,

@@ -184,8 +184,18 @@ export class FaultProxy {
   private listenPort: number;
   delayMs = 0;
   private readonly stats: Omit<FaultProxyCounters, 'open'> = {
-    connections: 0, forwarded: 0, blackholedConnections: 0, delays: 0, blackholes: 0, heals: 0, cuts: 0, refusals: 0,
-    cutConnections: 0, targetErrors: 0, bytesForwarded: 0, bytesDropped: 0,
+    connections: 0,
+    forwarded: 0,
+    blackholedConnections: 0,
+    delays: 0,
+    blackholes: 0,
+    heals: 0,
+    cuts: 0,
+    refusals: 0,
+    cutConnections: 0,
+    targetErrors: 0,
+    bytesForwarded: 0,
+    bytesDropped: 0,
   };
 
   private constructor(private readonly options: FaultProxyOptions) {

@@ -8,8 +8,7 @@ const migrate: CommandSpec = {
   arity: { min: 0, max: 0 },
   summary: 'Create the system schema, or bring it up to date',
   description:
-    'Applies the pending migrations of the system tables in one transaction. Safe while apps run and from ' +
-    'several processes at once (they take turns).',
+    'Applies the pending migrations of the system tables in one transaction. Safe while apps run and from ' + 'several processes at once (they take turns).',
   options: {},
   examples: ['nestjs-dbos migrate --schema dbos'],
   run: applyMigrations,

@@ -21,5 +21,8 @@ async function showQueues(ctx: CommandContext): Promise<void> {
 
 function queueTable(stats: QueueStats[]): string {
   if (stats.length === 0) return 'No queue has waiting or running workflows.';
-  return renderTable(['QUEUE', 'ENQUEUED', 'RUNNING'], stats.map((s) => [s.queue, String(s.enqueued), String(s.running)]));
+  return renderTable(
+    ['QUEUE', 'ENQUEUED', 'RUNNING'],
+    stats.map((s) => [s.queue, String(s.enqueued), String(s.running)]),
+  );
 }

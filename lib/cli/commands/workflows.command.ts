@@ -29,7 +29,12 @@ const list: CommandSpec = {
   arity: { min: 0, max: 0 },
   summary: 'List workflows, newest first',
   options: {
-    status: { type: 'string', multiple: true, value: 'STATUS', description: 'Only these statuses (repeat it or separate with commas): ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED' },
+    status: {
+      type: 'string',
+      multiple: true,
+      value: 'STATUS',
+      description: 'Only these statuses (repeat it or separate with commas): ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED',
+    },
     name: { type: 'string', value: 'NAME', description: 'Only workflows of this name (ClassName.method, or the name given to @Workflow)' },
     queue: { type: 'string', value: 'QUEUE', description: 'Only workflows of this queue' },
     executor: { type: 'string', value: 'ID', description: 'Only workflows of this executor' },
@@ -251,10 +256,7 @@ async function forkWorkflow(ctx: CommandContext): Promise<void> {
 }
 
 /** Runs `action` on each id given; an unknown id is reported and the others still run. The worst exit code wins. */
-async function forEachWorkflow(
-  ctx: CommandContext,
-  action: (client: WorkflowClient, workflowId: string) => Promise<ExitCodeValue>,
-): Promise<ExitCodeValue> {
+async function forEachWorkflow(ctx: CommandContext, action: (client: WorkflowClient, workflowId: string) => Promise<ExitCodeValue>): Promise<ExitCodeValue> {
   const client = await ctx.client();
   let worst: ExitCodeValue = ExitCode.Success;
   for (const workflowId of new Set(ctx.args)) {
