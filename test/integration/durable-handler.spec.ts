@@ -174,8 +174,21 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
   });
 
   it('refuses at startup a RabbitMQ microservice that acknowledges on delivery (noAck not false)', async () => {
-    await expect(hybridApp(uniqueSchema('dhnoack'), rmq(true))).rejects.toThrow(DbosConfigurationError);
-    await expect(hybridApp(uniqueSchema('dhnoack'), rmq(true))).rejects.toThrow(/noAck: false/);
+    // A queue of its own: the app above may still be settling messages of the shared one.
+    const noAckQueue = `${queue}-noack`;
+    const options: MicroserviceOptions = {
+      transport: Transport.RMQ,
+      options: { urls: [RMQ_URL], queue: noAckQueue, noAck: true, queueOptions: { durable: false } },
+    };
+    const schema = uniqueSchema('dhnoack');
+    try {
+      const error = await hybridApp(schema, options).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(DbosConfigurationError);
+      expect((error as Error).message).toMatch(/noAck: false/);
+    } finally {
+      await channel.deleteQueue(noAckQueue).catch(() => undefined);
+      await dropSchema(schema);
+    }
   });
 });
 
