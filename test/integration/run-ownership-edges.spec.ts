@@ -4,6 +4,7 @@ import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../../l
 import type { DbosDatabase } from '../../lib/dbos.database';
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import { WorkflowRegistry } from '../../lib/discovery/workflow.registry';
+import { RecoveryService } from '../../lib/recovery/recovery.service';
 import { WorkflowResumer } from '../../lib/recovery/workflow.resumer';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
@@ -52,6 +53,8 @@ describe('run ownership at the edges', () => {
   it('two concurrent resumes of one PENDING workflow run it once', async () => {
     const app = await createDbosApp([Edgy], { schema, executorId: 'edges-a', applicationVersion: VERSION });
     try {
+      // Startup recovery (in the background) would take the row below itself: let it finish first.
+      await app.get(RecoveryService).whenRecovered();
       await sql(
         `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id, application_version, created_at, updated_at)
          VALUES ('twice', 'PENDING', 'Edgy.single', 'Edgy', $1, 'edges-a', $2, 1, 1)`,
