@@ -61,7 +61,12 @@ class OrderEvents {
   }
 }
 
-async function hybridApp(schema: string, microservice: MicroserviceOptions, controllers: Type[] = [OrderEvents]): Promise<INestApplication> {
+/**
+ * A hybrid app whose microservice starts before the module initializes (messages may arrive
+ * first). `initFirst`: the other order, for apps the startup checks refuse, so that no broker
+ * channel is still opening when the refused app closes.
+ */
+async function hybridApp(schema: string, microservice: MicroserviceOptions, controllers: Type[] = [OrderEvents], initFirst = false): Promise<INestApplication> {
   @Module({
     imports: [
       DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'order-events', workerConcurrency: 1 }] }),
@@ -74,8 +79,9 @@ async function hybridApp(schema: string, microservice: MicroserviceOptions, cont
   const app = moduleRef.createNestApplication({ logger: ['error'] });
   app.connectMicroservice(microservice);
   try {
+    if (initFirst) await app.init();
     await app.startAllMicroservices();
-    await app.init();
+    if (!initFirst) await app.init();
   } catch (err) {
     // An app refused at startup still holds its broker connections: close them, as a process exit would.
     await app.close().catch(() => undefined);
@@ -182,7 +188,7 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
     };
     const schema = uniqueSchema('dhnoack');
     try {
-      const error = await hybridApp(schema, options).catch((e: Error) => e);
+      const error = await hybridApp(schema, options, [OrderEvents], true).catch((e: Error) => e);
       expect(error).toBeInstanceOf(DbosConfigurationError);
       expect((error as Error).message).toMatch(/noAck: false/);
     } finally {
@@ -233,7 +239,7 @@ describe('@DurableHandler on MQTT (with a key: the transport gives messages no i
   });
 
   it('a handler without a key is refused at startup, saying so', async () => {
-    await expect(hybridApp(uniqueSchema('dhmqtt'), mqttServer, [KeylessMqtt])).rejects.toThrow(
+    await expect(hybridApp(uniqueSchema('dhmqtt'), mqttServer, [KeylessMqtt], true)).rejects.toThrow(
       /MQTT transport gives a message no identity.*give the decorator a key/,
     );
   });
