@@ -91,6 +91,7 @@ export function portIsFree(port: number): Promise<boolean> {
   });
 }
 
+/** A TCP port free on 127.0.0.1 right now (the kernel picks it: listen on port 0, then close). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
