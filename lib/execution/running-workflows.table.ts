@@ -109,15 +109,8 @@ export class RunningWorkflows {
   }
 
   /** Counts a start of this id as in flight while `work` runs (between its insert and its launch). */
-  async whileStarting<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
-    this.starting.set(workflowId, this.startsInFlight(workflowId) + 1);
-    try {
-      return await work();
-    } finally {
-      const left = this.starting.get(workflowId)! - 1;
-      if (left === 0) this.starting.delete(workflowId);
-      else this.starting.set(workflowId, left);
-    }
+  whileStarting<T>(workflowId: string, work: () => Promise<T>): Promise<T> {
+    return whileCounted(this.starting, [workflowId], work);
   }
 
   /**
@@ -125,17 +118,8 @@ export class RunningWorkflows {
    * of its commit can reach this process before `work` returns, and that status change is then
    * this process's own, stopped and reported by `work`, not a cancel by another process.
    */
-  async whileCancelling<T>(roots: string[], work: () => Promise<T>): Promise<T> {
-    for (const root of roots) this.cancelling.set(root, (this.cancelling.get(root) ?? 0) + 1);
-    try {
-      return await work();
-    } finally {
-      for (const root of roots) {
-        const left = this.cancelling.get(root)! - 1;
-        if (left === 0) this.cancelling.delete(root);
-        else this.cancelling.set(root, left);
-      }
-    }
+  whileCancelling<T>(roots: string[], work: () => Promise<T>): Promise<T> {
+    return whileCounted(this.cancelling, roots, work);
   }
 
   /** True while a cancel made here covers the workflow (as a root, or through its `cancelRoot`). */
@@ -200,5 +184,19 @@ export class RunningWorkflows {
     const outcome = await Promise.race([Promise.all(running), timeout]);
     clearTimeout(timer);
     return outcome !== 'timeout';
+  }
+}
+
+/** Counts each key once more in `counts` while `work` runs (several at once may hold one key). */
+async function whileCounted<T>(counts: Map<string, number>, keys: string[], work: () => Promise<T>): Promise<T> {
+  for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1);
+  try {
+    return await work();
+  } finally {
+    for (const key of keys) {
+      const left = counts.get(key)! - 1;
+      if (left === 0) counts.delete(key);
+      else counts.set(key, left);
+    }
   }
 }

@@ -26,6 +26,7 @@ import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import type { ExecutorSettings } from './executor.settings';
 import { workflowBodyStore, type ExecutionState } from './execution.state';
 import { isTransient } from './interruption.util';
+import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
@@ -207,18 +208,9 @@ export class WorkflowExecutor {
       return;
     }
     // This row is PENDING here now: it must start, so a blip while reading its checkpoints is waited out.
-    let steps: OperationOutputRow[] = preloaded ?? [];
-    for (let attempt = 1; hasSteps && !preloaded; attempt++) {
-      try {
-        steps = await this.deps.checkpoints.loadAll(workflowId);
-        break;
-      } catch (err) {
-        if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
-        const wait = backoff(attempt);
-        this.logger.warn(`Could not read the checkpoints of ${workflowId} (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`);
-        await delay(wait, this.stopSignal);
-      }
-    }
+    const steps =
+      preloaded ??
+      (hasSteps ? await untilAvailable(`the checkpoints of ${workflowId}`, this.stopSignal, this.logger, () => this.deps.checkpoints.loadAll(workflowId)) : []);
     this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
   }
 

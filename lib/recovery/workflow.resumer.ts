@@ -1,12 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
-import { backoff } from '../common/backoff.util';
-import { delay } from '../common/delay.util';
-import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosMaxRecoveryAttemptsError } from '../errors/max-recovery-attempts.error';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
+import { untilAvailable } from '../execution/until-available.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { WorkflowRecoverySource } from '../interfaces/workflow-event.interface';
 import type { WorkflowStatusType } from '../interfaces/workflow-status.interface';
@@ -93,19 +91,10 @@ export class WorkflowResumer {
   }
 
   /** The checkpoints of claimed workflows: they must start, so a blip while reading them is waited out. */
-  private async loadCheckpoints(workflowIds: string[]): Promise<Map<string, OperationOutputRow[]>> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.checkpoints.loadMany(workflowIds);
-      } catch (err) {
-        if (!(err instanceof DbosDatabaseUnavailableError) || !this.runs.isAccepting) throw err;
-        const wait = backoff(attempt);
-        this.logger.warn(
-          `Could not read the checkpoints of ${workflowIds.length} claimed workflow(s) (attempt ${attempt}), retrying in ${wait} ms: ${(err as Error).message}`,
-        );
-        await delay(wait, this.runs.stopSignal);
-      }
-    }
+  private loadCheckpoints(workflowIds: string[]): Promise<Map<string, OperationOutputRow[]>> {
+    return untilAvailable(`the checkpoints of ${workflowIds.length} claimed workflow(s)`, this.runs.stopSignal, this.logger, () =>
+      this.checkpoints.loadMany(workflowIds),
+    );
   }
 
   /** Marks a claimed workflow (PENDING here, or put back on its queue) MAX_RECOVERY_ATTEMPTS_EXCEEDED once it used them up. */
