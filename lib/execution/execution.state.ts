@@ -3,6 +3,7 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosNondeterminismError } from '../errors/nondeterminism.error';
 import { DbosSerializationError } from '../errors/serialization.error';
 import { deserialize, deserializeError } from '../serialization/value.codec';
+import type { RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow } from '../system-database/system.rows';
 
 export interface ExecutionState extends WorkflowRunState {
@@ -18,6 +19,19 @@ export interface ExecutionState extends WorkflowRunState {
   confirmedGeneration: number;
   /** Set when an interruption (shutdown, outage, lost ownership) was thrown into the body: a result it returns anyway is not recorded. */
   interrupted: boolean;
+  /**
+   * The last step's checkpoint, not written yet: it is written before the run's next operation
+   * starts, or with the outcome when the body returns first, or alone on the next turn of the
+   * event loop, whichever comes first (see StepRunner.deferCheckpoint).
+   */
+  deferred?: DeferredCheckpoint;
+}
+
+/** A step checkpoint held back for one turn of the event loop; `flushing` once its own write started. */
+export interface DeferredCheckpoint {
+  readonly row: OperationOutputRow;
+  readonly epoch: number;
+  flushing?: Promise<RecordCheckpointResult | { failed: unknown }>;
 }
 
 /** The store of the running workflow when we are in its body (not inside a step); else undefined. */

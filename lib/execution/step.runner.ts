@@ -11,7 +11,8 @@ import { asUnavailable, isConnectionError } from '../system-database/connection-
 import type { OperationOutputRow } from '../system-database/system.rows';
 import { describeTarget } from '../common/database-target.util';
 import type { SystemDatabase } from '../system-database/system.database';
-import { replayCheckpoint, workflowBodyStore, type ExecutionState } from './execution.state';
+import { replayCheckpoint, workflowBodyStore, type DeferredCheckpoint, type ExecutionState } from './execution.state';
+import { CheckpointTakenError } from './checkpoint-taken.error';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { interruption, isTransient } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
@@ -64,8 +65,9 @@ export class StepRunner {
     if (this.stopSignal.aborted) throw new DbosShutdownInterrupt(state.workflowId);
   }
 
-  /** Before a new step: not interrupted, and still the owner of the workflow. */
+  /** Before a new step: the previous step's checkpoint written, not interrupted, and still the owner of the workflow. */
   private async mayStart(state: ExecutionState): Promise<void> {
+    await this.flushDeferred(state);
     try {
       this.checkInterrupt(state);
       await this.gate.confirmOwnership(state);
@@ -103,6 +105,7 @@ export class StepRunner {
     name: string,
     fn: (stepId: number) => Promise<T>,
     childWorkflowIdOf?: (value: T) => string,
+    defer = false,
   ): Promise<T> {
     const state = store.run;
     const { stepId, recorded } = this.next(state);
@@ -122,24 +125,77 @@ export class StepRunner {
       thrown = err;
       error = serializeError(err);
     }
-    const result = await this.recordOrMark(
-      state,
-      {
-        workflowId: state.workflowId,
-        stepId,
-        stepName: name,
-        output,
-        error,
-        startedAt,
-        completedAt: Date.now(),
-        childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
-      },
-      state.epoch,
-    );
+    const row: OperationOutputRow = {
+      workflowId: state.workflowId,
+      stepId,
+      stepName: name,
+      output,
+      error,
+      startedAt,
+      completedAt: Date.now(),
+      childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
+    };
+    if (defer) {
+      this.deferCheckpoint(state, row);
+      if (error !== null) throw thrown;
+      return value as T;
+    }
+    const result = await this.recordOrMark(state, row, state.epoch);
     return this.settle(state, stepId, name, result, () => {
       if (error !== null) throw thrown;
       return value as T;
     });
+  }
+
+  /**
+   * Holds a step's checkpoint back instead of writing it before returning: when the body's next
+   * move is to return, the checkpoint is written with the outcome in one statement (one commit
+   * fewer per workflow). It is written before the run's next operation starts, or alone on the
+   * next turn of the event loop when the body does anything else first (awaits I/O, a timer), so a
+   * completed step is never left unrecorded while the body goes on beyond synchronous code.
+   */
+  private deferCheckpoint(state: ExecutionState, row: OperationOutputRow): void {
+    const deferred: DeferredCheckpoint = { row, epoch: state.epoch };
+    state.deferred = deferred;
+    setImmediate(() => {
+      if (state.deferred === deferred) this.startFlush(deferred);
+    });
+  }
+
+  private startFlush(deferred: DeferredCheckpoint): NonNullable<DeferredCheckpoint['flushing']> {
+    deferred.flushing ??= this.checkpoints.record(deferred.row, deferred.epoch).catch((err: unknown) => ({ failed: err }));
+    return deferred.flushing;
+  }
+
+  /**
+   * The deferred checkpoint for the outcome's statement to write, when its own write has not
+   * started (else undefined: flushDeferred waits for that write).
+   */
+  takeDeferred(state: ExecutionState): OperationOutputRow | undefined {
+    const deferred = state.deferred;
+    if (!deferred || deferred.flushing) return undefined;
+    state.deferred = undefined;
+    return deferred.row;
+  }
+
+  /** Writes the deferred checkpoint (or waits for its write): what the run does next depends on it. */
+  async flushDeferred(state: ExecutionState): Promise<void> {
+    const deferred = state.deferred;
+    if (!deferred) return;
+    const result = await this.startFlush(deferred);
+    if (state.deferred === deferred) state.deferred = undefined;
+    if ('failed' in result) throw isTransient(result.failed) ? interruption(state, result.failed) : result.failed;
+    if (!result.recorded) throw interruption(state, this.notRecordedError(state, deferred.row.stepId, result));
+  }
+
+  /** Why a checkpoint whose value the body already used was not written: this run stops or replays. */
+  notRecordedError(state: ExecutionState, stepId: number, result: NotRecorded): Error {
+    return 'fenced' in result ? new DbosRunSuperseded(state.workflowId) : new CheckpointTakenError(state.workflowId, stepId);
+  }
+
+  /** When the run ends without an outcome (interrupted): the deferred checkpoint is still written if it can be. */
+  async settleDeferred(state: ExecutionState): Promise<void> {
+    await this.flushDeferred(state).catch(() => undefined);
   }
 
   private async recordOrMark(state: ExecutionState, row: OperationOutputRow, epoch: number): Promise<RecordCheckpointResult> {
@@ -154,14 +210,19 @@ export class StepRunner {
   runStep(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
     const store = workflowBodyStore();
     if (!store) return registration.method.apply(instance, args);
-    return this.runOperation(store, registration.name, (stepId) =>
-      withRetries(
-        `Step ${registration.name} of workflow ${store.run.workflowId}`,
-        registration.options.retries,
-        this.logger,
-        () => workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
-        store.run.signal,
-      ),
+    return this.runOperation(
+      store,
+      registration.name,
+      (stepId) =>
+        withRetries(
+          `Step ${registration.name} of workflow ${store.run.workflowId}`,
+          registration.options.retries,
+          this.logger,
+          () => workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+          store.run.signal,
+        ),
+      undefined,
+      true,
     );
   }
 

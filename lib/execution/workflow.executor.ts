@@ -28,6 +28,7 @@ import { workflowBodyStore, type ExecutionState } from './execution.state';
 import { isTransient } from './interruption.util';
 import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
+import { CheckpointTakenError } from './checkpoint-taken.error';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
@@ -263,11 +264,16 @@ export class WorkflowExecutor {
       try {
         return await this.runOnce(registration, store, args);
       } catch (err) {
-        if (!(err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
+        const taken = err instanceof CheckpointTakenError;
+        if (!(taken || err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
         const { workflowId } = store.run;
-        const pause = backoff(outage);
-        this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
-        await delay(pause, this.stopSignal);
+        if (taken) {
+          this.logger.warn((err as Error).message);
+        } else {
+          const pause = backoff(outage);
+          this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
+          await delay(pause, this.stopSignal);
+        }
         let replay = await this.replayState(store.run);
         for (let again = 1; replay === undefined; again++) {
           // Lost again while re-reading: back to waiting (never a rerun from a stale position).
@@ -306,6 +312,7 @@ export class WorkflowExecutor {
           recorded: new Map(steps.map((s) => [s.stepId, s])),
           confirmedGeneration: this.deps.gate.generation,
           interrupted: false,
+          deferred: undefined,
         },
       };
     } catch (err) {
@@ -319,17 +326,28 @@ export class WorkflowExecutor {
     try {
       result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
     } catch (err) {
-      if (isTransient(err)) throw err;
-      // Cancelled (or timed out): the status row already says so; recording an error here could
-      // overwrite a resume that reopened the workflow meanwhile.
-      if (store.run.abort.signal.aborted) throw store.run.abort.signal.reason;
-      // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
-      if (!this.isAccepting) throw new DbosShutdownInterrupt(store.run.workflowId);
+      const noOutcome = isTransient(err)
+        ? err
+        : // Cancelled (or timed out): the status row already says so; recording an error here could
+          // overwrite a resume that reopened the workflow meanwhile.
+          store.run.abort.signal.aborted
+          ? store.run.abort.signal.reason
+          : // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
+            !this.isAccepting
+            ? new DbosShutdownInterrupt(store.run.workflowId)
+            : undefined;
+      if (noOutcome !== undefined) {
+        await this.steps.settleDeferred(store.run);
+        throw noOutcome;
+      }
       return this.finish(store.run, 'ERROR', null, serializeError(err), err);
     }
     // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
     // is not the workflow's; the next start replays it properly.
-    if (store.run.interrupted && !this.isAccepting) throw new DbosShutdownInterrupt(store.run.workflowId);
+    if (store.run.interrupted && !this.isAccepting) {
+      await this.steps.settleDeferred(store.run);
+      throw new DbosShutdownInterrupt(store.run.workflowId);
+    }
     let output: string;
     try {
       output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
@@ -345,8 +363,11 @@ export class WorkflowExecutor {
    */
   private async finish(run: ExecutionState, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
     const { workflowId } = run;
-    const recorded = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch });
-    if (recorded) {
+    // The last step's checkpoint, when the body returned right after it, goes with the outcome.
+    const lastCheckpoint = this.steps.takeDeferred(run);
+    if (!lastCheckpoint) await this.steps.flushDeferred(run);
+    const result = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
+    if (result === 'completed') {
       if (status === 'ERROR') {
         this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${(value as Error)?.message ?? value}`);
         const error = value instanceof Error ? value : new Error(String(value));
@@ -355,6 +376,11 @@ export class WorkflowExecutor {
       }
       this.deps.events.emit({ type: 'finished', workflowId, workflowName: run.workflowName, status: 'SUCCESS', output: value });
       return value;
+    }
+    if (result === 'checkpoint-not-recorded' && lastCheckpoint) {
+      const why = await this.deps.checkpoints.notRecorded(workflowId, lastCheckpoint.stepId, run.epoch);
+      // Its position holds another run's row: the outcome was computed from another value; replay.
+      if ('existing' in why) throw this.steps.notRecordedError(run, lastCheckpoint.stepId, why);
     }
     const row = await this.deps.statuses.get(workflowId);
     if (row && isTerminal(row.status)) return outcomeOf(row);

@@ -1,7 +1,7 @@
 import type { Queryable } from './queryable.interface';
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
-import type { WorkflowStatusRow } from './system.rows';
-import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, statusColumnsOf, toStatusRow } from './row.mapping';
+import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
+import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, STEP_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
 import { WriteBatcher } from './write.batcher';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
@@ -24,7 +24,11 @@ export interface WorkflowOutcome {
   error: string | null;
   /** The run recording it: the outcome is written only while that run still owns the workflow. */
   epoch: number;
+  /** The checkpoint of the step the body returned after, written in the same statement (see StepRunner.takeDeferred). */
+  lastCheckpoint?: OperationOutputRow;
 }
+
+export type CompleteResult = 'completed' | 'not-pending' | 'checkpoint-not-recorded';
 
 /** Who runs a reopened workflow: this executor (when it has the code and version), else any, through a queue. */
 export interface ReopenTarget {
@@ -93,7 +97,7 @@ function decodeListCursor(cursor: string, sortDesc: boolean, order: ListOrder): 
 /** Workflow status rows: one per workflow, the source of truth for its state. */
 export class WorkflowStatusRepository {
   private readonly inserts: WriteBatcher<NewWorkflowRow, InsertWorkflowResult>;
-  private readonly outcomes: WriteBatcher<WorkflowOutcome, boolean>;
+  private readonly outcomes: WriteBatcher<WorkflowOutcome, CompleteResult>;
 
   constructor(private readonly db: SystemDatabase) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
@@ -105,8 +109,13 @@ export class WorkflowStatusRepository {
     return this.inserts.add(row);
   }
 
-  /** Records a workflow's result; false when it was no longer PENDING under that run (cancelled, finished, resumed elsewhere). */
-  complete(outcome: WorkflowOutcome): Promise<boolean> {
+  /**
+   * Records a workflow's result (with its last step's checkpoint, when given). 'not-pending' when
+   * it was no longer PENDING under that run (cancelled, finished, resumed elsewhere);
+   * 'checkpoint-not-recorded' when the checkpoint was not written (fenced, or its position taken),
+   * and so neither was the outcome.
+   */
+  complete(outcome: WorkflowOutcome): Promise<CompleteResult> {
     return this.outcomes.add(outcome);
   }
 
@@ -154,14 +163,37 @@ export class WorkflowStatusRepository {
     return rows.map((r, i) => (wins[i] ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null }));
   }
 
-  private async completeBatch(outcomes: WorkflowOutcome[]): Promise<boolean[]> {
+  private async completeBatch(outcomes: WorkflowOutcome[]): Promise<CompleteResult[]> {
     const now = Date.now();
-    const updated = await this.db.query<{ workflow_id: string }>(
-      `UPDATE ${this.db.s}.workflow_status w
-          SET status = u.status, output = u.output, error = u.error, updated_at = $5, deduplication_id = NULL
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[]) AS u(workflow_id, status, output, error, run_epoch)
-        WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
-       RETURNING w.workflow_id`,
+    const step = (o: WorkflowOutcome) => o.lastCheckpoint;
+    // One statement: the last checkpoints (fenced like any checkpoint), then the outcomes, each
+    // only where its checkpoint (if it has one) was written by this statement.
+    const rows = await this.db.query<{ workflow_id: string; completed: boolean }>(
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[],
+                              $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
+                    AS u(workflow_id, status, output, error, run_epoch,
+                         step_id, step_name, step_output, step_error, child_workflow_id, started_at, completed_at)
+       ), checkpoint AS (
+         INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+         SELECT u.workflow_id, u.step_id, u.step_name, u.step_output, u.step_error, u.child_workflow_id, u.started_at, u.completed_at
+           FROM u
+          WHERE u.step_id IS NOT NULL
+            AND EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status w
+                         WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch)
+         ON CONFLICT (workflow_id, step_id) DO NOTHING
+         RETURNING workflow_id
+       ), outcome AS (
+         UPDATE ${this.db.s}.workflow_status w
+            SET status = u.status, output = u.output, error = u.error, updated_at = $5, deduplication_id = NULL
+           FROM u
+          WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
+            AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
+         RETURNING w.workflow_id
+       )
+       SELECT workflow_id, true AS completed FROM outcome
+       UNION ALL
+       SELECT workflow_id, false AS completed FROM checkpoint`,
       [
         outcomes.map((o) => o.workflowId),
         outcomes.map((o) => o.status),
@@ -169,10 +201,20 @@ export class WorkflowStatusRepository {
         outcomes.map((o) => o.error),
         now,
         outcomes.map((o) => o.epoch),
+        outcomes.map((o) => step(o)?.stepId ?? null),
+        outcomes.map((o) => step(o)?.stepName ?? null),
+        outcomes.map((o) => step(o)?.output ?? null),
+        outcomes.map((o) => step(o)?.error ?? null),
+        outcomes.map((o) => step(o)?.childWorkflowId ?? null),
+        outcomes.map((o) => step(o)?.startedAt ?? null),
+        outcomes.map((o) => step(o)?.completedAt ?? null),
       ],
     );
-    const done = new Set(updated.map((r) => r.workflow_id));
-    return outcomes.map((o) => done.has(o.workflowId));
+    const completed = new Set(rows.filter((r) => r.completed).map((r) => r.workflow_id));
+    const checkpointed = new Set(rows.filter((r) => !r.completed).map((r) => r.workflow_id));
+    return outcomes.map((o) =>
+      completed.has(o.workflowId) ? 'completed' : o.lastCheckpoint && !checkpointed.has(o.workflowId) ? 'checkpoint-not-recorded' : 'not-pending',
+    );
   }
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {

@@ -53,6 +53,23 @@ describe('crash recovery with a real SIGKILL', () => {
     expect(steps.map((s) => s.name)).toEqual(['CrashCheckout.validatePayment', 'CrashCheckout.reserveStock', 'CrashCheckout.ship']);
   });
 
+  it('killed while the body waits on something that is not a step, the restarted app does not run the step before it again', async () => {
+    // The step's checkpoint is held back to go with the outcome only while the body goes straight on;
+    // a body that waits on anything else has it written meanwhile.
+    const first = startApp({ START_PAUSE: 'crash-paused' });
+    await first.waitForOutput(/PAUSED_AFTER_STEP/);
+    await first.kill('SIGKILL');
+    expect(await effects('crash-paused')).toEqual(['validatePayment']);
+    const recorded = await sql<{ step_name: string }>(`SELECT step_name FROM "${schema}".operation_outputs WHERE workflow_id = 'crash-paused'`);
+    expect(recorded.map((r) => r.step_name)).toEqual(['CrashCheckout.validatePayment']);
+
+    const second = startApp();
+    await second.waitForOutput(/READY/);
+    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    await expect(client.retrieve('crash-paused').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'shipped-o-1']);
+    expect(await effects('crash-paused')).toEqual(['ship', 'validatePayment']);
+  });
+
   it('a durable sleep interrupted by SIGKILL wakes at its original deadline after the restart', async () => {
     const napMs = 8_000;
     const first = startApp({ START_NAP: 'nap-1', NAP_MS: String(napMs) });
