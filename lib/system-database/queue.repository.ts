@@ -31,30 +31,28 @@ export class QueueRepository {
   async claim(request: ClaimRequest): Promise<{ row: WorkflowStatusRow; hasSteps: boolean }[]> {
     const { queue } = request;
     const globalLimits = queue.concurrency !== undefined || queue.rateLimit !== undefined || queue.partitionConcurrency !== undefined;
+    const text = queue.partitioned ? this.partitionedClaimSql(queue) : this.claimSql(queue);
+    const values = (now: number) => [
+      queue.name,
+      request.executorId,
+      request.applicationVersion,
+      now,
+      request.max,
+      queue.partitioned ? (queue.partitionConcurrency ?? queue.concurrency ?? null) : (queue.concurrency ?? null),
+      queue.rateLimit?.limit ?? null,
+      queue.rateLimit?.periodMs ?? 0,
+      request.workflowNames,
+    ];
+    const toClaimed = (raw: Record<string, unknown>) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) });
+    // Without a limit across executors, SKIP LOCKED alone keeps claims apart: one statement, one commit.
+    if (!globalLimits) return (await this.db.query(text, values(Date.now()))).map(toClaimed);
     return this.db.transaction(async (client) => {
-      if (globalLimits) {
-        const lock = 'SELECT pg_advisory_xact_lock($1)';
-        await client.query({ name: this.db.statementName(lock), text: lock, values: [this.lockKey(queue.name)] });
-      }
+      // Limits across executors count what the others run: claims of the queue take turns.
+      const lock = 'SELECT pg_advisory_xact_lock($1)';
+      await client.query({ name: this.db.statementName(lock), text: lock, values: [this.lockKey(queue.name)] });
       // Read the clock only once the lock is held, so start times recorded under it never go backwards.
-      const now = Date.now();
-      const text = queue.partitioned ? this.partitionedClaimSql(queue) : this.claimSql(queue);
-      const result = await client.query({
-        name: this.db.statementName(text),
-        text,
-        values: [
-          queue.name,
-          request.executorId,
-          request.applicationVersion,
-          now,
-          request.max,
-          queue.partitioned ? (queue.partitionConcurrency ?? queue.concurrency ?? null) : (queue.concurrency ?? null),
-          queue.rateLimit?.limit ?? null,
-          queue.rateLimit?.periodMs ?? 0,
-          request.workflowNames,
-        ],
-      });
-      return result.rows.map((raw) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) }));
+      const result = await client.query({ name: this.db.statementName(text), text, values: values(Date.now()) });
+      return result.rows.map(toClaimed);
     });
   }
 
