@@ -8,6 +8,7 @@ import { RunFencing1764028800006 } from './1764028800006-run-fencing';
 import { EnqueueFunction1764028800010 } from './1764028800010-enqueue-function';
 import { ListIndexes1764028800020 } from './1764028800020-list-indexes';
 import { WatchedResults1764028800030 } from './1764028800030-watched-results';
+import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const SYSTEM_MIGRATIONS = [
   EnqueueFunction1764028800010,
   ListIndexes1764028800020,
   WatchedResults1764028800030,
+  RareStatusNameIndex1764028800031,
 ];
