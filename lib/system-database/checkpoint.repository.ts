@@ -3,6 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
+import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
 
 /**
@@ -34,14 +35,8 @@ export class CheckpointRepository {
 
   private async insertBatch(items: FencedCheckpoint[]): Promise<RecordCheckpointResult[]> {
     const rows = items.map((i) => i.row);
-    const inserted = await this.db.query<{ workflow_id: string; step_id: number }>(
-      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
-       SELECT u.workflow_id, u.step_id, u.step_name, u.output, u.error, u.child_workflow_id, u.started_at, u.completed_at
-         FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::int[])
-              AS u(${STEP_COLUMNS}, run_epoch)
-        WHERE ${this.ownedBy('u.workflow_id', 'u.run_epoch')}
-       ON CONFLICT (workflow_id, step_id) DO NOTHING
-       RETURNING workflow_id, step_id`,
+    const source = rowSource(
+      ['text', 'int', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int'],
       [
         rows.map((r) => r.workflowId),
         rows.map((r) => r.stepId),
@@ -53,6 +48,16 @@ export class CheckpointRepository {
         rows.map((r) => r.completedAt),
         items.map((i) => i.epoch),
       ],
+      `u(${STEP_COLUMNS}, run_epoch)`,
+    );
+    const inserted = await this.db.query<{ workflow_id: string; step_id: number }>(
+      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+       SELECT u.workflow_id, u.step_id, u.step_name, u.output, u.error, u.child_workflow_id, u.started_at, u.completed_at
+         FROM ${source.from}
+        WHERE ${this.ownedBy('u.workflow_id', 'u.run_epoch')}
+       ON CONFLICT (workflow_id, step_id) DO NOTHING
+       RETURNING workflow_id, step_id`,
+      source.values,
     );
     const key = (workflowId: string, stepId: number) => `${stepId}:${workflowId}`;
     const unclaimed = new Set(inserted.map((r) => key(r.workflow_id, Number(r.step_id))));

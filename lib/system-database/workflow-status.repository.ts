@@ -3,6 +3,7 @@ import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interfa
 import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, STEP_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
+import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 
@@ -145,15 +146,15 @@ export class WorkflowStatusRepository {
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
-    const unnest = INSERT_ARRAY_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
+    const source = rowSource(INSERT_ARRAY_TYPES, columns, 'r');
     const inserted = await this.db.query<{ workflow_id: string }>(
       `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
          executor_id, application_version, queue_name, priority, deduplication_id, partition_key, delay_until,
          timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at)
-       SELECT * FROM unnest(${unnest})
+       SELECT * FROM ${source.from}
        ON CONFLICT DO NOTHING
        RETURNING workflow_id`,
-      columns,
+      source.values,
     );
     // Each inserted id is claimed by its first row in the batch; a repeat of it in the same batch lost.
     const unclaimed = new Set(inserted.map((r) => r.workflow_id));
@@ -164,16 +165,31 @@ export class WorkflowStatusRepository {
   }
 
   private async completeBatch(outcomes: WorkflowOutcome[]): Promise<CompleteResult[]> {
-    const now = Date.now();
     const step = (o: WorkflowOutcome) => o.lastCheckpoint;
+    const source = rowSource(
+      ['text', 'text', 'text', 'text', 'int', 'int', 'text', 'text', 'text', 'text', 'bigint', 'bigint'],
+      [
+        outcomes.map((o) => o.workflowId),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => o.output),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.epoch),
+        outcomes.map((o) => step(o)?.stepId ?? null),
+        outcomes.map((o) => step(o)?.stepName ?? null),
+        outcomes.map((o) => step(o)?.output ?? null),
+        outcomes.map((o) => step(o)?.error ?? null),
+        outcomes.map((o) => step(o)?.childWorkflowId ?? null),
+        outcomes.map((o) => step(o)?.startedAt ?? null),
+        outcomes.map((o) => step(o)?.completedAt ?? null),
+      ],
+      `u(workflow_id, status, output, error, run_epoch, step_id, step_name, step_output, step_error, child_workflow_id, started_at, completed_at)`,
+      2,
+    );
     // One statement: the last checkpoints (fenced like any checkpoint), then the outcomes, each
     // only where its checkpoint (if it has one) was written by this statement.
     const rows = await this.db.query<{ workflow_id: string; completed: boolean }>(
       `WITH u AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::int[],
-                              $7::int[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bigint[], $13::bigint[])
-                    AS u(workflow_id, status, output, error, run_epoch,
-                         step_id, step_name, step_output, step_error, child_workflow_id, started_at, completed_at)
+         SELECT * FROM ${source.from}
        ), checkpoint AS (
          INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
          SELECT u.workflow_id, u.step_id, u.step_name, u.step_output, u.step_error, u.child_workflow_id, u.started_at, u.completed_at
@@ -185,7 +201,7 @@ export class WorkflowStatusRepository {
          RETURNING workflow_id
        ), outcome AS (
          UPDATE ${this.db.s}.workflow_status w
-            SET status = u.status, output = u.output, error = u.error, updated_at = $5, deduplication_id = NULL
+            SET status = u.status, output = u.output, error = u.error, updated_at = $1, deduplication_id = NULL
            FROM u
           WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
@@ -194,21 +210,7 @@ export class WorkflowStatusRepository {
        SELECT workflow_id, true AS completed FROM outcome
        UNION ALL
        SELECT workflow_id, false AS completed FROM checkpoint`,
-      [
-        outcomes.map((o) => o.workflowId),
-        outcomes.map((o) => o.status),
-        outcomes.map((o) => o.output),
-        outcomes.map((o) => o.error),
-        now,
-        outcomes.map((o) => o.epoch),
-        outcomes.map((o) => step(o)?.stepId ?? null),
-        outcomes.map((o) => step(o)?.stepName ?? null),
-        outcomes.map((o) => step(o)?.output ?? null),
-        outcomes.map((o) => step(o)?.error ?? null),
-        outcomes.map((o) => step(o)?.childWorkflowId ?? null),
-        outcomes.map((o) => step(o)?.startedAt ?? null),
-        outcomes.map((o) => step(o)?.completedAt ?? null),
-      ],
+      [Date.now(), ...source.values],
     );
     const completed = new Set(rows.filter((r) => r.completed).map((r) => r.workflow_id));
     const checkpointed = new Set(rows.filter((r) => !r.completed).map((r) => r.workflow_id));
