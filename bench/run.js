@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
-// Benchmarks nestjs-dbos against DBOS Transact (and, for the queue workload, pg-boss and
-// graphile-worker) on one Postgres server, and prints a table per workload.
+// Benchmarks nestjs-dbos against DBOS Transact (and, for the queue workloads, pg-boss and
+// graphile-worker, plain and tuned) on one Postgres server, and prints a table per workload.
 //
 //   npm run bench [-- --workloads sequential,concurrent,messaging,queue] [--only SYSTEM[,SYSTEM]]
 //                 [--json FILE] [--sequential N] [--concurrent N] [--inflight N] [--warmup N]
@@ -31,7 +31,7 @@ const DESCRIPTIONS = {
   messaging: 'send(id, i) then getEvent(id, key_i) to one looping workflow; latency = round trip, rate = round trips/s',
   queue:
     '{queueJobs} enqueued, drained {queueConcurrency} at a time; rate = first enqueue to last finish; ' +
-    'latency = enqueue -> start of the body (pg-boss, graphile-worker: bare no-op jobs)',
+    'latency = enqueue -> start of the body (pg-boss, graphile-worker, graphile-worker-tuned: bare no-op jobs)',
   'queue-latency':
     '{queueLatencyJobs} jobs one at a time, each enqueued on an idle queue ({queueLatencyIdleMs} ms after the previous finished); ' +
     'latency = enqueue -> start of the body',
@@ -66,6 +66,14 @@ const SYSTEMS = {
     database: 'bench_graphile_worker',
     workloads: QUEUES,
     argv: ['bench/systems/graphile-worker.js'],
+  },
+  // The same jobs with the batching of graphile-worker's performance page
+  // (https://worker.graphile.org/docs/performance): localQueue 500, completeJobBatchDelay 0,
+  // failJobBatchDelay 0.
+  'graphile-worker-tuned': {
+    database: 'bench_graphile_worker_tuned',
+    workloads: QUEUES,
+    argv: ['bench/systems/graphile-worker.js', '--tuned'],
   },
 };
 
@@ -166,7 +174,12 @@ function readOptions() {
 // The benchmark's own dependencies (the DBOS SDK, pg-boss, graphile-worker) live in bench/ so
 // the library never depends on them; a fresh checkout installs them on first use.
 function ensureBenchDependencies(systems) {
-  const needed = { 'dbos-transact': '@dbos-inc/dbos-sdk', 'pg-boss': 'pg-boss', 'graphile-worker': 'graphile-worker' };
+  const needed = {
+    'dbos-transact': '@dbos-inc/dbos-sdk',
+    'pg-boss': 'pg-boss',
+    'graphile-worker': 'graphile-worker',
+    'graphile-worker-tuned': 'graphile-worker',
+  };
   const missing = systems.filter((s) => needed[s] && !fs.existsSync(path.join(BENCH_DIR, 'node_modules', needed[s])));
   if (missing.length === 0) return;
   console.error('installing benchmark dependencies in bench/ ...');
@@ -320,16 +333,19 @@ function printWorkload(workload, rows, settings) {
   console.log(`\n== ${workload}: ${describe(workload, settings)}`);
   for (const line of formatTable(header, lines)) console.log(line);
   const ours = rows.find((r) => r.system === OURS && !r.unavailable);
+  const versus = (a, b) =>
+    console.log(
+      `${a.system} vs ${b.system}: throughput ${ratio(a.workflowsPerSec, b.workflowsPerSec)} (higher is better), ` +
+        `start p50 ${ratio(a.p50Ms, b.p50Ms)}, start p99 ${ratio(a.p99Ms, b.p99Ms)} (lower is better)`,
+    );
   if (ours && workload === 'queue') {
     // Against every other queue too, not only DBOS.
-    for (const other of rows) {
-      if (other.system === OURS || other.unavailable) continue;
-      console.log(
-        `${OURS} vs ${other.system}: throughput ${ratio(ours.workflowsPerSec, other.workflowsPerSec)} (higher is better), ` +
-          `start p50 ${ratio(ours.p50Ms, other.p50Ms)}, start p99 ${ratio(ours.p99Ms, other.p99Ms)} (lower is better)`,
-      );
-    }
+    for (const other of rows) if (other.system !== OURS && !other.unavailable) versus(ours, other);
   }
+  // What graphile-worker's batching settings change on the same jobs.
+  const tuned = rows.find((r) => r.system === 'graphile-worker-tuned' && !r.unavailable);
+  const plain = rows.find((r) => r.system === 'graphile-worker' && !r.unavailable);
+  if (workload === 'queue' && tuned && plain) versus(tuned, plain);
   for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} ${workload}: ${r.unavailable}`);
 }
 
