@@ -11,6 +11,8 @@ const counts = { statements: 0, commits: 0 };
 /** The last statement sent (text and values), so a benchmark can EXPLAIN what a call ran. */
 const last = { text: '', values: [] };
 const IN_TX = Symbol('benchInTransaction');
+/** Called with the text of every counted statement (see onStatement). */
+const listeners = new Set();
 const UNCOUNTED = Symbol('benchUncounted');
 
 function textOf(query) {
@@ -30,6 +32,7 @@ function patch(pg) {
     const full = textOf(query).trim();
     const text = full.slice(0, 20).toUpperCase();
     counts.statements++;
+    for (const listener of listeners) listener(full);
     // One text holding a whole transaction (BEGIN; ...; COMMIT) is one commit.
     if (/^(BEGIN|START TRANSACTION)/.test(text) && /COMMIT\s*;?\s*$/i.test(full)) counts.commits++;
     else if (/^(BEGIN|START TRANSACTION)/.test(text)) this[IN_TX] = true;
@@ -89,10 +92,16 @@ function perOperation(before, operations) {
   };
 }
 
+/** Calls `listener(text)` for every statement counted from now on; returns the unsubscribe. */
+function onStatement(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 /** Leaves a client's queries out of the counts (the benchmark's own probes). */
 function uncounted(client) {
   client[UNCOUNTED] = true;
   return client;
 }
 
-module.exports = { snapshot, perOperation, uncounted, last };
+module.exports = { snapshot, perOperation, uncounted, onStatement, last };

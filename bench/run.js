@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// Benchmarks nestjs-dbos against DBOS Transact (and, for the queue workload, pg-boss and
-// graphile-worker) on one Postgres server, and prints a table per workload.
+// Benchmarks nestjs-dbos against DBOS Transact (and, for the queue workloads, pg-boss and
+// graphile-worker, plain and tuned) on one Postgres server, and prints a table per workload.
 //
 //   npm run bench [-- --workloads sequential,concurrent,messaging,queue] [--only SYSTEM[,SYSTEM]]
 //                 [--json FILE] [--sequential N] [--concurrent N] [--inflight N] [--warmup N]
 //                 [--messages N] [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
+//                 ... (see usage() below; `--workloads footprint` is only run when asked for)
 //
 // Each system runs in its own child process (no shared event loop or GC), one after the
 // other, on its own freshly created database. sequential and concurrent share one child per
@@ -21,7 +22,10 @@ const BENCH_DIR = __dirname;
 const ROOT = path.resolve(BENCH_DIR, '..');
 const CHILD_TIMEOUT_MS = 4 * 60_000;
 
-const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale'];
+const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale', 'footprint'];
+// What runs without --workloads: footprint (about two minutes: a tsc build of lib/, six short
+// processes and an idle window that starts 31 s after one of them started) is asked for by name.
+const DEFAULT_WORKLOADS = WORKLOADS.filter((w) => w !== 'footprint');
 const QUEUES = ['queue', 'queue-latency'];
 
 // What each workload's table says about its numbers.
@@ -31,7 +35,7 @@ const DESCRIPTIONS = {
   messaging: 'send(id, i) then getEvent(id, key_i) to one looping workflow; latency = round trip, rate = round trips/s',
   queue:
     '{queueJobs} enqueued, drained {queueConcurrency} at a time; rate = first enqueue to last finish; ' +
-    'latency = enqueue -> start of the body (pg-boss, graphile-worker: bare no-op jobs)',
+    'latency = enqueue -> start of the body (pg-boss, graphile-worker, graphile-worker-tuned: bare no-op jobs)',
   'queue-latency':
     '{queueLatencyJobs} jobs one at a time, each enqueued on an idle queue ({queueLatencyIdleMs} ms after the previous finished); ' +
     'latency = enqueue -> start of the body',
@@ -39,6 +43,10 @@ const DESCRIPTIONS = {
     '{recoveryWorkflows} workflows PENDING (1 of 3 steps done) after a SIGKILL; restart = same executor id, from its launch call; ' +
     "takeover = 2 live executors, from the dead one's lease ({recoveryLeaseMs} ms) expiring",
   scale: '{scaleRows} finished workflows (3 steps each) filled with generate_series; then {scaleWorkflows} workflows, {inflight} in flight',
+  footprint:
+    'an idle Nest application context, bare and with DbosModule (a queue, one workflow of 2 steps), the library compiled to JavaScript; ' +
+    'memory after start-up, 50 workflow calls (DbosModule only), gc() and 5 s idle, median of {footprintRuns} fresh processes each; ' +
+    'statements sent over {footprintWindowSec} s idle',
 };
 
 const SYSTEMS = {
@@ -67,6 +75,14 @@ const SYSTEMS = {
     workloads: QUEUES,
     argv: ['bench/systems/graphile-worker.js'],
   },
+  // The same jobs with the batching of graphile-worker's performance page
+  // (https://worker.graphile.org/docs/performance): localQueue 500, completeJobBatchDelay 0,
+  // failJobBatchDelay 0.
+  'graphile-worker-tuned': {
+    database: 'bench_graphile_worker_tuned',
+    workloads: QUEUES,
+    argv: ['bench/systems/graphile-worker.js', '--tuned'],
+  },
 };
 
 // Workloads that share a child process (and its warm-up).
@@ -82,6 +98,8 @@ usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYS
                         [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
                         [--queue-latency-jobs N] [--queue-latency-idle-ms N] [--recovery-workflows N]
                         [--recovery-lease-ms N] [--scale-rows N] [--scale-workflows N]
+                        [--footprint-window-s N] [--footprint-runs N]
+without --workloads: ${DEFAULT_WORKLOADS.join(',')}
 systems: ${Object.keys(SYSTEMS).join(', ')}`);
   process.exit(2);
 }
@@ -109,7 +127,7 @@ function readOptions() {
       options: {
         json: { type: 'string' },
         only: { type: 'string' },
-        workloads: { type: 'string', default: WORKLOADS.join(',') },
+        workloads: { type: 'string', default: DEFAULT_WORKLOADS.join(',') },
         sequential: { type: 'string', default: '500' },
         concurrent: { type: 'string', default: '5000' },
         inflight: { type: 'string', default: '64' },
@@ -124,6 +142,8 @@ function readOptions() {
         'recovery-lease-ms': { type: 'string', default: '5000' },
         'scale-rows': { type: 'string', default: '1000000' },
         'scale-workflows': { type: 'string', default: '3000' },
+        'footprint-window-s': { type: 'string', default: '30' },
+        'footprint-runs': { type: 'string', default: '3' },
       },
     }).values;
   } catch (err) {
@@ -159,6 +179,8 @@ function readOptions() {
       recoveryLeaseMs: Math.max(500, count(values['recovery-lease-ms'], 'recovery-lease-ms')),
       scaleRows: Math.max(1000, count(values['scale-rows'], 'scale-rows')),
       scaleWorkflows: Math.max(100, count(values['scale-workflows'], 'scale-workflows')),
+      footprintWindowSec: Math.max(1, count(values['footprint-window-s'], 'footprint-window-s')),
+      footprintRuns: Math.max(1, count(values['footprint-runs'], 'footprint-runs')),
     },
   };
 }
@@ -166,7 +188,12 @@ function readOptions() {
 // The benchmark's own dependencies (the DBOS SDK, pg-boss, graphile-worker) live in bench/ so
 // the library never depends on them; a fresh checkout installs them on first use.
 function ensureBenchDependencies(systems) {
-  const needed = { 'dbos-transact': '@dbos-inc/dbos-sdk', 'pg-boss': 'pg-boss', 'graphile-worker': 'graphile-worker' };
+  const needed = {
+    'dbos-transact': '@dbos-inc/dbos-sdk',
+    'pg-boss': 'pg-boss',
+    'graphile-worker': 'graphile-worker',
+    'graphile-worker-tuned': 'graphile-worker',
+  };
   const missing = systems.filter((s) => needed[s] && !fs.existsSync(path.join(BENCH_DIR, 'node_modules', needed[s])));
   if (missing.length === 0) return;
   console.error('installing benchmark dependencies in bench/ ...');
@@ -284,9 +311,65 @@ function printScale(rows, settings) {
   }
 }
 
+const MIB = 1024 * 1024;
+const mib = (bytes, signed = false) => (bytes === null || bytes === undefined ? '-' : `${signed && bytes >= 0 ? '+' : ''}${(bytes / MIB).toFixed(1)}`);
+
+function printFootprint(rows, settings) {
+  console.log(`\n== footprint: ${describe('footprint', settings)}`);
+  for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} footprint: ${r.unavailable}`);
+  const bare = rows.find((r) => r.variant === 'bare');
+  const dbos = rows.find((r) => r.variant === 'dbos');
+  const difference = rows.find((r) => r.variant === 'difference');
+  if (!bare || !dbos || !difference) return;
+  const range = (r) => (r.rssRunsBytes ? `${mib(Math.min(...r.rssRunsBytes))}-${mib(Math.max(...r.rssRunsBytes))}` : '-');
+  const header = [
+    'app',
+    'rss MiB',
+    'rss range',
+    'rss anon MiB',
+    'heapUsed MiB',
+    'heapTotal MiB',
+    'packages',
+    'start-up ms',
+    'idle stmts/s',
+    'idle commits/s',
+    'xact_commit/s',
+  ];
+  const memory = (r, signed) => [
+    mib(r.rssBytes, signed),
+    signed ? '-' : range(r),
+    mib(r.rssAnonBytes, signed),
+    mib(r.heapUsedBytes, signed),
+    mib(r.heapTotalBytes, signed),
+  ];
+  const lines = [
+    ['bare Nest context', ...memory(bare), String(bare.packages), String(bare.startupMs), '-', '-', '-'],
+    [
+      'with DbosModule',
+      ...memory(dbos),
+      String(dbos.packages),
+      String(dbos.startupMs),
+      fixed(dbos.idleStatementsPerSec, 2),
+      fixed(dbos.idleCommitsPerSec, 2),
+      fixed(dbos.idleXactCommitPerSec, 2),
+    ],
+    ["DbosModule's cost", ...memory(difference, true), `+${difference.packages}`, '-', '-', '-', '-'],
+  ];
+  for (const line of formatTable(header, lines)) console.log(line);
+  console.log(`packages loaded only with DbosModule: ${dbos.extraPackages.join(', ') || 'none'}`);
+  console.log(`rss of the DbosModule app after the idle window: ${mib(dbos.rssAfterIdleBytes)} MiB`);
+  console.log(
+    `statements of the idle DbosModule app over ${dbos.idleWindowSec} s (${dbos.idleStatements}, counted in the client; ` +
+      `xact_commit/s is pg_stat_database's count for its database), by their first 60 characters:`,
+  );
+  const textLines = dbos.idleStatementTexts.map((t) => [t.text, String(t.count), (t.count / dbos.idleWindowSec).toFixed(2)]);
+  for (const line of formatTable(['statement', 'count', 'per s'], textLines)) console.log(`  ${line}`);
+}
+
 function printWorkload(workload, rows, settings) {
   if (workload === 'recovery') return printRecovery(rows, settings);
   if (workload === 'scale') return printScale(rows, settings);
+  if (workload === 'footprint') return printFootprint(rows, settings);
   const reference = rows.find((r) => r.system === REFERENCE && !r.unavailable);
   const isLatency = workload === 'queue-latency';
   const isQueue = workload === 'queue' || isLatency;
@@ -320,16 +403,19 @@ function printWorkload(workload, rows, settings) {
   console.log(`\n== ${workload}: ${describe(workload, settings)}`);
   for (const line of formatTable(header, lines)) console.log(line);
   const ours = rows.find((r) => r.system === OURS && !r.unavailable);
+  const versus = (a, b) =>
+    console.log(
+      `${a.system} vs ${b.system}: throughput ${ratio(a.workflowsPerSec, b.workflowsPerSec)} (higher is better), ` +
+        `start p50 ${ratio(a.p50Ms, b.p50Ms)}, start p99 ${ratio(a.p99Ms, b.p99Ms)} (lower is better)`,
+    );
   if (ours && workload === 'queue') {
     // Against every other queue too, not only DBOS.
-    for (const other of rows) {
-      if (other.system === OURS || other.unavailable) continue;
-      console.log(
-        `${OURS} vs ${other.system}: throughput ${ratio(ours.workflowsPerSec, other.workflowsPerSec)} (higher is better), ` +
-          `start p50 ${ratio(ours.p50Ms, other.p50Ms)}, start p99 ${ratio(ours.p99Ms, other.p99Ms)} (lower is better)`,
-      );
-    }
+    for (const other of rows) if (other.system !== OURS && !other.unavailable) versus(ours, other);
   }
+  // What graphile-worker's batching settings change on the same jobs.
+  const tuned = rows.find((r) => r.system === 'graphile-worker-tuned' && !r.unavailable);
+  const plain = rows.find((r) => r.system === 'graphile-worker' && !r.unavailable);
+  if (workload === 'queue' && tuned && plain) versus(tuned, plain);
   for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} ${workload}: ${r.unavailable}`);
 }
 
@@ -391,6 +477,16 @@ async function main() {
             rows.push({ workload: 'recovery', variant, system: name, unavailable: err.message });
           }
         }
+      }
+    }
+    if (options.workloads.includes('footprint') && options.systems.includes(OURS)) {
+      const { measureFootprint } = require('./footprint');
+      const databaseUrl = await recreateDatabase(server.url, SYSTEMS[OURS].database);
+      console.error(`running ${OURS}: footprint ...`);
+      try {
+        rows.push(...(await measureFootprint(databaseUrl, settings)));
+      } catch (err) {
+        rows.push({ workload: 'footprint', system: OURS, unavailable: err.message });
       }
     }
   } finally {
