@@ -18,7 +18,12 @@ export class WriteBatcher<I, O> {
   constructor(
     private readonly flush: (items: I[]) => Promise<O[]>,
     private readonly maxInFlight = 2,
-    private readonly maxBatch = 1000,
+    /**
+     * Rows per statement. Small enough that a burst (64 workflows in step) goes out as two
+     * statements on two connections, which the server runs on two cores at once, instead of one
+     * statement on one: measured 10-20% more workflows/s at 64 in flight than with one batch.
+     */
+    private readonly maxBatch = 32,
   ) {}
 
   add(item: I): Promise<O> {

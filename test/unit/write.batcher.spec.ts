@@ -65,6 +65,18 @@ describe('WriteBatcher (group commit)', () => {
     await expect(Promise.all([first, second, ...waiting])).resolves.toEqual([2, 4, 6, 8, 10]);
   });
 
+  it('a burst of 64 writes leaves as two statements of 32, both in flight at once (two connections, two server cores)', async () => {
+    const { flush, batches, release } = recordingFlush({ hold: true });
+    const batcher = new WriteBatcher(flush);
+
+    const burst = Array.from({ length: 64 }, (_, i) => batcher.add(i));
+    await tick();
+    expect(batches.map((b) => b.length)).toEqual([32, 32]);
+    await release();
+    await release();
+    await expect(Promise.all(burst)).resolves.toEqual(Array.from({ length: 64 }, (_, i) => 2 * i));
+  });
+
   it('never sends more than maxBatch rows in one batch', async () => {
     const { flush, batches } = recordingFlush();
     const batcher = new WriteBatcher(flush, 2, 4);
