@@ -23,10 +23,13 @@ const UNKNOWN_CHECK_INTERVAL_MS = 60_000;
 export class QueueDispatcher {
   private readonly logger = new Logger(QueueDispatcher.name);
   private dirty = true;
+  /** The queues to look at in the next pass: those named by the wakes since the last one, or all of them. */
+  private due: Set<string> | 'all' = 'all';
+  /** When a delay or rate limit of some queue lifts next, as last computed. */
+  private nextEligible: number | null = null;
   private stopped = true;
   private wakeSleeper?: () => void;
   private loop?: Promise<void>;
-  private cursor = 0;
   private nextUnknownCheck = 0;
   private readonly reportedUnknown = new Set<string>();
   private subscribed = false;
@@ -53,9 +56,9 @@ export class QueueDispatcher {
     if (!this.subscribed) {
       this.subscribed = true;
       this.listener.onAny((key) => {
-        if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake();
+        if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake(key.slice('queue:'.length));
       });
-      this.runs.onSlotFreed(() => this.wake());
+      this.runs.onSlotFreed((queueName) => this.wake(queueName));
       this.queues.onRegistered(() => this.wake());
     }
     if (!this.stopped) return;
@@ -69,52 +72,67 @@ export class QueueDispatcher {
     await this.loop;
   }
 
-  wake(): void {
+  /** Claims again soon: from `queueName` (work or a slot arrived there), or from every queue. */
+  wake(queueName?: string): void {
     this.dirty = true;
+    if (queueName === undefined) this.due = 'all';
+    else if (this.due !== 'all') this.due.add(queueName);
     this.wakeSleeper?.();
   }
 
   private async run(): Promise<void> {
     while (!this.stopped) {
       this.dirty = false;
+      const due = this.due;
+      this.due = new Set();
       let nextAt: number | null;
       try {
-        nextAt = await this.pass();
+        nextAt = await this.pass(due);
       } catch (err) {
         this.logger.error(`Queue dispatch failed: ${(err as Error).message}`, (err as Error).stack);
         nextAt = Date.now() + ERROR_BACKOFF_MS;
+        this.due = 'all';
       }
       if (this.dirty || this.stopped) continue;
       const idle = this.listener.isListening ? IDLE_POLL_LISTENING_MS : IDLE_POLL_DEAF_MS;
-      await this.sleep(Math.min(idle, nextAt === null ? idle : Math.max(0, nextAt - Date.now())));
+      // Woken, it looks at the queues named by the wakes; at a poll, or when a time-based limit lifts, at every queue.
+      if (!(await this.sleep(Math.min(idle, nextAt === null ? idle : Math.max(0, nextAt - Date.now()))))) this.due = 'all';
     }
   }
 
-  /** One round over every queue; returns when a time-based limit (delay, rate) next lifts. */
-  private async pass(): Promise<number | null> {
+  /**
+   * One round over the due queues, their claims in parallel (an enqueue on one queue waits for no
+   * claim on another); returns when a time-based limit (delay, rate) next lifts.
+   */
+  private async pass(due: Set<string> | 'all'): Promise<number | null> {
     if (!this.executor.isAccepting) return null;
-    const queues = this.queues.list();
     const names = this.registry.workflowNames();
     if (names.length === 0) return null;
+    const all = this.queues.list();
+    const queues = due === 'all' ? all : all.filter((q) => due.has(q.name));
     let limited = false;
-    for (let i = 0; i < queues.length; i++) {
-      const queue = queues[(this.cursor + i) % queues.length];
-      const room = this.roomIn(queue);
-      if (room <= 0) continue;
-      const claimed = await this.repository.claim({
-        queue,
-        executorId: this.executor.settings.executorId,
-        applicationVersion: this.executor.settings.applicationVersion,
-        workflowNames: names,
-        max: Math.min(room, CLAIM_PER_PASS),
-      });
-      await Promise.all(claimed.map(({ row, hasSteps }) => this.launch(row, hasSteps)));
-      if (claimed.length === Math.min(room, CLAIM_PER_PASS)) this.dirty = true; // there may be more
-      if (queue.rateLimit || claimed.length === 0) limited = true;
-    }
-    this.cursor++;
-    await this.reportUnknownWorkflows(queues, names);
-    return limited ? this.repository.nextEligibleAt(queues) : null;
+    await Promise.all(
+      queues.map(async (queue) => {
+        const room = this.roomIn(queue);
+        if (room <= 0) return;
+        const max = Math.min(room, CLAIM_PER_PASS);
+        const claimed = await this.repository.claim({
+          queue,
+          executorId: this.executor.settings.executorId,
+          applicationVersion: this.executor.settings.applicationVersion,
+          workflowNames: names,
+          max,
+        });
+        if (claimed.length === max) this.wake(queue.name); // there may be more
+        if (queue.rateLimit || claimed.length === 0) limited = true;
+        await Promise.all(claimed.map(({ row, hasSteps }) => this.launch(row, hasSteps)));
+      }),
+    );
+    await this.reportUnknownWorkflows(all, names);
+    // A pass over some queues leaves the others' next time (a delay, a rate limit) as it was.
+    if (limited) this.nextEligible = await this.repository.nextEligibleAt(all);
+    else if (due === 'all') this.nextEligible = null;
+    return this.nextEligible;
   }
 
   /** Queued work no process here can run stays queued; say so (once per queue and name), never crash on it. */
@@ -155,17 +173,16 @@ export class QueueDispatcher {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
+  /** True when a wake ended it, false when the time ran out. */
+  private sleep(ms: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const timer = setTimeout(() => done(false), ms);
+      const done = (woken: boolean) => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wakeSleeper = () => {
         this.wakeSleeper = undefined;
-        done();
+        resolve(woken);
       };
+      this.wakeSleeper = () => done(true);
     });
   }
 }
