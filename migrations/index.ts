@@ -7,7 +7,7 @@ import { BatchedStatusNotify1764028800005 } from './1764028800005-batched-status
 import { RunFencing1764028800006 } from './1764028800006-run-fencing';
 import { EnqueueFunction1764028800010 } from './1764028800010-enqueue-function';
 import { ListIndexes1764028800020 } from './1764028800020-list-indexes';
-import { WatchedResults1764028800030 } from './1764028800030-watched-results';
+import { RowStatusNotify1764028800030 } from './1764028800030-row-status-notify';
 import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
@@ -21,6 +21,6 @@ export const SYSTEM_MIGRATIONS = [
   RunFencing1764028800006,
   EnqueueFunction1764028800010,
   ListIndexes1764028800020,
-  WatchedResults1764028800030,
+  RowStatusNotify1764028800030,
   RareStatusNameIndex1764028800031,
 ];

@@ -183,8 +183,6 @@ export class WorkflowClient {
   /** The stream's values with their offsets (the SSE event ids). */
   private async *readStreamEvents<T>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<StreamEvent<T>, void, undefined> {
     let offset = 0;
-    // The end of the workflow ends the stream: ask for its announcement before reading the status.
-    await this.backend.statuses.watchResult(workflowId);
     for (;;) {
       const batch = await this.backend.listener.waitUntil(
         [`strm:${workflowId}`, `status:${workflowId}`],

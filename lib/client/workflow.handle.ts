@@ -50,8 +50,6 @@ export class WorkflowHandle<R = unknown> {
     const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
       [`status:${this.workflowId}`],
       async () => {
-        // The outcome is announced only to those who asked (before reading the status).
-        if (!last) await this.backend.statuses.watchResult(this.workflowId);
         const row = await this.backend.statuses.get(this.workflowId);
         if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);
         last = row;

@@ -25,6 +25,8 @@ export interface ExecutionState extends WorkflowRunState {
    * event loop, whichever comes first (see StepRunner.deferCheckpoint).
    */
   deferred?: DeferredCheckpoint;
+  /** Set once the run writes its outcome: a status change heard after that is its own (or its finish reads the row). */
+  finishing?: boolean;
 }
 
 /** A step checkpoint held back for one turn of the event loop; `flushing` once its own write started. */

@@ -313,6 +313,7 @@ export class WorkflowExecutor {
           confirmedGeneration: this.deps.gate.generation,
           interrupted: false,
           deferred: undefined,
+          finishing: false,
         },
       };
     } catch (err) {
@@ -363,6 +364,7 @@ export class WorkflowExecutor {
    */
   private async finish(run: ExecutionState, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
     const { workflowId } = run;
+    run.finishing = true;
     // The last step's checkpoint, when the body returned right after it, goes with the outcome.
     const lastCheckpoint = this.steps.takeDeferred(run);
     if (!lastCheckpoint) await this.steps.flushDeferred(run);

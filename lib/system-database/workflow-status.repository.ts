@@ -340,18 +340,6 @@ export class WorkflowStatusRepository {
     return rows.map((r) => ({ workflowId: r.workflow_id, status: r.status, error: r.error, cancelRoot: r.cancel_root }));
   }
 
-  /**
-   * Asks for a NOTIFY when this workflow finishes (see the WatchedResults migration): a waiter in
-   * another process calls it before reading the status. A no-op once marked or finished.
-   */
-  async watchResult(workflowId: string): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.db.s}.workflow_status SET result_watched = true
-        WHERE workflow_id = $1 AND NOT result_watched AND status IN ('PENDING', 'ENQUEUED')`,
-      [workflowId],
-    );
-  }
-
   /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */
   async isOwnedBy(workflowId: string, executorId: string, epoch: number): Promise<boolean> {
     const rows = await this.db.query(
