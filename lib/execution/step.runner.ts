@@ -135,7 +135,8 @@ export class StepRunner {
       completedAt: Date.now(),
       childWorkflowId: error === null && childWorkflowIdOf ? childWorkflowIdOf(value as T) : null,
     };
-    if (defer) {
+    // One checkpoint is held back at a time; a step finishing beside it (Promise.all) writes its own now.
+    if (defer && !state.deferred) {
       this.deferCheckpoint(state, row);
       if (error !== null) throw thrown;
       return value as T;

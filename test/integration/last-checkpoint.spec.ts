@@ -57,6 +57,12 @@ class Ledger {
     return v;
   }
 
+  /** Two steps at once, then return. */
+  @Workflow() async both(n: number) {
+    const [a, b] = await Promise.all([this.debit(n), this.credit(n)]);
+    return a + b;
+  }
+
   /** A step, then a send: the send must not be written before the step's checkpoint. */
   @Workflow() async stepThenSend(to: string) {
     const v = await this.debit(9);
@@ -113,6 +119,16 @@ describe('the last step checkpoint goes with the outcome', () => {
     expect(steps.map((s) => s.name)).toEqual(['Ledger.debit', 'Ledger.refuse']);
     expect(steps[1].error?.message).toBe('refused by the bank');
     expect(await handle.getStatus()).toMatchObject({ status: 'ERROR' });
+  });
+
+  it('steps that finish side by side (Promise.all) are all recorded, the last one with the outcome', async () => {
+    const handle = await client.start(Ledger, { workflowId: 'lastcp-both' }).both(4);
+    await expect(handle.getResult()).resolves.toBe(12);
+    const steps = await client.listSteps('lastcp-both');
+    expect(steps.map((s) => [s.stepId, s.name, s.output])).toEqual([
+      [0, 'Ledger.debit', 4],
+      [1, 'Ledger.credit', 8],
+    ]);
   });
 
   it('a body that awaits anything else after its last step has that checkpoint written on its own meanwhile', async () => {
