@@ -25,8 +25,11 @@ export interface ExecutionState extends WorkflowRunState {
    * event loop, whichever comes first (see StepRunner.deferCheckpoint).
    */
   deferred?: DeferredCheckpoint;
-  /** Set once the run writes its outcome: a status change heard after that is its own (or its finish reads the row). */
-  finishing?: boolean;
+  /**
+   * Set when a held-back checkpoint was found written by another run with another value: whatever
+   * the body does after (even catching the error) is not recorded; the run replays.
+   */
+  replay?: Error;
 }
 
 /** A step checkpoint held back for one turn of the event loop; `flushing` once its own write started. */

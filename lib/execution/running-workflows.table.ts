@@ -11,6 +11,8 @@ export interface RunningWorkflow {
   queueName: string | null;
   /** Cancels the deadline timer. */
   disarm?: () => void;
+  /** While the run writes its outcome: a status change heard then is its own, or its finish reads the row. */
+  finishing?: boolean;
 }
 
 /** A start found its id PENDING on this executor with nothing running it here. */
@@ -77,6 +79,16 @@ export class RunningWorkflows {
 
   isRunning(workflowId: string): boolean {
     return this.running.has(workflowId);
+  }
+
+  /** See RunningWorkflow.finishing. */
+  setFinishing(workflowId: string, finishing: boolean): void {
+    const entry = this.running.get(workflowId);
+    if (entry) entry.finishing = finishing;
+  }
+
+  isFinishing(workflowId: string): boolean {
+    return this.running.get(workflowId)?.finishing === true;
   }
 
   isLaunching(workflowId: string): boolean {

@@ -186,12 +186,23 @@ export class StepRunner {
     const result = await this.startFlush(deferred);
     if (state.deferred === deferred) state.deferred = undefined;
     if ('failed' in result) throw isTransient(result.failed) ? interruption(state, result.failed) : result.failed;
-    if (!result.recorded) throw interruption(state, this.notRecordedError(state, deferred.row.stepId, result));
+    if (!result.recorded) {
+      const error = this.notRecordedError(state, deferred.row, result);
+      if (error) throw interruption(state, error);
+    }
   }
 
-  /** Why a checkpoint whose value the body already used was not written: this run stops or replays. */
-  notRecordedError(state: ExecutionState, stepId: number, result: NotRecorded): Error {
-    return 'fenced' in result ? new DbosRunSuperseded(state.workflowId) : new CheckpointTakenError(state.workflowId, stepId);
+  /**
+   * Why a checkpoint whose value the body already used was not written: this run stops (fenced) or
+   * replays (another run wrote another outcome there). Undefined when the row there is this very
+   * outcome (a write that committed but whose reply was lost): nothing to do.
+   */
+  notRecordedError(state: ExecutionState, row: OperationOutputRow, result: NotRecorded): Error | undefined {
+    if ('fenced' in result) return new DbosRunSuperseded(state.workflowId);
+    const { existing } = result;
+    if (existing.stepName === row.stepName && existing.output === row.output && existing.error === row.error) return undefined;
+    state.replay = new CheckpointTakenError(state.workflowId, row.stepId);
+    return state.replay;
   }
 
   /** When the run ends without an outcome (interrupted): the deferred checkpoint is still written if it can be. */

@@ -95,7 +95,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
   async onStatusChanged(workflowIds: string[]): Promise<void> {
     // The runs as they are now: a run started after the query began (a resume) is not the one cancelled.
     // A run writing its outcome hears its own change (or its finish finds the cancel): nothing to check.
-    const runs = new Map(workflowIds.filter((id) => this.runs.isRunning(id) && !this.runs.get(id)!.state.finishing).map((id) => [id, this.runs.get(id)!]));
+    const runs = new Map(workflowIds.filter((id) => this.runs.isRunning(id) && !this.runs.isFinishing(id)).map((id) => [id, this.runs.get(id)!]));
     if (runs.size === 0) return;
     const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
     for (const lost of await this.statuses.lostRuns(owned, this.settings.executorId)) {

@@ -18,7 +18,7 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { SystemDatabase } from '../system-database/system.database';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { CompleteResult, WorkflowStatusRepository } from '../system-database/workflow-status.repository';
 import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks';
 import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
@@ -313,7 +313,7 @@ export class WorkflowExecutor {
           confirmedGeneration: this.deps.gate.generation,
           interrupted: false,
           deferred: undefined,
-          finishing: false,
+          replay: undefined,
         },
       };
     } catch (err) {
@@ -341,7 +341,12 @@ export class WorkflowExecutor {
         await this.steps.settleDeferred(store.run);
         throw noOutcome;
       }
+      if (store.run.replay) throw store.run.replay; // the body caught it: what it threw instead is not the outcome
       return this.finish(store.run, 'ERROR', null, serializeError(err), err);
+    }
+    if (store.run.replay) {
+      await this.steps.settleDeferred(store.run);
+      throw store.run.replay; // the body caught it and returned anyway: not the outcome
     }
     // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
     // is not the workflow's; the next start replays it properly.
@@ -364,11 +369,17 @@ export class WorkflowExecutor {
    */
   private async finish(run: ExecutionState, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
     const { workflowId } = run;
-    run.finishing = true;
     // The last step's checkpoint, when the body returned right after it, goes with the outcome.
     const lastCheckpoint = this.steps.takeDeferred(run);
-    if (!lastCheckpoint) await this.steps.flushDeferred(run);
-    const result = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
+    let result: CompleteResult;
+    this.deps.runs.setFinishing(workflowId, true);
+    try {
+      if (!lastCheckpoint) await this.steps.flushDeferred(run);
+      result = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
+    } catch (err) {
+      this.deps.runs.setFinishing(workflowId, false); // the run goes on (a replay) or ends without this outcome
+      throw err;
+    }
     if (result === 'completed') {
       if (status === 'ERROR') {
         this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${(value as Error)?.message ?? value}`);
@@ -381,8 +392,8 @@ export class WorkflowExecutor {
     }
     if (result === 'checkpoint-not-recorded' && lastCheckpoint) {
       const why = await this.deps.checkpoints.notRecorded(workflowId, lastCheckpoint.stepId, run.epoch);
-      // Its position holds another run's row: the outcome was computed from another value; replay.
-      if ('existing' in why) throw this.steps.notRecordedError(run, lastCheckpoint.stepId, why);
+      // Its position holds another run's row: the outcome may come from another value; replay.
+      if ('existing' in why) throw this.steps.notRecordedError(run, lastCheckpoint, why) ?? new CheckpointTakenError(workflowId, lastCheckpoint.stepId);
     }
     const row = await this.deps.statuses.get(workflowId);
     if (row && isTerminal(row.status)) return outcomeOf(row);
