@@ -324,36 +324,18 @@ export class WorkflowExecutor {
 
   private async runOnce(registration: WorkflowRegistration, store: BodyStore, args: unknown[]): Promise<unknown> {
     let result: unknown;
+    let failure: { error: unknown } | undefined;
     try {
       result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
-    } catch (err) {
-      const noOutcome = isTransient(err)
-        ? err
-        : // Cancelled (or timed out): the status row already says so; recording an error here could
-          // overwrite a resume that reopened the workflow meanwhile.
-          store.run.abort.signal.aborted
-          ? store.run.abort.signal.reason
-          : // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
-            !this.isAccepting
-            ? new DbosShutdownInterrupt(store.run.workflowId)
-            : undefined;
-      if (noOutcome !== undefined) {
-        await this.steps.settleDeferred(store.run);
-        throw noOutcome;
-      }
-      if (store.run.replay) throw store.run.replay; // the body caught it: what it threw instead is not the outcome
-      return this.finish(store.run, 'ERROR', null, serializeError(err), err);
+    } catch (error) {
+      failure = { error };
     }
-    if (store.run.replay) {
+    const instead = this.notAnOutcome(store.run, failure);
+    if (instead !== undefined) {
       await this.steps.settleDeferred(store.run);
-      throw store.run.replay; // the body caught it and returned anyway: not the outcome
+      throw instead;
     }
-    // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
-    // is not the workflow's; the next start replays it properly.
-    if (store.run.interrupted && !this.isAccepting) {
-      await this.steps.settleDeferred(store.run);
-      throw new DbosShutdownInterrupt(store.run.workflowId);
-    }
+    if (failure) return this.finish(store.run, 'ERROR', null, serializeError(failure.error), failure.error);
     let output: string;
     try {
       output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
@@ -361,6 +343,24 @@ export class WorkflowExecutor {
       return this.finish(store.run, 'ERROR', null, serializeError(err), err);
     }
     return this.finish(store.run, 'SUCCESS', output, null, result);
+  }
+
+  /** What the run throws instead of recording how its body ended (`failure`: it threw); undefined to record it. */
+  private notAnOutcome(run: ExecutionState, failure: { error: unknown } | undefined): unknown {
+    if (failure) {
+      if (isTransient(failure.error)) return failure.error;
+      // Cancelled (or timed out): the status row already says so; recording an error here could
+      // overwrite a resume that reopened the workflow meanwhile.
+      if (run.abort.signal.aborted) return run.abort.signal.reason;
+      // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
+      if (!this.isAccepting) return new DbosShutdownInterrupt(run.workflowId);
+    }
+    // Another run's value sits where a held-back checkpoint was to go; the body caught that: replay.
+    if (run.replay) return run.replay;
+    // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
+    // is not the workflow's; the next start replays it properly.
+    if (!failure && run.interrupted && !this.isAccepting) return new DbosShutdownInterrupt(run.workflowId);
+    return undefined;
   }
 
   /**

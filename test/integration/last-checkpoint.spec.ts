@@ -1,26 +1,11 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
+import { statementsDuring } from '../support/statements';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 
-/** The statements the module sends to its system schema while `work` runs (counted in the client). */
-async function statementsDuring(schema: string, work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: Client, query: unknown, ...rest: unknown[]) {
-    const text = typeof query === 'string' ? query : ((query as { text?: string })?.text ?? '');
-    if (text.includes(`"${schema}"`) && !/^\s*(SELECT|LISTEN)\b/i.test(text)) sent.push(text.replace(/\s+/g, ' ').trim());
-    return original.call(this, query, ...rest);
-  };
-  try {
-    await work();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
-}
+/** What changes the system tables (reads and LISTEN left out). */
+const writesOf = (statements: string[]) => statements.filter((text) => !/^(SELECT|LISTEN)\b/i.test(text));
 
 @Injectable()
 class Ledger {
@@ -89,7 +74,7 @@ describe('the last step checkpoint goes with the outcome', () => {
   });
 
   it('a 3-step workflow writes 4 statements: its start, two checkpoints, and the last checkpoint with the outcome', async () => {
-    const writes = await statementsDuring(schema, () => ledger.transfer(10));
+    const writes = writesOf(await statementsDuring(schema, () => ledger.transfer(10)));
     expect(writes).toHaveLength(4);
     expect(writes[0]).toMatch(/^INSERT INTO "[^"]+".workflow_status/);
     expect(writes[1]).toMatch(/^INSERT INTO "[^"]+".operation_outputs/);
@@ -113,7 +98,7 @@ describe('the last step checkpoint goes with the outcome', () => {
     const writes: string[] = [];
     const handle = await client.start(Ledger, { workflowId: 'lastcp-error' }).refused();
     await expect(handle.getResult()).rejects.toThrow('refused by the bank');
-    writes.push(...(await statementsDuring(schema, () => ledger.refused().catch(() => undefined))));
+    writes.push(...writesOf(await statementsDuring(schema, () => ledger.refused().catch(() => undefined))));
     expect(writes).toHaveLength(3);
     const steps = await client.listSteps('lastcp-error');
     expect(steps.map((s) => s.name)).toEqual(['Ledger.debit', 'Ledger.refuse']);

@@ -1,8 +1,8 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
 import { Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, uniqueSchema } from '../support/database';
+import { watchStatements } from '../support/statements';
 
 @Injectable()
 class Jobs {
@@ -35,21 +35,15 @@ describe('an enqueue wakes the claim of its own queue only', () => {
 
     // The queue named by each claim statement the module sends, in order.
     const claimed: string[] = [];
-    const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-    const original = proto.query;
-    proto.query = function (this: Client, query: unknown, ...rest: unknown[]) {
-      const config = query as { text?: string; values?: unknown[] };
-      if (typeof config?.text === 'string' && config.text.includes(`"${schema}".workflow_status`) && /^\s*WITH room AS/.test(config.text)) {
-        claimed.push(String(config.values?.[0]));
-      }
-      return original.call(this, query, ...rest);
-    };
-    try {
-      const handle = await client.start(Jobs, { queue: 'reports' }).run(21);
-      await expect(handle.getResult({ timeoutMs: 10_000 })).resolves.toBe(42);
-    } finally {
-      proto.query = original;
-    }
+    await watchStatements(
+      (text, values) => {
+        if (text.includes(`"${schema}".workflow_status`) && /^\s*WITH room AS/.test(text)) claimed.push(String(values?.[0]));
+      },
+      async () => {
+        const handle = await client.start(Jobs, { queue: 'reports' }).run(21);
+        await expect(handle.getResult({ timeoutMs: 10_000 })).resolves.toBe(42);
+      },
+    );
     // The first claim after the enqueue was for its queue (the others' claims, had they come first,
     // would each have cost the job a round trip). Later claims may be anything: a 5 s poll looks at all.
     expect(claimed[0]).toBe('reports');

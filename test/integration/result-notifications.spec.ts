@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Client } from 'pg';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
+import { statementsDuring } from '../support/statements';
 import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
@@ -22,24 +22,6 @@ class Gate {
     const go = await this.dbos.recv<string>('go', { timeoutMs: 60_000 });
     return this.pass(go === null ? -1 : 1);
   }
-}
-
-/** The statements the module sends to its schema while `work` runs, by their first words. */
-async function statementsDuring(schema: string, work: () => Promise<unknown>): Promise<string[]> {
-  const sent: string[] = [];
-  const proto = Client.prototype as unknown as { query: (...args: unknown[]) => unknown };
-  const original = proto.query;
-  proto.query = function (this: Client, query: unknown, ...rest: unknown[]) {
-    const text = typeof query === 'string' ? query : ((query as { text?: string })?.text ?? '');
-    if (text.includes(`"${schema}"`)) sent.push(text.replace(/\s+/g, ' ').trim());
-    return original.call(this, query, ...rest);
-  };
-  try {
-    await work();
-  } finally {
-    proto.query = original;
-  }
-  return sent;
 }
 
 describe('the announcement of a finished workflow', () => {
