@@ -9,6 +9,7 @@ import { EnqueueFunction1764028800010 } from './1764028800010-enqueue-function';
 import { ListIndexes1764028800020 } from './1764028800020-list-indexes';
 import { RowStatusNotify1764028800030 } from './1764028800030-row-status-notify';
 import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
+import { OutcomeNotices1764028800032 } from './1764028800032-outcome-notices';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const SYSTEM_MIGRATIONS = [
   ListIndexes1764028800020,
   RowStatusNotify1764028800030,
   RareStatusNameIndex1764028800031,
+  OutcomeNotices1764028800032,
 ];

@@ -4,6 +4,7 @@ import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, STEP_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
+import { notificationChannel } from './schema-name.util';
 import { WriteBatcher } from './write.batcher';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 
@@ -205,11 +206,13 @@ export class WorkflowStatusRepository {
            FROM u
           WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
-         RETURNING w.workflow_id
-       )
+         RETURNING w.workflow_id, w.queue_name
+       ), ${this.outcomeNotices('outcome')}
        SELECT workflow_id, true AS completed FROM outcome
        UNION ALL
-       SELECT workflow_id, false AS completed FROM checkpoint`,
+       SELECT workflow_id, false AS completed FROM checkpoint
+       UNION ALL
+       SELECT NULL, NULL FROM (SELECT count(*) AS sent FROM notice) n WHERE n.sent < 0`,
       [Date.now(), ...source.values],
     );
     const completed = new Set(rows.filter((r) => r.completed).map((r) => r.workflow_id));
@@ -352,14 +355,42 @@ export class WorkflowStatusRepository {
   /** Moves a workflow from one of `from` to `to`; false when it was in none of them. */
   async transition(workflowId: string, from: string[], to: string, error: string | null = null): Promise<boolean> {
     const rows = await this.db.query(
-      `UPDATE ${this.db.s}.workflow_status
-          SET status = $3, error = COALESCE($4, error), updated_at = $5,
-              deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END
-        WHERE workflow_id = $1 AND status = ANY($2::text[])
-       RETURNING workflow_id`,
+      `WITH moved AS (
+         UPDATE ${this.db.s}.workflow_status
+            SET status = $3, error = COALESCE($4, error), updated_at = $5,
+                deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END
+          WHERE workflow_id = $1 AND status = ANY($2::text[])
+         RETURNING workflow_id, queue_name, status
+       ), outcome AS (
+         SELECT workflow_id, queue_name FROM moved WHERE status IN ('SUCCESS', 'ERROR')
+       ), ${this.outcomeNotices('outcome')}
+       SELECT workflow_id FROM moved
+       UNION ALL
+       SELECT NULL FROM (SELECT count(*) AS sent FROM notice) n WHERE n.sent < 0`,
       [workflowId, from, to, error, Date.now()],
     );
     return rows.length > 0;
+  }
+
+  /**
+   * A CTE `notice` announcing the SUCCESS and ERROR outcomes of `cte` (workflow_id, queue_name):
+   * their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit, and one
+   * `queue:<name>` per queue they free a slot of. The status triggers leave these two statuses
+   * to the statements that write them (migration 1764028800032): one message per statement, not
+   * per row. The caller must read `notice` (an unread CTE is not run).
+   */
+  private outcomeNotices(cte: string): string {
+    const channel = notificationChannel(this.db.schema);
+    return `notice AS (
+         SELECT pg_notify('${channel}', payload) FROM (
+           SELECT 'statuses:' || json_agg(workflow_id)::text AS payload
+             FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
+                     FROM ${cte}) ids
+            GROUP BY part
+           UNION ALL
+           SELECT DISTINCT 'queue:' || queue_name FROM ${cte} WHERE queue_name IS NOT NULL
+         ) messages
+       )`;
   }
 
   /**

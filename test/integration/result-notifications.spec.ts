@@ -1,8 +1,10 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
+import { Client } from 'pg';
+import { DbosContext, DbosSerializationError, Step, Workflow, WorkflowClient } from '../../lib';
+import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
 import { statementsDuring } from '../support/statements';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
 @Injectable()
@@ -28,15 +30,108 @@ describe('the announcement of a finished workflow', () => {
   const schema = uniqueSchema('finnotify');
   let app: INestApplicationContext;
   let remote: WorkflowClient;
+  // What any process LISTENing on the schema's channel hears.
+  let ear: Client;
+  const heard: string[] = [];
 
   beforeAll(async () => {
-    app = await createDbosApp([Gate], { schema });
+    app = await createDbosApp([Gate], { schema, queues: [{ name: 'fin-q' }] });
     remote = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    ear = new Client({ connectionString: databaseUrl() });
+    await ear.connect();
+    ear.on('notification', (message) => heard.push(message.payload ?? ''));
+    await ear.query(`LISTEN "${notificationChannel(schema)}"`);
   });
   afterAll(async () => {
+    await ear.end();
     await remote.close();
     await app.close();
     await dropSchema(schema);
+  });
+
+  /** The ids announced finished in what was heard, and how many messages announced them. */
+  function announced(): { ids: string[]; messages: number } {
+    const ids: string[] = [];
+    let messages = 0;
+    for (const payload of heard) {
+      if (payload.startsWith('statuses:')) {
+        ids.push(...(JSON.parse(payload.slice('statuses:'.length)) as string[]));
+        messages++;
+      } else if (payload.startsWith('status:')) {
+        ids.push(payload.slice('status:'.length));
+        messages++;
+      }
+    }
+    return { ids, messages };
+  }
+
+  it('outcomes written together are announced together: one message per statement, not one per workflow', async () => {
+    heard.length = 0;
+    const ids = Array.from({ length: 40 }, (_, i) => `fin-batch-${i}`);
+    await Promise.all(
+      ids.map((workflowId, i) =>
+        app
+          .get(WorkflowClient)
+          .start(Gate, { workflowId })
+          .quick(i)
+          .then((h) => h.getResult()),
+      ),
+    );
+    await waitFor(() => ids.every((id) => announced().ids.includes(id)));
+    const { messages } = announced();
+    // 40 workflows started in one tick finish in a few batched statements; each announces its batch once.
+    expect(messages).toBeLessThan(ids.length);
+    expect(messages).toBeGreaterThan(0);
+  });
+
+  it('a long batch of outcomes is split under the 8000-byte payload limit', async () => {
+    heard.length = 0;
+    // 32 ids of 255 characters (with characters JSON escapes) finish in one statement at most.
+    const long = (i: number) => `${'"\\'.repeat(40)}${String(i).padStart(3, '0')}`.padEnd(255, 'x');
+    const ids = Array.from({ length: 32 }, (_, i) => long(i));
+    await Promise.all(
+      ids.map((workflowId, i) =>
+        app
+          .get(WorkflowClient)
+          .start(Gate, { workflowId })
+          .quick(i)
+          .then((h) => h.getResult()),
+      ),
+    );
+    await waitFor(() => ids.every((id) => announced().ids.includes(id)));
+    for (const payload of heard) expect(Buffer.byteLength(payload)).toBeLessThan(8000);
+  });
+
+  it('a queued workflow finishing announces the slot it frees on its queue', async () => {
+    const handle = await app.get(WorkflowClient).start(Gate, { workflowId: 'fin-queued', queue: 'fin-q' }).held();
+    await waitFor(async () => (await handle.getStatus())?.status === 'PENDING');
+    heard.length = 0;
+    await remote.send('fin-queued', 'now', 'go');
+    await expect(handle.getResult()).resolves.toBe(1);
+    await waitFor(() => heard.includes('queue:fin-q') && announced().ids.includes('fin-queued'));
+  });
+
+  it('an ERROR recorded by the executor that would run the workflow (its inputs are corrupt) wakes a waiter elsewhere', async () => {
+    const now = Date.now();
+    await sql(
+      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, inputs, executor_id, application_version, created_at, updated_at)
+       VALUES ('fin-corrupt', 'PENDING', 'Gate.quick', '{not json', 'fin-exec', 'v1', $1, $1)`,
+      [now],
+    );
+    const result = remote
+      .retrieve('fin-corrupt')
+      .getResult({ timeoutMs: 30_000 })
+      .catch((e: Error) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const startedAt = Date.now();
+    const restarted = await createDbosApp([Gate], { schema, executorId: 'fin-exec', applicationVersion: 'v1' });
+    try {
+      expect(await result).toBeInstanceOf(DbosSerializationError);
+      // The safety poll is 10 s; the announcement takes milliseconds.
+      expect(Date.now() - startedAt).toBeLessThan(5_000);
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('a workflow finishing here does not make this process check the status of its own runs', async () => {
