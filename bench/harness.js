@@ -61,6 +61,21 @@ async function runWorkload(runOne, count, inflight, firstInput) {
   return { ...summarize(latencies, performance.now() - start), ...counting.perOperation(before, count) };
 }
 
+// Keeps `inflight` workflows outstanding for as long as `going()` is true (checked before each
+// call), then waits for those in flight: a steady load over a window whose end is not known in
+// advance (retention under load), without the ramp-down a series of short fixed-count runs has.
+async function runWhile(runOne, inflight, firstInput, going) {
+  const latencies = [];
+  const before = counting.snapshot();
+  const start = performance.now();
+  let issued = 0;
+  const worker = async () => {
+    while (going()) await timeOne(runOne, firstInput + issued++, latencies);
+  };
+  await Promise.all(Array.from({ length: inflight }, worker));
+  return { ...summarize(latencies, performance.now() - start), ...counting.perOperation(before, latencies.length), count: latencies.length };
+}
+
 async function measureCalls(system, hooks, options) {
   const rows = [];
   // Warm-up fills connection pools and JIT-compiles the hot path before anything is timed.
@@ -371,4 +386,4 @@ async function waitForCount(what, countDone, expected, timeoutMs = 60_000) {
   }
 }
 
-module.exports = { main, percentile, queueProbe, recoveryProbe, runWorkload, waitForCount, RESULT_PREFIX };
+module.exports = { main, percentile, queueProbe, recoveryProbe, runWorkload, runWhile, waitForCount, RESULT_PREFIX };
