@@ -5,19 +5,24 @@ import { systemSchemaOf } from './schema-of';
  * SUCCESS and ERROR are announced by the statements that write them, once per statement (a batch
  * of outcomes is one `statuses:[...]` message, its queues one `queue:<name>` each), instead of by
  * a row-level trigger: a trigger call and a NOTIFY per finished workflow cost Postgres and every
- * listening process a fifth of the hot path's CPU. The triggers keep announcing what other
- * statements do: a cancel, MAX_RECOVERY_ATTEMPTS_EXCEEDED, an enqueue, a resume.
- * WorkflowStatusRepository.complete and .transition are the statements that write SUCCESS or ERROR.
+ * listening process a fifth of the hot path's CPU. Such a statement marks the row
+ * `announced_epoch = run_epoch` (each run has its own epoch), and the triggers skip exactly those
+ * rows: an outcome written by a process of an earlier version (during a rolling deploy) is still
+ * announced by the triggers, as are cancels, MAX_RECOVERY_ATTEMPTS_EXCEEDED, enqueues and resumes.
+ * WorkflowStatusRepository.complete and .transition are the statements that announce.
  */
 export class OutcomeNotices1764028800032 implements MigrationInterface {
   name = 'OutcomeNotices1764028800032';
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    const s = systemSchemaOf(queryRunner);
+    await queryRunner.query(`ALTER TABLE ${s}.workflow_status ADD COLUMN announced_epoch integer`);
+    const announced = `NEW.status IN ('SUCCESS', 'ERROR') AND NEW.announced_epoch IS NOT DISTINCT FROM NEW.run_epoch`;
     await recreate(
       queryRunner,
-      `NEW.status IS DISTINCT FROM OLD.status AND NEW.status NOT IN ('PENDING', 'ENQUEUED', 'SUCCESS', 'ERROR')`,
+      `NEW.status IS DISTINCT FROM OLD.status AND NEW.status NOT IN ('PENDING', 'ENQUEUED') AND NOT (${announced})`,
       `NEW.queue_name IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status
-       AND (OLD.status = 'PENDING' OR NEW.status = 'ENQUEUED') AND NEW.status NOT IN ('SUCCESS', 'ERROR')`,
+       AND (OLD.status = 'PENDING' OR NEW.status = 'ENQUEUED') AND NOT (${announced})`,
     );
   }
 
@@ -29,6 +34,7 @@ export class OutcomeNotices1764028800032 implements MigrationInterface {
       `NEW.queue_name IS NOT NULL AND NEW.status IS DISTINCT FROM OLD.status
        AND (OLD.status = 'PENDING' OR NEW.status = 'ENQUEUED')`,
     );
+    await queryRunner.query(`ALTER TABLE ${systemSchemaOf(queryRunner)}.workflow_status DROP COLUMN announced_epoch`);
   }
 }
 

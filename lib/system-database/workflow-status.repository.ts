@@ -202,7 +202,8 @@ export class WorkflowStatusRepository {
          RETURNING workflow_id
        ), outcome AS (
          UPDATE ${this.db.s}.workflow_status w
-            SET status = u.status, output = u.output, error = u.error, updated_at = $1, deduplication_id = NULL
+            SET status = u.status, output = u.output, error = u.error, updated_at = $1, deduplication_id = NULL,
+                announced_epoch = w.run_epoch
            FROM u
           WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
@@ -358,7 +359,8 @@ export class WorkflowStatusRepository {
       `WITH moved AS (
          UPDATE ${this.db.s}.workflow_status
             SET status = $3, error = COALESCE($4, error), updated_at = $5,
-                deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END
+                deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END,
+                announced_epoch = CASE WHEN $3 IN ('SUCCESS', 'ERROR') THEN run_epoch ELSE announced_epoch END
           WHERE workflow_id = $1 AND status = ANY($2::text[])
          RETURNING workflow_id, queue_name, status
        ), outcome AS (
@@ -375,9 +377,9 @@ export class WorkflowStatusRepository {
   /**
    * A CTE `notice` announcing the SUCCESS and ERROR outcomes of `cte` (workflow_id, queue_name):
    * their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit, and one
-   * `queue:<name>` per queue they free a slot of. The status triggers leave these two statuses
-   * to the statements that write them (migration 1764028800032): one message per statement, not
-   * per row. The caller must read `notice` (an unread CTE is not run).
+   * `queue:<name>` per queue they free a slot of: one message per statement, not per row. The
+   * statement must set `announced_epoch = run_epoch` on those rows, so the status triggers leave
+   * them out (migration 1764028800032). The caller must read `notice` (an unread CTE is not run).
    */
   private outcomeNotices(cte: string): string {
     const channel = notificationChannel(this.db.schema);

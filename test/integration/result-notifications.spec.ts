@@ -111,6 +111,28 @@ describe('the announcement of a finished workflow', () => {
     await waitFor(() => heard.includes('queue:fin-q') && announced().ids.includes('fin-queued'));
   });
 
+  it('an outcome written as a process of an earlier version writes it (no announced_epoch) is announced by the trigger', async () => {
+    const now = Date.now();
+    await sql(
+      `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, inputs, executor_id, application_version, created_at, updated_at, queue_name)
+       VALUES ('fin-old-writer', 'PENDING', 'Gate.quick', '[1]', 'old-exec', 'v0', $1, $1, 'fin-q')`,
+      [now],
+    );
+    const result = remote.retrieve<number>('fin-old-writer').getResult({ timeoutMs: 30_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    heard.length = 0;
+    const writtenAt = Date.now();
+    // The outcome statement of the version before the announcing statements.
+    await sql(
+      `UPDATE "${schema}".workflow_status SET status = 'SUCCESS', output = '7', updated_at = $1, deduplication_id = NULL
+        WHERE workflow_id = 'fin-old-writer' AND status = 'PENDING'`,
+      [Date.now()],
+    );
+    await expect(result).resolves.toBe(7);
+    expect(Date.now() - writtenAt).toBeLessThan(5_000);
+    await waitFor(() => heard.includes('status:fin-old-writer') && heard.includes('queue:fin-q'));
+  });
+
   it('an ERROR recorded by the executor that would run the workflow (its inputs are corrupt) wakes a waiter elsewhere', async () => {
     const now = Date.now();
     await sql(
