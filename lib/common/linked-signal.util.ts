@@ -35,3 +35,28 @@ export function linkSignals(...sources: AbortSignal[]): LinkedSignal {
   }
   return { signal: controller.signal, dispose };
 }
+
+/**
+ * linkSignals(...sources), made on first use of `signal`: a run that never waits or retries (most
+ * runs) creates no signal and adds no listener. After dispose(), a first use gets a signal that
+ * no longer follows the sources (aborted if one of them was).
+ */
+export class LazyLinkedSignal {
+  private linked?: LinkedSignal;
+  private disposed = false;
+
+  constructor(private readonly sources: AbortSignal[]) {}
+
+  get signal(): AbortSignal {
+    if (!this.linked) {
+      this.linked = linkSignals(...this.sources);
+      if (this.disposed) this.linked.dispose();
+    }
+    return this.linked.signal;
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.linked?.dispose();
+  }
+}

@@ -11,7 +11,8 @@ export async function withRetries<T>(
   retries: RetryOptions | undefined,
   logger: Logger,
   attempt: () => Promise<T>,
-  signal?: AbortSignal,
+  /** Read only when an attempt fails (a run makes its signal when first asked for it). */
+  signalOf?: () => AbortSignal,
 ): Promise<T> {
   const maxAttempts = retries ? Math.max(1, retries.maxAttempts ?? 3) : 1;
   let interval = retries?.intervalMs ?? 1000;
@@ -21,6 +22,7 @@ export async function withRetries<T>(
     try {
       return await attempt();
     } catch (err) {
+      const signal = signalOf?.();
       if (n >= maxAttempts || signal?.aborted) throw err;
       logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);
       await delay(interval, signal);

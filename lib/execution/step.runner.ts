@@ -231,7 +231,7 @@ export class StepRunner {
           registration.options.retries,
           this.logger,
           () => workflowContextStorage.run({ ...store, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
-          store.run.signal,
+          () => store.run.signal,
         ),
       undefined,
       true,

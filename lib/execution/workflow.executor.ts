@@ -4,7 +4,7 @@ import { ChildWorkflowHandle } from '../client/child-workflow.handle';
 import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { backoff } from '../common/backoff.util';
 import { delay, setLongTimeout } from '../common/delay.util';
-import { linkSignals } from '../common/linked-signal.util';
+import { LazyLinkedSignal } from '../common/linked-signal.util';
 import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
@@ -235,8 +235,9 @@ export class WorkflowExecutor {
       return;
     }
     const abort = new AbortController();
-    // The run's steps and waits share one signal; its listener on the stop signal goes when the run ends.
-    const linked = linkSignals(abort.signal, this.stopSignal);
+    // The run's steps and waits share one signal, made when one first needs it; its listener on
+    // the stop signal goes when the run ends.
+    const linked = new LazyLinkedSignal([abort.signal, this.stopSignal]);
     const state: ExecutionState = {
       workflowId,
       workflowName: registration.name,
@@ -244,7 +245,9 @@ export class WorkflowExecutor {
       recorded,
       deadline,
       abort,
-      signal: linked.signal,
+      get signal() {
+        return linked.signal;
+      },
       epoch,
       confirmedGeneration: this.deps.gate.generation,
       interrupted: false,
