@@ -320,8 +320,8 @@ export class WorkflowClient {
   /**
    * Deletes finished workflows created before `date` and everything they own, oldest first;
    * returns how many. It deletes `batchSize` workflows per transaction (default 500) and, after
-   * each batch, waits `pauseRatio` times as long as the batch took (default 1: half the time
-   * deleting, so running workflows keep most of the server; 0 deletes flat out).
+   * each batch, waits `pauseRatio` times as long as the batch took (default 3: a quarter of the
+   * time deleting, so running workflows keep most of the server; 0 deletes flat out).
    */
   deleteOlderThan(date: Date, options: { batchSize?: number; pauseRatio?: number } = {}): Promise<number> {
     return this.backend.admin.deleteFinishedBefore(date.getTime(), options.batchSize, options.pauseRatio);
