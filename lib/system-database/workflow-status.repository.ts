@@ -96,14 +96,37 @@ function decodeListCursor(cursor: string, sortDesc: boolean, order: ListOrder): 
   return { at: decoded[0], workflowId: decoded[1] };
 }
 
+/** The tail of a SELECT that reads the CTE `notice` (so its messages are sent) and returns no row. */
+const READ_NOTICE = 'FROM notice WHERE sent < 0';
+
 /** Workflow status rows: one per workflow, the source of truth for its state. */
 export class WorkflowStatusRepository {
   private readonly inserts: WriteBatcher<NewWorkflowRow, InsertWorkflowResult>;
   private readonly outcomes: WriteBatcher<WorkflowOutcome, CompleteResult>;
 
+  /**
+   * A CTE `notice` announcing the SUCCESS and ERROR outcomes of the CTE `outcome` (workflow_id,
+   * queue_name): their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit,
+   * and one `queue:<name>` per queue they free a slot of: one message per statement, not per row.
+   * The statement must set `announced_epoch = run_epoch` on those rows, so the status triggers leave
+   * them out (migration 1764028800032), and must read `notice` (an unread CTE is not run): see
+   * READ_NOTICE.
+   */
+  private readonly notice: string;
+
   constructor(private readonly db: SystemDatabase) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
     this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
+    this.notice = `notice AS (
+         SELECT count(pg_notify('${notificationChannel(db.schema)}', payload)) AS sent FROM (
+           SELECT 'statuses:' || json_agg(workflow_id)::text AS payload
+             FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
+                     FROM outcome) ids
+            GROUP BY part
+           UNION ALL
+           SELECT DISTINCT 'queue:' || queue_name FROM outcome WHERE queue_name IS NOT NULL
+         ) messages
+       )`;
   }
 
   /** Inserts a workflow; when its id exists (or its deduplication id is taken) returns what is there. */
@@ -208,12 +231,12 @@ export class WorkflowStatusRepository {
           WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
          RETURNING w.workflow_id, w.queue_name
-       ), ${this.outcomeNotices('outcome')}
+       ), ${this.notice}
        SELECT workflow_id, true AS completed FROM outcome
        UNION ALL
        SELECT workflow_id, false AS completed FROM checkpoint
        UNION ALL
-       SELECT NULL, NULL FROM (SELECT count(*) AS sent FROM notice) n WHERE n.sent < 0`,
+       SELECT NULL, NULL ${READ_NOTICE}`,
       [Date.now(), ...source.values],
     );
     const completed = new Set(rows.filter((r) => r.completed).map((r) => r.workflow_id));
@@ -365,34 +388,13 @@ export class WorkflowStatusRepository {
          RETURNING workflow_id, queue_name, status
        ), outcome AS (
          SELECT workflow_id, queue_name FROM moved WHERE status IN ('SUCCESS', 'ERROR')
-       ), ${this.outcomeNotices('outcome')}
+       ), ${this.notice}
        SELECT workflow_id FROM moved
        UNION ALL
-       SELECT NULL FROM (SELECT count(*) AS sent FROM notice) n WHERE n.sent < 0`,
+       SELECT NULL ${READ_NOTICE}`,
       [workflowId, from, to, error, Date.now()],
     );
     return rows.length > 0;
-  }
-
-  /**
-   * A CTE `notice` announcing the SUCCESS and ERROR outcomes of `cte` (workflow_id, queue_name):
-   * their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit, and one
-   * `queue:<name>` per queue they free a slot of: one message per statement, not per row. The
-   * statement must set `announced_epoch = run_epoch` on those rows, so the status triggers leave
-   * them out (migration 1764028800032). The caller must read `notice` (an unread CTE is not run).
-   */
-  private outcomeNotices(cte: string): string {
-    const channel = notificationChannel(this.db.schema);
-    return `notice AS (
-         SELECT pg_notify('${channel}', payload) FROM (
-           SELECT 'statuses:' || json_agg(workflow_id)::text AS payload
-             FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
-                     FROM ${cte}) ids
-            GROUP BY part
-           UNION ALL
-           SELECT DISTINCT 'queue:' || queue_name FROM ${cte} WHERE queue_name IS NOT NULL
-         ) messages
-       )`;
   }
 
   /**

@@ -12,7 +12,6 @@ export type RunTarget = { status: 'PENDING'; executorId: string } | { status: 'E
 
 const notFound = (workflowId: string) => new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
 
-/** Cancel, resume and fork as database changes; who then runs the workflow is the caller's business. */
 /**
  * Pause after each deletion batch, in multiples of the batch's time: a quarter of the time
  * deleting. With 10,000,000 rows a deletion at half its time (ratio 1) cost the 64-in-flight
@@ -20,6 +19,7 @@ const notFound = (workflowId: string) => new DbosNotFoundError(`No workflow has 
  */
 export const DEFAULT_DELETE_PAUSE_RATIO = 3;
 
+/** Cancel, resume and fork as database changes; who then runs the workflow is the caller's business. */
 export class WorkflowAdmin {
   constructor(
     private readonly db: SystemDatabase,
