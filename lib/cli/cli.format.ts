@@ -1,3 +1,5 @@
+import { describeWithCauses, errorSummary } from '../serialization/error-cause';
+
 /** Output helpers of the CLI: plain padded tables, ISO dates, short durations and value summaries. */
 
 const EMPTY = '-';
@@ -45,9 +47,9 @@ export function elapsed(start: Date | null, end: Date | null): string {
   return formatDuration(end.getTime() - start.getTime());
 }
 
-/** `Name: message` of an error. */
+/** `Name: message` of an error, then of each of its causes (`; caused by ...`). */
 export function describeError(error: Error): string {
-  return `${error.name || 'Error'}: ${error.message}`;
+  return describeWithCauses(error);
 }
 
 /** A value as compact JSON, cut to `max` characters. */
@@ -70,7 +72,9 @@ function jsonReplacer(_key: string, value: unknown): unknown {
 }
 
 function errorJson(error: Error): Record<string, unknown> {
-  return { ...(error as unknown as Record<string, unknown>), name: error.name, message: error.message, stack: error.stack };
+  const json: Record<string, unknown> = { ...(error as unknown as Record<string, unknown>), name: error.name, message: error.message, stack: error.stack };
+  if (error.cause !== undefined) json.cause = errorSummary(error).cause;
+  return json;
 }
 
 function mapJson(map: Map<unknown, unknown>): unknown {

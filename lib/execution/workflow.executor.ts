@@ -13,6 +13,7 @@ import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { QueueRegistry } from '../queues/queue.registry';
+import { describeWithCauses } from '../serialization/error-cause';
 import { deserialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
@@ -203,7 +204,7 @@ export class WorkflowExecutor {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
       if (await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
-        this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${error.message}`);
+        this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
       }
       return;
@@ -385,7 +386,7 @@ export class WorkflowExecutor {
     }
     if (result === 'completed') {
       if (status === 'ERROR') {
-        this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${(value as Error)?.message ?? value}`);
+        this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
         const error = value instanceof Error ? value : new Error(String(value));
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: run.workflowName, status: 'ERROR', error });
         throw value;

@@ -23,7 +23,7 @@ export interface WorkflowStatusInfo {
   updatedAt: Date;
   input?: unknown[];
   output?: unknown;
-  /** The recorded error (its class, message and fields); in JSON it is `{ name, message }`. `getResult()` throws it. */
+  /** The recorded error (its class, message, fields and `cause`); in JSON it is `{ name, message, code?, cause? }`, the cause chain bounded. `getResult()` throws it. */
   error?: Error;
   parentWorkflowId?: string;
   forkedFrom?: string;

@@ -1,5 +1,6 @@
 import { DbosSerializationError } from '../errors/serialization.error';
 import * as dbosErrors from '../errors';
+import { errorChain, MAX_CAUSES, type ErrorSummary } from './error-cause';
 
 /**
  * Durable value codec: JSON plus Date, BigInt, Map, Set, undefined, non-finite numbers and Error.
@@ -144,8 +145,31 @@ function errorPayload(err: Error): SerializedError {
   for (const key of Object.keys(err)) {
     if (key !== 'name' && key !== 'message' && key !== 'stack') fields[key] = (err as unknown as Record<string, unknown>)[key];
   }
-  if (err.cause !== undefined && !('cause' in fields)) fields.cause = err.cause;
+  if (err.cause !== undefined) fields.cause = boundedCause(err);
   return { name: err.name, message: err.message, stack: err.stack, fields };
+}
+
+/**
+ * The error's cause as it is, unless its chain is circular or longer than MAX_CAUSES: then a copy
+ * of the chain cut there, of `{ name, message, code }` each, so a recorded error stays bounded.
+ */
+function boundedCause(err: Error): unknown {
+  let depth = 0;
+  const seen = new Set<unknown>([err]);
+  for (let c: unknown = err.cause; c instanceof Error; c = c.cause) {
+    if (seen.has(c) || ++depth > MAX_CAUSES) return rebuiltChain(errorChain(err.cause).slice(0, MAX_CAUSES));
+    seen.add(c);
+  }
+  return err.cause;
+}
+
+function rebuiltChain(chain: ErrorSummary[]): Error | undefined {
+  return chain.reduceRight<Error | undefined>((cause, { name, message, code }) => {
+    const error = reviveError({ name, message, fields: code === undefined ? {} : { code } });
+    delete error.stack;
+    if (cause) error.cause = cause;
+    return error;
+  }, undefined);
 }
 
 const knownErrors = new Map<string, new (...args: never[]) => Error>(
@@ -187,8 +211,11 @@ export function serializeError(err: unknown): string {
     try {
       return serialize(err, 'error');
     } catch {
-      // An error whose own fields cannot be stored keeps its class, message and stack.
-      return JSON.stringify({ [TAG]: 'Error', v: { name: err.name, message: err.message, stack: err.stack } });
+      // An error whose own fields cannot be stored keeps its class, message, stack and the chain of its causes.
+      const copy = reviveError({ name: err.name, message: err.message, stack: err.stack });
+      const cause = rebuiltChain(errorChain(err.cause).slice(0, MAX_CAUSES));
+      if (cause) copy.cause = cause;
+      return serialize(copy, 'error');
     }
   }
   return serialize(new Error(`Non-error value thrown: ${safeString(err)}`), 'error');

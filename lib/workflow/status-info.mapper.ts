@@ -1,4 +1,5 @@
 import type { StepInfo, WorkflowStatusInfo, WorkflowStatusType } from '../interfaces/workflow-status.interface';
+import { errorSummary } from '../serialization/error-cause';
 import { deserialize, deserializeError } from '../serialization/value.codec';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 
@@ -40,12 +41,13 @@ export function toStepInfo(row: OperationOutputRow): StepInfo {
 
 /**
  * A recorded error as itself (its class, message, fields and stack), that renders as
- * `{ name, message }` in JSON: a controller returning a status shows why it failed, never `{}`.
+ * `{ name, message, code?, cause? }` in JSON (the cause chain, bounded): a controller returning a
+ * status shows why it failed, never `{}`.
  */
 function recordedError(text: string): Error {
   const error = deserializeError(text);
   Object.defineProperty(error, 'toJSON', {
-    value: () => ({ name: error.name, message: error.message }),
+    value: () => errorSummary(error),
     enumerable: false,
     configurable: true,
     writable: true,

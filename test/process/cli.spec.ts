@@ -40,6 +40,11 @@ class Ledger {
     return this.charge(amount);
   }
 
+  @Workflow() async callCarrier(): Promise<void> {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:443'), { code: 'ECONNREFUSED', errno: -111 });
+    throw new TypeError('fetch failed', { cause: refused });
+  }
+
   @Workflow() async wait(gate: string): Promise<string> {
     await this.hold(gate);
     return gate;
@@ -219,6 +224,19 @@ describe('nestjs-dbos CLI', () => {
       status: 'ERROR',
       input: [5],
       error: { name: 'Error', message: 'card declined for 5' },
+    });
+  });
+
+  it("workflows get shows the recorded error's cause chain (name, message, code), in the table and in --json", async () => {
+    await expect((await client.start(Ledger, { workflowId: 'cli-carrier' }).callCarrier()).getResult()).rejects.toThrow('fetch failed');
+    const [text, json] = await Promise.all([cli('workflows', 'get', 'cli-carrier'), cli('workflows', 'get', 'cli-carrier', '--json')]);
+    await sql(`DELETE FROM "${schema}".workflow_status WHERE workflow_id = 'cli-carrier'`); // the other tests count the workflows
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^Error:\s+TypeError: fetch failed; caused by Error: connect ECONNREFUSED 10\.0\.0\.9:443$/m);
+    expect(JSON.parse(json.stdout).error).toMatchObject({
+      name: 'TypeError',
+      message: 'fetch failed',
+      cause: { name: 'Error', message: 'connect ECONNREFUSED 10.0.0.9:443', code: 'ECONNREFUSED' },
     });
   });
 

@@ -1,3 +1,4 @@
+import { describeWithCauses, errorChain, errorSummary, MAX_CAUSES } from '../../lib/serialization/error-cause';
 import { DbosNondeterminismError, DbosSerializationError } from '../../lib';
 import { deserialize, deserializeError, serialize, serializeError } from '../../lib/serialization/value.codec';
 
@@ -127,5 +128,28 @@ describe('value codec', () => {
   it('turns a thrown non-error into an Error that shows the value', () => {
     expect(deserializeError(serializeError('just a string')).message).toBe('Non-error value thrown: just a string');
     expect(deserializeError(serializeError({ code: 42 })).message).toBe('Non-error value thrown: {"code":42}');
+  });
+});
+
+describe('recorded errors keep their cause chain, bounded', () => {
+  it('a cause chain comes back with each name, message and code', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const back = deserializeError(serializeError(new TypeError('fetch failed', { cause: refused })));
+    expect(errorSummary(back)).toEqual({
+      name: 'TypeError',
+      message: 'fetch failed',
+      cause: { name: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' },
+    });
+  });
+
+  it('a circular or over-long chain is cut after MAX_CAUSES causes, and an unstorable field keeps the chain', () => {
+    const looped = new Error('outer');
+    looped.cause = looped;
+    expect(errorChain(deserializeError(serializeError(looped)))).toHaveLength(2); // the error, and itself once as its cause
+    let deep: Error = new Error('cause 20');
+    for (let i = 19; i >= 0; i--) deep = new Error(`cause ${i}`, { cause: deep });
+    expect(errorChain(deserializeError(serializeError(deep)))).toHaveLength(1 + MAX_CAUSES);
+    const withSocket = Object.assign(new Error('top', { cause: new Error('below') }), { socket: () => undefined });
+    expect(describeWithCauses(deserializeError(serializeError(withSocket)))).toBe('Error: top; caused by Error: below');
   });
 });
