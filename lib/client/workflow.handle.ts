@@ -1,6 +1,7 @@
 import { setLongTimeout } from '../common/delay.util';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
+import { markWorkflowFailure, type WorkflowFailureStatus } from '../errors/workflow-failure.mark';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -41,8 +42,37 @@ export class WorkflowHandle<R = unknown> {
     return row ? toStatusInfo(row, options.loadPayloads === true) : null;
   }
 
-  /** The workflow's result, or its recorded error thrown (same class name and message). */
+  /** The workflow's status, or DbosNotFoundError (404 with DbosExceptionFilter) when no workflow has the id. */
+  async getStatusOrThrow(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo> {
+    const status = await this.getStatus(options);
+    if (!status) throw notFound(this.workflowId);
+    return status;
+  }
+
+  /**
+   * The workflow's result, or its recorded error thrown (same class name and message), marked as a
+   * workflow's failure: DbosExceptionFilter answers it 422 (ERROR) or 409 (CANCELLED).
+   */
   async getResult(options: GetResultOptions = {}): Promise<R> {
+    try {
+      return await this.waitForResult(options);
+    } catch (err) {
+      throw await this.markedIfRecorded(err);
+    }
+  }
+
+  /** The error as thrown, marked when the workflow's row says it ended that way (not a wait that ran out, not an outage). */
+  private async markedIfRecorded(err: unknown): Promise<unknown> {
+    if (err instanceof DbosNotFoundError) return err;
+    const row = await this.backend.statuses.get(this.workflowId).catch(() => null);
+    const status = row?.status as WorkflowFailureStatus | undefined;
+    if (status === 'ERROR' || status === 'CANCELLED' || status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
+      return markWorkflowFailure(err, { workflowId: this.workflowId, status });
+    }
+    return err;
+  }
+
+  private async waitForResult(options: GetResultOptions): Promise<R> {
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     const local = this.backend.local?.localResult(this.workflowId);
     if (local) return (await withDeadline(local, deadline, this.workflowId)) as R;
@@ -51,7 +81,7 @@ export class WorkflowHandle<R = unknown> {
       [`status:${this.workflowId}`],
       async () => {
         const row = await this.backend.statuses.get(this.workflowId);
-        if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);
+        if (!row) throw notFound(this.workflowId);
         last = row;
         if (isTerminal(row.status)) return { row };
         const running = this.backend.local?.localResult(this.workflowId);
@@ -63,6 +93,10 @@ export class WorkflowHandle<R = unknown> {
     if ('running' in found) return (await withDeadline(found.running, deadline, this.workflowId)) as R;
     return outcomeOf(found.row) as R;
   }
+}
+
+function notFound(workflowId: string): DbosNotFoundError {
+  return new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
 }
 
 function resultTimeout(workflowId: string, status: string): DbosTimeoutError {

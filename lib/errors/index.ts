@@ -10,3 +10,4 @@ export * from './configuration.error';
 export * from './database-unavailable.error';
 export * from './invalid-argument.error';
 export * from './payload-too-large.error';
+export * from './queue-not-declared.error';

@@ -13,7 +13,9 @@ const CLAIM_PER_PASS = 100;
 const IDLE_POLL_LISTENING_MS = 5_000;
 const IDLE_POLL_DEAF_MS = 1_000;
 const ERROR_BACKOFF_MS = 1_000;
-const UNKNOWN_CHECK_INTERVAL_MS = 60_000;
+const UNKNOWN_CHECK_INTERVAL_MS = 30_000;
+/** Work due this long on a queue nobody runs anything of is reported: within a minute, at a 30 s check. */
+const STALLED_QUEUE_AFTER_MS = 30_000;
 
 /**
  * Starts queued workflows of this process's queues within their limits. Woken by NOTIFY when
@@ -32,6 +34,7 @@ export class QueueDispatcher {
   private loop?: Promise<void>;
   private nextUnknownCheck = 0;
   private readonly reportedUnknown = new Set<string>();
+  private readonly reportedStalled = new Set<string>();
   private subscribed = false;
 
   constructor(
@@ -143,6 +146,7 @@ export class QueueDispatcher {
       queues.map((q) => q.name),
       names,
     );
+    await this.reportStalledQueues(queues);
     const current = new Set(unknown.map((u) => `${u.queue}\0${u.workflowName}`));
     for (const u of unknown) {
       const key = `${u.queue}\0${u.workflowName}`;
@@ -154,6 +158,25 @@ export class QueueDispatcher {
       );
     }
     for (const key of this.reportedUnknown) if (!current.has(key)) this.reportedUnknown.delete(key);
+  }
+
+  /** Work on a queue this process does not declare, which nothing has started from for a while: say so, once per queue. */
+  private async reportStalledQueues(queues: QueueOptions[]): Promise<void> {
+    const stalled = await this.repository.stalledQueues(
+      queues.map((q) => q.name),
+      STALLED_QUEUE_AFTER_MS,
+    );
+    for (const { queue, count } of stalled) {
+      if (this.reportedStalled.has(queue)) continue;
+      this.reportedStalled.add(queue);
+      this.logger.warn(
+        `${count} workflow(s) wait on queue "${queue}", which this process does not declare, and none of that queue has started ` +
+          `for ${STALLED_QUEUE_AFTER_MS / 1000} s: no live process seems to declare it. Declare it (DbosModule.forRoot({ queues }) ` +
+          `or QueueRegistry.register) in the app that runs its workflows; until then they stay ENQUEUED.`,
+      );
+    }
+    const current = new Set(stalled.map((s) => s.queue));
+    for (const queue of this.reportedStalled) if (!current.has(queue)) this.reportedStalled.delete(queue);
   }
 
   private roomIn(queue: QueueOptions): number {

@@ -1,4 +1,5 @@
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosQueueNotDeclaredError } from '../errors/queue-not-declared.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
 
@@ -31,12 +32,10 @@ export class QueueRegistry {
     return this.queues.get(name);
   }
 
-  /** The queue, or a configuration error that says how to declare it. */
+  /** The queue, or DbosQueueNotDeclaredError (a configuration error) that says how to declare it. */
   require(name: string): QueueOptions {
     const queue = this.queues.get(name);
-    if (!queue) {
-      throw new DbosConfigurationError(`Queue "${name}" is not declared in this app: add it to DbosModule.forRoot({ queues }) or register it at runtime.`);
-    }
+    if (!queue) throw new DbosQueueNotDeclaredError(name);
     return queue;
   }
 

@@ -161,6 +161,24 @@ export class QueueRepository {
     return rows.map((r) => ({ queue: r.queue_name, workflowName: r.workflow_name, count: r.n }));
   }
 
+  /**
+   * Queues other than `served` with work due for longer than `ageMs` (enqueued, its delay passed)
+   * of which nothing is running and nothing started meanwhile: no live process declares them.
+   */
+  async stalledQueues(served: string[], ageMs: number): Promise<{ queue: string; count: number }[]> {
+    const s = this.db.s;
+    const rows = await this.db.query<{ queue_name: string; n: number }>(
+      `SELECT w.queue_name, count(*)::int AS n FROM ${s}.workflow_status w
+        WHERE w.status = 'ENQUEUED' AND w.queue_name IS NOT NULL AND NOT (w.queue_name = ANY($1::text[]))
+          AND greatest(w.created_at, coalesce(w.delay_until, 0)) < $2::bigint - $3::bigint
+          AND NOT EXISTS (SELECT 1 FROM ${s}.workflow_status r
+                           WHERE r.queue_name = w.queue_name AND (r.status = 'PENDING' OR r.started_at > $2::bigint - $3::bigint))
+        GROUP BY 1 ORDER BY 1`,
+      [served, Date.now(), ageMs],
+    );
+    return rows.map((r) => ({ queue: r.queue_name, count: r.n }));
+  }
+
   async findByDeduplicationId(queueName: string, deduplicationId: string): Promise<string | null> {
     const rows = await this.db.query<{ workflow_id: string }>(
       `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,

@@ -3,6 +3,7 @@ import { DbosContext, DbosInvalidArgumentError, DbosSerializationError, Step, Wo
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
 @Injectable()
@@ -25,6 +26,10 @@ class Intake {
 
   @Workflow() async message(to: string, size: number): Promise<void> {
     await this.dbos.send(to, 'y'.repeat(size));
+  }
+
+  @Workflow() async unreachable(port: number): Promise<void> {
+    await fetch(`http://127.0.0.1:${port}/`);
   }
 
   @Workflow() async twoSteps(): Promise<string> {
@@ -145,6 +150,43 @@ describe('bad input and misuse', () => {
     } finally {
       warn.mockRestore();
       await outside.close();
+    }
+  });
+
+  it('a queue no live process declares is reported in the log once its work has waited, the queued workflows kept', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    try {
+      const handle = await outside.enqueue({ workflowName: 'Intake.take', queue: 'undeclared-anywhere', workflowId: 'stalled-1' }, 'x');
+      // As if it had waited 40 s (the report comes 30 s to a minute after the work became due):
+      await sql(`UPDATE "${schema}".workflow_status SET created_at = created_at - 40000 WHERE workflow_id = 'stalled-1'`);
+      const other = await createDbosApp([Intake], { schema, executorId: 'bad-exec-3', applicationVersion: 'v1', queues: [{ name: 'intake' }] });
+      try {
+        await waitFor(() =>
+          warn.mock.calls.some(([m]) => /1 workflow\(s\) wait on queue "undeclared-anywhere", which this process does not declare/.test(String(m))),
+        );
+        expect((await handle.getStatus())!.status).toBe('ENQUEUED');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      warn.mockRestore();
+      await outside.close();
+    }
+  });
+
+  it('a workflow that ends in ERROR is logged with the cause chain of its error (name, message, code)', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      const port = await freePort(); // nothing listens there
+      const handle = await client.start(Intake, { workflowId: 'unreachable-1' }).unreachable(port);
+      await expect(handle.getResult({ timeoutMs: 10_000 })).rejects.toThrow('fetch failed');
+      const line = warn.mock.calls.map(([m]) => String(m)).find((m) => m.startsWith('Workflow unreachable-1 '));
+      expect(line).toMatch(
+        /^Workflow unreachable-1 \(Intake\.unreachable\) ended in ERROR: TypeError: fetch failed; caused by Error: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+      );
+    } finally {
+      warn.mockRestore();
     }
   });
 });

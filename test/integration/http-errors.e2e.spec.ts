@@ -18,6 +18,11 @@ class Jobs {
   }
 
   @Workflow()
+  async fail(): Promise<never> {
+    throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
+  }
+
+  @Workflow()
   async waitForGo(): Promise<string | null> {
     return this.dbos.recv<string>('go', { timeoutMs: 600_000 });
   }
@@ -38,6 +43,21 @@ class JobsController {
   async echo(@Param('workflowId') workflowId: string, @Body() body: { value: unknown; asFunction?: boolean }): Promise<{ workflowId: string }> {
     const value = body.asFunction ? () => body.value : body.value;
     return { workflowId: (await this.client.start(Jobs, { workflowId }).echo(value)).workflowId };
+  }
+
+  @Post(':workflowId/fail')
+  async fail(@Param('workflowId') workflowId: string): Promise<{ workflowId: string }> {
+    return { workflowId: (await this.client.start(Jobs, { workflowId }).fail()).workflowId };
+  }
+
+  @Post(':workflowId/queued')
+  async queued(@Param('workflowId') workflowId: string, @Query('queue') queue: string): Promise<{ workflowId: string }> {
+    return { workflowId: (await this.client.start(Jobs, { workflowId, queue }).echo(1)).workflowId };
+  }
+
+  @Get(':workflowId')
+  status(@Param('workflowId') workflowId: string): Promise<unknown> {
+    return this.client.retrieve(workflowId).getStatusOrThrow();
   }
 
   @Post(':workflowId/wait')
@@ -179,13 +199,65 @@ describe('DbosExceptionFilter: errors of the package as HTTP statuses', () => {
     });
   });
 
-  it('other DbosErrors (here a cancelled workflow) go to Nest: 500 without the message', async () => {
+  it('the result of a cancelled workflow is a 409 naming the workflow and its status', async () => {
     await request(http).post('/jobs/to-cancel/wait').expect(201);
     await request(http).post('/jobs/to-cancel/cancel').expect(201);
 
-    const response = await request(http).get('/jobs/to-cancel/result').expect(500);
+    const response = await request(http).get('/jobs/to-cancel/result').expect(409);
 
-    expect(response.body).toEqual({ statusCode: 500, message: 'Internal server error' });
+    expect(response.body).toEqual({
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'Workflow "to-cancel" was cancelled. Resume it with WorkflowClient.resume() to continue it.',
+      workflowId: 'to-cancel',
+      workflowStatus: 'CANCELLED',
+      errorName: 'DbosWorkflowCancelledError',
+    });
+  });
+
+  it('the result of a workflow that ended in ERROR is a 422 with the recorded error name and message', async () => {
+    await request(http).post('/jobs/failing/fail').expect(201);
+
+    const response = await request(http).get('/jobs/failing/result').expect(422);
+
+    expect(response.body).toEqual({
+      statusCode: 422,
+      error: 'Unprocessable Entity',
+      message: 'fetch failed',
+      workflowId: 'failing',
+      workflowStatus: 'ERROR',
+      errorName: 'TypeError',
+    });
+  });
+
+  it("a failed workflow's status carries the recorded error with its cause chain (name, message, code)", async () => {
+    await request(http).post('/jobs/failing-status/fail').expect(201);
+    await request(http).get('/jobs/failing-status/result').expect(422);
+
+    const response = await request(http).get('/jobs/failing-status').expect(200);
+
+    expect(response.body).toMatchObject({
+      workflowId: 'failing-status',
+      status: 'ERROR',
+      error: { name: 'TypeError', message: 'fetch failed', cause: { name: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:1', code: 'ECONNREFUSED' } },
+    });
+  });
+
+  it('the status of an unknown workflow through getStatusOrThrow() is a 404', async () => {
+    const response = await request(http).get('/jobs/no-such-status').expect(404);
+
+    expect(response.body).toEqual({ statusCode: 404, error: 'Not Found', message: 'No workflow has the id "no-such-status".' });
+  });
+
+  it('a queue the app does not declare, named in the request, is a 400 (DbosQueueNotDeclaredError) and starts nothing', async () => {
+    const response = await request(http).post('/jobs/queued-nowhere/queued?queue=nowhere').expect(400);
+
+    expect(response.body).toEqual({
+      statusCode: 400,
+      error: 'Bad Request',
+      message: 'Queue "nowhere" is not declared in this app: add it to DbosModule.forRoot({ queues }) or register it at runtime.',
+    });
+    await request(http).get('/jobs/queued-nowhere').expect(404);
   });
 
   it('a stream of an unknown workflow is a 404 before any event, not an error event in a 200', async () => {
