@@ -6,8 +6,9 @@ module.exports = {
   testRegex: '\\.spec\\.ts$',
   transform: {
     '^.+\\.ts$': 'ts-jest',
-    // Nest 12's packages are ES modules only: compiled to CommonJS for Jest's loader (see the file).
-    '/node_modules/@nestjs/.+\\.js$': '<rootDir>/test/support/esm-packages.transformer.js',
+    // Nest 12's packages are ES modules only: compiled to CommonJS for Jest's loader (see the file,
+    // which the package ships for its Jest preset, jest-preset.js).
+    '/node_modules/@nestjs/.+\\.js$': '<rootDir>/jest/esm-packages.transformer.js',
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   // The sample app imports the package by name, as a user would (tsconfig.json "paths").

@@ -38,8 +38,17 @@ describe('the packed package', () => {
     expect(files.some((f) => /^dist\/migrations\/.+\.js$/.test(f))).toBe(true);
   });
 
+  it("ships the Jest preset (preset: 'nestjs-dbos'), whose transformer for Nest 12's ES modules is a packed file", () => {
+    expect(files).toContain('jest-preset.js');
+    const preset = require(path.join(root, 'jest-preset.js')) as { transform: Record<string, string>; transformIgnorePatterns: string[] };
+    const transformer = preset.transform['/node_modules/@nestjs/.+\\.js$'];
+    expect(files).toContain(path.relative(root, transformer));
+    expect(preset.transformIgnorePatterns).toEqual(['/node_modules/(?!@nestjs/)']);
+  });
+
   it('ships no tests, sample app, scripts or build leftovers', () => {
-    const unwanted = files.filter((f) => !/^dist\/(lib|migrations)\//.test(f) && !['package.json', 'README.md', 'LICENSE'].includes(f));
+    const shipped = ['package.json', 'README.md', 'LICENSE', 'jest-preset.js', 'jest/esm-packages.transformer.js'];
+    const unwanted = files.filter((f) => !/^dist\/(lib|migrations)\//.test(f) && !shipped.includes(f));
     expect(unwanted).toEqual([]);
     expect(files.filter((f) => /\.spec\.|tsbuildinfo|\/test\//.test(f))).toEqual([]);
   });

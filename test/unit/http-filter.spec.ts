@@ -2,7 +2,7 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { DbosConflictError, DbosDatabaseUnavailableError, DbosDatabaseUnavailableFilter, DbosExceptionFilter, DbosWorkflowCancelledError } from '../../lib';
+import { DbosConflictError, DbosDatabaseUnavailableError, DbosDatabaseUnavailableFilter, DbosExceptionFilter, DbosNondeterminismError } from '../../lib';
 
 @Controller('orders')
 class DownController {
@@ -50,9 +50,9 @@ class ErrorsController {
     throw new DbosConflictError('Workflow id "w" is already used by a "A.run" workflow; it cannot start "B.run". Use another workflow id.');
   }
 
-  @Get('cancelled')
-  cancelled(): never {
-    throw new DbosWorkflowCancelledError('w');
+  @Get('nondeterministic')
+  nondeterministic(): never {
+    throw new DbosNondeterminismError('w', 2, 'A.a', 'A.b');
   }
 
   @Get('down')
@@ -89,8 +89,8 @@ describe.each([
     expect(response.headers['retry-after']).toBe('5');
   });
 
-  it('leaves a DbosWorkflowCancelledError to Nest: 500 without its message', async () => {
-    const response = await request(app.getHttpServer()).get('/errors/cancelled').expect(500);
+  it('leaves a DbosNondeterminismError to Nest: 500 without its message', async () => {
+    const response = await request(app.getHttpServer()).get('/errors/nondeterministic').expect(500);
     expect(response.body).toEqual({ statusCode: 500, message: 'Internal server error' });
   });
 });

@@ -6,7 +6,8 @@
 // dependencies (transformIgnorePatterns + a transform). Each module then lives in Jest's registry
 // like any CommonJS module: one instance per test file, `import()` becomes a `require()`.
 //
-// The library, the sample app and the child-process fixtures are not affected: they run on Node's
+// Shipped with the package for its Jest preset (jest-preset.js: `preset: 'nestjs-dbos'`). The library,
+// the sample app and the child-process fixtures are not affected: they run on Node's
 // own loader (ts-node, or the compiled dist/), where require(esm) is native.
 'use strict';
 const crypto = require('node:crypto');
