@@ -13,4 +13,6 @@ module.exports = {
     '/node_modules/@nestjs/.+\\.js$': path.join(__dirname, 'jest', 'esm-packages.transformer.js'),
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
+  // Relative imports written with .js for ES modules (`./app.module.js`) find the .ts file.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
 };

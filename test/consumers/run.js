@@ -26,7 +26,82 @@ const consumers = [
   { name: 'esm-nest12', format: 'esm', nest: 12 },
   { name: 'cjs-nest11', format: 'commonjs', nest: 11 },
   { name: 'cjs-nest10', format: 'commonjs', nest: 10 },
+  // nest new-shaped projects running their own tests (`npm test`) on the packed package:
+  { name: 'vitest-esm-nest12', kind: 'tests', nest: 12 },
+  { name: 'jest-cjs-nest12', kind: 'tests', nest: 12 },
+  // src/main.ts is the README's complete example, read from README.md, built with tsc and run.
+  { name: 'readme-example', kind: 'readme', nest: 12 },
 ];
+
+/** The first ts code block under the README's "A complete example" heading: the file a user pastes. */
+function readmeExample() {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## A complete example'));
+  const match = /```ts\n([\s\S]*?)\n```/.exec(section);
+  if (!match) throw new Error('README.md has no ts code block under "## A complete example"');
+  return `${match[1]}\n`;
+}
+
+/** The README example's requests, as its curl lines make them (the confirm is sent while it sleeps). */
+async function readmeChecks(base) {
+  const placed = await request('POST', `${base}/orders`, { id: '1', sku: 'tea', quantity: 1 });
+  expectStatus(placed, 201);
+  if (placed.json?.workflowId !== 'order-1') throw new Error(`unexpected ${placed.text}`);
+  expectStatus(await request('POST', `${base}/orders/order-1/confirm`), 201);
+  const result = await request('GET', `${base}/orders/order-1/result`);
+  expectStatus(result, 200);
+  if (result.json?.tracking !== 'TRK-1' || result.json?.remaining !== 9) throw new Error(`unexpected result ${result.text}`);
+  const status = await request('GET', `${base}/orders/order-1`);
+  expectStatus(status, 200);
+  if (status.json?.status !== 'SUCCESS') throw new Error(`unexpected status ${status.text}`);
+  const unknown = await request('GET', `${base}/orders/no-such-order`);
+  expectStatus(unknown, 404);
+}
+
+async function withDatabaseClient(url, fn) {
+  const { Client } = require(require.resolve('pg', { paths: [root] }));
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A database of its own for the README example (it uses the default schema and a public.stock table), with its stock row. */
+async function createExampleDatabase(name) {
+  await withDatabaseClient(databaseUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  await withDatabaseClient(url.href, (c) => c.query("CREATE TABLE stock (sku text PRIMARY KEY, count int NOT NULL); INSERT INTO stock VALUES ('tea', 10)"));
+  return url.href;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = require('node:net').createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until `base` answers HTTP (any status). */
+async function untilListening(app, base) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      await fetch(base, { signal: AbortSignal.timeout(2_000) });
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`the example did not listen within 60 s:\n${app.output}`);
+      if (app.child.exitCode !== null) throw new Error(`the example exited (${app.child.exitCode}):\n${app.output}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
 
 /**
  * HTTP checks made against each running app, in order; `base` is its URL. A check throws to fail.
@@ -121,11 +196,12 @@ function expectStatus(response, status) {
 }
 
 /** Starts the compiled app; resolves once it prints its URL. */
-function startApp(dir, env) {
+function startApp(dir, env, { waitForLine = true } = {}) {
   const child = spawn(process.execPath, ['dist/main.js'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const app = { child, output: '', exited: new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal))) };
   child.stdout.on('data', (c) => (app.output += c));
   child.stderr.on('data', (c) => (app.output += c));
+  if (!waitForLine) return app;
   app.ready = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the app did not start within 60 s:\n${app.output}`)), 60_000);
     const check = () => {
@@ -203,8 +279,14 @@ async function main() {
         `${consumer.name}: npm install (the packed package with its peers)`,
         async () => {
           fs.mkdirSync(path.join(dir, 'src'), { recursive: true });
-          for (const file of fs.readdirSync(path.join(__dirname, 'app'))) fs.copyFileSync(path.join(__dirname, 'app', file), path.join(dir, 'src', file));
-          fs.copyFileSync(path.join(source, 'tsconfig.json'), path.join(dir, 'tsconfig.json'));
+          if (consumer.kind === 'readme') fs.writeFileSync(path.join(dir, 'src', 'main.ts'), readmeExample());
+          else for (const file of fs.readdirSync(path.join(__dirname, 'app'))) fs.copyFileSync(path.join(__dirname, 'app', file), path.join(dir, 'src', file));
+          if (consumer.kind === 'tests') {
+            fs.mkdirSync(path.join(dir, 'test'));
+            for (const file of fs.readdirSync(path.join(__dirname, 'tests')))
+              fs.copyFileSync(path.join(__dirname, 'tests', file), path.join(dir, 'test', file));
+          }
+          for (const file of fs.readdirSync(source)) if (file !== 'package.json') fs.copyFileSync(path.join(source, file), path.join(dir, file));
           const pkg = JSON.parse(fs.readFileSync(path.join(source, 'package.json'), 'utf8'));
           pkg.dependencies['nestjs-dbos'] = `file:${tarball}`;
           fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
@@ -222,12 +304,43 @@ async function main() {
         },
       ],
     ];
+    if (consumer.kind === 'tests') steps.pop(); // its test runner compiles the sources
     let ok = true;
     for (const [name, fn] of steps) {
       if (!packed || !ok) skip(name);
       else ok = await record(name, fn);
     }
     const schema = `consumer_${consumer.name.replace(/-/g, '_')}_${randomBytes(4).toString('hex')}`;
+    if (consumer.kind === 'tests') {
+      const testName = `${consumer.name}: npm test runs a workflow e2e test on the packed package`;
+      if (!packed || !ok) skip(testName);
+      else await record(testName, () => run('npm', ['test'], { cwd: dir, env: { ...process.env, DATABASE_URL: databaseUrl, DBOS_SCHEMA: schema } }));
+      await dropSchema(schema).catch((err) => console.log(`  (could not drop schema ${schema}: ${err.message})`));
+      continue;
+    }
+    if (consumer.kind === 'readme') {
+      const exampleName = `${consumer.name}: the README's complete example, as pasted, serves its requests`;
+      if (!packed || !ok) {
+        skip(exampleName);
+        continue;
+      }
+      const database = `readme_example_${randomBytes(4).toString('hex')}`;
+      await record(exampleName, async () => {
+        const url = await createExampleDatabase(database);
+        const port = await freePort();
+        const app = startApp(dir, { DATABASE_URL: url, PORT: String(port) }, { waitForLine: false });
+        try {
+          const base = `http://127.0.0.1:${port}`;
+          await untilListening(app, base);
+          await readmeChecks(base);
+        } finally {
+          app.child.kill('SIGTERM');
+          await app.exited;
+        }
+      });
+      await withDatabaseClient(databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)).catch(() => undefined);
+      continue;
+    }
     const runName = `${consumer.name}: starts as ${consumer.format} and serves the HTTP checks`;
     if (!packed || !ok) {
       skip(runName);
