@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /**
@@ -45,6 +46,23 @@ describe('the packed package', () => {
     expect(files).toContain(path.relative(root, transformer));
     expect(preset.transformIgnorePatterns).toEqual(['/node_modules/(?!@nestjs/)']);
   });
+
+  it("publishes a package.json without the repository's scripts, and leaves the working one as it was", () => {
+    const before = fs.readFileSync(path.join(root, 'package.json'), 'utf8');
+    const destination = fs.mkdtempSync(path.join(os.tmpdir(), 'nestjs-dbos-pack-'));
+    try {
+      // With its lifecycle scripts (prepack, postpack), as `npm publish` packs.
+      const out = execFileSync(npm, ['pack', '--json', '--pack-destination', destination], { cwd: root, encoding: 'utf8' });
+      const tarball = path.join(destination, (JSON.parse(out.slice(out.indexOf('['))) as { filename: string }[])[0].filename);
+      const published = JSON.parse(execFileSync('tar', ['-xzOf', tarball, 'package/package.json'], { encoding: 'utf8' })) as Record<string, unknown>;
+      expect(published.scripts).toBeUndefined();
+      expect(published).toMatchObject({ name: 'nestjs-dbos', main: pkg.main, types: pkg.types, bin: pkg.bin, peerDependencies: pkg.peerDependencies });
+      expect(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).toBe(before);
+      expect(fs.existsSync(path.join(root, '.package.json.packing'))).toBe(false);
+    } finally {
+      fs.rmSync(destination, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('ships no tests, sample app, scripts or build leftovers', () => {
     const shipped = ['package.json', 'README.md', 'LICENSE', 'jest-preset.js', 'jest/esm-packages.transformer.js'];
