@@ -21,7 +21,8 @@ function strip() {
   restore();
   const text = fs.readFileSync(file, 'utf8');
   fs.writeFileSync(saved, text);
-  const { scripts: _scripts, ...published } = JSON.parse(text);
+  const published = JSON.parse(text);
+  delete published.scripts;
   fs.writeFileSync(file, `${JSON.stringify(published, null, 2)}\n`);
 }
 
