@@ -182,7 +182,7 @@ describe('workflow events, operator logs and connection names', () => {
     expect(eventsOf('ev-boom')[0].error).toBeInstanceOf(Error);
     expect(eventsOf('ev-boom')[0].error!.message).toBe('boom b');
     expect(Hooks.failedCheckouts.map((e) => e.workflowId)).toEqual(['ev-boom']);
-    expect(log.matching(/^Workflow ev-boom \(Orders\.boom\) ended in ERROR: boom b$/)).toHaveLength(1);
+    expect(log.matching(/^Workflow ev-boom \(Orders\.boom\) ended in ERROR: Error: boom b$/)).toHaveLength(1);
   });
 
   it('cancelled here: the root and its child fire once each; one log line names the root and its descendant', async () => {
