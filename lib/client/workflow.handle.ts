@@ -4,7 +4,7 @@ import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
 import { toStatusInfo } from '../workflow/status-info.mapper';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 
@@ -24,7 +24,7 @@ export interface LocalResults {
 }
 
 export interface HandleBackend {
-  statuses: WorkflowStatusRepository;
+  listing: ListingRepository;
   listener: NotificationListener;
   local?: LocalResults;
 }
@@ -37,7 +37,7 @@ export class WorkflowHandle<R = unknown> {
   ) {}
 
   async getStatus(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
-    const row = await this.backend.statuses.get(this.workflowId);
+    const row = await this.backend.listing.get(this.workflowId);
     return row ? toStatusInfo(row, options.loadPayloads === true) : null;
   }
 
@@ -50,7 +50,7 @@ export class WorkflowHandle<R = unknown> {
     const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
       [`status:${this.workflowId}`],
       async () => {
-        const row = await this.backend.statuses.get(this.workflowId);
+        const row = await this.backend.listing.get(this.workflowId);
         if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);
         last = row;
         if (isTerminal(row.status)) return { row };

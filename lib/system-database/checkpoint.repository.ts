@@ -130,14 +130,6 @@ export class CheckpointRepository {
     );
   }
 
-  async get(workflowId: string, stepId: number): Promise<OperationOutputRow | null> {
-    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id = $2`, [
-      workflowId,
-      stepId,
-    ]);
-    return rows.length > 0 ? toStepRow(rows[0]) : null;
-  }
-
   /** Every checkpoint of each of these workflows, in one read: what a batch of replays needs. */
   async loadMany(workflowIds: string[]): Promise<Map<string, OperationOutputRow[]>> {
     const byWorkflow = new Map<string, OperationOutputRow[]>(workflowIds.map((id) => [id, []]));
