@@ -11,7 +11,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
-import { INTERNAL_QUEUE, type ReopenTarget } from '../system-database/admin.repository';
+import type { ReopenTarget } from '../system-database/admin.repository';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
@@ -19,6 +19,7 @@ import { checkWorkflowId } from '../workflow/workflow.limits';
 import { isTerminal } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type GetStatusOptions, type LocalResults } from './workflow.handle';
+import { eventKey, INTERNAL_QUEUE, statusKey, streamKey } from '../system-database/system.names';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
 const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
@@ -171,7 +172,7 @@ export class WorkflowClient {
   /** The latest value of a workflow's event; waits for it to be set, null at the timeout (default 60 s). */
   async getEvent<T = unknown>(workflowId: string, key: string, options: { timeoutMs?: number } = {}): Promise<T | null> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
-    const found = await this.backend.listener.waitUntil([`evt:${workflowId}`], () => this.backend.communication.getEvent(workflowId, key), deadline);
+    const found = await this.backend.listener.waitUntil([eventKey(workflowId)], () => this.backend.communication.getEvent(workflowId, key), deadline);
     return found ? deserialize<T>(found.value) : null;
   }
 
@@ -185,7 +186,7 @@ export class WorkflowClient {
     let offset = 0;
     for (;;) {
       const batch = await this.backend.listener.waitUntil(
-        [`strm:${workflowId}`, `status:${workflowId}`],
+        [streamKey(workflowId), statusKey(workflowId)],
         () => this.nextStreamBatch(workflowId, key, offset),
         Infinity,
         signal,

@@ -7,6 +7,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { ListingRepository } from '../system-database/listing.repository';
 import { toStatusInfo } from '../workflow/status-info.mapper';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
+import { statusKey } from '../system-database/system.names';
 
 export interface GetStatusOptions {
   /** Include the workflow's input and output (default false: a status check reads no payloads). */
@@ -48,7 +49,7 @@ export class WorkflowHandle<R = unknown> {
     if (local) return (await withDeadline(local, deadline, this.workflowId)) as R;
     let last: WorkflowStatusRow | undefined;
     const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
-      [`status:${this.workflowId}`],
+      [statusKey(this.workflowId)],
       async () => {
         const row = await this.backend.listing.get(this.workflowId);
         if (!row) throw new DbosNotFoundError(`No workflow has the id "${this.workflowId}".`);

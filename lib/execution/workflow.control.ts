@@ -7,7 +7,7 @@ import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { deserializeError } from '../serialization/value.codec';
 import type { NotificationListener } from '../system-database/notification.listener';
-import { INTERNAL_QUEUE, type AdminRepository } from '../system-database/admin.repository';
+import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
 import { checkWorkflowId } from '../workflow/workflow.limits';
@@ -17,6 +17,7 @@ import type { ExecutorSettings } from './executor.settings';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowExecutor } from './workflow.executor';
+import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 
 /**
  * The local runtime the WorkflowClient of a Nest app uses: starts by class and method, and
@@ -48,7 +49,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
         this.logger.warn(`Could not check a status change: ${err.message}`),
       );
     listener.onAny((key) => {
-      if (key.startsWith('status:')) void check([key.slice('status:'.length)]);
+      if (key.startsWith(NOTICE_PREFIX.status)) void check([key.slice(NOTICE_PREFIX.status.length)]);
     });
     // Cancellations sent while LISTEN was down were not heard: look at every local run.
     listener.onReconnect(() => void check(this.runs.ids()));

@@ -1,6 +1,6 @@
 import { DbosConfigurationError } from '../errors/configuration.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
-import { INTERNAL_QUEUE } from '../system-database/admin.repository';
+import { INTERNAL_QUEUE } from '../system-database/system.names';
 
 /**
  * The queues this process knows: declared in `forRoot({ queues })` or registered at runtime

@@ -2,13 +2,11 @@ import { DbosNotFoundError } from '../errors/not-found.error';
 import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
 import type { WorkflowStatusRow } from './system.rows';
+import type { Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 import type { ListingRepository } from './listing.repository';
-import type { Queryable } from './queryable.interface';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
-
-/** Queue on which workflows wait that any executor of their version may run (resume, fork from a client). */
-export const INTERNAL_QUEUE = '_dbos_internal';
+import { INTERNAL_QUEUE } from './system.names';
 
 export type RunTarget = { status: 'PENDING'; executorId: string } | { status: 'ENQUEUED'; queueName: string | null };
 
@@ -59,14 +57,14 @@ export class AdminRepository {
   async cancel(workflowIds: string | string[], error: string | null = null): Promise<CancelledWorkflow[]> {
     const ids = [...new Set(([] as string[]).concat(workflowIds))];
     if (ids.length === 0) return [];
-    return this.db.transaction(async (client) => {
-      const existing = await this.lockExisting(client, ids);
+    return this.db.transaction(async (tx) => {
+      const existing = await this.lockExisting(tx, ids);
       const unknown = ids.filter((id) => !existing.has(id));
       if (unknown.length === 1 && ids.length === 1) throw notFound(unknown[0]);
       if (unknown.length > 0) {
         throw new DbosNotFoundError(`No workflow has the id ${unknown.map((id) => `"${id}"`).join(', ')}; none of the ${ids.length} workflows was cancelled.`);
       }
-      return this.cancelTrees(client, ids, error);
+      return this.cancelTrees(tx, ids, error);
     });
   }
 
@@ -78,9 +76,9 @@ export class AdminRepository {
   async reopen(workflowId: string, target: ReopenTarget, applicationVersion: string | null = null): Promise<WorkflowStatusRow[]> {
     const current = await this.listing.get(workflowId);
     if (!current) throw notFound(workflowId);
-    return this.db.transaction(async (client) => {
-      const rows = await this.reopenRows(client, workflowId, target, applicationVersion);
-      for (const row of rows) await this.checkpoints.dropTrailingErrors(client, row.workflowId);
+    return this.db.transaction(async (tx) => {
+      const rows = await this.reopenRows(tx, workflowId, target, applicationVersion);
+      for (const row of rows) await this.checkpoints.dropTrailingErrors(tx, row.workflowId);
       return rows;
     });
   }
@@ -89,19 +87,19 @@ export class AdminRepository {
   async fork(fromId: string, toId: string, fromStep: number, target: RunTarget, applicationVersion: string | null): Promise<void> {
     const source = await this.listing.get(fromId);
     if (!source) throw notFound(fromId);
-    await this.db.transaction(async (client) => {
+    await this.db.transaction(async (tx) => {
       // A fork of a queued workflow goes through that queue, like the original did.
       const queued = source.queueName !== null && source.queueName !== INTERNAL_QUEUE;
       const place: RunTarget = queued ? { status: 'ENQUEUED', queueName: source.queueName } : target;
-      const inserted = await this.insertFork(client, fromId, toId, {
+      const inserted = await this.insertFork(tx, fromId, toId, {
         status: place.status,
         executorId: place.status === 'PENDING' ? place.executorId : null,
         queueName: place.status === 'ENQUEUED' ? (place.queueName ?? source.queueName ?? INTERNAL_QUEUE) : null,
         applicationVersion,
       });
       if (!inserted) throw notFound(fromId);
-      await this.checkpoints.copy(client, fromId, toId, fromStep);
-      await this.communication.copyPublished(client, fromId, toId, fromStep);
+      await this.checkpoints.copy(tx, fromId, toId, fromStep);
+      await this.communication.copyPublished(tx, fromId, toId, fromStep);
     });
   }
 
@@ -120,25 +118,25 @@ export class AdminRepository {
       const started = Date.now();
       const rows: { n: number; last: string | null }[] = await this.db.query<{ n: number; last: string | null }>(
         `WITH doomed AS (
-           SELECT workflow_id, created_at FROM ${this.db.s}.workflow_status
+           SELECT workflow_id, created_at FROM {schema}.workflow_status
             WHERE created_at < $1 AND ($3::bigint IS NULL OR created_at >= $3)
               AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
             ORDER BY created_at
             LIMIT $2 FOR UPDATE SKIP LOCKED
          ), steps AS (
-           DELETE FROM ${this.db.s}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
+           DELETE FROM {schema}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
          ), events AS (
-           DELETE FROM ${this.db.s}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
+           DELETE FROM {schema}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
          ), history AS (
-           DELETE FROM ${this.db.s}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
+           DELETE FROM {schema}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
          ), streams AS (
-           DELETE FROM ${this.db.s}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
+           DELETE FROM {schema}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
          ), messages AS (
-           DELETE FROM ${this.db.s}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
+           DELETE FROM {schema}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
          ), message_keys AS (
-           DELETE FROM ${this.db.s}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
+           DELETE FROM {schema}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
          ), deleted AS (
-           DELETE FROM ${this.db.s}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
+           DELETE FROM {schema}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
          )
          SELECT (SELECT count(*)::int FROM deleted) AS n, (SELECT max(created_at) FROM doomed) AS last`,
         [cutoff, batchSize, from],
@@ -156,17 +154,17 @@ export class AdminRepository {
    * cannot start one of them between the others). Each descendant records the root whose cancel
    * stopped it (`cancel_root`), so resuming that root brings it back. Returns what it cancelled.
    */
-  private async cancelTrees(client: Queryable, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
-    const { rows } = await client.query<{ workflow_id: string; workflow_name: string; root: string }>(
+  private async cancelTrees(sql: Sql, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
+    const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string }>(
       `WITH RECURSIVE tree AS (
-         SELECT workflow_id, workflow_id AS root FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])
+         SELECT workflow_id, workflow_id AS root FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])
          UNION
-         SELECT c.workflow_id, t.root FROM ${this.db.s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+         SELECT c.workflow_id, t.root FROM {schema}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
        ), target AS (
          -- A root that is also a descendant of another root given is its own root.
          SELECT DISTINCT ON (workflow_id) workflow_id, root FROM tree ORDER BY workflow_id, (workflow_id = root) DESC, root
        )
-       UPDATE ${this.db.s}.workflow_status w
+       UPDATE {schema}.workflow_status w
           SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL,
               cancel_root = CASE WHEN w.workflow_id = t.root THEN NULL ELSE t.root END
          FROM target t
@@ -178,9 +176,9 @@ export class AdminRepository {
   }
 
   /** Locks the status rows of these ids (in id order, so concurrent bulk operations cannot deadlock); returns the ids that exist. */
-  private async lockExisting(client: Queryable, workflowIds: string[]): Promise<Set<string>> {
-    const { rows } = await client.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id FOR UPDATE`,
+  private async lockExisting(tx: Sql, workflowIds: string[]): Promise<Set<string>> {
+    const rows = await tx.unnamed<{ workflow_id: string }>(
+      `SELECT workflow_id FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id FOR UPDATE`,
       [workflowIds],
     );
     return new Set(rows.map((r) => r.workflow_id));
@@ -188,7 +186,7 @@ export class AdminRepository {
 
   /** Cancels one workflow and its unfinished descendants (a timeout); see cancelTrees. */
   cancelTree(workflowId: string, error: string | null): Promise<CancelledWorkflow[]> {
-    return this.cancelTrees(this.db.queryable, [workflowId], error);
+    return this.cancelTrees(this.db, [workflowId], error);
   }
 
   /**
@@ -201,11 +199,10 @@ export class AdminRepository {
    * The rows reopened, the workflow first; empty when it was not CANCELLED/ERROR/MAX_RECOVERY
    * (or, with `applicationVersion`, PENDING/ENQUEUED on another version).
    */
-  private async reopenRows(client: Queryable, workflowId: string, target: ReopenTarget, applicationVersion: string | null): Promise<WorkflowStatusRow[]> {
-    const s = this.db.s;
-    const { rows } = await client.query(
+  private async reopenRows(tx: Sql, workflowId: string, target: ReopenTarget, applicationVersion: string | null): Promise<WorkflowStatusRow[]> {
+    const rows = await tx.unnamed(
       `WITH RECURSIVE root AS (
-         SELECT workflow_id FROM ${s}.workflow_status
+         SELECT workflow_id FROM {schema}.workflow_status
           WHERE workflow_id = $1
             AND (status IN ('CANCELLED', 'ERROR', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
                  OR ($2::text IS NOT NULL AND status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $2::text))
@@ -213,16 +210,16 @@ export class AdminRepository {
        ), tree AS (
          SELECT workflow_id FROM root
          UNION
-         SELECT c.workflow_id FROM ${s}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
+         SELECT c.workflow_id FROM {schema}.workflow_status c JOIN tree t ON c.parent_workflow_id = t.workflow_id
        ), placed AS (
          SELECT w.workflow_id,
                 CASE WHEN w.queue_name IS NOT NULL AND w.queue_name <> $6 THEN 'queue'
                      WHEN w.workflow_name = ANY($5::text[]) AND COALESCE($2::text, w.application_version) = $4 THEN 'here'
                      ELSE 'fallback' END AS place
-           FROM ${s}.workflow_status w JOIN tree t ON t.workflow_id = w.workflow_id
+           FROM {schema}.workflow_status w JOIN tree t ON t.workflow_id = w.workflow_id
           WHERE w.workflow_id = $1 OR (w.status = 'CANCELLED' AND w.cancel_root = $1)
        )
-       UPDATE ${s}.workflow_status w
+       UPDATE {schema}.workflow_status w
           SET status = CASE WHEN p.place = 'here' THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN p.place = 'here' THEN $3 END,
               queue_name = CASE WHEN p.place = 'fallback' THEN $6 ELSE w.queue_name END,
@@ -241,28 +238,29 @@ export class AdminRepository {
 
   /** Inserts the fork of `fromId` as `toId` on a transaction's client; false when `fromId` does not exist. */
   private async insertFork(
-    client: Queryable,
+    tx: Sql,
     fromId: string,
     toId: string,
     target: { status: 'PENDING' | 'ENQUEUED'; executorId: string | null; queueName: string | null; applicationVersion: string | null },
   ): Promise<boolean> {
     const now = Date.now();
     // The fork keeps its source's place in line: priority and partition.
-    const result = await client.query(
-      `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
+    const inserted = await tx.unnamed(
+      `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
          application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at)
        SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, partition_key, $1,
               CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7
-         FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`,
+         FROM {schema}.workflow_status WHERE workflow_id = $1
+       RETURNING workflow_id`,
       [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now],
     );
-    return (result.rowCount ?? 0) > 0;
+    return inserted.length > 0;
   }
 
   /** PENDING and ENQUEUED workflows per application version other than `version`. */
   async countOtherVersions(version: string): Promise<{ applicationVersion: string | null; status: string; count: number }[]> {
     const rows = await this.db.query<{ application_version: string | null; status: string; n: number }>(
-      `SELECT application_version, status, count(*)::int AS n FROM ${this.db.s}.workflow_status
+      `SELECT application_version, status, count(*)::int AS n FROM {schema}.workflow_status
         WHERE status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $1 AND application_version IS NOT NULL
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [version],

@@ -9,12 +9,12 @@ export class ListingRepository {
   constructor(private readonly db: SystemDatabase) {}
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
-    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [workflowId]);
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
   }
 
   async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
-    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM ${this.db.s}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
     return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
   }
 
@@ -67,7 +67,7 @@ export class ListingRepository {
     else if (others.length > 0) branches.push(`status = ANY(${param(others)}::text[]) AND status <> 'PENDING'`);
     if (statuses === null || statuses.includes('PENDING')) branches.push(`status = 'PENDING'`);
     if (branches.length === 0) return [];
-    const select = (status: string) => `SELECT ${columns} FROM ${this.db.s}.workflow_status WHERE ${[status, ...where].join(' AND ')}`;
+    const select = (status: string) => `SELECT ${columns} FROM {schema}.workflow_status WHERE ${[status, ...where].join(' AND ')}`;
     let text: string;
     if (branches.length === 1) {
       text = `${select(branches[0])} ${order}`;
@@ -79,6 +79,6 @@ export class ListingRepository {
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
-    return (await this.db.queryable.query(text, values)).rows.map(toStatusRow);
+    return (await this.db.unnamed(text, values)).map(toStatusRow);
   }
 }

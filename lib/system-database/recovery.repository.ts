@@ -9,7 +9,7 @@ export class RecoveryRepository {
   /** Ids of this executor's PENDING workflows of this version whose row has not changed for `untouchedForMs`. */
   async findPendingIds(executorId: string, applicationVersion: string, untouchedForMs: number): Promise<string[]> {
     const rows = await this.db.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM ${this.db.s}.workflow_status
+      `SELECT workflow_id FROM {schema}.workflow_status
         WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND updated_at <= $3`,
       [executorId, applicationVersion, Date.now() - untouchedForMs],
     );
@@ -25,7 +25,7 @@ export class RecoveryRepository {
    */
   async claimForRecovery(workflowId: string, executorId: string, expectedEpoch: number): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(
-      `UPDATE ${this.db.s}.workflow_status
+      `UPDATE {schema}.workflow_status
           SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
               status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
@@ -53,10 +53,9 @@ export class RecoveryRepository {
     limit: number,
     touchedBefore: number,
   ): Promise<WorkflowStatusRow[]> {
-    const s = this.db.s;
     const rows = await this.db.query(
       `WITH picked AS (
-         SELECT workflow_id FROM ${s}.workflow_status
+         SELECT workflow_id FROM {schema}.workflow_status
           WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
             AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
             AND NOT (workflow_id = ANY($6::text[])) AND updated_at < $9
@@ -64,7 +63,7 @@ export class RecoveryRepository {
           LIMIT $7
           FOR UPDATE SKIP LOCKED
        )
-       UPDATE ${s}.workflow_status w
+       UPDATE {schema}.workflow_status w
           SET recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $8,
               status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN w.queue_name IS NULL THEN w.executor_id END
@@ -79,7 +78,7 @@ export class RecoveryRepository {
   /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */
   async countPendingUnknown(executorId: string, applicationVersion: string, workflowNames: string[]): Promise<{ workflowName: string; count: number }[]> {
     const rows = await this.db.query<{ workflow_name: string; n: number }>(
-      `SELECT workflow_name, count(*)::int AS n FROM ${this.db.s}.workflow_status
+      `SELECT workflow_name, count(*)::int AS n FROM {schema}.workflow_status
         WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND NOT (workflow_name = ANY($3::text[]))
         GROUP BY 1 ORDER BY 1`,
       [executorId, applicationVersion, workflowNames],
@@ -99,7 +98,7 @@ export class RecoveryRepository {
     const rows = await this.db.query<{ workflow_id: string; status: string; error: string | null; cancel_root: string | null }>(
       `SELECT w.workflow_id, w.status, w.error, w.cancel_root
          FROM unnest($1::text[], $2::int[]) AS r(workflow_id, run_epoch)
-         JOIN ${this.db.s}.workflow_status w ON w.workflow_id = r.workflow_id
+         JOIN {schema}.workflow_status w ON w.workflow_id = r.workflow_id
         WHERE NOT (w.status = 'PENDING' AND w.executor_id = $3 AND w.run_epoch = r.run_epoch)`,
       [runs.map((r) => r.workflowId), runs.map((r) => r.epoch), executorId],
     );
@@ -109,7 +108,7 @@ export class RecoveryRepository {
   /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */
   async isOwnedBy(workflowId: string, executorId: string, epoch: number): Promise<boolean> {
     const rows = await this.db.query(
-      `SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $3`,
+      `SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $3`,
       [workflowId, executorId, epoch],
     );
     return rows.length > 0;

@@ -5,6 +5,7 @@ import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { notificationChannel } from './schema-name.util';
 import { WriteBatcher } from './write.batcher';
+import { NOTICE_PREFIX } from './system.names';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
@@ -70,12 +71,12 @@ export class RunLifecycleRepository {
     this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
     this.notice = `notice AS (
          SELECT count(pg_notify('${notificationChannel(db.schema)}', payload)) AS sent FROM (
-           SELECT 'statuses:' || json_agg(workflow_id)::text AS payload
+           SELECT '${NOTICE_PREFIX.statuses}' || json_agg(workflow_id)::text AS payload
              FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
                      FROM outcome) ids
             GROUP BY part
            UNION ALL
-           SELECT DISTINCT 'queue:' || queue_name FROM outcome WHERE queue_name IS NOT NULL
+           SELECT DISTINCT '${NOTICE_PREFIX.queue}' || queue_name FROM outcome WHERE queue_name IS NOT NULL
          ) messages
        )`;
   }
@@ -123,7 +124,7 @@ export class RunLifecycleRepository {
     }
     const source = rowSource(INSERT_ARRAY_TYPES, columns, 'r');
     const inserted = await this.db.query<{ workflow_id: string }>(
-      `INSERT INTO ${this.db.s}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
+      `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
          executor_id, application_version, queue_name, priority, deduplication_id, partition_key, delay_until,
          timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at)
        SELECT * FROM ${source.from}
@@ -166,16 +167,16 @@ export class RunLifecycleRepository {
       `WITH u AS (
          SELECT * FROM ${source.from}
        ), checkpoint AS (
-         INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+         INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
          SELECT u.workflow_id, u.step_id, u.step_name, u.step_output, u.step_error, u.child_workflow_id, u.started_at, u.completed_at
            FROM u
           WHERE u.step_id IS NOT NULL
-            AND EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status w
+            AND EXISTS (SELECT 1 FROM {schema}.workflow_status w
                          WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch)
          ON CONFLICT (workflow_id, step_id) DO NOTHING
          RETURNING workflow_id
        ), outcome AS (
-         UPDATE ${this.db.s}.workflow_status w
+         UPDATE {schema}.workflow_status w
             SET status = u.status, output = u.output, error = u.error, updated_at = $1, deduplication_id = NULL,
                 announced_epoch = w.run_epoch
            FROM u
@@ -201,7 +202,7 @@ export class RunLifecycleRepository {
   async transition(workflowId: string, from: string[], to: string, error: string | null = null): Promise<boolean> {
     const rows = await this.db.query(
       `WITH moved AS (
-         UPDATE ${this.db.s}.workflow_status
+         UPDATE {schema}.workflow_status
             SET status = $3, error = COALESCE($4, error), updated_at = $5,
                 deduplication_id = CASE WHEN $3 IN ('ENQUEUED', 'PENDING') THEN deduplication_id END,
                 announced_epoch = CASE WHEN $3 IN ('SUCCESS', 'ERROR') THEN run_epoch ELSE announced_epoch END

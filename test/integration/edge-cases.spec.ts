@@ -97,7 +97,7 @@ describe('edge cases of cancellation, ownership and stored data', () => {
          VALUES ('owned', 'PENDING', 'Edgy.longDeadline', '[]', 'owner', 'v1', $1, $1)`,
         [now - 60_000],
       );
-      await executors.register(db.queryable, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
+      await executors.register(db.pool, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
       const adopt = () => executors.adoptBatch('v1', 'adopter', 30_000, ['Edgy.longDeadline'], 10);
       expect(await adopt()).toEqual([]); // the owner heartbeated: hands off
       await sql(`UPDATE "${schema}".executors SET heartbeat_at = $1 WHERE executor_id = 'owner'`, [now - 60_000]);
