@@ -45,7 +45,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: LeaseGate,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows) =>
-        new LeaseGate(database.repositories.statuses, settings, runs.stopSignal),
+        new LeaseGate(database.repositories.recovery, settings, runs.stopSignal),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows],
     },
     {
@@ -73,9 +73,9 @@ export function createDbosProviders(): Provider[] {
         steps: StepRunner,
         events: WorkflowEventsBus,
       ) => {
-        const { statuses, checkpoints, queues } = database.repositories;
-        const deps = { system: database.system, statuses, checkpoints, queues, queueRegistry, runs, gate, steps, events };
-        return new WorkflowExecutor({ ...deps, handles: { statuses, listener: database.listener } }, settings);
+        const { lifecycle, listing, admin, checkpoints, queues } = database.repositories;
+        const deps = { system: database.system, lifecycle, listing, admin, checkpoints, queues, queueRegistry, runs, gate, steps, events };
+        return new WorkflowExecutor({ ...deps, handles: { listing, listener: database.listener } }, settings);
       },
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, StepRunner, WorkflowEventsBus],
     },
@@ -88,13 +88,24 @@ export function createDbosProviders(): Provider[] {
         runs: RunningWorkflows,
         registry: WorkflowRegistry,
         events: WorkflowEventsBus,
-      ) => new WorkflowControl(executor, runs, registry, database.repositories.statuses, database.repositories.admin, settings, events),
+      ) => {
+        const { listing, recovery, admin } = database.repositories;
+        return new WorkflowControl(executor, runs, registry, listing, recovery, admin, settings, events);
+      },
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus],
     },
     {
       provide: WorkflowResumer,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, executor: WorkflowExecutor, runs: RunningWorkflows, events: WorkflowEventsBus) =>
-        new WorkflowResumer(executor, runs, database.repositories.statuses, settings, database.repositories.checkpoints, events),
+        new WorkflowResumer(
+          executor,
+          runs,
+          database.repositories.recovery,
+          database.repositories.lifecycle,
+          settings,
+          database.repositories.checkpoints,
+          events,
+        ),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowEventsBus],
     },
     {
@@ -106,7 +117,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: RecoveryService,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, registry: WorkflowRegistry, resumer: WorkflowResumer, runs: RunningWorkflows) =>
-        new RecoveryService(database.repositories.statuses, registry, resumer, runs, settings),
+        new RecoveryService(database.repositories.recovery, database.repositories.listing, database.repositories.admin, registry, resumer, runs, settings),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowRegistry, WorkflowResumer, RunningWorkflows],
     },
     {

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { notificationChannelOf, systemSchemaOf } from './schema-of';
+import { NOTICE_PREFIX } from '../lib/system-database/system.names';
 
 /**
  * Messages, events and streams between workflows, and the NOTIFY triggers that wake waiters
@@ -51,13 +52,13 @@ export class Communication1764028800001 implements MigrationInterface {
       CREATE FUNCTION ${s}.notify_waiters() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         IF TG_TABLE_NAME = 'notifications' THEN
-          PERFORM pg_notify('${channel}', 'msg:' || NEW.destination_id);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.message}' || NEW.destination_id);
         ELSIF TG_TABLE_NAME = 'workflow_events' THEN
-          PERFORM pg_notify('${channel}', 'evt:' || NEW.workflow_id);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.event}' || NEW.workflow_id);
         ELSIF TG_TABLE_NAME = 'streams' THEN
-          PERFORM pg_notify('${channel}', 'strm:' || NEW.workflow_id);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.stream}' || NEW.workflow_id);
         ELSIF TG_TABLE_NAME = 'workflow_status' THEN
-          PERFORM pg_notify('${channel}', 'status:' || NEW.workflow_id);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.status}' || NEW.workflow_id);
         END IF;
         RETURN NULL;
       END $$`);

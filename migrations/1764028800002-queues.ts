@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { notificationChannelOf, systemSchemaOf } from './schema-of';
+import { NOTICE_PREFIX } from '../lib/system-database/system.names';
 
 /** Indexes the queue dispatcher's limit checks need, and NOTIFY when queue work appears or a slot frees. */
 export class Queues1764028800002 implements MigrationInterface {
@@ -16,7 +17,7 @@ export class Queues1764028800002 implements MigrationInterface {
     await queryRunner.query(`
       CREATE FUNCTION ${s}.notify_queue() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify('${channel}', 'queue:' || NEW.queue_name);
+        PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.queue}' || NEW.queue_name);
         RETURN NULL;
       END $$`);
     await queryRunner.query(

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { notificationChannelOf, systemSchemaOf } from './schema-of';
+import { NOTICE_PREFIX } from '../lib/system-database/system.names';
 
 /**
  * One NOTIFY per statement for finished workflows instead of one per row (a batch of completions
@@ -25,7 +26,7 @@ export class BatchedStatusNotify1764028800005 implements MigrationInterface {
              WHERE n.status IS DISTINCT FROM o.status AND n.status NOT IN ('PENDING', 'ENQUEUED')
           ) finished GROUP BY part
         LOOP
-          PERFORM pg_notify('${channel}', 'statuses:' || chunk);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.statuses}' || chunk);
         END LOOP;
         RETURN NULL;
       END $$`);

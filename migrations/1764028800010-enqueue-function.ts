@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { systemSchemaOf } from './schema-of';
+import { INTERNAL_QUEUE } from '../lib/system-database/system.names';
 
 /**
  * `enqueue_workflow(name, queue, args, workflow_id)`: starts a workflow from SQL (the app's own
@@ -27,7 +28,7 @@ export class EnqueueFunction1764028800010 implements MigrationInterface {
         VALUES (
           id, 'ENQUEUED', name,
           CASE WHEN args IS NULL THEN '[]' WHEN json_typeof(args) = 'array' THEN args::text ELSE json_build_array(args)::text END,
-          COALESCE(queue, '_dbos_internal'), now, now)
+          COALESCE(queue, '${INTERNAL_QUEUE}'), now, now)
         ON CONFLICT DO NOTHING;
         RETURN id;
       END $$`);

@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { notificationChannelOf, systemSchemaOf } from './schema-of';
+import { NOTICE_PREFIX } from '../lib/system-database/system.names';
 
 /**
  * The NOTIFY of a finished workflow from a row-level trigger with its condition in WHEN. The
@@ -19,7 +20,7 @@ export class RowStatusNotify1764028800030 implements MigrationInterface {
     await queryRunner.query(`
       CREATE FUNCTION ${s}.notify_status() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify('${channel}', 'status:' || NEW.workflow_id);
+        PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.status}' || NEW.workflow_id);
         RETURN NULL;
       END $$`);
     await queryRunner.query(
@@ -47,7 +48,7 @@ export class RowStatusNotify1764028800030 implements MigrationInterface {
              WHERE n.status IS DISTINCT FROM o.status AND n.status NOT IN ('PENDING', 'ENQUEUED')
           ) finished GROUP BY part
         LOOP
-          PERFORM pg_notify('${channel}', 'statuses:' || chunk);
+          PERFORM pg_notify('${channel}', '${NOTICE_PREFIX.statuses}' || chunk);
         END LOOP;
         RETURN NULL;
       END $$`);

@@ -9,7 +9,7 @@ import { systemSchemaOf } from './schema-of';
  * `announced_epoch = run_epoch` (each run has its own epoch), and the triggers skip exactly those
  * rows: an outcome written by a process of an earlier version (during a rolling deploy) is still
  * announced by the triggers, as are cancels, MAX_RECOVERY_ATTEMPTS_EXCEEDED, enqueues and resumes.
- * WorkflowStatusRepository.complete and .transition are the statements that announce.
+ * RunLifecycleRepository.complete and .transition are the statements that announce.
  */
 export class OutcomeNotices1764028800032 implements MigrationInterface {
   name = 'OutcomeNotices1764028800032';

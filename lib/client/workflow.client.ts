@@ -11,14 +11,15 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
-import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
-import { encodeListCursor, listOrderOf, type ReopenTarget } from '../system-database/workflow-status.repository';
+import type { ReopenTarget } from '../system-database/admin.repository';
+import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import { isTerminal } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type GetStatusOptions, type LocalResults } from './workflow.handle';
+import { eventKey, INTERNAL_QUEUE, statusKey, streamKey } from '../system-database/system.names';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
 const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
@@ -41,7 +42,7 @@ export interface LocalWorkflowRuntime extends LocalResults {
   fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
 
-export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors'> {
+export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
   listener: NotificationListener;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
@@ -128,7 +129,7 @@ export class WorkflowClient {
     const inputs = serialize(args, `the arguments of workflow ${options.workflowName}`);
     const workflowId = options.workflowId ?? randomUUID();
     checkWorkflowId(workflowId);
-    const result = await this.backend.statuses.insert(
+    const result = await this.backend.lifecycle.insert(
       newWorkflowRow({
         workflowId,
         workflowName: options.workflowName,
@@ -171,7 +172,7 @@ export class WorkflowClient {
   /** The latest value of a workflow's event; waits for it to be set, null at the timeout (default 60 s). */
   async getEvent<T = unknown>(workflowId: string, key: string, options: { timeoutMs?: number } = {}): Promise<T | null> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
-    const found = await this.backend.listener.waitUntil([`evt:${workflowId}`], () => this.backend.communication.getEvent(workflowId, key), deadline);
+    const found = await this.backend.listener.waitUntil([eventKey(workflowId)], () => this.backend.communication.getEvent(workflowId, key), deadline);
     return found ? deserialize<T>(found.value) : null;
   }
 
@@ -185,7 +186,7 @@ export class WorkflowClient {
     let offset = 0;
     for (;;) {
       const batch = await this.backend.listener.waitUntil(
-        [`strm:${workflowId}`, `status:${workflowId}`],
+        [streamKey(workflowId), statusKey(workflowId)],
         () => this.nextStreamBatch(workflowId, key, offset),
         Infinity,
         signal,
@@ -202,7 +203,7 @@ export class WorkflowClient {
   private async nextStreamBatch(workflowId: string, key: string, offset: number): Promise<StreamEntry[] | 'ended' | undefined> {
     const entries = await this.backend.communication.readStream(workflowId, key, offset);
     if (entries.length > 0) return entries;
-    const row = await this.backend.statuses.get(workflowId);
+    const row = await this.backend.listing.get(workflowId);
     if (!row) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     if (!isTerminal(row.status)) return undefined;
     // It ended: anything written before its last write is visible now.
@@ -239,11 +240,11 @@ export class WorkflowClient {
   }
 
   private async requireWorkflow(workflowId: string): Promise<void> {
-    if (!(await this.backend.statuses.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+    if (!(await this.backend.listing.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   }
 
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
-    const rows = await this.backend.statuses.list(options);
+    const rows = await this.backend.listing.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));
   }
 
@@ -254,7 +255,7 @@ export class WorkflowClient {
    */
   async listPage(options: Omit<ListWorkflowsOptions, 'offset'> = {}): Promise<WorkflowPage> {
     const limit = options.limit ?? 100;
-    const rows = await this.backend.statuses.list({ ...options, limit });
+    const rows = await this.backend.listing.list({ ...options, limit });
     const last = rows[rows.length - 1];
     return {
       workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
@@ -264,7 +265,7 @@ export class WorkflowClient {
 
   async listSteps(workflowId: string): Promise<StepInfo[]> {
     const rows = await this.backend.checkpoints.loadAll(workflowId);
-    if (rows.length === 0 && !(await this.backend.statuses.get(workflowId))) {
+    if (rows.length === 0 && !(await this.backend.listing.get(workflowId))) {
       throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     }
     return rows.map(toStepInfo);

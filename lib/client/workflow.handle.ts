@@ -5,9 +5,10 @@ import { markWorkflowFailure, type WorkflowFailureStatus } from '../errors/workf
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
 import { toStatusInfo } from '../workflow/status-info.mapper';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
+import { statusKey } from '../system-database/system.names';
 
 export interface GetStatusOptions {
   /** Include the workflow's input and output (default false: a status check reads no payloads). */
@@ -25,7 +26,7 @@ export interface LocalResults {
 }
 
 export interface HandleBackend {
-  statuses: WorkflowStatusRepository;
+  listing: ListingRepository;
   listener: NotificationListener;
   local?: LocalResults;
 }
@@ -38,7 +39,7 @@ export class WorkflowHandle<R = unknown> {
   ) {}
 
   async getStatus(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
-    const row = await this.backend.statuses.get(this.workflowId);
+    const row = await this.backend.listing.get(this.workflowId);
     return row ? toStatusInfo(row, options.loadPayloads === true) : null;
   }
 
@@ -64,7 +65,7 @@ export class WorkflowHandle<R = unknown> {
   /** The error as thrown, marked when the workflow's row says it ended that way (not a wait that ran out, not an outage). */
   private async markedIfRecorded(err: unknown): Promise<unknown> {
     if (err instanceof DbosNotFoundError) return err;
-    const row = await this.backend.statuses.get(this.workflowId).catch(() => null);
+    const row = await this.backend.listing.get(this.workflowId).catch(() => null);
     const status = row?.status as WorkflowFailureStatus | undefined;
     if (status === 'ERROR' || status === 'CANCELLED' || status === 'MAX_RECOVERY_ATTEMPTS_EXCEEDED') {
       return markWorkflowFailure(err, { workflowId: this.workflowId, status });
@@ -78,9 +79,9 @@ export class WorkflowHandle<R = unknown> {
     if (local) return (await withDeadline(local, deadline, this.workflowId)) as R;
     let last: WorkflowStatusRow | undefined;
     const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
-      [`status:${this.workflowId}`],
+      [statusKey(this.workflowId)],
       async () => {
-        const row = await this.backend.statuses.get(this.workflowId);
+        const row = await this.backend.listing.get(this.workflowId);
         if (!row) throw notFound(this.workflowId);
         last = row;
         if (isTerminal(row.status)) return { row };

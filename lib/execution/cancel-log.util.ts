@@ -1,5 +1,5 @@
 import type { Logger } from '@nestjs/common';
-import type { CancelledWorkflow } from '../system-database/workflow-status.repository';
+import type { CancelledWorkflow } from '../system-database/admin.repository';
 
 /**
  * One line per workflow a cancel was given (a root), naming the descendants it stopped with it:

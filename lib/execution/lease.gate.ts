@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { delay } from '../common/delay.util';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { RecoveryRepository } from '../system-database/recovery.repository';
 import type { ExecutionState } from './execution.state';
 import { interruption } from './interruption.util';
 import { DbosRunSuperseded } from './run-superseded.error';
@@ -19,7 +19,7 @@ export class LeaseGate {
   private heartbeating = false;
 
   constructor(
-    private readonly statuses: WorkflowStatusRepository,
+    private readonly recovery: RecoveryRepository,
     private readonly settings: { executorId: string; executorLeaseMs: number },
     private readonly stopSignal: AbortSignal,
   ) {}
@@ -58,7 +58,7 @@ export class LeaseGate {
       if (this.stopSignal.aborted) throw interruption(run, new DbosShutdownInterrupt(run.workflowId));
     }
     const generation = this.heartbeatGeneration;
-    const owned = await this.statuses.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch).catch((err: unknown) => {
+    const owned = await this.recovery.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch).catch((err: unknown) => {
       throw interruption(run, err);
     });
     if (!owned) throw interruption(run, new DbosRunSuperseded(run.workflowId));

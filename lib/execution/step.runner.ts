@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { currentWorkflowContext, workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { serializeError } from '../serialization/value.codec';
+import type { Sql } from '../system-database/sql';
 import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
 import type { OperationOutputRow } from '../system-database/system.rows';
@@ -246,7 +246,7 @@ export class StepRunner {
   async runSystemTransaction<T>(
     store: WorkflowContextStore & { run: ExecutionState },
     name: string,
-    work: (client: PoolClient, stepId: number) => Promise<{ value: T } | undefined>,
+    work: (tx: Sql, stepId: number) => Promise<{ value: T } | undefined>,
     attempt?: (stepId: number) => Promise<boolean>,
   ): Promise<T> {
     const state = store.run;
@@ -260,7 +260,8 @@ export class StepRunner {
       let outcome: { value: T } | 'nothing' | 'taken';
       try {
         await client.query('BEGIN');
-        const done = await work(client, stepId);
+        const tx = this.system.on(client);
+        const done = await work(tx, stepId);
         if (!done) {
           outcome = 'nothing';
         } else {
@@ -274,7 +275,7 @@ export class StepRunner {
             startedAt,
             completedAt: Date.now(),
           };
-          outcome = (await this.checkpoints.recordWith(client, row, state.epoch)) ? done : 'taken';
+          outcome = (await this.checkpoints.recordWith(tx, row, state.epoch)) ? done : 'taken';
         }
         await client.query(outcome === 'nothing' || outcome === 'taken' ? 'ROLLBACK' : 'COMMIT');
       } catch (err) {

@@ -7,8 +7,9 @@ import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import { deserializeError } from '../serialization/value.codec';
 import type { NotificationListener } from '../system-database/notification.listener';
-import { INTERNAL_QUEUE, type WorkflowAdmin } from '../system-database/workflow.admin';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { AdminRepository } from '../system-database/admin.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
+import type { RecoveryRepository } from '../system-database/recovery.repository';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import { logCancels } from './cancel-log.util';
@@ -16,6 +17,7 @@ import type { ExecutorSettings } from './executor.settings';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowExecutor } from './workflow.executor';
+import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 
 /**
  * The local runtime the WorkflowClient of a Nest app uses: starts by class and method, and
@@ -30,8 +32,9 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     private readonly executor: WorkflowExecutor,
     private readonly runs: RunningWorkflows,
     private readonly registry: WorkflowRegistry,
-    private readonly statuses: WorkflowStatusRepository,
-    private readonly admin: WorkflowAdmin,
+    private readonly listing: ListingRepository,
+    private readonly recovery: RecoveryRepository,
+    private readonly admin: AdminRepository,
     private readonly settings: ExecutorSettings,
     private readonly events: WorkflowEventsBus,
   ) {}
@@ -46,7 +49,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
         this.logger.warn(`Could not check a status change: ${err.message}`),
       );
     listener.onAny((key) => {
-      if (key.startsWith('status:')) void check([key.slice('status:'.length)]);
+      if (key.startsWith(NOTICE_PREFIX.status)) void check([key.slice(NOTICE_PREFIX.status.length)]);
     });
     // Cancellations sent while LISTEN was down were not heard: look at every local run.
     listener.onReconnect(() => void check(this.runs.ids()));
@@ -67,7 +70,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
   }
 
   /**
-   * Cancels workflows and their children, all at once (see WorkflowAdmin.cancel); running steps
+   * Cancels workflows and their children, all at once (see AdminRepository.cancel); running steps
    * see `DbosContext.abortSignal` abort. Logged once per workflow given, with its descendants.
    */
   async cancel(workflowIds: string[]): Promise<void> {
@@ -98,7 +101,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     const runs = new Map(workflowIds.filter((id) => this.runs.isRunning(id) && !this.runs.isFinishing(id)).map((id) => [id, this.runs.get(id)!]));
     if (runs.size === 0) return;
     const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
-    for (const lost of await this.statuses.lostRuns(owned, this.settings.executorId)) {
+    for (const lost of await this.recovery.lostRuns(owned, this.settings.executorId)) {
       const { state } = runs.get(lost.workflowId)!;
       // Stopped already, or being stopped, by a cancel or a timeout made here: reported where it happened.
       if (state.abort.signal.aborted || this.runs.isCancellingHere(lost.workflowId, lost.cancelRoot)) continue;
@@ -149,7 +152,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
 
   /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
   async fork(workflowId: string, options: ForkOptions): Promise<string> {
-    const source = await this.statuses.get(workflowId);
+    const source = await this.listing.get(workflowId);
     if (!source) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     const forkId = options.workflowId ?? randomUUID();
     checkWorkflowId(forkId);
@@ -162,7 +165,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
       version,
     );
-    const row = registration ? await this.statuses.get(forkId) : null;
+    const row = registration ? await this.listing.get(forkId) : null;
     if (registration && row) await this.executor.launchFromCheckpoints(registration, row);
     this.logger.log(`Workflow ${workflowId} forked from step ${options.fromStep} as ${forkId}`);
     return forkId;

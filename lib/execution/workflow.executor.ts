@@ -19,7 +19,9 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { SystemDatabase } from '../system-database/system.database';
-import type { CompleteResult, WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { AdminRepository } from '../system-database/admin.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
+import type { CompleteResult, RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks';
 import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
@@ -38,7 +40,9 @@ import { logCancels } from './cancel-log.util';
 
 export interface ExecutorDependencies {
   system: SystemDatabase;
-  statuses: WorkflowStatusRepository;
+  lifecycle: RunLifecycleRepository;
+  listing: ListingRepository;
+  admin: AdminRepository;
   checkpoints: CheckpointRepository;
   queues: QueueRepository;
   queueRegistry: QueueRegistry;
@@ -162,7 +166,7 @@ export class WorkflowExecutor {
       parentWorkflowId: context.parentWorkflowId,
       parentDeadline: context.parentDeadline,
     });
-    const result = await this.deps.statuses.insert(row);
+    const result = await this.deps.lifecycle.insert(row);
     if (!result.inserted) {
       const id = await resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);
       if (id === workflowId && result.existing && this.isOrphanedHere(result.existing)) this.deps.runs.reportOrphanedStart(result.existing, registration);
@@ -203,7 +207,7 @@ export class WorkflowExecutor {
     } catch (err) {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
-      if (await this.deps.statuses.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
+      if (await this.deps.lifecycle.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
         this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
       }
@@ -302,7 +306,7 @@ export class WorkflowExecutor {
       await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
         this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
       );
-      const current = await this.deps.statuses.get(workflowId);
+      const current = await this.deps.listing.get(workflowId);
       // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
       if (current && isTerminal(current.status)) return { finished: current };
       if (!current || current.runEpoch !== run.epoch || current.executorId !== this.settings.executorId) {
@@ -379,7 +383,7 @@ export class WorkflowExecutor {
     this.deps.runs.setFinishing(workflowId, true);
     try {
       if (!lastCheckpoint) await this.steps.flushDeferred(run);
-      result = await this.deps.statuses.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
+      result = await this.deps.lifecycle.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
     } catch (err) {
       this.deps.runs.setFinishing(workflowId, false); // the run goes on (a replay) or ends without this outcome
       throw err;
@@ -399,7 +403,7 @@ export class WorkflowExecutor {
       // Its position holds another run's row: the outcome may come from another value; replay.
       if ('existing' in why) throw this.steps.notRecordedError(run, lastCheckpoint, why) ?? new CheckpointTakenError(workflowId, lastCheckpoint.stepId);
     }
-    const row = await this.deps.statuses.get(workflowId);
+    const row = await this.deps.listing.get(workflowId);
     if (row && isTerminal(row.status)) return outcomeOf(row);
     throw new DbosRunSuperseded(workflowId);
   }
@@ -420,7 +424,7 @@ export class WorkflowExecutor {
     const error = new DbosTimeoutError(workflowId, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled.`);
     const reasonFor = (id: string) => (id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`));
     const cancelled = await this.deps.runs.whileCancelling([workflowId], async () => {
-      const rows = await this.deps.statuses.cancelTree(workflowId, serializeError(error));
+      const rows = await this.deps.admin.cancelTree(workflowId, serializeError(error));
       for (const { workflowId: id } of rows) this.deps.runs.abort(id, reasonFor(id));
       return rows;
     });

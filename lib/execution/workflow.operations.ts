@@ -10,12 +10,13 @@ import type { StartWorkflowOptions } from '../interfaces/workflow-options.interf
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
-import type { Queryable } from '../system-database/queryable.interface';
+import type { Sql } from '../system-database/sql';
 import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution.state';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { interruption } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
 import type { WorkflowExecutor } from './workflow.executor';
+import { eventKey, messageKey } from '../system-database/system.names';
 
 export const DEFAULT_TOPIC = '';
 
@@ -64,7 +65,7 @@ export class WorkflowOperations implements DbosRuntime {
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
     const body = serializeWithin(message, 'the message', this.executor.settings.maxPayloadBytes);
     const store = workflowBodyStore();
-    const send = async (messageId: string, client?: Queryable) => {
+    const send = async (messageId: string, client?: Sql) => {
       const result = await this.communication.send(client, { messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body });
       if (result === 'not-found') {
         throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
@@ -95,7 +96,7 @@ export class WorkflowOperations implements DbosRuntime {
       },
       async () => {
         await this.listener.waitUntil(
-          [`msg:${workflowId}`],
+          [messageKey(workflowId)],
           async () => ((await this.communication.hasMessage(workflowId, channel)) ? true : undefined),
           deadline,
           signal,
@@ -122,7 +123,7 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async waitForEvent<T>(workflowId: string, key: string, deadline: number, signal?: AbortSignal): Promise<T | null> {
-    const found = await this.listener.waitUntil([`evt:${workflowId}`], () => this.communication.getEvent(workflowId, key), deadline, signal);
+    const found = await this.listener.waitUntil([eventKey(workflowId)], () => this.communication.getEvent(workflowId, key), deadline, signal);
     return found ? deserialize<T>(found.value) : null;
   }
 

@@ -7,6 +7,7 @@ import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { QueueRegistry } from './queue.registry';
+import { NOTICE_PREFIX } from '../system-database/system.names';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
@@ -59,7 +60,7 @@ export class QueueDispatcher {
     if (!this.subscribed) {
       this.subscribed = true;
       this.listener.onAny((key) => {
-        if (key.startsWith('queue:') && this.queues.has(key.slice('queue:'.length))) this.wake(key.slice('queue:'.length));
+        if (key.startsWith(NOTICE_PREFIX.queue) && this.queues.has(key.slice(NOTICE_PREFIX.queue.length))) this.wake(key.slice(NOTICE_PREFIX.queue.length));
       });
       this.runs.onSlotFreed((queueName) => this.wake(queueName));
       this.queues.onRegistered(() => this.wake());

@@ -1,7 +1,7 @@
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosQueueNotDeclaredError } from '../errors/queue-not-declared.error';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
-import { INTERNAL_QUEUE } from '../system-database/workflow.admin';
+import { INTERNAL_QUEUE } from '../system-database/system.names';
 
 /**
  * The queues this process knows: declared in `forRoot({ queues })` or registered at runtime

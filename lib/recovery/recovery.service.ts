@@ -4,7 +4,9 @@ import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
 import { backoff } from '../common/backoff.util';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { AdminRepository } from '../system-database/admin.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
+import type { RecoveryRepository } from '../system-database/recovery.repository';
 import type { WorkflowResumer } from './workflow.resumer';
 
 /** Workflows claimed (and their checkpoints read) per statement during recovery. */
@@ -30,7 +32,9 @@ export class RecoveryService {
   private sweeping?: Promise<void>;
 
   constructor(
-    private readonly statuses: WorkflowStatusRepository,
+    private readonly recovery: RecoveryRepository,
+    private readonly listing: ListingRepository,
+    private readonly admin: AdminRepository,
     private readonly registry: WorkflowRegistry,
     private readonly resumer: WorkflowResumer,
     private readonly runs: RunningWorkflows,
@@ -65,9 +69,9 @@ export class RecoveryService {
   async sweep(): Promise<number> {
     if (!this.done || !this.runs.isAccepting) return 0;
     const { executorId, applicationVersion } = this.settings;
-    const ids = (await this.statuses.findPendingIds(executorId, applicationVersion, SWEEP_UNTOUCHED_MS)).filter((id) => !this.runs.isBusy(id));
+    const ids = (await this.recovery.findPendingIds(executorId, applicationVersion, SWEEP_UNTOUCHED_MS)).filter((id) => !this.runs.isBusy(id));
     if (ids.length === 0) return 0;
-    const rows = await this.statuses.getMany(ids);
+    const rows = await this.listing.getMany(ids);
     let resumed = 0;
     for (const row of rows.values()) {
       const registration = this.registry.getWorkflow(row.workflowName);
@@ -116,7 +120,7 @@ export class RecoveryService {
     let after: { createdAt: number; workflowId: string } | null = null;
     while (this.runs.isAccepting) {
       // Those running here already (a start that raced recovery; a retried pass) are left alone.
-      const batch = await this.statuses.claimPendingBatch(executorId, applicationVersion, names, after, this.runs.ids(), RECOVERY_BATCH, this.createdAt);
+      const batch = await this.recovery.claimPendingBatch(executorId, applicationVersion, names, after, this.runs.ids(), RECOVERY_BATCH, this.createdAt);
       if (batch.length === 0) break;
       if (after === null) this.logger.log(`Recovering pending workflows of executor "${executorId}"`);
       const last = batch[batch.length - 1];
@@ -138,14 +142,14 @@ export class RecoveryService {
 
   /** PENDING workflows here whose code no provider registers: they wait for a process that has it. */
   private async reportUnknownNames(executorId: string, applicationVersion: string, names: string[]): Promise<void> {
-    for (const { workflowName, count } of await this.statuses.countPendingUnknown(executorId, applicationVersion, names)) {
+    for (const { workflowName, count } of await this.recovery.countPendingUnknown(executorId, applicationVersion, names)) {
       this.logger.error(`${count} workflow(s) are PENDING but no provider registers "${workflowName}"; they stay PENDING until a process that has it starts.`);
     }
   }
 
   /** Workflows no executor of this version will take: say so, and how to move them. */
   private async reportOtherVersions(applicationVersion: string): Promise<void> {
-    const others = await this.statuses.countOtherVersions(applicationVersion);
+    const others = await this.admin.countOtherVersions(applicationVersion);
     if (others.length === 0) return;
     const summary = others.map((o) => `${o.count} ${o.status} of version "${o.applicationVersion}"`).join(', ');
     this.logger.warn(

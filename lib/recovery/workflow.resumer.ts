@@ -11,7 +11,8 @@ import type { WorkflowStatusType } from '../interfaces/workflow-status.interface
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
-import type { WorkflowStatusRepository } from '../system-database/workflow-status.repository';
+import type { RecoveryRepository } from '../system-database/recovery.repository';
+import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 
 /**
  * The recovery entry points: takes a PENDING workflow that runs nowhere (after a restart, an
@@ -25,7 +26,8 @@ export class WorkflowResumer {
   constructor(
     private readonly executor: WorkflowExecutor,
     private readonly runs: RunningWorkflows,
-    private readonly statuses: WorkflowStatusRepository,
+    private readonly recovery: RecoveryRepository,
+    private readonly lifecycle: RunLifecycleRepository,
     private readonly settings: ExecutorSettings,
     private readonly checkpoints: CheckpointRepository,
     private readonly events: WorkflowEventsBus,
@@ -58,7 +60,7 @@ export class WorkflowResumer {
     if (this.runs.hasRunner(workflowId) || !this.runs.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
     return this.runs.whileLaunching(workflowId, async () => {
-      const claimed = await this.statuses.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch);
+      const claimed = await this.recovery.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch);
       if (!claimed) return false;
       if (await this.exceededRecoveries(registration, claimed)) return false;
       this.reportRecovered(claimed, source);
@@ -102,7 +104,7 @@ export class WorkflowResumer {
     const maxAttempts = registration.options.maxRecoveryAttempts ?? this.settings.maxRecoveryAttempts;
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
-    if (await this.statuses.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
+    if (await this.lifecycle.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
       this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
       this.events.emit({
         type: 'failed',

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { RetentionOptions } from '../interfaces/dbos-module-options.interface';
-import type { WorkflowAdmin } from '../system-database/workflow.admin';
+import type { AdminRepository } from '../system-database/admin.repository';
 
 /** Automatic retention: every process may run it; batches skip rows another process is deleting. */
 export class RetentionTask {
@@ -8,7 +8,7 @@ export class RetentionTask {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly admin: WorkflowAdmin,
+    private readonly admin: AdminRepository,
     private readonly options: Required<RetentionOptions> | undefined,
   ) {}
 

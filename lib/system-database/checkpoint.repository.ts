@@ -1,7 +1,7 @@
-import type { Queryable } from './queryable.interface';
 import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
+import type { Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
@@ -51,7 +51,7 @@ export class CheckpointRepository {
       `u(${STEP_COLUMNS}, run_epoch)`,
     );
     const inserted = await this.db.query<{ workflow_id: string; step_id: number }>(
-      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+      `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
        SELECT u.workflow_id, u.step_id, u.step_name, u.output, u.error, u.child_workflow_id, u.started_at, u.completed_at
          FROM ${source.from}
         WHERE ${this.ownedBy('u.workflow_id', 'u.run_epoch')}
@@ -76,7 +76,7 @@ export class CheckpointRepository {
   async notRecorded(workflowId: string, stepId: number, epoch: number): Promise<NotRecorded> {
     const rows = await this.db.query(
       `SELECT ${this.ownedBy('$1::text', '$3::int')} AS owned, ${stepColumnsOf('o')}
-         FROM (SELECT 1) one LEFT JOIN ${this.db.s}.operation_outputs o ON o.workflow_id = $1 AND o.step_id = $2`,
+         FROM (SELECT 1) one LEFT JOIN {schema}.operation_outputs o ON o.workflow_id = $1 AND o.step_id = $2`,
       [workflowId, stepId, epoch],
     );
     if (!rows[0]?.owned || rows[0].step_id === null) return { recorded: false, fenced: true };
@@ -88,54 +88,45 @@ export class CheckpointRepository {
    * rolls back with the step's own writes. False when the position is already taken.
    */
   async recordInTransaction(manager: EntityManager, row: OperationOutputRow, epoch: number): Promise<boolean> {
-    const inserted: unknown[] = await manager.query(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row, epoch));
-    return inserted.length > 0;
+    return this.recordWith(this.db.on(manager), row, epoch);
   }
 
   /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken or fenced. */
-  async recordWith(client: Queryable, row: OperationOutputRow, epoch: number): Promise<boolean> {
-    const result = await client.query(this.insertOneSql, insertOneValues(row, epoch));
-    return (result.rowCount ?? 0) > 0;
+  async recordWith(tx: Sql, row: OperationOutputRow, epoch: number): Promise<boolean> {
+    const inserted = await tx.unnamed(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row, epoch));
+    return inserted.length > 0;
   }
 
   private get insertOneSql(): string {
-    return `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+    return `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
             SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE ${this.ownedBy('$1::text', '$9::int')}
             ON CONFLICT (workflow_id, step_id) DO NOTHING`;
   }
 
   /** The fence: the workflow is PENDING and its current run is the one of `epoch`. */
   private ownedBy(workflowId: string, epoch: string): string {
-    return `EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status w
+    return `EXISTS (SELECT 1 FROM {schema}.workflow_status w
                      WHERE w.workflow_id = ${workflowId} AND w.status = 'PENDING' AND w.run_epoch = ${epoch})`;
   }
 
   /** Copies the checkpoints before `beforeStep` to another workflow (fork). */
-  async copy(client: Queryable, fromId: string, toId: string, beforeStep: number): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.db.s}.operation_outputs (${STEP_COLUMNS})
+  async copy(tx: Sql, fromId: string, toId: string, beforeStep: number): Promise<void> {
+    await tx.unnamed(
+      `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
        SELECT $2, step_id, step_name, output, error, child_workflow_id, started_at, completed_at
-         FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id < $3`,
+         FROM {schema}.operation_outputs WHERE workflow_id = $1 AND step_id < $3`,
       [fromId, toId, beforeStep],
     );
   }
 
   /** Removes the failed checkpoints after the last successful one, so a resume runs those steps again. */
-  async dropTrailingErrors(client: Queryable, workflowId: string): Promise<void> {
-    await client.query(
-      `DELETE FROM ${this.db.s}.operation_outputs
+  async dropTrailingErrors(tx: Sql, workflowId: string): Promise<void> {
+    await tx.unnamed(
+      `DELETE FROM {schema}.operation_outputs
         WHERE workflow_id = $1 AND error IS NOT NULL
-          AND step_id > COALESCE((SELECT max(step_id) FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND error IS NULL), -1)`,
+          AND step_id > COALESCE((SELECT max(step_id) FROM {schema}.operation_outputs WHERE workflow_id = $1 AND error IS NULL), -1)`,
       [workflowId],
     );
-  }
-
-  async get(workflowId: string, stepId: number): Promise<OperationOutputRow | null> {
-    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 AND step_id = $2`, [
-      workflowId,
-      stepId,
-    ]);
-    return rows.length > 0 ? toStepRow(rows[0]) : null;
   }
 
   /** Every checkpoint of each of these workflows, in one read: what a batch of replays needs. */
@@ -143,7 +134,7 @@ export class CheckpointRepository {
     const byWorkflow = new Map<string, OperationOutputRow[]>(workflowIds.map((id) => [id, []]));
     if (workflowIds.length === 0) return byWorkflow;
     const rows = await this.db.query(
-      `SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id, step_id`,
+      `SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id, step_id`,
       [workflowIds],
     );
     for (const raw of rows) {
@@ -155,7 +146,7 @@ export class CheckpointRepository {
 
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
   async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
-    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM ${this.db.s}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
+    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
     return rows.map(toStepRow);
   }
 }

@@ -1,4 +1,4 @@
-import type { Queryable } from './queryable.interface';
+import type { Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 
 export type SendResult = 'sent' | 'duplicate' | 'not-found';
@@ -9,14 +9,12 @@ export interface StreamEntry {
   closed: boolean;
 }
 
-/** Run on a transaction's client, or on the pool when there is none. */
-
 /** Messages, events and streams: what workflows say to each other and to clients. */
 export class CommunicationRepository {
   constructor(private readonly db: SystemDatabase) {}
 
-  private on(client?: Queryable): Queryable {
-    return client ?? this.db.queryable;
+  private on(tx?: Sql): Sql {
+    return tx ?? this.db;
   }
 
   /**
@@ -25,64 +23,64 @@ export class CommunicationRepository {
    * recorded in the same statement as the message, and stays after recv consumed the message.
    */
   async send(
-    client: Queryable | undefined,
+    client: Sql | undefined,
     message: { messageId: string; destinationId: string; topic: string; message: string; idempotencyKey?: string },
   ): Promise<SendResult> {
     const db = this.on(client);
     const values = [message.messageId, message.destinationId, message.topic, message.message, Date.now()];
-    const destinationExists = `EXISTS (SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $2)`;
+    const destinationExists = `EXISTS (SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $2)`;
     const inserted =
       message.idempotencyKey === undefined
-        ? await db.query(
-            `INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
+        ? await db.unnamed(
+            `INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
              SELECT $1, $2, $3, $4, $5 WHERE ${destinationExists}
              ON CONFLICT (message_id) DO NOTHING
              RETURNING message_id`,
             values,
           )
-        : await db.query(
+        : await db.unnamed(
             `WITH new_key AS (
-               INSERT INTO ${this.db.s}.message_keys (destination_id, idempotency_key, created_at)
+               INSERT INTO {schema}.message_keys (destination_id, idempotency_key, created_at)
                SELECT $2, $6, $5 WHERE ${destinationExists}
                ON CONFLICT (destination_id, idempotency_key) DO NOTHING
                RETURNING 1
              )
-             INSERT INTO ${this.db.s}.notifications (message_id, destination_id, topic, message, created_at)
+             INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
              SELECT $1, $2, $3, $4, $5 FROM new_key
              RETURNING message_id`,
             [...values, message.idempotencyKey],
           );
-    if (inserted.rowCount) return 'sent';
-    const exists = await db.query(`SELECT 1 FROM ${this.db.s}.workflow_status WHERE workflow_id = $1`, [message.destinationId]);
-    return exists.rowCount ? 'duplicate' : 'not-found';
+    if (inserted.length > 0) return 'sent';
+    const exists = await db.unnamed(`SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $1`, [message.destinationId]);
+    return exists.length > 0 ? 'duplicate' : 'not-found';
   }
 
   async hasMessage(destinationId: string, topic: string): Promise<boolean> {
-    const rows = await this.db.query(`SELECT 1 FROM ${this.db.s}.notifications WHERE destination_id = $1 AND topic = $2 LIMIT 1`, [destinationId, topic]);
+    const rows = await this.db.query(`SELECT 1 FROM {schema}.notifications WHERE destination_id = $1 AND topic = $2 LIMIT 1`, [destinationId, topic]);
     return rows.length > 0;
   }
 
   /** Removes and returns the oldest message of the topic; undefined when there is none. */
-  async consumeOldest(client: Queryable, destinationId: string, topic: string): Promise<{ message: string | null } | undefined> {
-    const result = await client.query(
-      `DELETE FROM ${this.db.s}.notifications
-        WHERE message_id = (SELECT message_id FROM ${this.db.s}.notifications
+  async consumeOldest(client: Sql, destinationId: string, topic: string): Promise<{ message: string | null } | undefined> {
+    const consumed = await client.unnamed<{ message: string | null }>(
+      `DELETE FROM {schema}.notifications
+        WHERE message_id = (SELECT message_id FROM {schema}.notifications
                              WHERE destination_id = $1 AND topic = $2
                              ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING message`,
       [destinationId, topic],
     );
-    return result.rowCount ? { message: result.rows[0].message as string | null } : undefined;
+    return consumed.length > 0 ? { message: consumed[0].message } : undefined;
   }
 
-  async setEvent(client: Queryable, workflowId: string, stepId: number, key: string, value: string): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.db.s}.workflow_events (workflow_id, key, value) VALUES ($1, $2, $3)
+  async setEvent(client: Sql, workflowId: string, stepId: number, key: string, value: string): Promise<void> {
+    await client.unnamed(
+      `INSERT INTO {schema}.workflow_events (workflow_id, key, value) VALUES ($1, $2, $3)
        ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value`,
       [workflowId, key, value],
     );
-    await client.query(
-      `INSERT INTO ${this.db.s}.workflow_events_history (workflow_id, step_id, key, value) VALUES ($1, $2, $3, $4)
+    await client.unnamed(
+      `INSERT INTO {schema}.workflow_events_history (workflow_id, step_id, key, value) VALUES ($1, $2, $3, $4)
        ON CONFLICT (workflow_id, step_id) DO UPDATE SET key = EXCLUDED.key, value = EXCLUDED.value`,
       [workflowId, stepId, key, value],
     );
@@ -90,7 +88,7 @@ export class CommunicationRepository {
 
   /** The latest value of an event, or undefined when it was never set. */
   async getEvent(workflowId: string, key: string): Promise<{ value: string | null } | undefined> {
-    const rows = await this.db.query<{ value: string | null }>(`SELECT value FROM ${this.db.s}.workflow_events WHERE workflow_id = $1 AND key = $2`, [
+    const rows = await this.db.query<{ value: string | null }>(`SELECT value FROM {schema}.workflow_events WHERE workflow_id = $1 AND key = $2`, [
       workflowId,
       key,
     ]);
@@ -98,14 +96,7 @@ export class CommunicationRepository {
   }
 
   /** Appends to a stream (or closes it); offsets count from 0 per workflow and key. */
-  async appendStream(
-    client: Queryable | undefined,
-    workflowId: string,
-    key: string,
-    value: string | null,
-    closed: boolean,
-    stepId: number | null,
-  ): Promise<void> {
+  async appendStream(client: Sql | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
     // Parallel steps of one workflow may append at once: on an offset clash, take the next one.
     // (Inside a transaction a clash aborts it; the caller's transaction is tried again.)
     for (let attempt = 1; ; attempt++) {
@@ -119,24 +110,24 @@ export class CommunicationRepository {
   }
 
   private async appendOnce(
-    client: Queryable | undefined,
+    client: Sql | undefined,
     workflowId: string,
     key: string,
     value: string | null,
     closed: boolean,
     stepId: number | null,
   ): Promise<void> {
-    await this.on(client).query(
-      `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
+    await this.on(client).unnamed(
+      `INSERT INTO {schema}.streams (workflow_id, key, "offset", value, closed, step_id)
        SELECT $1, $2, COALESCE(max("offset") + 1, 0), $3, $4, $5
-         FROM ${this.db.s}.streams WHERE workflow_id = $1 AND key = $2`,
+         FROM {schema}.streams WHERE workflow_id = $1 AND key = $2`,
       [workflowId, key, value, closed, stepId],
     );
   }
 
   async readStream(workflowId: string, key: string, fromOffset: number): Promise<StreamEntry[]> {
     const rows = await this.db.query<{ offset: number; value: string | null; closed: boolean }>(
-      `SELECT "offset", value, closed FROM ${this.db.s}.streams
+      `SELECT "offset", value, closed FROM {schema}.streams
         WHERE workflow_id = $1 AND key = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT 1000`,
       [workflowId, key, fromOffset],
     );
@@ -144,21 +135,21 @@ export class CommunicationRepository {
   }
 
   /** Copies what the steps before `beforeStep` of `fromId` published to `toId` (fork). */
-  async copyPublished(client: Queryable, fromId: string, toId: string, beforeStep: number): Promise<void> {
-    await client.query(
-      `INSERT INTO ${this.db.s}.workflow_events_history (workflow_id, step_id, key, value)
-       SELECT $2, step_id, key, value FROM ${this.db.s}.workflow_events_history WHERE workflow_id = $1 AND step_id < $3`,
+  async copyPublished(client: Sql, fromId: string, toId: string, beforeStep: number): Promise<void> {
+    await client.unnamed(
+      `INSERT INTO {schema}.workflow_events_history (workflow_id, step_id, key, value)
+       SELECT $2, step_id, key, value FROM {schema}.workflow_events_history WHERE workflow_id = $1 AND step_id < $3`,
       [fromId, toId, beforeStep],
     );
-    await client.query(
-      `INSERT INTO ${this.db.s}.workflow_events (workflow_id, key, value)
-       SELECT DISTINCT ON (key) $1, key, value FROM ${this.db.s}.workflow_events_history
+    await client.unnamed(
+      `INSERT INTO {schema}.workflow_events (workflow_id, key, value)
+       SELECT DISTINCT ON (key) $1, key, value FROM {schema}.workflow_events_history
         WHERE workflow_id = $1 ORDER BY key, step_id DESC`,
       [toId],
     );
-    await client.query(
-      `INSERT INTO ${this.db.s}.streams (workflow_id, key, "offset", value, closed, step_id)
-       SELECT $2, key, "offset", value, closed, step_id FROM ${this.db.s}.streams
+    await client.unnamed(
+      `INSERT INTO {schema}.streams (workflow_id, key, "offset", value, closed, step_id)
+       SELECT $2, key, "offset", value, closed, step_id FROM {schema}.streams
         WHERE workflow_id = $1 AND step_id < $3`,
       [fromId, toId, beforeStep],
     );

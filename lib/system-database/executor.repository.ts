@@ -28,7 +28,7 @@ export class ExecutorRepository {
   async get(executorId: string): Promise<ExecutorRow | null> {
     const rows = await this.db.query<Record<string, string>>(
       `SELECT executor_id, application_version, hostname, pid, instance_id, heartbeat_at, ${DB_NOW} - heartbeat_at AS age
-         FROM ${this.db.s}.executors WHERE executor_id = $1`,
+         FROM {schema}.executors WHERE executor_id = $1`,
       [executorId],
     );
     const r = rows[0];
@@ -47,16 +47,16 @@ export class ExecutorRepository {
 
   /** Registers the executor, or refreshes its heartbeat (database clock), on `via` (the heartbeat's own connection). */
   async register(via: Queryable, row: Omit<ExecutorRow, 'heartbeatAt' | 'heartbeatAgeMs'>): Promise<void> {
-    const text = `INSERT INTO ${this.db.s}.executors (executor_id, application_version, hostname, pid, instance_id, started_at, heartbeat_at)
+    const text = `INSERT INTO {schema}.executors (executor_id, application_version, hostname, pid, instance_id, started_at, heartbeat_at)
        VALUES ($1, $2, $3, $4, $5, ${DB_NOW}, ${DB_NOW})
        ON CONFLICT (executor_id) DO UPDATE SET application_version = EXCLUDED.application_version, hostname = EXCLUDED.hostname,
          pid = EXCLUDED.pid, instance_id = EXCLUDED.instance_id, heartbeat_at = EXCLUDED.heartbeat_at`;
     const values = [row.executorId, row.applicationVersion, row.hostname, row.pid, row.instanceId];
-    await via.query(text, values);
+    await this.db.on(via).unnamed(text, values);
   }
 
   async unregister(executorId: string, instanceId: string): Promise<void> {
-    await this.db.query(`DELETE FROM ${this.db.s}.executors WHERE executor_id = $1 AND instance_id = $2`, [executorId, instanceId]);
+    await this.db.query(`DELETE FROM {schema}.executors WHERE executor_id = $1 AND instance_id = $2`, [executorId, instanceId]);
   }
 
   /**
@@ -66,8 +66,8 @@ export class ExecutorRepository {
   async orphans(applicationVersion: string, selfId: string, leaseMs: number, limit = 200): Promise<WorkflowStatusRow[]> {
     const rows = await this.db.query(
       `SELECT ${statusColumnsOf('w')}
-         FROM ${this.db.s}.workflow_status w
-         LEFT JOIN ${this.db.s}.executors e ON e.executor_id = w.executor_id
+         FROM {schema}.workflow_status w
+         LEFT JOIN {schema}.executors e ON e.executor_id = w.executor_id
         WHERE w.status = 'PENDING' AND w.application_version = $1 AND w.executor_id <> $2
           AND (e.heartbeat_at < ${DB_NOW} - $3::bigint OR (e.executor_id IS NULL AND w.updated_at < ${DB_NOW} - $3::bigint))
         ORDER BY w.created_at
@@ -80,7 +80,7 @@ export class ExecutorRepository {
   /** Executors of this version whose heartbeat is within the lease (this one included once it beat). */
   async countLive(applicationVersion: string, leaseMs: number): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${this.db.s}.executors WHERE application_version = $1 AND heartbeat_at >= ${DB_NOW} - $2::bigint`,
+      `SELECT count(*)::int AS n FROM {schema}.executors WHERE application_version = $1 AND heartbeat_at >= ${DB_NOW} - $2::bigint`,
       [applicationVersion, leaseMs],
     );
     return rows[0]?.n ?? 0;
@@ -89,8 +89,8 @@ export class ExecutorRepository {
   /** How many PENDING workflows of this version (of these names) belong to executors silent longer than the lease. */
   async countOrphans(applicationVersion: string, selfId: string, leaseMs: number, workflowNames: string[]): Promise<number> {
     const rows = await this.db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ${this.db.s}.workflow_status w
-         LEFT JOIN ${this.db.s}.executors e ON e.executor_id = w.executor_id
+      `SELECT count(*)::int AS n FROM {schema}.workflow_status w
+         LEFT JOIN {schema}.executors e ON e.executor_id = w.executor_id
         WHERE ${ORPHAN_CONDITION}`,
       [applicationVersion, selfId, leaseMs, workflowNames],
     );
@@ -111,24 +111,23 @@ export class ExecutorRepository {
     workflowNames: string[],
     limit: number,
   ): Promise<{ row: WorkflowStatusRow; previousExecutorId: string }[]> {
-    const s = this.db.s;
     const rows = await this.db.query(
       `WITH picked AS (
          SELECT w.workflow_id, w.executor_id
-           FROM ${s}.workflow_status w
-           LEFT JOIN ${s}.executors e ON e.executor_id = w.executor_id
+           FROM {schema}.workflow_status w
+           LEFT JOIN {schema}.executors e ON e.executor_id = w.executor_id
           WHERE ${ORPHAN_CONDITION}
           ORDER BY w.created_at, w.workflow_id
           LIMIT $5
           FOR UPDATE OF w SKIP LOCKED
        )
-       UPDATE ${s}.workflow_status w
+       UPDATE {schema}.workflow_status w
           SET executor_id = CASE WHEN w.queue_name IS NULL THEN $2 END, recovery_attempts = w.recovery_attempts + 1,
               run_epoch = w.run_epoch + 1, updated_at = $6,
               status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
          FROM picked p
         WHERE w.workflow_id = p.workflow_id AND w.status = 'PENDING' AND w.executor_id = p.executor_id AND w.executor_id <> $2
-          AND NOT EXISTS (SELECT 1 FROM ${s}.executors e WHERE e.executor_id = w.executor_id AND e.heartbeat_at >= ${DB_NOW} - $3::bigint)
+          AND NOT EXISTS (SELECT 1 FROM {schema}.executors e WHERE e.executor_id = w.executor_id AND e.heartbeat_at >= ${DB_NOW} - $3::bigint)
        RETURNING ${statusColumnsOf('w')}, p.executor_id AS previous_executor_id`,
       [applicationVersion, selfId, leaseMs, workflowNames, limit, Date.now()],
     );

@@ -1,4 +1,5 @@
 import { Client, type ClientConfig, type Notification } from 'pg';
+import { NOTICE_PREFIX, statusKey } from './system.names';
 
 export interface ListenerLogger {
   warn(message: string): void;
@@ -126,14 +127,14 @@ export class NotificationListener {
 
   /** A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. */
   private dispatchPayload(payload: string): void {
-    if (!payload.startsWith('statuses:')) return this.dispatch(payload);
+    if (!payload.startsWith(NOTICE_PREFIX.statuses)) return this.dispatch(payload);
     let ids: unknown;
     try {
-      ids = JSON.parse(payload.slice('statuses:'.length));
+      ids = JSON.parse(payload.slice(NOTICE_PREFIX.statuses.length));
     } catch {
       return;
     }
-    if (Array.isArray(ids)) for (const id of ids) this.dispatch(`status:${String(id)}`);
+    if (Array.isArray(ids)) for (const id of ids) this.dispatch(statusKey(String(id)));
   }
 
   private dispatch(key: string): void {

@@ -1,9 +1,9 @@
-import type { QueryResult, QueryResultRow } from 'pg';
+import type { QueryConfig, QueryResult, QueryResultRow } from 'pg';
 
 /**
- * Anything a repository can run a statement on: a pooled client inside a transaction, the pool,
- * a dedicated connection. Repository methods that take one take it as their first argument.
+ * A pg connection a statement can run on: a pooled client inside a transaction, the pool, a
+ * dedicated connection. Repositories run statements on one through `Sql` (see sql.ts).
  */
 export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+  query<R extends QueryResultRow = QueryResultRow>(text: string | QueryConfig, values?: unknown[]): Promise<QueryResult<R>>;
 }

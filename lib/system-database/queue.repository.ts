@@ -46,13 +46,12 @@ export class QueueRepository {
     const toClaimed = (raw: Record<string, unknown>) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) });
     // Without a limit across executors, SKIP LOCKED alone keeps claims apart: one statement, one commit.
     if (!globalLimits) return (await this.db.query(text, values(Date.now()))).map(toClaimed);
-    return this.db.transaction(async (client) => {
+    return this.db.transaction(async (tx) => {
       // Limits across executors count what the others run: claims of the queue take turns.
       const lock = 'SELECT pg_advisory_xact_lock($1)';
-      await client.query({ name: this.db.statementName(lock), text: lock, values: [this.lockKey(queue.name)] });
+      await tx.query(lock, [this.lockKey(queue.name)]);
       // Read the clock only once the lock is held, so start times recorded under it never go backwards.
-      const result = await client.query({ name: this.db.statementName(text), text, values: values(Date.now()) });
-      return result.rows.map(toClaimed);
+      return (await tx.query(text, values(Date.now()))).map(toClaimed);
     });
   }
 
@@ -66,7 +65,7 @@ export class QueueRepository {
   }
 
   private claimedUpdate(picked: string): string {
-    return `UPDATE ${this.db.s}.workflow_status w
+    return `UPDATE {schema}.workflow_status w
                SET status = 'PENDING', executor_id = $2, application_version = $3, started_at = $4, updated_at = $4,
                    run_epoch = w.run_epoch + 1,
                    -- The deadline counts from the first dequeue: one put back on its queue by recovery keeps it.
@@ -74,21 +73,20 @@ export class QueueRepository {
                                    ELSE LEAST(COALESCE(w.deadline, $4 + w.timeout_ms), $4 + w.timeout_ms) END
               FROM ${picked} p WHERE w.workflow_id = p.workflow_id
             RETURNING ${statusColumnsOf('w')},
-                      EXISTS (SELECT 1 FROM ${this.db.s}.operation_outputs o WHERE o.workflow_id = w.workflow_id) AS has_steps`;
+                      EXISTS (SELECT 1 FROM {schema}.operation_outputs o WHERE o.workflow_id = w.workflow_id) AS has_steps`;
   }
 
   private claimSql(queue: QueueOptions): string {
-    const s = this.db.s;
     return `WITH room AS (
               SELECT LEAST(
                 $5::int,
                 CASE WHEN $6::int IS NULL THEN $5::int
-                     ELSE $6::int - (SELECT count(*) FROM ${s}.workflow_status WHERE queue_name = $1 AND status = 'PENDING')::int END,
+                     ELSE $6::int - (SELECT count(*) FROM {schema}.workflow_status WHERE queue_name = $1 AND status = 'PENDING')::int END,
                 CASE WHEN $7::int IS NULL THEN $5::int
-                     ELSE $7::int - (SELECT count(*) FROM ${s}.workflow_status WHERE queue_name = $1 AND started_at > $4 - $8::bigint)::int END
+                     ELSE $7::int - (SELECT count(*) FROM {schema}.workflow_status WHERE queue_name = $1 AND started_at > $4 - $8::bigint)::int END
               ) AS n
             ), picked AS (
-              SELECT workflow_id FROM ${s}.workflow_status
+              SELECT workflow_id FROM {schema}.workflow_status
                WHERE ${this.eligible()}
                ORDER BY ${this.order(queue)}
                LIMIT GREATEST((SELECT n FROM room), 0)
@@ -98,17 +96,16 @@ export class QueueRepository {
   }
 
   private partitionedClaimSql(queue: QueueOptions): string {
-    const s = this.db.s;
     return `WITH running AS (
-              SELECT partition_key, count(*)::int AS n FROM ${s}.workflow_status
+              SELECT partition_key, count(*)::int AS n FROM {schema}.workflow_status
                WHERE queue_name = $1 AND status = 'PENDING' GROUP BY partition_key
             ), started AS (
-              SELECT partition_key, count(*)::int AS n FROM ${s}.workflow_status
+              SELECT partition_key, count(*)::int AS n FROM {schema}.workflow_status
                WHERE $7::int IS NOT NULL AND queue_name = $1 AND started_at > $4 - $8::bigint GROUP BY partition_key
             ), ranked AS (
               SELECT workflow_id, partition_key, priority, created_at,
                      row_number() OVER (PARTITION BY partition_key ORDER BY ${this.order(queue)}) AS rn
-                FROM ${s}.workflow_status WHERE ${this.eligible()}
+                FROM {schema}.workflow_status WHERE ${this.eligible()}
             ), eligible AS (
               SELECT r.workflow_id FROM ranked r
                 LEFT JOIN running ru ON ru.partition_key IS NOT DISTINCT FROM r.partition_key
@@ -120,7 +117,7 @@ export class QueueRepository {
             ), picked AS (
               -- Eligibility is checked again on the locked row: another claim (or a cancel) may have
               -- committed since the ranking read it.
-              SELECT workflow_id FROM ${s}.workflow_status
+              SELECT workflow_id FROM {schema}.workflow_status
                WHERE workflow_id IN (SELECT workflow_id FROM eligible) AND ${this.eligible()}
                FOR UPDATE SKIP LOCKED
             )
@@ -132,14 +129,14 @@ export class QueueRepository {
     if (queues.length === 0) return null;
     const now = Date.now();
     const delayed = await this.db.query<{ at: string | null }>(
-      `SELECT min(delay_until) AS at FROM ${this.db.s}.workflow_status
+      `SELECT min(delay_until) AS at FROM {schema}.workflow_status
         WHERE queue_name = ANY($1::text[]) AND status = 'ENQUEUED' AND delay_until > $2`,
       [queues.map((q) => q.name), now],
     );
     let next = delayed[0]?.at === null || delayed[0]?.at === undefined ? null : Number(delayed[0].at);
     for (const queue of queues.filter((q) => q.rateLimit)) {
       const oldest = await this.db.query<{ at: string | null }>(
-        `SELECT min(started_at) AS at FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND started_at > $2`,
+        `SELECT min(started_at) AS at FROM {schema}.workflow_status WHERE queue_name = $1 AND started_at > $2`,
         [queue.name, now - queue.rateLimit!.periodMs],
       );
       if (oldest[0]?.at != null) {
@@ -153,7 +150,7 @@ export class QueueRepository {
   /** Queued workflows on these queues whose names no registered workflow has, counted per queue and name. */
   async unknownWorkflows(queueNames: string[], workflowNames: string[]): Promise<{ queue: string; workflowName: string; count: number }[]> {
     const rows = await this.db.query<{ queue_name: string; workflow_name: string; n: number }>(
-      `SELECT queue_name, workflow_name, count(*)::int AS n FROM ${this.db.s}.workflow_status
+      `SELECT queue_name, workflow_name, count(*)::int AS n FROM {schema}.workflow_status
         WHERE status = 'ENQUEUED' AND queue_name = ANY($1::text[]) AND NOT (workflow_name = ANY($2::text[]))
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [queueNames, workflowNames],
@@ -166,12 +163,11 @@ export class QueueRepository {
    * of which nothing is running and nothing started meanwhile: no live process declares them.
    */
   async stalledQueues(served: string[], ageMs: number): Promise<{ queue: string; count: number }[]> {
-    const s = this.db.s;
     const rows = await this.db.query<{ queue_name: string; n: number }>(
-      `SELECT w.queue_name, count(*)::int AS n FROM ${s}.workflow_status w
+      `SELECT w.queue_name, count(*)::int AS n FROM {schema}.workflow_status w
         WHERE w.status = 'ENQUEUED' AND w.queue_name IS NOT NULL AND NOT (w.queue_name = ANY($1::text[]))
           AND greatest(w.created_at, coalesce(w.delay_until, 0)) < $2::bigint - $3::bigint
-          AND NOT EXISTS (SELECT 1 FROM ${s}.workflow_status r
+          AND NOT EXISTS (SELECT 1 FROM {schema}.workflow_status r
                            WHERE r.queue_name = w.queue_name AND (r.status = 'PENDING' OR r.started_at > $2::bigint - $3::bigint))
         GROUP BY 1 ORDER BY 1`,
       [served, Date.now(), ageMs],
@@ -181,7 +177,7 @@ export class QueueRepository {
 
   async findByDeduplicationId(queueName: string, deduplicationId: string): Promise<string | null> {
     const rows = await this.db.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM ${this.db.s}.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,
+      `SELECT workflow_id FROM {schema}.workflow_status WHERE queue_name = $1 AND deduplication_id = $2`,
       [queueName, deduplicationId],
     );
     return rows[0]?.workflow_id ?? null;
@@ -192,10 +188,10 @@ export class QueueRepository {
     const rows = await this.db.query<{ queue_name: string; enqueued: number; running: number }>(
       // Two counts, each over its partial index (queued, running): finished history is never read.
       `SELECT queue_name, sum(enqueued)::int AS enqueued, sum(running)::int AS running FROM (
-         SELECT queue_name, count(*) AS enqueued, 0 AS running FROM ${this.db.s}.workflow_status
+         SELECT queue_name, count(*) AS enqueued, 0 AS running FROM {schema}.workflow_status
           WHERE status = 'ENQUEUED' AND queue_name IS NOT NULL GROUP BY queue_name
          UNION ALL
-         SELECT queue_name, 0, count(*) FROM ${this.db.s}.workflow_status
+         SELECT queue_name, 0, count(*) FROM {schema}.workflow_status
           WHERE status = 'PENDING' AND queue_name IS NOT NULL GROUP BY queue_name
        ) counts GROUP BY queue_name ORDER BY queue_name`,
     );

@@ -5,14 +5,14 @@ export class SchedulerRepository {
   constructor(private readonly db: SystemDatabase) {}
 
   async lastTick(workflowName: string): Promise<number | null> {
-    const rows = await this.db.query<{ last_tick: string }>(`SELECT last_tick FROM ${this.db.s}.scheduler_state WHERE workflow_name = $1`, [workflowName]);
+    const rows = await this.db.query<{ last_tick: string }>(`SELECT last_tick FROM {schema}.scheduler_state WHERE workflow_name = $1`, [workflowName]);
     return rows.length > 0 ? Number(rows[0].last_tick) : null;
   }
 
   async recordTick(workflowName: string, tick: number): Promise<void> {
     await this.db.query(
-      `INSERT INTO ${this.db.s}.scheduler_state (workflow_name, last_tick) VALUES ($1, $2)
-       ON CONFLICT (workflow_name) DO UPDATE SET last_tick = GREATEST(${this.db.s}.scheduler_state.last_tick, EXCLUDED.last_tick)`,
+      `INSERT INTO {schema}.scheduler_state (workflow_name, last_tick) VALUES ($1, $2)
+       ON CONFLICT (workflow_name) DO UPDATE SET last_tick = GREATEST({schema}.scheduler_state.last_tick, EXCLUDED.last_tick)`,
       [workflowName, tick],
     );
   }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource, type DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { backoff } from '../common/backoff.util';
 import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
@@ -13,6 +13,7 @@ import { asUnavailable, isConnectionError } from './connection-errors.util';
 import { GuardedClient } from './guarded.client';
 import type { Queryable } from './queryable.interface';
 import { quoteSchemaName } from './schema-name.util';
+import { SchemaStatements, sqlOver, type Sql } from './sql';
 
 export interface SystemDatabaseConfig {
   /** Connection URL; or `dataSource`, whose connection options are reused. */
@@ -69,13 +70,11 @@ function migrationLockKey(schema: string): string {
 }
 
 /**
- * The system database: a TypeORM DataSource of its own (entities and migrations of the system
- * schema) and, for the hot paths, named prepared statements on the same pg pool.
+ * The system database: a TypeORM DataSource of its own (the migrations of the system schema) and
+ * the statements of the repositories on its pg pool (see `Sql`).
  */
-export class SystemDatabase {
-  /** Schema name, validated and quoted, ready to splice into SQL. */
-  readonly s: string;
-  private readonly statementNames = new Map<string, string>();
+export class SystemDatabase implements Sql {
+  private readonly statements: SchemaStatements;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -84,7 +83,7 @@ export class SystemDatabase {
     private readonly logger: SystemLogger,
     private readonly config: SystemDatabaseConfig,
   ) {
-    this.s = quoteSchemaName(schema);
+    this.statements = new SchemaStatements(quoteSchemaName(schema));
   }
 
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
@@ -145,26 +144,28 @@ export class SystemDatabase {
     return applicationName === undefined ? options : { ...options, application_name: applicationName };
   }
 
-  /** A parameterized query as a named (server-side prepared) statement. */
+  /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     try {
-      const result = await this.pool.query<R>({ name: this.statementName(text), text, values });
-      return result.rows;
+      return (await this.pool.query<R>({ ...this.statements.prepared(text), values })).rows;
     } catch (err) {
       throw asUnavailable(err, this.target);
     }
   }
 
-  /** Plain (unnamed) queries on the pool, connection failures mapped: for repositories that also run on transaction clients. */
-  readonly queryable: Queryable = {
-    query: async <R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]) => {
-      try {
-        return await this.pool.query<R>(text, values);
-      } catch (err) {
-        throw asUnavailable(err, this.target);
-      }
-    },
-  };
+  /** An unnamed statement on the pool (see `Sql.unnamed`); connection failures are DbosDatabaseUnavailableError. */
+  async unnamed<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(this.statements.text(text), values)).rows;
+    } catch (err) {
+      throw asUnavailable(err, this.target);
+    }
+  }
+
+  /** The statements of this schema on one connection: a transaction's client, a dedicated connection, an app transaction's EntityManager. */
+  on(connection: Queryable | EntityManager): Sql {
+    return sqlOver(connection, this.statements);
+  }
 
   /**
    * A pooled client; connection failures are DbosDatabaseUnavailableError. While it is checked
@@ -193,12 +194,12 @@ export class SystemDatabase {
   }
 
   /** Runs `work` in one transaction on a pooled client. */
-  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const client = await this.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
-      const result = await work(client);
+      const result = await work(this.on(client));
       await client.query('COMMIT');
       return result;
     } catch (err) {
@@ -225,15 +226,6 @@ export class SystemDatabase {
     }
   }
 
-  statementName(text: string): string {
-    let name = this.statementNames.get(text);
-    if (!name) {
-      name = `dbos_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`;
-      this.statementNames.set(text, name);
-    }
-    return name;
-  }
-
   /**
    * Applies pending migrations; an advisory lock makes concurrent starts take turns. They run on
    * connections of their own without the statement timeout: waiting for another process's
@@ -246,7 +238,7 @@ export class SystemDatabase {
     try {
       await runner.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
       try {
-        await runner.query(`CREATE SCHEMA IF NOT EXISTS ${this.s}`);
+        await runner.query(this.statements.text('CREATE SCHEMA IF NOT EXISTS {schema}'));
         const applied = await migrations.runMigrations({ transaction: 'all' });
         for (const migration of applied) this.logger.log(`Applied system schema migration ${migration.name}`);
         return applied.map((m) => m.name);
@@ -261,8 +253,8 @@ export class SystemDatabase {
 
   private async assertSchemaReady(): Promise<void> {
     const rows = await this.query<{ ready: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`, [
-      `${this.s}.workflow_status`,
-      `${this.s}.operation_outputs`,
+      this.statements.text('{schema}.workflow_status'),
+      this.statements.text('{schema}.operation_outputs'),
     ]);
     if (!rows[0]?.ready) {
       throw new DbosConfigurationError(

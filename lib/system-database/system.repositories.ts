@@ -1,20 +1,28 @@
+import { AdminRepository } from './admin.repository';
 import { CheckpointRepository } from './checkpoint.repository';
 import { CommunicationRepository } from './communication.repository';
 import { ExecutorRepository } from './executor.repository';
+import { ListingRepository } from './listing.repository';
 import { NotificationListener, type ListenerLogger } from './notification.listener';
 import { QueueRepository } from './queue.repository';
+import { RecoveryRepository } from './recovery.repository';
+import { RunLifecycleRepository } from './run-lifecycle.repository';
 import { SchedulerRepository } from './scheduler.repository';
 import { notificationChannel } from './schema-name.util';
 import type { SystemDatabase } from './system.database';
-import { WorkflowAdmin } from './workflow.admin';
-import { WorkflowStatusRepository } from './workflow-status.repository';
 
-/** Every repository of the system tables, over one system database. */
+/** Every repository of the system tables, over one system database, each named by what uses it. */
 export interface SystemRepositories {
-  statuses: WorkflowStatusRepository;
+  /** Inserts, outcomes and status moves of runs (the executor, the client's enqueue). */
+  lifecycle: RunLifecycleRepository;
+  /** Status rows by id and the filtered list (everyone who reads a status). */
+  listing: ListingRepository;
+  /** Claims of PENDING runs and run ownership (recovery, the lease gate). */
+  recovery: RecoveryRepository;
+  /** Cancel, resume, fork, versions and retention (the control, the client, the CLI). */
+  admin: AdminRepository;
   checkpoints: CheckpointRepository;
   communication: CommunicationRepository;
-  admin: WorkflowAdmin;
   queues: QueueRepository;
   scheduler: SchedulerRepository;
   executors: ExecutorRepository;
@@ -22,14 +30,16 @@ export interface SystemRepositories {
 
 /** The repositories, built once for the Nest module and for `WorkflowClient.connect` alike. */
 export function createRepositories(system: SystemDatabase): SystemRepositories {
-  const statuses = new WorkflowStatusRepository(system);
+  const listing = new ListingRepository(system);
   const checkpoints = new CheckpointRepository(system);
   const communication = new CommunicationRepository(system);
   return {
-    statuses,
+    lifecycle: new RunLifecycleRepository(system, listing),
+    listing,
+    recovery: new RecoveryRepository(system),
+    admin: new AdminRepository(system, listing, checkpoints, communication),
     checkpoints,
     communication,
-    admin: new WorkflowAdmin(system, statuses, checkpoints, communication),
     queues: new QueueRepository(system),
     scheduler: new SchedulerRepository(system),
     executors: new ExecutorRepository(system),

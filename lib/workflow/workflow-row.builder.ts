@@ -1,5 +1,5 @@
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
-import type { NewWorkflowRow } from '../system-database/workflow-status.repository';
+import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
 
 export interface NewWorkflow {
   workflowId: string;

@@ -2,7 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosSerializationError, DbosWorkflowCancelledError, Step, Workflow, WorkflowClient } from '../../lib';
 import { ExecutorRepository } from '../../lib/system-database/executor.repository';
 import { SystemDatabase } from '../../lib/system-database/system.database';
-import { WorkflowStatusRepository } from '../../lib/system-database/workflow-status.repository';
+import { RecoveryRepository } from '../../lib/system-database/recovery.repository';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
@@ -90,19 +90,19 @@ describe('edge cases of cancellation, ownership and stored data', () => {
     const db = await SystemDatabase.open({ url: databaseUrl(), schema, runMigrations: false });
     try {
       const executors = new ExecutorRepository(db);
-      const statuses = new WorkflowStatusRepository(db);
+      const recovery = new RecoveryRepository(db);
       const now = Date.now();
       await sql(
         `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, inputs, executor_id, application_version, created_at, updated_at)
          VALUES ('owned', 'PENDING', 'Edgy.longDeadline', '[]', 'owner', 'v1', $1, $1)`,
         [now - 60_000],
       );
-      await executors.register(db.queryable, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
+      await executors.register(db.pool, { executorId: 'owner', applicationVersion: 'v1', hostname: 'h', pid: 1, instanceId: 'i' });
       const adopt = () => executors.adoptBatch('v1', 'adopter', 30_000, ['Edgy.longDeadline'], 10);
       expect(await adopt()).toEqual([]); // the owner heartbeated: hands off
       await sql(`UPDATE "${schema}".executors SET heartbeat_at = $1 WHERE executor_id = 'owner'`, [now - 60_000]);
       expect((await adopt()).map(({ row, previousExecutorId }) => [row.executorId, previousExecutorId])).toEqual([['adopter', 'owner']]);
-      expect(await statuses.claimForRecovery('owned', 'owner', 0)).toBeNull(); // adopted: the old owner cannot take it back
+      expect(await recovery.claimForRecovery('owned', 'owner', 0)).toBeNull(); // adopted: the old owner cannot take it back
     } finally {
       await db.close();
     }

@@ -3,7 +3,7 @@ import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { DbosDatabaseUnavailableError } from '../../lib/errors/database-unavailable.error';
 import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
 import { CheckpointRepository } from '../../lib/system-database/checkpoint.repository';
-import { WorkflowStatusRepository } from '../../lib/system-database/workflow-status.repository';
+import { RunLifecycleRepository } from '../../lib/system-database/run-lifecycle.repository';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
@@ -91,9 +91,9 @@ describe('a held-back checkpoint under faults', () => {
 
   it('after an outage while writing the outcome, the replayed run still hears a cancel from another process', async () => {
     log.length = 0;
-    const original = WorkflowStatusRepository.prototype.complete;
+    const original = RunLifecycleRepository.prototype.complete;
     let failed = false;
-    WorkflowStatusRepository.prototype.complete = function (this: WorkflowStatusRepository, outcome) {
+    RunLifecycleRepository.prototype.complete = function (this: RunLifecycleRepository, outcome) {
       if (outcome.workflowId === 'held-finish-outage' && !failed) {
         failed = true;
         return Promise.reject(new DbosDatabaseUnavailableError('the test', 'the outcome statement failed'));
@@ -108,7 +108,7 @@ describe('a held-back checkpoint under faults', () => {
       await remote.cancel('held-finish-outage');
       await expect(handle.getResult()).rejects.toThrow(/cancel/i);
     } finally {
-      WorkflowStatusRepository.prototype.complete = original;
+      RunLifecycleRepository.prototype.complete = original;
     }
     expect(log).toEqual(['second run aborted: true']);
   });

@@ -61,7 +61,7 @@ describe('run ownership at the edges', () => {
         [serialize([]), VERSION],
       );
       const resumer = app.get(WorkflowResumer);
-      const pending = (await (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).repositories.statuses.get('twice'))!;
+      const pending = (await (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).repositories.listing.get('twice'))!;
       const registration = app.get(WorkflowRegistry).getWorkflow('Edgy.single')!;
       Edgy.stepRuns = 0;
       const won = await Promise.all([resumer.resumePending(pending, registration), resumer.resumePending(pending, registration)]);

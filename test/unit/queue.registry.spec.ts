@@ -1,6 +1,6 @@
 import { DbosConfigurationError } from '../../lib';
 import { QueueRegistry, validateQueue } from '../../lib/queues/queue.registry';
-import { INTERNAL_QUEUE } from '../../lib/system-database/workflow.admin';
+import { INTERNAL_QUEUE } from '../../lib/system-database/system.names';
 
 describe('validateQueue', () => {
   it('accepts a queue with a name and positive integer limits', () => {

@@ -44,7 +44,7 @@ async function openExisting(settings: ConnectionSettings): Promise<SystemDatabas
 }
 
 async function recordedMigrations(db: SystemDatabase): Promise<string[]> {
-  const rows = await db.query<{ name: string }>(`SELECT name FROM ${db.s}.migrations ORDER BY id`);
+  const rows = await db.query<{ name: string }>('SELECT name FROM {schema}.migrations ORDER BY id');
   return rows.map((row) => row.name);
 }
 

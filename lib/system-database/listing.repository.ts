@@ -1,0 +1,84 @@
+import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
+import { decodeListCursor, listOrderOf } from './list.cursor';
+import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
+import type { SystemDatabase } from './system.database';
+import type { WorkflowStatusRow } from './system.rows';
+
+/** Reads of workflow status rows: by id, by ids, and the filtered, paged list. */
+export class ListingRepository {
+  constructor(private readonly db: SystemDatabase) {}
+
+  async get(workflowId: string): Promise<WorkflowStatusRow | null> {
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);
+    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
+    return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
+  }
+
+  /**
+   * Workflows matching every given filter, oldest first (or newest with `sortDesc`): by creation,
+   * or by last update when an updated-time range is given without a created-time one. Without
+   * payloads, inputs, output and error are not read at all.
+   */
+  async list(options: ListWorkflowsOptions): Promise<WorkflowStatusRow[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const param = (value: unknown) => {
+      values.push(value);
+      return `$${values.length}`;
+    };
+    const equals = (column: string, value: string | undefined) => {
+      if (value) where.push(`${column} = ${param(value)}`);
+    };
+    equals('workflow_name', options.workflowName);
+    equals('queue_name', options.queue);
+    equals('executor_id', options.executorId);
+    equals('application_version', options.applicationVersion);
+    equals('parent_workflow_id', options.parentWorkflowId);
+    equals('forked_from', options.forkedFrom);
+    if (options.createdAfter) where.push(`created_at >= ${param(options.createdAfter.getTime())}`);
+    if (options.createdBefore) where.push(`created_at < ${param(options.createdBefore.getTime())}`);
+    if (options.updatedAfter) where.push(`updated_at >= ${param(options.updatedAfter.getTime())}`);
+    if (options.updatedBefore) where.push(`updated_at < ${param(options.updatedBefore.getTime())}`);
+    if (options.workflowIdPrefix) {
+      where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
+    }
+    // An updated-time range alone is served in updated_at order, on its index: ordered by
+    // created_at, a page of it would read (and sort) every row of the range.
+    const key = listOrderOf(options) === 'updated' ? 'updated_at' : 'created_at';
+    if (options.cursor !== undefined) {
+      const after = decodeListCursor(options.cursor, options.sortDesc === true, key === 'updated_at' ? 'updated' : 'created');
+      // The row comparison follows the list order, so the page starts right after the cursor's row.
+      where.push(`(${key}, workflow_id) ${options.sortDesc ? '<' : '>'} (${param(after.at)}::bigint, ${param(after.workflowId)}::text)`);
+    }
+    const direction = options.sortDesc ? 'DESC' : 'ASC';
+    const columns = options.loadPayloads === false ? STATUS_COLUMNS_WITHOUT_PAYLOADS : STATUS_COLUMNS;
+    const order = `ORDER BY ${key} ${direction}, workflow_id ${direction}`;
+    // The list indexes leave PENDING rows out (a direct workflow is PENDING from its insert to its
+    // completion, so it adds entries to them once, at completion, not twice); the PENDING rows,
+    // the running workflows, are read on their own through workflow_status_pending_created_idx.
+    const statuses = options.status === undefined ? null : ([] as string[]).concat(options.status);
+    const branches: string[] = [];
+    const others = statuses?.filter((s) => s !== 'PENDING');
+    if (others === undefined) branches.push(`status <> 'PENDING'`);
+    else if (others.length > 0) branches.push(`status = ANY(${param(others)}::text[]) AND status <> 'PENDING'`);
+    if (statuses === null || statuses.includes('PENDING')) branches.push(`status = 'PENDING'`);
+    if (branches.length === 0) return [];
+    const select = (status: string) => `SELECT ${columns} FROM {schema}.workflow_status WHERE ${[status, ...where].join(' AND ')}`;
+    let text: string;
+    if (branches.length === 1) {
+      text = `${select(branches[0])} ${order}`;
+    } else {
+      // Each branch stops at the rows the page can use; the merge orders them.
+      const enough = options.limit !== undefined ? ` LIMIT ${param(options.limit + (options.offset ?? 0))}` : '';
+      text = `SELECT * FROM ((${select(branches[0])} ${order}${enough}) UNION ALL (${select(branches[1])} ${order}${enough})) listed ${order}`;
+    }
+    if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
+    if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
+    // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
+    return (await this.db.unnamed(text, values)).map(toStatusRow);
+  }
+}

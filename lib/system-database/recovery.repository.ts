@@ -1,0 +1,116 @@
+import type { WorkflowStatusRow } from './system.rows';
+import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
+import type { SystemDatabase } from './system.database';
+
+/** Recovery's statements: which PENDING runs are this executor's, claiming them back, and whether a run still owns its workflow. */
+export class RecoveryRepository {
+  constructor(private readonly db: SystemDatabase) {}
+
+  /** Ids of this executor's PENDING workflows of this version whose row has not changed for `untouchedForMs`. */
+  async findPendingIds(executorId: string, applicationVersion: string, untouchedForMs: number): Promise<string[]> {
+    const rows = await this.db.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM {schema}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND updated_at <= $3`,
+      [executorId, applicationVersion, Date.now() - untouchedForMs],
+    );
+    return rows.map((r) => r.workflow_id);
+  }
+
+  /**
+   * Counts one more recovery of a PENDING workflow of `executorId` (still at `expectedEpoch`, so
+   * of two concurrent claimers one wins) and starts a new run of it
+   * (a new epoch fences off any earlier run). A workflow that came from a queue goes back to it
+   * (ENQUEUED, no executor), so the queue's limits decide when it runs again.
+   * Null when it is no longer PENDING there (finished, cancelled or taken meanwhile).
+   */
+  async claimForRecovery(workflowId: string, executorId: string, expectedEpoch: number): Promise<WorkflowStatusRow | null> {
+    const rows = await this.db.query(
+      `UPDATE {schema}.workflow_status
+          SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
+              status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
+        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $4
+       RETURNING ${STATUS_COLUMNS}`,
+      [workflowId, executorId, Date.now(), expectedEpoch],
+    );
+    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+  }
+
+  /**
+   * claimForRecovery for a batch, in one statement: the next `limit` PENDING workflows of this
+   * executor and version (of these names, none of `exclude`) last touched before `touchedBefore`
+   * (an earlier life of this executor: never a workflow this process started or resumed since),
+   * after `after` in (created_at, workflow_id) order, each counted as one more recovery and handed
+   * a new run (epoch); queued ones go back to their queue. Rows another transaction holds are
+   * skipped (it is handling them; the sweep looks again). The rows, with their inputs, in that order.
+   */
+  async claimPendingBatch(
+    executorId: string,
+    applicationVersion: string,
+    workflowNames: string[],
+    after: { createdAt: number; workflowId: string } | null,
+    exclude: string[],
+    limit: number,
+    touchedBefore: number,
+  ): Promise<WorkflowStatusRow[]> {
+    const rows = await this.db.query(
+      `WITH picked AS (
+         SELECT workflow_id FROM {schema}.workflow_status
+          WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
+            AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
+            AND NOT (workflow_id = ANY($6::text[])) AND updated_at < $9
+          ORDER BY created_at, workflow_id
+          LIMIT $7
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE {schema}.workflow_status w
+          SET recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $8,
+              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
+              executor_id = CASE WHEN w.queue_name IS NULL THEN w.executor_id END
+         FROM picked p
+        WHERE w.workflow_id = p.workflow_id
+       RETURNING ${statusColumnsOf('w')}`,
+      [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now(), touchedBefore],
+    );
+    return rows.map(toStatusRow).sort((a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+  }
+
+  /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */
+  async countPendingUnknown(executorId: string, applicationVersion: string, workflowNames: string[]): Promise<{ workflowName: string; count: number }[]> {
+    const rows = await this.db.query<{ workflow_name: string; n: number }>(
+      `SELECT workflow_name, count(*)::int AS n FROM {schema}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND NOT (workflow_name = ANY($3::text[]))
+        GROUP BY 1 ORDER BY 1`,
+      [executorId, applicationVersion, workflowNames],
+    );
+    return rows.map((r) => ({ workflowName: r.workflow_name, count: r.n }));
+  }
+
+  /**
+   * Of these runs (workflow and epoch), those that no longer own their workflow: it was cancelled
+   * or finished, or another run has it now (resumed, adopted). No payloads are read.
+   */
+  async lostRuns(
+    runs: { workflowId: string; epoch: number }[],
+    executorId: string,
+  ): Promise<{ workflowId: string; status: string; error: string | null; cancelRoot: string | null }[]> {
+    if (runs.length === 0) return [];
+    const rows = await this.db.query<{ workflow_id: string; status: string; error: string | null; cancel_root: string | null }>(
+      `SELECT w.workflow_id, w.status, w.error, w.cancel_root
+         FROM unnest($1::text[], $2::int[]) AS r(workflow_id, run_epoch)
+         JOIN {schema}.workflow_status w ON w.workflow_id = r.workflow_id
+        WHERE NOT (w.status = 'PENDING' AND w.executor_id = $3 AND w.run_epoch = r.run_epoch)`,
+      [runs.map((r) => r.workflowId), runs.map((r) => r.epoch), executorId],
+    );
+    return rows.map((r) => ({ workflowId: r.workflow_id, status: r.status, error: r.error, cancelRoot: r.cancel_root }));
+  }
+
+  /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */
+  async isOwnedBy(workflowId: string, executorId: string, epoch: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $3`,
+      [workflowId, executorId, epoch],
+    );
+    return rows.length > 0;
+  }
+}

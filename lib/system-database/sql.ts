@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import type { QueryResultRow } from 'pg';
+import type { EntityManager } from 'typeorm';
+import type { Queryable } from './queryable.interface';
+
+/** Where the system schema goes in a statement's text (`{schema}.workflow_status`): each statement names its tables so. */
+export const SCHEMA_PLACEHOLDER = '{schema}';
+
+/**
+ * How every repository runs its statements, on the pool (`SystemDatabase`) or on a transaction's
+ * connection (`SystemDatabase.on`): both return the rows, and both put the system schema in place
+ * of `{schema}`.
+ */
+export interface Sql {
+  /**
+   * A named statement, prepared once per connection: the hot paths, whose text never varies (a
+   * statement's name is derived from its text). On a TypeORM EntityManager it runs unnamed.
+   */
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+  /** An unnamed statement: text built per call (the list's filters), or one that runs rarely. */
+  unnamed<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
+}
+
+/** The statement texts of one schema: `{schema}` replaced by the quoted name, and a name per named text. */
+export class SchemaStatements {
+  private readonly named = new Map<string, { name: string; text: string }>();
+
+  constructor(private readonly quotedSchema: string) {}
+
+  /** The text with the schema in place; not remembered (texts built per call would pile up). */
+  text(text: string): string {
+    return text.replaceAll(SCHEMA_PLACEHOLDER, this.quotedSchema);
+  }
+
+  /** The text with the schema in place and its statement name, remembered per text. */
+  prepared(text: string): { name: string; text: string } {
+    let statement = this.named.get(text);
+    if (!statement) {
+      const expanded = this.text(text);
+      statement = { name: `dbos_${createHash('sha1').update(expanded).digest('hex').slice(0, 16)}`, text: expanded };
+      this.named.set(text, statement);
+    }
+    return statement;
+  }
+}
+
+/** Sql over one connection: a transaction's pooled client, a dedicated connection, or the EntityManager of an app transaction. */
+export function sqlOver(connection: Queryable | EntityManager, statements: SchemaStatements): Sql {
+  if (isEntityManager(connection)) {
+    const run = async <R>(text: string, values?: unknown[]) => (await connection.query(statements.text(text), values)) as R[];
+    return { query: run, unnamed: run };
+  }
+  return {
+    query: async <R extends QueryResultRow>(text: string, values: unknown[] = []) => (await connection.query<R>({ ...statements.prepared(text), values })).rows,
+    unnamed: async <R extends QueryResultRow>(text: string, values?: unknown[]) => (await connection.query<R>(statements.text(text), values)).rows,
+  };
+}
+
+function isEntityManager(connection: Queryable | EntityManager): connection is EntityManager {
+  return typeof (connection as EntityManager).getRepository === 'function';
+}
