@@ -15,6 +15,8 @@ import { WorkflowEventsBus } from './events/workflow-events.bus';
 import { LeaseGate } from './execution/lease.gate';
 import { RunningWorkflows } from './execution/running-workflows.table';
 import { StepRunner } from './execution/step.runner';
+import { TransactionRunner } from './execution/transaction.runner';
+import { WorkflowCanceller } from './execution/workflow.canceller';
 import { WorkflowOperations } from './execution/workflow.operations';
 import { WorkflowControl } from './execution/workflow.control';
 import { WorkflowExecutor } from './execution/workflow.executor';
@@ -50,17 +52,27 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: StepRunner,
-      useFactory: (database: DbosDatabase, settings: ExecutorSettings, runs: RunningWorkflows, gate: LeaseGate) =>
-        new StepRunner(
-          database.repositories.checkpoints,
-          database.system,
-          database.transactionDataSource,
-          runs.stopSignal,
-          settings,
-          gate,
-          database.ownTransactionDataSource !== undefined,
-        ),
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate],
+      useFactory: (database: DbosDatabase, settings: ExecutorSettings, gate: LeaseGate) =>
+        new StepRunner({ checkpoints: database.repositories.checkpoints, system: database.system, limits: settings, gate }),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, LeaseGate],
+    },
+    {
+      provide: TransactionRunner,
+      useFactory: (database: DbosDatabase, settings: ExecutorSettings, steps: StepRunner) =>
+        new TransactionRunner({
+          steps,
+          checkpoints: database.repositories.checkpoints,
+          dataSource: database.transactionDataSource,
+          onOwnPool: database.ownTransactionDataSource !== undefined,
+          limits: settings,
+        }),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, StepRunner],
+    },
+    {
+      provide: WorkflowCanceller,
+      useFactory: (database: DbosDatabase, runs: RunningWorkflows, events: WorkflowEventsBus) =>
+        new WorkflowCanceller({ runs, admin: database.repositories.admin, events }),
+      inject: [DBOS_SYSTEM_DATABASE, RunningWorkflows, WorkflowEventsBus],
     },
     {
       provide: WorkflowExecutor,
@@ -70,14 +82,13 @@ export function createDbosProviders(): Provider[] {
         queueRegistry: QueueRegistry,
         runs: RunningWorkflows,
         gate: LeaseGate,
-        steps: StepRunner,
         events: WorkflowEventsBus,
+        canceller: WorkflowCanceller,
       ) => {
-        const { lifecycle, listing, admin, checkpoints, queues } = database.repositories;
-        const deps = { system: database.system, lifecycle, listing, admin, checkpoints, queues, queueRegistry, runs, gate, steps, events };
-        return new WorkflowExecutor({ ...deps, handles: { listing, listener: database.listener } }, settings);
+        const { lifecycle, listing, checkpoints, queues } = database.repositories;
+        return new WorkflowExecutor({ lifecycle, listing, checkpoints, queues, queueRegistry, runs, gate, events, canceller }, settings);
       },
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, StepRunner, WorkflowEventsBus],
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, WorkflowEventsBus, WorkflowCanceller],
     },
     {
       provide: WorkflowControl,
@@ -88,11 +99,12 @@ export function createDbosProviders(): Provider[] {
         runs: RunningWorkflows,
         registry: WorkflowRegistry,
         events: WorkflowEventsBus,
+        canceller: WorkflowCanceller,
       ) => {
         const { listing, recovery, admin } = database.repositories;
-        return new WorkflowControl(executor, runs, registry, listing, recovery, admin, settings, events);
+        return new WorkflowControl({ executor, runs, registry, listing, recovery, admin, listener: database.listener, settings, events, canceller });
       },
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus],
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus, WorkflowCanceller],
     },
     {
       provide: WorkflowResumer,
@@ -165,9 +177,28 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: WorkflowOperations,
-      useFactory: (database: DbosDatabase, executor: WorkflowExecutor, gate: LeaseGate, registry: WorkflowRegistry) =>
-        new WorkflowOperations(executor, gate, registry, database.repositories.communication, database.listener),
-      inject: [DBOS_SYSTEM_DATABASE, WorkflowExecutor, LeaseGate, WorkflowRegistry],
+      useFactory: (
+        database: DbosDatabase,
+        settings: ExecutorSettings,
+        steps: StepRunner,
+        executor: WorkflowExecutor,
+        control: WorkflowControl,
+        runs: RunningWorkflows,
+        gate: LeaseGate,
+        registry: WorkflowRegistry,
+      ) =>
+        new WorkflowOperations({
+          steps,
+          executor,
+          control,
+          runs,
+          gate,
+          registry,
+          communication: database.repositories.communication,
+          listener: database.listener,
+          settings,
+        }),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, StepRunner, WorkflowExecutor, WorkflowControl, RunningWorkflows, LeaseGate, WorkflowRegistry],
     },
     { provide: DbosContext, useFactory: (operations: WorkflowOperations) => new DbosContext(operations), inject: [WorkflowOperations] },
     DbosMetadataAccessor,

@@ -26,7 +26,7 @@ export class DbosContext {
 
   /** Aborted when the running workflow is cancelled or times out: pass it to fetch() and friends. */
   get abortSignal(): AbortSignal | undefined {
-    return currentWorkflowContext()?.run.abort.signal;
+    return currentWorkflowContext()?.run.abortSignal;
   }
 
   /** The TypeORM EntityManager of the running `@Transaction`. */

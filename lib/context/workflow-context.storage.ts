@@ -1,18 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EntityManager } from 'typeorm';
 
-/** Replay and numbering state of one run of a workflow, shared by everything it calls. */
-export interface WorkflowRunState {
+/** What DbosContext reads of the running workflow's run (the executor's WorkflowRun). */
+export interface WorkflowRunView {
   readonly workflowId: string;
-  readonly workflowName: string;
-  /** Position of the next operation: step identity is call order. */
-  nextStepId: number;
   /** Aborted when the workflow is cancelled or times out. */
-  readonly abort: AbortController;
+  readonly abortSignal: AbortSignal;
 }
 
 export interface WorkflowContextStore {
-  run: WorkflowRunState;
+  run: WorkflowRunView;
   /** Set while a step or transaction body runs: nested steps then run as plain calls. */
   stepName?: string;
   /** Position of the running step. */

@@ -6,7 +6,8 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import { WorkflowEventsBus } from '../events/workflow-events.bus';
 import { StepRunner } from '../execution/step.runner';
-import { WorkflowExecutor } from '../execution/workflow.executor';
+import { TransactionRunner } from '../execution/transaction.runner';
+import { WorkflowOperations } from '../execution/workflow.operations';
 import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
 import { parseCron } from '../scheduler/cron.parser';
 import { DbosMetadataAccessor } from './dbos-metadata.accessor';
@@ -28,8 +29,9 @@ export class DbosExplorer implements OnModuleInit {
     private readonly scanner: MetadataScanner,
     private readonly accessor: DbosMetadataAccessor,
     private readonly registry: WorkflowRegistry,
-    private readonly executor: WorkflowExecutor,
+    private readonly operations: WorkflowOperations,
     private readonly steps: StepRunner,
+    private readonly transactions: TransactionRunner,
     private readonly events: WorkflowEventsBus,
     @Inject(DBOS_EXECUTOR_SETTINGS) private readonly settings: ExecutorSettings,
     @Inject(DBOS_MODULE_OPTIONS) private readonly options: DbosModuleOptions,
@@ -123,7 +125,7 @@ export class DbosExplorer implements OnModuleInit {
         parseCron(scheduled.cron, scheduled.options, `@Scheduled on ${className}.${methodName}`);
         this.registry.addSchedule({ registration, cron: scheduled.cron, options: scheduled.options });
       }
-      instance[methodName] = (...args: unknown[]) => this.executor.callWorkflow(registration, args);
+      instance[methodName] = (...args: unknown[]) => this.operations.callWorkflow(registration, args);
       return;
     }
     const kind = step ? 'step' : 'transaction';
@@ -140,7 +142,7 @@ export class DbosExplorer implements OnModuleInit {
     instance[methodName] =
       kind === 'step'
         ? (...args: unknown[]) => this.steps.runStep(registration, instance, args)
-        : (...args: unknown[]) => this.steps.runTransaction(registration, instance, args);
+        : (...args: unknown[]) => this.transactions.runTransaction(registration, instance, args);
   }
 
   private warnNotSingleton(wrapper: InstanceWrapper, methods: string[]): void {

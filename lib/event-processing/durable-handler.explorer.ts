@@ -3,6 +3,7 @@ import { DiscoveryService, MetadataScanner, ModulesContainer, Reflector } from '
 import type { WorkflowRegistration } from '../discovery/registration.interfaces';
 import { WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { WorkflowControl } from '../execution/workflow.control';
 import { WorkflowExecutor } from '../execution/workflow.executor';
 import { bindRunner } from './durable-handler.bindings';
 import { DURABLE_HANDLER_METADATA, type DurableHandlerMetadata } from './durable-handler.decorator';
@@ -30,6 +31,7 @@ export class DurableHandlerExplorer implements OnModuleInit {
     private readonly modules: ModulesContainer,
     private readonly registry: WorkflowRegistry,
     private readonly executor: WorkflowExecutor,
+    private readonly control: WorkflowControl,
   ) {}
 
   onModuleInit(): void {
@@ -60,7 +62,7 @@ export class DurableHandlerExplorer implements OnModuleInit {
           options: { name: metadata.options.name },
         };
         this.registry.addWorkflow(registration);
-        bindRunner(handler, new DurableMessageHandler(registration, metadata.options, this.executor));
+        bindRunner(handler, new DurableMessageHandler(registration, metadata.options, this.executor, this.control));
       }
     }
   }

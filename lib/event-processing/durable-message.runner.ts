@@ -3,6 +3,7 @@ import type { WorkflowRegistration } from '../discovery/registration.interfaces'
 import { DbosConflictError } from '../errors/conflict.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosSerializationError } from '../errors/serialization.error';
+import type { WorkflowControl } from '../execution/workflow.control';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import { isTerminal } from '../workflow/workflow.outcome';
 import type { DurableMessageRunner } from './durable-handler.bindings';
@@ -26,6 +27,8 @@ export class DurableMessageHandler implements DurableMessageRunner {
     private readonly registration: WorkflowRegistration,
     private readonly options: DurableHandlerOptions,
     private readonly executor: WorkflowExecutor,
+    /** Where its handles come from. */
+    private readonly control: WorkflowControl,
   ) {}
 
   async handle(data: unknown, context: unknown): Promise<void> {
@@ -73,7 +76,7 @@ export class DurableMessageHandler implements DurableMessageRunner {
 
   /** Waits for the workflow's end; its own failure is an end too (it ran, once). */
   private async finished(workflowId: string): Promise<void> {
-    const handle = this.executor.handle(workflowId);
+    const handle = this.control.handle(workflowId);
     try {
       await handle.getResult();
     } catch (error) {

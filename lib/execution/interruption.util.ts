@@ -1,5 +1,4 @@
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
-import type { ExecutionState } from './execution.state';
 import { CheckpointTakenError } from './checkpoint-taken.error';
 import { DbosRunSuperseded } from './run-superseded.error';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
@@ -17,10 +16,4 @@ export function isTransient(err: unknown): boolean {
     err instanceof DbosDatabaseUnavailableError ||
     err instanceof CheckpointTakenError
   );
-}
-
-/** Marks the run as interrupted (see ExecutionState.interrupted) and returns the error to throw. */
-export function interruption(state: ExecutionState, err: unknown): unknown {
-  state.interrupted = true;
-  return err;
 }

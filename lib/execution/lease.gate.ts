@@ -1,10 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { delay } from '../common/delay.util';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
-import type { ExecutionState } from './execution.state';
-import { interruption } from './interruption.util';
 import { DbosRunSuperseded } from './run-superseded.error';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
+import type { WorkflowRun } from './workflow.run';
 
 /**
  * The gate before every new step. An executor cut off from the database for half its lease may
@@ -48,20 +47,20 @@ export class LeaseGate {
    * Resolves when the run may start a new step. `force` confirms ownership in any case (a run
    * waking from a sleep, during which it touched no database).
    */
-  async confirmOwnership(run: ExecutionState, force = false): Promise<void> {
-    if (!force && run.confirmedGeneration === this.heartbeatGeneration && !this.isStale()) return;
+  async confirmOwnership(run: WorkflowRun, force = false): Promise<void> {
+    if (!force && run.isConfirmedAt(this.heartbeatGeneration) && !this.isStale()) return;
     for (let waited = 0; this.isStale(); waited++) {
       if (waited === 0) this.logger.warn(`Workflow ${run.workflowId} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
-      await delay(100, run.abort.signal).catch((err: unknown) => {
-        throw interruption(run, err);
+      await delay(100, run.abortSignal).catch((err: unknown) => {
+        throw run.interrupt(err);
       });
-      if (this.stopSignal.aborted) throw interruption(run, new DbosShutdownInterrupt(run.workflowId));
+      if (this.stopSignal.aborted) throw run.interrupt(new DbosShutdownInterrupt(run.workflowId));
     }
     const generation = this.heartbeatGeneration;
     const owned = await this.recovery.isOwnedBy(run.workflowId, this.settings.executorId, run.epoch).catch((err: unknown) => {
-      throw interruption(run, err);
+      throw run.interrupt(err);
     });
-    if (!owned) throw interruption(run, new DbosRunSuperseded(run.workflowId));
-    run.confirmedGeneration = generation;
+    if (!owned) throw run.interrupt(new DbosRunSuperseded(run.workflowId));
+    run.confirmOwnedAt(generation);
   }
 }

@@ -1,19 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
-import type { ExecutionState } from './execution.state';
-import { DbosRunSuperseded } from './run-superseded.error';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
-
-export interface RunningWorkflow {
-  promise: Promise<unknown>;
-  state: ExecutionState;
-  queueName: string | null;
-  /** Cancels the deadline timer. */
-  disarm?: () => void;
-  /** While the run writes its outcome: a status change heard then is its own, or its finish reads the row. */
-  finishing?: boolean;
-}
+import type { WorkflowRun } from './workflow.run';
 
 /** A start found its id PENDING on this executor with nothing running it here. */
 export type OrphanedStartListener = (row: WorkflowStatusRow, registration: WorkflowRegistration) => void;
@@ -24,7 +13,7 @@ export type OrphanedStartListener = (row: WorkflowStatusRow, registration: Workf
  * No database access: only bookkeeping.
  */
 export class RunningWorkflows {
-  private readonly running = new Map<string, RunningWorkflow>();
+  private readonly running = new Map<string, WorkflowRun>();
   /** Workflows between "claimed here" and running (reading their checkpoints). */
   private readonly launching = new Set<string>();
   /** Starts in flight per workflow id (between the insert and the launch). */
@@ -61,34 +50,24 @@ export class RunningWorkflows {
     if (!this.isAccepting) throw new DbosShutdownInterrupt();
   }
 
-  get(workflowId: string): RunningWorkflow | undefined {
+  get(workflowId: string): WorkflowRun | undefined {
     return this.running.get(workflowId);
   }
 
-  /** Adds a run; it leaves the table (and frees its queue slot) when its promise settles. */
-  add(workflowId: string, entry: RunningWorkflow, onEnd: () => void): void {
-    this.running.set(workflowId, entry);
+  /** Adds a run that began; it leaves the table (and frees its queue slot) when its result settles. */
+  add(run: WorkflowRun): void {
+    this.running.set(run.workflowId, run);
     const forget = () => {
-      onEnd();
-      entry.disarm?.();
-      this.running.delete(workflowId);
-      if (entry.queueName !== null) for (const listener of this.slotListeners) listener(entry.queueName);
+      run.release();
+      this.running.delete(run.workflowId);
+      if (run.queueName !== null) for (const listener of this.slotListeners) listener(run.queueName);
     };
-    entry.promise.then(forget, forget);
+    run.result.then(forget, forget);
   }
 
-  isRunning(workflowId: string): boolean {
-    return this.running.has(workflowId);
-  }
-
-  /** See RunningWorkflow.finishing. */
-  setFinishing(workflowId: string, finishing: boolean): void {
-    const entry = this.running.get(workflowId);
-    if (entry) entry.finishing = finishing;
-  }
-
+  /** See WorkflowRun.isFinishing. */
   isFinishing(workflowId: string): boolean {
-    return this.running.get(workflowId)?.finishing === true;
+    return this.running.get(workflowId)?.isFinishing === true;
   }
 
   isLaunching(workflowId: string): boolean {
@@ -167,27 +146,14 @@ export class RunningWorkflows {
     for (const listener of this.orphanListeners) listener(row, registration);
   }
 
-  /**
-   * The result of a workflow running in this process, or undefined when it does not run here.
-   * A run that ends without an outcome because it was superseded (resumed or adopted elsewhere)
-   * hands over to `fromDatabase`: the awaiter gets the outcome of the run that owns it now.
-   */
-  localResult(workflowId: string, fromDatabase: () => Promise<unknown>): Promise<unknown> | undefined {
-    const promise = this.running.get(workflowId)?.promise;
-    return promise?.catch((err: unknown) => {
-      if (err instanceof DbosRunSuperseded) return fromDatabase();
-      throw err;
-    });
-  }
-
   /** Stops the local run of the workflow, if any, with `reason`. */
   abort(workflowId: string, reason: Error): void {
-    this.running.get(workflowId)?.state.abort.abort(reason);
+    this.running.get(workflowId)?.stop(reason);
   }
 
   /** Waits until every run ends or `timeoutMs` passes; false on timeout. */
   async drain(timeoutMs: number): Promise<boolean> {
-    const running = [...this.running.values()].map((r) => r.promise.catch(() => undefined));
+    const running = [...this.running.values()].map((run) => run.result.catch(() => undefined));
     if (running.length === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<'timeout'>((resolve) => {

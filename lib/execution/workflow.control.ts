@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { ClassType, ForkOptions, LocalWorkflowRuntime, ResumeOptions } from '../client/workflow.client';
 import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
+import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
@@ -10,14 +11,27 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
+import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
-import { logCancels } from './cancel-log.util';
 import type { ExecutorSettings } from './executor.settings';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
+import type { WorkflowCanceller } from './workflow.canceller';
 import type { WorkflowExecutor } from './workflow.executor';
-import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
+
+export interface WorkflowControlDependencies {
+  executor: WorkflowExecutor;
+  runs: RunningWorkflows;
+  registry: WorkflowRegistry;
+  listing: ListingRepository;
+  recovery: RecoveryRepository;
+  admin: AdminRepository;
+  listener: NotificationListener;
+  settings: ExecutorSettings;
+  events: WorkflowEventsBus;
+  canceller: WorkflowCanceller;
+}
 
 /**
  * The local runtime the WorkflowClient of a Nest app uses: starts by class and method, and
@@ -27,17 +41,28 @@ import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 export class WorkflowControl implements LocalWorkflowRuntime {
   private readonly logger = new Logger(WorkflowControl.name);
   private listening = false;
+  private readonly executor: WorkflowExecutor;
+  private readonly runs: RunningWorkflows;
+  private readonly registry: WorkflowRegistry;
+  private readonly listing: ListingRepository;
+  private readonly recovery: RecoveryRepository;
+  private readonly admin: AdminRepository;
+  private readonly settings: ExecutorSettings;
+  private readonly events: WorkflowEventsBus;
+  /** What the handles of this process read through: local results come from here. */
+  readonly handles: HandleBackend;
 
-  constructor(
-    private readonly executor: WorkflowExecutor,
-    private readonly runs: RunningWorkflows,
-    private readonly registry: WorkflowRegistry,
-    private readonly listing: ListingRepository,
-    private readonly recovery: RecoveryRepository,
-    private readonly admin: AdminRepository,
-    private readonly settings: ExecutorSettings,
-    private readonly events: WorkflowEventsBus,
-  ) {}
+  constructor(private readonly deps: WorkflowControlDependencies) {
+    this.handles = { listing: deps.listing, listener: deps.listener, local: this };
+    this.executor = deps.executor;
+    this.runs = deps.runs;
+    this.registry = deps.registry;
+    this.listing = deps.listing;
+    this.recovery = deps.recovery;
+    this.admin = deps.admin;
+    this.settings = deps.settings;
+    this.events = deps.events;
+  }
 
   /** Subscribes to status changes: a remote cancel stops the local run (called once, at bootstrap). */
   listen(listener: NotificationListener): void {
@@ -65,58 +90,59 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     return this.executor.startWorkflow(registration, args, options);
   }
 
+  /** A handle whose result comes from the local run while there is one (see localResult). */
+  handle<R>(workflowId: string): WorkflowHandle<R> {
+    return new WorkflowHandle<R>(workflowId, this.handles);
+  }
+
+  /**
+   * The result of a workflow running in this process, or undefined when it does not run here.
+   * A run that ends without an outcome because it was superseded (resumed or adopted elsewhere)
+   * hands over to a handle: the awaiter gets the outcome of the run that owns it now.
+   */
   localResult(workflowId: string): Promise<unknown> | undefined {
-    return this.executor.localResult(workflowId);
+    return this.runs.get(workflowId)?.result.catch((err: unknown) => {
+      if (err instanceof DbosRunSuperseded) return this.handle(workflowId).getResult();
+      throw err;
+    });
   }
 
   /**
    * Cancels workflows and their children, all at once (see AdminRepository.cancel); running steps
    * see `DbosContext.abortSignal` abort. Logged once per workflow given, with its descendants.
    */
-  async cancel(workflowIds: string[]): Promise<void> {
-    const cancelled = await this.runs.whileCancelling(workflowIds, async () => {
-      const rows = await this.admin.cancel(workflowIds);
-      for (const { workflowId } of rows) this.runs.abort(workflowId, new DbosWorkflowCancelledError(workflowId));
-      return rows;
-    });
-    for (const { workflowId, workflowName, rootId } of cancelled) {
-      const error = new DbosWorkflowCancelledError(workflowId);
-      this.events.emit({
-        type: 'cancelled',
-        workflowId,
-        workflowName,
-        status: 'CANCELLED',
-        error,
-        cancelSource: 'here',
-        ...(rootId !== workflowId ? { cancelledWith: rootId } : {}),
-      });
-    }
-    logCancels(this.logger, cancelled, 'cancelled');
+  cancel(workflowIds: string[]): Promise<void> {
+    return this.deps.canceller.cancel(workflowIds, this.logger);
   }
 
   /** A status change made by another process: a local run of a cancelled workflow stops. */
   async onStatusChanged(workflowIds: string[]): Promise<void> {
     // The runs as they are now: a run started after the query began (a resume) is not the one cancelled.
     // A run writing its outcome hears its own change (or its finish finds the cancel): nothing to check.
-    const runs = new Map(workflowIds.filter((id) => this.runs.isRunning(id) && !this.runs.isFinishing(id)).map((id) => [id, this.runs.get(id)!]));
+    const runs = new Map(
+      workflowIds.flatMap((id) => {
+        const run = this.runs.get(id);
+        return run && !run.isFinishing ? [[id, run] as const] : [];
+      }),
+    );
     if (runs.size === 0) return;
-    const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.state.epoch }));
+    const owned = [...runs].map(([workflowId, run]) => ({ workflowId, epoch: run.epoch }));
     for (const lost of await this.recovery.lostRuns(owned, this.settings.executorId)) {
-      const { state } = runs.get(lost.workflowId)!;
+      const run = runs.get(lost.workflowId)!;
       // Stopped already, or being stopped, by a cancel or a timeout made here: reported where it happened.
-      if (state.abort.signal.aborted || this.runs.isCancellingHere(lost.workflowId, lost.cancelRoot)) continue;
+      if (run.isStopped || this.runs.isCancellingHere(lost.workflowId, lost.cancelRoot)) continue;
       if (lost.status !== 'CANCELLED') {
         // Another run owns it now (resumed, adopted).
-        state.abort.abort(new DbosRunSuperseded(lost.workflowId));
+        run.stop(new DbosRunSuperseded(lost.workflowId));
         continue;
       }
       const reason = lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
-      state.abort.abort(reason);
-      this.logger.log(`Workflow ${lost.workflowId} (${state.workflowName}): its run here stopped, cancelled by another process`);
+      run.stop(reason);
+      this.logger.log(`Workflow ${lost.workflowId} (${run.workflowName}): its run here stopped, cancelled by another process`);
       this.events.emit({
         type: 'cancelled',
         workflowId: lost.workflowId,
-        workflowName: state.workflowName,
+        workflowName: run.workflowName,
         status: 'CANCELLED',
         error: reason,
         cancelSource: 'remote',

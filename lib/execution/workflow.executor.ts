@@ -1,64 +1,63 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { ChildWorkflowHandle } from '../client/child-workflow.handle';
-import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
 import { backoff } from '../common/backoff.util';
-import { delay, setLongTimeout } from '../common/delay.util';
-import { LazyLinkedSignal } from '../common/linked-signal.util';
-import { workflowContextStorage, type WorkflowContextStore } from '../context/workflow-context.storage';
+import { delay } from '../common/delay.util';
+import { workflowContextStorage } from '../context/workflow-context.storage';
 import type { WorkflowRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosSerializationError } from '../errors/serialization.error';
-import { DbosTimeoutError } from '../errors/timeout.error';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { QueueRegistry } from '../queues/queue.registry';
-import { describeWithCauses } from '../serialization/error-cause';
 import { deserialize, serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
-import type { SystemDatabase } from '../system-database/system.database';
-import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
-import type { CompleteResult, RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
+import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
+import { describeWithCauses } from '../serialization/error-cause';
 import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks';
 import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import type { ExecutorSettings } from './executor.settings';
-import { workflowBodyStore, type ExecutionState } from './execution.state';
-import { isTransient } from './interruption.util';
 import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
 import { CheckpointTakenError } from './checkpoint-taken.error';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
-import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
-import type { StepRunner } from './step.runner';
-import { logCancels } from './cancel-log.util';
+import type { WorkflowCanceller } from './workflow.canceller';
+import { WorkflowRun } from './workflow.run';
 
 export interface ExecutorDependencies {
-  system: SystemDatabase;
   lifecycle: RunLifecycleRepository;
   listing: ListingRepository;
-  admin: AdminRepository;
   checkpoints: CheckpointRepository;
   queues: QueueRepository;
   queueRegistry: QueueRegistry;
   runs: RunningWorkflows;
   gate: LeaseGate;
-  steps: StepRunner;
-  handles: Omit<HandleBackend, 'local'>;
   events: WorkflowEventsBus;
+  /** Arms the deadline of each run. */
+  canceller: WorkflowCanceller;
 }
 
-interface StartContext {
+/** The parent of a child workflow being started. */
+export interface StartContext {
   parentWorkflowId?: string;
   parentDeadline?: number | null;
 }
 
-type BodyStore = WorkflowContextStore & { run: ExecutionState };
+/** What a run is launched with. */
+interface Launch {
+  workflowId: string;
+  args: unknown[];
+  /** Its checkpoints by position; null for a fresh workflow. */
+  recorded: Map<number, OperationOutputRow> | null;
+  deadline: number | null;
+  queueName: string | null;
+  epoch: number;
+}
 
 /**
  * Runs workflows durably: records the start, launches the run, replays recorded steps after a
@@ -67,22 +66,11 @@ type BodyStore = WorkflowContextStore & { run: ExecutionState };
  */
 export class WorkflowExecutor {
   private readonly logger = new Logger(WorkflowExecutor.name);
-  readonly handles: HandleBackend;
 
   constructor(
     private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
-  ) {
-    this.handles = { ...deps.handles, local: this };
-  }
-
-  get steps(): StepRunner {
-    return this.deps.steps;
-  }
-
-  get runs(): RunningWorkflows {
-    return this.deps.runs;
-  }
+  ) {}
 
   /** Aborted when the process stops taking work: long waits end with DbosShutdownInterrupt. */
   get stopSignal(): AbortSignal {
@@ -91,45 +79,6 @@ export class WorkflowExecutor {
 
   get isAccepting(): boolean {
     return this.deps.runs.isAccepting;
-  }
-
-  handle<R>(workflowId: string): WorkflowHandle<R> {
-    return new WorkflowHandle<R>(workflowId, this.handles);
-  }
-
-  /** See RunningWorkflows.localResult. */
-  localResult(workflowId: string): Promise<unknown> | undefined {
-    return this.deps.runs.localResult(workflowId, () => this.handle(workflowId).getResult());
-  }
-
-  /** Calling a @Workflow method: run it durably and return its result (from a workflow: as a child). */
-  async callWorkflow(registration: WorkflowRegistration, args: unknown[]): Promise<unknown> {
-    if (workflowBodyStore()) {
-      const handle = await this.startChild(registration, args, {});
-      return handle.getResult();
-    }
-    const workflowId = await this.startWorkflow(registration, args, {});
-    return this.localResult(workflowId) ?? this.handle(workflowId).getResult();
-  }
-
-  /** A child workflow of the running workflow: deterministic id, checkpointed start and result. */
-  async startChild(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {
-    const store = workflowBodyStore()!;
-    const parent = store.run;
-    const childId = await this.steps.runOperation(
-      store,
-      'DBOS.startWorkflow',
-      async (stepId) => {
-        const workflowId = options.workflowId ?? `${parent.workflowId}-${stepId}`;
-        await this.startWorkflow(registration, args, { ...options, workflowId }, { parentWorkflowId: parent.workflowId, parentDeadline: parent.deadline });
-        return workflowId;
-      },
-      (workflowId) => workflowId,
-    );
-    return new ChildWorkflowHandle(childId, this.handles, (name, read) => {
-      const current = workflowBodyStore();
-      return current ? this.steps.runOperation(current, name, read) : read();
-    });
   }
 
   /**
@@ -172,7 +121,7 @@ export class WorkflowExecutor {
       if (id === workflowId && result.existing && this.isOrphanedHere(result.existing)) this.deps.runs.reportOrphanedStart(result.existing, registration);
       return id;
     }
-    if (!queued) this.launch(registration, workflowId, args, null, row.deadline, null, 0);
+    if (!queued) this.launch(registration, { workflowId, args, recorded: null, deadline: row.deadline, queueName: null, epoch: 0 });
     return workflowId;
   }
 
@@ -193,7 +142,7 @@ export class WorkflowExecutor {
   async launchFromCheckpoints(registration: WorkflowRegistration, row: WorkflowStatusRow, hasSteps = true, preloaded?: OperationOutputRow[]): Promise<void> {
     const { workflowId } = row;
     // Already run here by this epoch or a newer one (an older run is superseded by launch()).
-    if ((this.deps.runs.get(workflowId)?.state.epoch ?? -1) >= row.runEpoch || this.deps.runs.isLaunching(workflowId)) return;
+    if ((this.deps.runs.get(workflowId)?.epoch ?? -1) >= row.runEpoch || this.deps.runs.isLaunching(workflowId)) return;
     if (row.status !== 'PENDING' || row.executorId !== this.settings.executorId) return;
     await this.deps.runs.whileLaunching(workflowId, () => this.loadAndLaunch(registration, row, hasSteps, preloaded));
   }
@@ -217,49 +166,38 @@ export class WorkflowExecutor {
     const steps =
       preloaded ??
       (hasSteps ? await untilAvailable(`the checkpoints of ${workflowId}`, this.stopSignal, this.logger, () => this.deps.checkpoints.loadAll(workflowId)) : []);
-    this.launch(registration, workflowId, args, hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null, row.deadline, row.queueName, row.runEpoch);
+    const recorded = hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null;
+    this.launch(registration, { workflowId, args, recorded, deadline: row.deadline, queueName: row.queueName, epoch: row.runEpoch });
   }
 
-  private launch(
-    registration: WorkflowRegistration,
-    workflowId: string,
-    args: unknown[],
-    recorded: Map<number, OperationOutputRow> | null,
-    deadline: number | null,
-    queueName: string | null,
-    epoch: number,
-  ): void {
+  private launch(registration: WorkflowRegistration, launch: Launch): void {
+    const { workflowId, epoch, deadline } = launch;
     // One run per workflow per process. A run of an older epoch (it lost the workflow, e.g. to a
     // remote cancel and resume that sent it back through its queue) stops first; a second launch
     // of the same epoch is a no-op.
     const previous = this.deps.runs.get(workflowId);
     if (previous) {
-      if (previous.state.epoch >= epoch) return;
-      previous.state.abort.abort(new DbosRunSuperseded(workflowId));
-      void previous.promise.catch(() => undefined).then(() => this.launch(registration, workflowId, args, recorded, deadline, queueName, epoch));
+      if (previous.epoch >= epoch) return;
+      previous.stop(new DbosRunSuperseded(workflowId));
+      void previous.result.catch(() => undefined).then(() => this.launch(registration, launch));
       return;
     }
-    const abort = new AbortController();
-    // The run's steps and waits share one signal, made when one first needs it; its listener on
-    // the stop signal goes when the run ends.
-    const linked = new LazyLinkedSignal([abort.signal, this.stopSignal]);
-    const state: ExecutionState = {
+    const run = new WorkflowRun({
       workflowId,
       workflowName: registration.name,
-      nextStepId: 0,
-      recorded,
-      deadline,
-      abort,
-      get signal() {
-        return linked.signal;
-      },
       epoch,
-      confirmedGeneration: this.deps.gate.generation,
-      interrupted: false,
-    };
-    const promise = this.runToCompletion(registration, { run: state }, args);
-    const disarm = deadline === null ? undefined : this.armDeadline(workflowId, deadline);
-    this.deps.runs.add(workflowId, { promise, state, queueName, disarm }, () => linked.dispose());
+      deadline,
+      queueName: launch.queueName,
+      recorded: launch.recorded,
+      generation: this.deps.gate.generation,
+      stopSignal: this.stopSignal,
+      checkpoints: this.deps.checkpoints,
+    });
+    run.begin(
+      (first) => this.runToCompletion(registration, first, launch.args),
+      deadline === null ? undefined : this.deps.canceller.armDeadline(workflowId, deadline),
+    );
+    this.deps.runs.add(run);
   }
 
   /**
@@ -267,14 +205,14 @@ export class WorkflowExecutor {
    * where it is (nothing transient is recorded), waits for the database, and replays from the
    * checkpoints: workflows pause during an outage and continue after it.
    */
-  private async runToCompletion(registration: WorkflowRegistration, store: BodyStore, args: unknown[]): Promise<unknown> {
+  private async runToCompletion(registration: WorkflowRegistration, run: WorkflowRun, args: unknown[]): Promise<unknown> {
     for (let outage = 1; ; outage++) {
       try {
-        return await this.runOnce(registration, store, args);
+        return await this.runOnce(registration, run, args);
       } catch (err) {
         const taken = err instanceof CheckpointTakenError;
         if (!(taken || err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
-        const { workflowId } = store.run;
+        const { workflowId } = run;
         if (taken) {
           this.logger.warn((err as Error).message);
         } else {
@@ -282,112 +220,64 @@ export class WorkflowExecutor {
           this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
           await delay(pause, this.stopSignal);
         }
-        let replay = await this.replayState(store.run);
-        for (let again = 1; replay === undefined; again++) {
-          // Lost again while re-reading: back to waiting (never a rerun from a stale position).
-          await delay(backoff(outage + again), this.stopSignal);
-          replay = await this.replayState(store.run);
-        }
+        // Lost again while re-reading: back to waiting (never a rerun from a stale position).
+        const replay = await untilAvailable(`the state of workflow ${workflowId}`, this.stopSignal, this.logger, () => this.replayState(run));
         if ('finished' in replay) return outcomeOf(replay.finished);
-        store = { run: replay.state };
+        run = run.replay(replay.recorded, this.deps.gate.generation);
         this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
       }
     }
   }
 
   /**
-   * After an outage: waits for the database, then reads what the run needs to replay. Undefined
-   * when the database went away again meanwhile. A workflow that finished or was cancelled
+   * After an outage: what the run needs to replay. A workflow that finished or was cancelled
    * meanwhile gives its outcome; one that another run took over (adopted, resumed) stops here.
    */
-  private async replayState(run: ExecutionState): Promise<{ state: ExecutionState } | { finished: WorkflowStatusRow } | undefined> {
+  private async replayState(run: WorkflowRun): Promise<{ recorded: Map<number, OperationOutputRow> } | { finished: WorkflowStatusRow }> {
     const { workflowId } = run;
-    try {
-      await this.deps.system.waitUntilAvailable(this.stopSignal, (attempt, wait, cause) =>
-        this.logger.warn(`Database unavailable (attempt ${attempt}), retrying in ${wait} ms: ${cause.message}`),
-      );
-      const current = await this.deps.listing.get(workflowId);
-      // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
-      if (current && isTerminal(current.status)) return { finished: current };
-      if (!current || current.runEpoch !== run.epoch || current.executorId !== this.settings.executorId) {
-        throw new DbosRunSuperseded(workflowId);
-      }
-      const steps = await this.deps.checkpoints.loadAll(workflowId);
-      return {
-        state: {
-          ...run,
-          nextStepId: 0,
-          recorded: new Map(steps.map((s) => [s.stepId, s])),
-          confirmedGeneration: this.deps.gate.generation,
-          interrupted: false,
-          deferred: undefined,
-          replay: undefined,
-        },
-      };
-    } catch (err) {
-      if (err instanceof DbosDatabaseUnavailableError && this.isAccepting) return undefined;
-      throw err;
+    const current = await this.deps.listing.get(workflowId);
+    // Finished or cancelled meanwhile (e.g. a cancel we could not hear): that state wins.
+    if (current && isTerminal(current.status)) return { finished: current };
+    if (!current || current.runEpoch !== run.epoch || current.executorId !== this.settings.executorId) {
+      throw new DbosRunSuperseded(workflowId);
     }
+    const steps = await this.deps.checkpoints.loadAll(workflowId);
+    return { recorded: new Map(steps.map((s) => [s.stepId, s])) };
   }
 
-  private async runOnce(registration: WorkflowRegistration, store: BodyStore, args: unknown[]): Promise<unknown> {
+  private async runOnce(registration: WorkflowRegistration, run: WorkflowRun, args: unknown[]): Promise<unknown> {
     let result: unknown;
     let failure: { error: unknown } | undefined;
     try {
-      result = await workflowContextStorage.run(store, () => registration.method.apply(registration.instance, args));
+      result = await workflowContextStorage.run({ run }, () => registration.method.apply(registration.instance, args));
     } catch (error) {
       failure = { error };
     }
-    const instead = this.notAnOutcome(store.run, failure);
+    const instead = run.bodyEndNotAnOutcome(failure);
     if (instead !== undefined) {
-      await this.steps.settleDeferred(store.run);
+      await run.settleHeldBack();
       throw instead;
     }
-    if (failure) return this.finish(store.run, 'ERROR', null, serializeError(failure.error), failure.error);
+    if (failure) return this.finish(run, 'ERROR', null, serializeError(failure.error), failure.error);
     let output: string;
     try {
       output = serializeWithin(result, `the result of workflow ${registration.name}`, this.settings.maxPayloadBytes);
     } catch (err) {
-      return this.finish(store.run, 'ERROR', null, serializeError(err), err);
+      return this.finish(run, 'ERROR', null, serializeError(err), err);
     }
-    return this.finish(store.run, 'SUCCESS', output, null, result);
-  }
-
-  /** What the run throws instead of recording how its body ended (`failure`: it threw); undefined to record it. */
-  private notAnOutcome(run: ExecutionState, failure: { error: unknown } | undefined): unknown {
-    if (failure) {
-      if (isTransient(failure.error)) return failure.error;
-      // Cancelled (or timed out): the status row already says so; recording an error here could
-      // overwrite a resume that reopened the workflow meanwhile.
-      if (run.abort.signal.aborted) return run.abort.signal.reason;
-      // Shutdown began: what failed may be a client closing under the app; the next start finishes it.
-      if (!this.isAccepting) return new DbosShutdownInterrupt(run.workflowId);
-    }
-    // Another run's value sits where a held-back checkpoint was to go; the body caught that: replay.
-    if (run.replay) return run.replay;
-    // The body caught an interruption (a shutdown, a lost outage) and returned anyway: its result
-    // is not the workflow's; the next start replays it properly.
-    if (!failure && run.interrupted && !this.isAccepting) return new DbosShutdownInterrupt(run.workflowId);
-    return undefined;
+    return this.finish(run, 'SUCCESS', output, null, result);
   }
 
   /**
-   * Records the outcome, fenced by the run's epoch. If the row had already left PENDING
-   * (cancelled, finished elsewhere) that state wins; if another run owns it now, this one stops.
+   * Records the outcome, fenced by the run's epoch; the last step's checkpoint, when the body
+   * returned right after it, goes with it. If the row had already left PENDING (cancelled,
+   * finished elsewhere) that state wins; if another run owns it now, this one stops.
    */
-  private async finish(run: ExecutionState, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
-    const { workflowId } = run;
-    // The last step's checkpoint, when the body returned right after it, goes with the outcome.
-    const lastCheckpoint = this.steps.takeDeferred(run);
-    let result: CompleteResult;
-    this.deps.runs.setFinishing(workflowId, true);
-    try {
-      if (!lastCheckpoint) await this.steps.flushDeferred(run);
-      result = await this.deps.lifecycle.complete({ workflowId, status, output, error, epoch: run.epoch, lastCheckpoint });
-    } catch (err) {
-      this.deps.runs.setFinishing(workflowId, false); // the run goes on (a replay) or ends without this outcome
-      throw err;
-    }
+  private async finish(run: WorkflowRun, status: 'SUCCESS' | 'ERROR', output: string | null, error: string | null, value: unknown): Promise<unknown> {
+    const { workflowId, epoch } = run;
+    const { result, lastCheckpoint } = await run.finish((lastCheckpoint) =>
+      this.deps.lifecycle.complete({ workflowId, status, output, error, epoch, lastCheckpoint }),
+    );
     if (result === 'completed') {
       if (status === 'ERROR') {
         this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
@@ -399,48 +289,13 @@ export class WorkflowExecutor {
       return value;
     }
     if (result === 'checkpoint-not-recorded' && lastCheckpoint) {
-      const why = await this.deps.checkpoints.notRecorded(workflowId, lastCheckpoint.stepId, run.epoch);
+      const why = await this.deps.checkpoints.notRecorded(workflowId, lastCheckpoint.stepId, epoch);
       // Its position holds another run's row: the outcome may come from another value; replay.
-      if ('existing' in why) throw this.steps.notRecordedError(run, lastCheckpoint, why) ?? new CheckpointTakenError(workflowId, lastCheckpoint.stepId);
+      if ('existing' in why) throw run.enterReplay(lastCheckpoint.stepId);
     }
     const row = await this.deps.listing.get(workflowId);
     if (row && isTerminal(row.status)) return outcomeOf(row);
     throw new DbosRunSuperseded(workflowId);
-  }
-
-  private armDeadline(workflowId: string, deadline: number): () => void {
-    return setLongTimeout(
-      () => {
-        void this.timeOut(workflowId, deadline).catch((err: Error) =>
-          this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack),
-        );
-      },
-      deadline - Date.now(),
-      true,
-    );
-  }
-
-  private async timeOut(workflowId: string, deadline: number): Promise<void> {
-    const error = new DbosTimeoutError(workflowId, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled.`);
-    const reasonFor = (id: string) => (id === workflowId ? error : new DbosTimeoutError(id, `its parent ${workflowId} timed out.`));
-    const cancelled = await this.deps.runs.whileCancelling([workflowId], async () => {
-      const rows = await this.deps.admin.cancelTree(workflowId, serializeError(error));
-      for (const { workflowId: id } of rows) this.deps.runs.abort(id, reasonFor(id));
-      return rows;
-    });
-    for (const { workflowId: id, workflowName } of cancelled) {
-      const reason = reasonFor(id);
-      this.deps.events.emit({
-        type: 'cancelled',
-        workflowId: id,
-        workflowName,
-        status: 'CANCELLED',
-        error: reason,
-        cancelSource: 'here',
-        ...(id !== workflowId ? { cancelledWith: workflowId } : {}),
-      });
-    }
-    logCancels(this.logger, cancelled, `timed out at its deadline ${new Date(deadline).toISOString()} and was cancelled`);
   }
 
   /** Stop taking work; wait (bounded) for running workflows to reach a step boundary. */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { ChildWorkflowHandle } from '../client/child-workflow.handle';
 import type { WorkflowHandle } from '../client/workflow.handle';
 import { delay } from '../common/delay.util';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
 import { currentWorkflowContext } from '../context/workflow-context.storage';
-import type { WorkflowRegistry } from '../discovery/workflow.registry';
+import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
@@ -11,12 +12,15 @@ import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { Sql } from '../system-database/sql';
-import { requireWorkflowBody, workflowBodyStore, type ExecutionState } from './execution.state';
-import { serializeWithin } from '../workflow/workflow.limits';
-import { interruption } from './interruption.util';
-import type { LeaseGate } from './lease.gate';
-import type { WorkflowExecutor } from './workflow.executor';
 import { eventKey, messageKey } from '../system-database/system.names';
+import { serializeWithin } from '../workflow/workflow.limits';
+import type { ExecutorSettings } from './executor.settings';
+import type { LeaseGate } from './lease.gate';
+import type { RunningWorkflows } from './running-workflows.table';
+import type { StepRunner } from './step.runner';
+import type { WorkflowControl } from './workflow.control';
+import type { WorkflowExecutor } from './workflow.executor';
+import { currentRun, requireCurrentRun, type WorkflowRun } from './workflow.run';
 
 export const DEFAULT_TOPIC = '';
 
@@ -24,70 +28,82 @@ export const DEFAULT_TOPIC = '';
  * The DbosContext calls: durable time, messages, events, streams, child workflows. From a
  * workflow body each is a checkpointed operation; outside one, what makes sense still works.
  */
-export class WorkflowOperations implements DbosRuntime {
-  constructor(
-    private readonly executor: WorkflowExecutor,
-    private readonly gate: LeaseGate,
-    private readonly registry: WorkflowRegistry,
-    private readonly communication: CommunicationRepository,
-    private readonly listener: NotificationListener,
-  ) {}
+export interface WorkflowOperationsDependencies {
+  steps: StepRunner;
+  /** Starts workflows (children included). */
+  executor: WorkflowExecutor;
+  /** Handles and local results. */
+  control: WorkflowControl;
+  runs: RunningWorkflows;
+  gate: LeaseGate;
+  registry: WorkflowRegistry;
+  communication: CommunicationRepository;
+  listener: NotificationListener;
+  settings: ExecutorSettings;
+}
 
-  private get steps() {
-    return this.executor.steps;
+export class WorkflowOperations implements DbosRuntime {
+  private readonly steps: StepRunner;
+  private readonly communication: CommunicationRepository;
+  private readonly listener: NotificationListener;
+
+  constructor(private readonly deps: WorkflowOperationsDependencies) {
+    this.steps = deps.steps;
+    this.communication = deps.communication;
+    this.listener = deps.listener;
   }
 
   async now(): Promise<number> {
-    const store = workflowBodyStore();
-    return store ? this.steps.runOperation(store, 'DBOS.now', async () => Date.now()) : Date.now();
+    const run = currentRun();
+    return run ? this.steps.runOperation(run, 'DBOS.now', async () => Date.now()) : Date.now();
   }
 
   async randomUUID(): Promise<string> {
-    const store = workflowBodyStore();
-    return store ? this.steps.runOperation(store, 'DBOS.randomUUID', async () => randomUUID()) : randomUUID();
+    const run = currentRun();
+    return run ? this.steps.runOperation(run, 'DBOS.randomUUID', async () => randomUUID()) : randomUUID();
   }
 
   /** The wake-up time is the recorded checkpoint: a replay after a restart waits for the original deadline. */
   async sleepUntil(target: number | { durationMs: number }): Promise<void> {
-    const store = workflowBodyStore();
+    const run = currentRun();
     const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
-    if (!store) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
-    const deadline = await this.steps.runOperation(store, 'DBOS.sleep', async () => wakeAt());
+    if (!run) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
+    const deadline = await this.steps.runOperation(run, 'DBOS.sleep', async () => wakeAt());
     const waitMs = deadline - Date.now();
-    await delay(waitMs, this.signalOf(store.run)).catch((err: unknown) => {
-      throw interruption(store.run, err);
+    await delay(waitMs, this.signalOf(run)).catch((err: unknown) => {
+      throw run.interrupt(err);
     });
     // A long sleep touched no database: confirm the run still owns the workflow before its next step.
     // (A short one is covered by the step gate: adoption needs this executor silent for a whole lease.)
-    if (waitMs > this.executor.settings.executorLeaseMs / 2) await this.gate.confirmOwnership(store.run, true);
+    if (waitMs > this.deps.settings.executorLeaseMs / 2) await this.deps.gate.confirmOwnership(run, true);
   }
 
   async send(destinationId: string, message: unknown, topic: string | undefined): Promise<void> {
-    const body = serializeWithin(message, 'the message', this.executor.settings.maxPayloadBytes);
-    const store = workflowBodyStore();
+    const body = serializeWithin(message, 'the message', this.deps.settings.maxPayloadBytes);
+    const run = currentRun();
     const send = async (messageId: string, client?: Sql) => {
       const result = await this.communication.send(client, { messageId, destinationId, topic: topic ?? DEFAULT_TOPIC, message: body });
       if (result === 'not-found') {
         throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
       }
     };
-    if (!store) return send(randomUUID());
-    await this.steps.runSystemTransaction(store, 'DBOS.send', async (client, stepId) => {
+    if (!run) return send(randomUUID());
+    await this.steps.runSystemTransaction(run, 'DBOS.send', async (client, stepId) => {
       // The id is the sender's position, so even a repeated attempt delivers once.
-      await send(`${store.run.workflowId}:${stepId}`, client);
+      await send(`${run.workflowId}:${stepId}`, client);
       return { value: undefined };
     });
   }
 
   /** The message is consumed in the same transaction that records the recv: never lost, never twice. */
   async recv<T>(topic: string | undefined, timeoutMs: number): Promise<T | null> {
-    const store = requireWorkflowBody('DbosContext.recv()');
-    const { workflowId } = store.run;
+    const run = requireCurrentRun('DbosContext.recv()');
+    const { workflowId } = run;
     const channel = topic ?? DEFAULT_TOPIC;
-    const deadline = await this.steps.runOperation(store, 'DBOS.recvDeadline', async () => Date.now() + timeoutMs);
-    const signal = this.signalOf(store.run);
+    const deadline = await this.steps.runOperation(run, 'DBOS.recvDeadline', async () => Date.now() + timeoutMs);
+    const signal = this.signalOf(run);
     return this.steps.runSystemTransaction<T | null>(
-      store,
+      run,
       'DBOS.recv',
       async (client) => {
         const consumed = await this.communication.consumeOldest(client, workflowId, channel);
@@ -107,19 +123,19 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async setEvent(key: string, value: unknown): Promise<void> {
-    const store = requireWorkflowBody('DbosContext.setEvent()');
-    const body = serializeWithin(value, `the value of event "${key}"`, this.executor.settings.maxPayloadBytes);
-    await this.steps.runSystemTransaction(store, 'DBOS.setEvent', async (client, stepId) => {
-      await this.communication.setEvent(client, store.run.workflowId, stepId, key, body);
+    const run = requireCurrentRun('DbosContext.setEvent()');
+    const body = serializeWithin(value, `the value of event "${key}"`, this.deps.settings.maxPayloadBytes);
+    await this.steps.runSystemTransaction(run, 'DBOS.setEvent', async (client, stepId) => {
+      await this.communication.setEvent(client, run.workflowId, stepId, key, body);
       return { value: undefined };
     });
   }
 
   async getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null> {
-    const store = workflowBodyStore();
-    if (!store) return this.waitForEvent<T>(workflowId, key, Date.now() + timeoutMs, this.signalOf(undefined));
-    const deadline = await this.steps.runOperation(store, 'DBOS.getEventDeadline', async () => Date.now() + timeoutMs);
-    return this.steps.runOperation(store, 'DBOS.getEvent', () => this.waitForEvent<T>(workflowId, key, deadline, this.signalOf(store.run)));
+    const run = currentRun();
+    if (!run) return this.waitForEvent<T>(workflowId, key, Date.now() + timeoutMs, this.signalOf(undefined));
+    const deadline = await this.steps.runOperation(run, 'DBOS.getEventDeadline', async () => Date.now() + timeoutMs);
+    return this.steps.runOperation(run, 'DBOS.getEvent', () => this.waitForEvent<T>(workflowId, key, deadline, this.signalOf(run)));
   }
 
   async waitForEvent<T>(workflowId: string, key: string, deadline: number, signal?: AbortSignal): Promise<T | null> {
@@ -131,7 +147,7 @@ export class WorkflowOperations implements DbosRuntime {
     await this.appendStream(
       'DbosContext.writeStream()',
       key,
-      serializeWithin(value, `the value written to stream "${key}"`, this.executor.settings.maxPayloadBytes),
+      serializeWithin(value, `the value written to stream "${key}"`, this.deps.settings.maxPayloadBytes),
       false,
     );
   }
@@ -141,10 +157,10 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   private async appendStream(operation: string, key: string, value: string | null, closed: boolean): Promise<void> {
-    const body = workflowBodyStore();
+    const body = currentRun();
     if (body) {
       await this.steps.runSystemTransaction(body, closed ? 'DBOS.closeStream' : 'DBOS.writeStream', async (client, stepId) => {
-        await this.communication.appendStream(client, body.run.workflowId, key, value, closed, stepId);
+        await this.communication.appendStream(client, body.workflowId, key, value, closed, stepId);
         return { value: undefined };
       });
       return;
@@ -156,16 +172,52 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {
-    const registration = this.registry.getWorkflowOf(type, methodName);
+    const registration = this.deps.registry.getWorkflowOf(type, methodName);
     if (!registration) {
       throw new DbosNotFoundError(`${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow().`);
     }
-    if (workflowBodyStore()) return this.executor.startChild(registration, args, options);
-    return this.executor.handle(await this.executor.startWorkflow(registration, args, options));
+    const parent = currentRun();
+    if (parent) return this.startChild(parent, registration, args, options);
+    return this.deps.control.handle(await this.deps.executor.startWorkflow(registration, args, options));
+  }
+
+  /** Calling a @Workflow method: run it durably and return its result (from a workflow: as a child). */
+  async callWorkflow(registration: WorkflowRegistration, args: unknown[]): Promise<unknown> {
+    const parent = currentRun();
+    if (parent) {
+      const handle = await this.startChild(parent, registration, args, {});
+      return handle.getResult();
+    }
+    const workflowId = await this.deps.executor.startWorkflow(registration, args, {});
+    return this.deps.control.localResult(workflowId) ?? this.deps.control.handle(workflowId).getResult();
+  }
+
+  /** A child workflow of the running workflow: deterministic id, checkpointed start and result. */
+  private async startChild(
+    parent: WorkflowRun,
+    registration: WorkflowRegistration,
+    args: unknown[],
+    options: StartWorkflowOptions,
+  ): Promise<WorkflowHandle<unknown>> {
+    const { executor, control } = this.deps;
+    const childId = await this.steps.runOperation(
+      parent,
+      'DBOS.startWorkflow',
+      async (stepId) => {
+        const workflowId = options.workflowId ?? `${parent.workflowId}-${stepId}`;
+        await executor.startWorkflow(registration, args, { ...options, workflowId }, { parentWorkflowId: parent.workflowId, parentDeadline: parent.deadline });
+        return workflowId;
+      },
+      { childWorkflowIdOf: (workflowId) => workflowId },
+    );
+    return new ChildWorkflowHandle(childId, control.handles, (name, read) => {
+      const current = currentRun();
+      return current ? this.steps.runOperation(current, name, read) : read();
+    });
   }
 
   /** Waits end on cancellation of the workflow, or when the process stops taking work. */
-  private signalOf(state: ExecutionState | undefined): AbortSignal {
-    return state ? state.signal : this.executor.stopSignal;
+  private signalOf(run: WorkflowRun | undefined): AbortSignal {
+    return run ? run.signal : this.deps.runs.stopSignal;
   }
 }
