@@ -22,6 +22,7 @@ import { DbosHealthIndicator } from './health/dbos.health-indicator';
 import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { QueueRegistry } from './queues/queue.registry';
+import { WorkflowReplayer } from './evolution/workflow.replayer';
 import { ExecutorMonitor } from './recovery/executor.monitor';
 import { RecoveryService } from './recovery/recovery.service';
 import { WorkflowResumer } from './recovery/workflow.resumer';
@@ -158,6 +159,12 @@ export function createDbosProviders(): Provider[] {
         new WorkflowOperations(executor, gate, registry, database.repositories.communication, database.listener),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowExecutor, LeaseGate, WorkflowRegistry],
     },
+    {
+      provide: WorkflowReplayer,
+      useFactory: (database: DbosDatabase, registry: WorkflowRegistry) =>
+        new WorkflowReplayer(registry, database.repositories.statuses, database.repositories.checkpoints),
+      inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry],
+    },
     { provide: DbosContext, useFactory: (operations: WorkflowOperations) => new DbosContext(operations), inject: [WorkflowOperations] },
     DbosMetadataAccessor,
     DurableHandlerExplorer,
@@ -167,4 +174,4 @@ export function createDbosProviders(): Provider[] {
 }
 
 /** What the module gives the app: the public API only. */
-export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, QueueDispatcher, RecoveryService, DbosHealthIndicator];
+export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, QueueDispatcher, RecoveryService, DbosHealthIndicator, WorkflowReplayer];

@@ -5,6 +5,7 @@ import { DbosSerializationError } from '../errors/serialization.error';
 import { deserialize, deserializeError } from '../serialization/value.codec';
 import type { RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow } from '../system-database/system.rows';
+import type { ReplayOnlyMode } from './replay-only.mode';
 
 export interface ExecutionState extends WorkflowRunState {
   /** Checkpoints of an earlier run, by position; null for a fresh workflow (nothing to read). */
@@ -30,6 +31,8 @@ export interface ExecutionState extends WorkflowRunState {
    * the body does after (even catching the error) is not recorded; the run replays.
    */
   replay?: Error;
+  /** Set on a replay check: nothing runs, nothing is written (see ReplayOnlyMode). */
+  readonly replayOnly?: ReplayOnlyMode;
 }
 
 /** A step checkpoint held back for one turn of the event loop; `flushing` once its own write started. */

@@ -54,9 +54,11 @@ export class StepRunner {
   ) {}
 
   /** Takes the next position; returns the recorded checkpoint there, if any. */
-  private next(state: ExecutionState): { stepId: number; recorded?: OperationOutputRow } {
+  private next(state: ExecutionState, name: string): { stepId: number; recorded?: OperationOutputRow } {
     const stepId = state.nextStepId++;
-    return { stepId, recorded: state.recorded?.get(stepId) };
+    const recorded = state.recorded?.get(stepId);
+    state.replayOnly?.take(stepId, name, recorded);
+    return { stepId, recorded };
   }
 
   /** Stop before starting anything new when the workflow was cancelled or the process stops. */
@@ -108,7 +110,7 @@ export class StepRunner {
     defer = false,
   ): Promise<T> {
     const state = store.run;
-    const { stepId, recorded } = this.next(state);
+    const { stepId, recorded } = this.next(state, name);
     if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
     await this.mayStart(state);
     const startedAt = Date.now();
@@ -250,7 +252,7 @@ export class StepRunner {
     attempt?: (stepId: number) => Promise<boolean>,
   ): Promise<T> {
     const state = store.run;
-    const { stepId, recorded } = this.next(state);
+    const { stepId, recorded } = this.next(state, name);
     if (recorded) return replayCheckpoint<T>(state, stepId, name, recorded);
     for (;;) {
       await this.mayStart(state);
@@ -317,8 +319,7 @@ export class StepRunner {
     const store = workflowBodyStore();
     if (!store) return this.runOutsideWorkflow(registration, instance, args);
     const state = store.run;
-    const stepId = state.nextStepId++;
-    const recorded = state.recorded?.get(stepId);
+    const { stepId, recorded } = this.next(state, registration.name);
     if (recorded) return replayCheckpoint(state, stepId, registration.name, recorded);
     await this.mayStart(state);
     const startedAt = Date.now();

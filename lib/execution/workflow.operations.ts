@@ -16,6 +16,7 @@ import { serializeWithin } from '../workflow/workflow.limits';
 import { interruption } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
 import type { WorkflowExecutor } from './workflow.executor';
+import { deprecatePatch, patched } from './workflow.patches';
 
 export const DEFAULT_TOPIC = '';
 
@@ -52,6 +53,7 @@ export class WorkflowOperations implements DbosRuntime {
     const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
     if (!store) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
     const deadline = await this.steps.runOperation(store, 'DBOS.sleep', async () => wakeAt());
+    if (store.run.replayOnly) return; // a replay check waits for nothing
     const waitMs = deadline - Date.now();
     await delay(waitMs, this.signalOf(store.run)).catch((err: unknown) => {
       throw interruption(store.run, err);
@@ -152,6 +154,14 @@ export class WorkflowOperations implements DbosRuntime {
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
+  }
+
+  patched(name: string): Promise<boolean> {
+    return patched(this.steps, name);
+  }
+
+  deprecatePatch(name: string): Promise<void> {
+    return deprecatePatch(name);
   }
 
   async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {
