@@ -9,7 +9,8 @@ import {
 import { DiscoveryService } from '@nestjs/core';
 import { settleWithin } from './common/settle-within.util';
 import { DbosDatabase } from './dbos.database';
-import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import type { ResolvedDbosOptions } from './dbos.options';
 import { ShutdownWatch } from './dbos.shutdown-watch';
 import type { ExecutorSettings } from './execution/executor.settings';
 import { RunningWorkflows } from './execution/running-workflows.table';
@@ -47,11 +48,13 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     private readonly scheduler: WorkflowScheduler,
     private readonly retention: RetentionTask,
     private readonly discovery: DiscoveryService,
+    @Inject(DBOS_RESOLVED_OPTIONS) private readonly options: ResolvedDbosOptions,
   ) {
     this.shutdownWatch = new ShutdownWatch(() => runs.stopTakingWork());
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.startWork) return;
     this.shutdownWatch.watch(this.discovery);
     this.control.listen(this.database.listener);
     this.resumer.start();
@@ -73,6 +76,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
    * stuck on a dead socket must not hold up a deploy.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (!this.options.startWork) return;
     const deadline = Date.now() + this.settings.shutdownTimeoutMs;
     this.scheduler.stop();
     this.retention.stop();
