@@ -12,6 +12,7 @@ import { DbosDatabase } from './dbos.database';
 import { DBOS_EXECUTOR_SETTINGS, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
 import type { ResolvedDbosOptions } from './dbos.options';
 import { ShutdownWatch } from './dbos.shutdown-watch';
+import { VersionAdopter } from './evolution/version.adopter';
 import type { ExecutorSettings } from './execution/executor.settings';
 import { RunningWorkflows } from './execution/running-workflows.table';
 import { WorkflowControl } from './execution/workflow.control';
@@ -49,6 +50,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     private readonly retention: RetentionTask,
     private readonly discovery: DiscoveryService,
     @Inject(DBOS_RESOLVED_OPTIONS) private readonly options: ResolvedDbosOptions,
+    private readonly versions: VersionAdopter,
   ) {
     this.shutdownWatch = new ShutdownWatch(() => runs.stopTakingWork());
   }
@@ -60,6 +62,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     this.resumer.start();
     await this.monitor.start();
     this.recovery.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
+    this.versions.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
     this.dispatcher.start();
     await this.scheduler.start();
     this.retention.start();
@@ -81,7 +84,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     this.scheduler.stop();
     this.retention.stop();
     const draining = this.executor.shutdown();
-    await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop()]));
+    await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop(), this.versions.stop()]));
     await settleWithin(deadline, draining);
     await settleWithin(deadline + MONITOR_STOP_GRACE_MS, this.monitor.stop());
   }

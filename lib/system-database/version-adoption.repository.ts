@@ -1,0 +1,49 @@
+import { statusColumnsOf, toStatusRow } from './row.mapping';
+import type { WorkflowStatusRow } from './system.rows';
+import type { SystemDatabase } from './system.database';
+
+/** Now on the database's clock (epoch ms), as the executor leases are judged. */
+const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
+/** No executor of the row's version heartbeated within the lease ($lease). */
+const versionIsSilent = (s: string, lease: string) =>
+  `NOT EXISTS (SELECT 1 FROM ${s}.executors e WHERE e.application_version = w.application_version AND e.heartbeat_at >= ${DB_NOW} - ${lease}::bigint)`;
+
+/** PENDING workflows of application versions no live executor runs, and their move to a new version. */
+export class VersionAdoptionRepository {
+  constructor(private readonly db: SystemDatabase) {}
+
+  /** PENDING workflows (of these names) of other versions than `version` with no live executor of their version, oldest first. */
+  async stranded(version: string, leaseMs: number, workflowNames: string[], limit: number): Promise<WorkflowStatusRow[]> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `SELECT ${statusColumnsOf('w')} FROM ${s}.workflow_status w
+        WHERE w.status = 'PENDING' AND w.application_version IS DISTINCT FROM $1 AND w.application_version IS NOT NULL
+          AND w.workflow_name = ANY($3::text[]) AND ${versionIsSilent(s, '$2')}
+        ORDER BY w.created_at, w.workflow_id LIMIT $4`,
+      [version, leaseMs, workflowNames, limit],
+    );
+    return rows.map(toStatusRow);
+  }
+
+  /**
+   * Moves one stranded workflow to `version` on executor `selfId`, fenced: only while it is still
+   * PENDING at the epoch and version it was checked at and its version still has no live executor.
+   * The epoch moves on, so a run of the old version that comes back writes nothing. Queued ones go
+   * back to their queue. Null when it was taken or changed meanwhile.
+   */
+  async adopt(row: WorkflowStatusRow, selfId: string, version: string, leaseMs: number): Promise<WorkflowStatusRow | null> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `UPDATE ${s}.workflow_status w
+          SET application_version = $3, executor_id = CASE WHEN w.queue_name IS NULL THEN $2 END,
+              recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $6,
+              status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
+        WHERE w.workflow_id = $1 AND w.status = 'PENDING' AND w.run_epoch = $4 AND w.application_version = $5
+          AND ${versionIsSilent(s, '$7')}
+        RETURNING ${statusColumnsOf('w')}`,
+      [row.workflowId, selfId, version, row.runEpoch, row.applicationVersion, Date.now(), leaseMs],
+    );
+    return rows[0] ? toStatusRow(rows[0]) : null;
+  }
+}
