@@ -46,4 +46,30 @@ export class VersionAdoptionRepository {
     );
     return rows[0] ? toStatusRow(rows[0]) : null;
   }
+
+  /** PENDING workflows of versions with no live executor (any name), oldest first: what `nestjs-dbos versions` lists. */
+  async strandedAll(leaseMs: number, limit: number): Promise<WorkflowStatusRow[]> {
+    const s = this.db.s;
+    const rows = await this.db.query(
+      `SELECT ${statusColumnsOf('w')} FROM ${s}.workflow_status w
+        WHERE w.status = 'PENDING' AND w.application_version IS NOT NULL AND ${versionIsSilent(s, '$1')}
+        ORDER BY w.application_version, w.created_at, w.workflow_id LIMIT $2`,
+      [leaseMs, limit],
+    );
+    return rows.map(toStatusRow);
+  }
+
+  /** Per application version: its PENDING workflows and its executors heartbeating within the lease. */
+  async versions(leaseMs: number): Promise<{ applicationVersion: string; pending: number; liveExecutors: number }[]> {
+    const s = this.db.s;
+    const rows = await this.db.query<{ v: string; pending: number; live: number }>(
+      `SELECT v, (SELECT count(*)::int FROM ${s}.workflow_status w WHERE w.application_version = v AND w.status = 'PENDING') AS pending,
+              (SELECT count(*)::int FROM ${s}.executors e WHERE e.application_version = v AND e.heartbeat_at >= ${DB_NOW} - $1::bigint) AS live
+         FROM (SELECT DISTINCT application_version AS v FROM ${s}.workflow_status WHERE status = 'PENDING' AND application_version IS NOT NULL
+               UNION SELECT application_version FROM ${s}.executors) versions
+        ORDER BY v`,
+      [leaseMs],
+    );
+    return rows.map((r) => ({ applicationVersion: r.v, pending: r.pending, liveExecutors: r.live }));
+  }
 }

@@ -1,7 +1,8 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
-import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { run } from '../../lib/cli/cli.runner';
+import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 
 const shipped: string[] = [];
 
@@ -87,6 +88,17 @@ describe('a new version adopts the PENDING workflows of a version no executor ru
     expect(shipped.sort()).toEqual(['new:ok-1', 'new:ok-2']);
     expect(await versionOf('div-1')).toEqual({ application_version: oldVersion, status: 'PENDING' });
     expect(newVersion).not.toBe(oldVersion);
+    let listed = '';
+    const exitCode = await run(['versions', '--schema', schema, '--lease', '1s'], {
+      stdout: (text) => (listed += text),
+      stderr: (text) => (listed += text),
+      env: { DATABASE_URL: databaseUrl() },
+    });
+    expect(exitCode).toBe(0);
+    expect(listed).toContain(`div-1  shipping.flow  version ${oldVersion}`);
+    expect(listed).toContain(`nestjs-dbos workflows fork div-1 --from-step N --app-version ${newVersion}`);
+    expect(listed).toContain('nestjs-dbos workflows cancel div-1');
+    expect(listed).not.toContain('ok-1  shipping.flow');
 
     // The old version comes back: it runs its own divergent workflow, and nothing a second time.
     const back = await createDbosApp([OldShipping], { schema, executorId: 'old-exec', ...lease });
