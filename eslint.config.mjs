@@ -50,6 +50,20 @@ const MAY_IMPORT = {
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
+  evolution: [
+    'common',
+    'errors',
+    'serialization',
+    'interfaces',
+    'system-database',
+    'workflow',
+    'context',
+    'execution',
+    'events',
+    'recovery',
+    'discovery/registration.interfaces.ts',
+    'discovery/workflow.registry.ts',
+  ],
   queues: [
     'common',
     'errors',
@@ -65,7 +79,7 @@ const MAY_IMPORT = {
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
   'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
-  cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'dbos.constants.ts'],
+  cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
 };
 
 /** no-restricted-paths zones: for each folder, every other entry of lib/ it may not import. */

@@ -9,8 +9,10 @@ import {
 import { DiscoveryService } from '@nestjs/core';
 import { settleWithin } from './common/settle-within.util';
 import { DbosDatabase } from './dbos.database';
-import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import type { ResolvedDbosOptions } from './dbos.options';
 import { ShutdownWatch } from './dbos.shutdown-watch';
+import { VersionAdopter } from './evolution/version.adopter';
 import type { ExecutorSettings } from './execution/executor.settings';
 import { RunningWorkflows } from './execution/running-workflows.table';
 import { WorkflowControl } from './execution/workflow.control';
@@ -47,16 +49,20 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     private readonly scheduler: WorkflowScheduler,
     private readonly retention: RetentionTask,
     private readonly discovery: DiscoveryService,
+    @Inject(DBOS_RESOLVED_OPTIONS) private readonly options: ResolvedDbosOptions,
+    private readonly versions: VersionAdopter,
   ) {
     this.shutdownWatch = new ShutdownWatch(() => runs.stopTakingWork());
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    if (!this.options.startWork) return;
     this.shutdownWatch.watch(this.discovery);
     this.control.listen(this.database.listener);
     this.resumer.start();
     await this.monitor.start();
     this.recovery.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
+    this.versions.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
     this.dispatcher.start();
     await this.scheduler.start();
     this.retention.start();
@@ -73,11 +79,12 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
    * stuck on a dead socket must not hold up a deploy.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    if (!this.options.startWork) return;
     const deadline = Date.now() + this.settings.shutdownTimeoutMs;
     this.scheduler.stop();
     this.retention.stop();
     const draining = this.executor.shutdown();
-    await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop()]));
+    await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop(), this.versions.stop()]));
     await settleWithin(deadline, draining);
     await settleWithin(deadline + MONITOR_STOP_GRACE_MS, this.monitor.stop());
   }

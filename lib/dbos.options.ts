@@ -8,6 +8,7 @@ export interface ResolvedDbosOptions extends DbosModuleOptions {
   schema: string;
   executorId: string;
   runMigrations: boolean;
+  startWork: boolean;
   shutdownTimeoutMs: number;
   maxPayloadBytes: number;
   recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
@@ -30,6 +31,7 @@ export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOpti
     schema: options.schema ?? DEFAULT_SCHEMA,
     executorId,
     runMigrations: options.runMigrations ?? true,
+    startWork: process.env.DBOS_START_WORK === 'false' ? false : (options.startWork ?? true),
     shutdownTimeoutMs: options.shutdownTimeoutMs ?? 10_000,
     maxPayloadBytes: options.maxPayloadBytes ?? 16 * 1024 * 1024,
     recovery: {

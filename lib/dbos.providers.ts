@@ -24,6 +24,9 @@ import { DbosHealthIndicator } from './health/dbos.health-indicator';
 import type { DbosModuleOptions } from './interfaces/dbos-module-options.interface';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { QueueRegistry } from './queues/queue.registry';
+import { VersionAdopter } from './evolution/version.adopter';
+import { WorkflowReplayer } from './evolution/workflow.replayer';
+import { VersionAdoptionRepository } from './system-database/version-adoption.repository';
 import { ExecutorMonitor } from './recovery/executor.monitor';
 import { RecoveryService } from './recovery/recovery.service';
 import { WorkflowResumer } from './recovery/workflow.resumer';
@@ -200,6 +203,35 @@ export function createDbosProviders(): Provider[] {
         }),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, StepRunner, WorkflowExecutor, WorkflowControl, RunningWorkflows, LeaseGate, WorkflowRegistry],
     },
+    {
+      provide: WorkflowReplayer,
+      useFactory: (database: DbosDatabase, registry: WorkflowRegistry) =>
+        new WorkflowReplayer(registry, database.repositories.listing, database.repositories.checkpoints),
+      inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry],
+    },
+    {
+      provide: VersionAdopter,
+      useFactory: (
+        database: DbosDatabase,
+        options: ResolvedDbosOptions,
+        settings: ExecutorSettings,
+        replayer: WorkflowReplayer,
+        resumer: WorkflowResumer,
+        registry: WorkflowRegistry,
+        runs: RunningWorkflows,
+      ) =>
+        new VersionAdopter(
+          new VersionAdoptionRepository(database.system),
+          database.repositories.checkpoints,
+          replayer,
+          resumer,
+          registry,
+          runs,
+          settings,
+          options.applicationVersion === undefined,
+        ),
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_RESOLVED_OPTIONS, DBOS_EXECUTOR_SETTINGS, WorkflowReplayer, WorkflowResumer, WorkflowRegistry, RunningWorkflows],
+    },
     { provide: DbosContext, useFactory: (operations: WorkflowOperations) => new DbosContext(operations), inject: [WorkflowOperations] },
     DbosMetadataAccessor,
     DurableHandlerExplorer,
@@ -209,4 +241,4 @@ export function createDbosProviders(): Provider[] {
 }
 
 /** What the module gives the app: the public API only. */
-export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, QueueDispatcher, RecoveryService, DbosHealthIndicator];
+export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, QueueDispatcher, RecoveryService, DbosHealthIndicator, WorkflowReplayer];

@@ -6,6 +6,7 @@ export { DbosContext } from './context/dbos.context';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions, type StreamEvent } from './client/workflow.client';
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
+export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
 export { QueueDispatcher } from './queues/queue.dispatcher';
 export { QueueRegistry } from './queues/queue.registry';
 

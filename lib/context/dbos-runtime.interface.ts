@@ -12,5 +12,7 @@ export interface DbosRuntime {
   getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null>;
   writeStream(key: string, value: unknown): Promise<void>;
   closeStream(key: string): Promise<void>;
+  patched(name: string): Promise<boolean>;
+  deprecatePatch(name: string): Promise<void>;
   startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>;
 }

@@ -87,6 +87,20 @@ export class DbosContext {
     return this.runtime.closeStream(key);
   }
 
+  /**
+   * True where this run takes the code path added under patch `name`: always in new runs (a
+   * marker is recorded), and in a recovered or replayed run only where its record took it. Only
+   * in a @Workflow body.
+   */
+  patched(name: string): Promise<boolean> {
+    return this.runtime.patched(name);
+  }
+
+  /** Retires patch `name` (its old path deleted): runs recorded while it was checked still line up. Only in a @Workflow body. */
+  deprecatePatch(name: string): Promise<void> {
+    return this.runtime.deprecatePatch(name);
+  }
+
   /** Starts a workflow; from a workflow it is a child, its start and its result checkpointed. */
   startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
     return new Proxy({} as WorkflowStarter<T>, {

@@ -78,7 +78,7 @@ export class StepRunner {
 
   /** Runs `fn` as the next operation of the running workflow `run`, checkpointed. */
   async runOperation<T>(run: WorkflowRun, name: string, fn: (stepId: number) => Promise<T>, options: OperationOptions<T> = {}): Promise<T> {
-    const { stepId, recorded } = run.nextPosition();
+    const { stepId, recorded } = run.nextPosition(name);
     if (recorded) return replayCheckpoint<T>(run.workflowId, stepId, name, recorded);
     await this.mayStart(run);
     const at = { workflowId: run.workflowId, stepId, stepName: name, startedAt: Date.now() };
@@ -148,7 +148,7 @@ export class StepRunner {
     work: (tx: Sql, stepId: number) => Promise<{ value: T } | undefined>,
     attempt?: (stepId: number) => Promise<boolean>,
   ): Promise<T> {
-    const { stepId, recorded } = run.nextPosition();
+    const { stepId, recorded } = run.nextPosition(name);
     if (recorded) return replayCheckpoint<T>(run.workflowId, stepId, name, recorded);
     for (;;) {
       await this.mayStart(run);

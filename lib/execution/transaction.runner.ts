@@ -51,7 +51,7 @@ export class TransactionRunner {
     const run = currentRun();
     if (!run) return this.runOutsideWorkflow(registration, instance, args);
     const { steps, checkpoints } = this.deps;
-    const { stepId, recorded } = run.nextPosition();
+    const { stepId, recorded } = run.nextPosition(registration.name);
     if (recorded) return replayCheckpoint(run.workflowId, stepId, registration.name, recorded);
     await steps.mayStart(run);
     const at = { workflowId: run.workflowId, stepId, stepName: registration.name, startedAt: Date.now() };

@@ -22,6 +22,8 @@ import type { WorkflowControl } from './workflow.control';
 import type { WorkflowExecutor } from './workflow.executor';
 import { currentRun, requireCurrentRun, type WorkflowRun } from './workflow.run';
 
+import { deprecatePatch, patched } from './workflow.patches';
+
 export const DEFAULT_TOPIC = '';
 
 /**
@@ -69,6 +71,7 @@ export class WorkflowOperations implements DbosRuntime {
     const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
     if (!run) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
     const deadline = await this.steps.runOperation(run, 'DBOS.sleep', async () => wakeAt());
+    if (run.replayOnly) return; // a replay check waits for nothing
     const waitMs = deadline - Date.now();
     await delay(waitMs, this.signalOf(run)).catch((err: unknown) => {
       throw run.interrupt(err);
@@ -169,6 +172,14 @@ export class WorkflowOperations implements DbosRuntime {
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
+  }
+
+  patched(name: string): Promise<boolean> {
+    return patched(this.steps, name);
+  }
+
+  deprecatePatch(name: string): Promise<void> {
+    return deprecatePatch(name);
   }
 
   async startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>> {

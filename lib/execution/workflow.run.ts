@@ -7,6 +7,7 @@ import { CheckpointTakenError } from './checkpoint-taken.error';
 import { sameOutcome } from './checkpoint.rows';
 import { isTransient } from './interruption.util';
 import { DbosRunSuperseded } from './run-superseded.error';
+import type { ReplayOnlyMode } from './replay-only.mode';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 
 /** Writes one checkpoint, fenced by an epoch (the checkpoint repository). */
@@ -29,6 +30,8 @@ export interface WorkflowRunOptions {
   /** Aborted when the process stops taking work. */
   stopSignal: AbortSignal;
   checkpoints: CheckpointWriter;
+  /** Set on a replay check: nothing runs, nothing is written (see ReplayOnlyMode). */
+  replayOnly?: ReplayOnlyMode;
 }
 
 /** What one run keeps across its replays: the attempts after an outage share it. */
@@ -62,6 +65,7 @@ export class WorkflowRun implements WorkflowRunView {
   readonly epoch: number;
   readonly deadline: number | null;
   readonly queueName: string | null;
+  readonly replayOnly?: ReplayOnlyMode;
   private readonly recorded: Map<number, OperationOutputRow> | null;
   private readonly stopSignal: AbortSignal;
   private readonly checkpoints: CheckpointWriter;
@@ -89,6 +93,7 @@ export class WorkflowRun implements WorkflowRunView {
     this.epoch = options.epoch;
     this.deadline = options.deadline;
     this.queueName = options.queueName;
+    this.replayOnly = options.replayOnly;
     this.recorded = options.recorded;
     this.stopSignal = options.stopSignal;
     this.checkpoints = options.checkpoints;
@@ -117,7 +122,10 @@ export class WorkflowRun implements WorkflowRunView {
   /** The next attempt, after an outage or a taken checkpoint: positions from 0 over `recorded`. */
   replay(recorded: Map<number, OperationOutputRow>, generation: number): WorkflowRun {
     const { workflowId, workflowName, epoch, deadline, queueName, stopSignal, checkpoints } = this;
-    return new WorkflowRun({ workflowId, workflowName, epoch, deadline, queueName, stopSignal, checkpoints, recorded, generation }, this.lifetime);
+    return new WorkflowRun(
+      { workflowId, workflowName, epoch, deadline, queueName, stopSignal, checkpoints, recorded, generation, replayOnly: this.replayOnly },
+      this.lifetime,
+    );
   }
 
   /** Aborted when the workflow is cancelled, times out or is superseded. */
@@ -139,10 +147,22 @@ export class WorkflowRun implements WorkflowRunView {
     return this.lifetime.abort.signal.aborted;
   }
 
-  /** Takes the next position; returns the recorded checkpoint there, if any. */
-  nextPosition(): { stepId: number; recorded?: OperationOutputRow } {
+  /** Takes the next position for operation `name`; returns the recorded checkpoint there, if any. */
+  nextPosition(name: string): { stepId: number; recorded?: OperationOutputRow } {
     const stepId = this.position++;
-    return { stepId, recorded: this.recorded?.get(stepId) };
+    const recorded = this.recorded?.get(stepId);
+    this.replayOnly?.take(stepId, name, recorded);
+    return { stepId, recorded };
+  }
+
+  /** The checkpoint recorded at the next position, without taking it (patches look before they take). */
+  recordedAtNext(): OperationOutputRow | undefined {
+    return this.recorded?.get(this.position);
+  }
+
+  /** Positions taken so far. */
+  get positionsTaken(): number {
+    return this.position;
   }
 
   /** Before anything new: throws when the workflow was cancelled or the process stops. */

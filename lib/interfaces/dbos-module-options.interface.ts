@@ -91,6 +91,12 @@ export interface DbosModuleOptions {
   maxPayloadBytes?: number;
   /** Delete finished workflows automatically after this long. Default: keep everything. */
   retention?: RetentionOptions;
+  /**
+   * False: the module registers the workflows and serves clients and replay checks, but runs no
+   * work (no recovery, queue dispatch, cron, heartbeats, retention). Default true; the environment
+   * variable `DBOS_START_WORK=false` (set by `nestjs-dbos replay`) overrides it.
+   */
+  startWork?: boolean;
 }
 
 export interface DbosOptionsFactory {
