@@ -7,7 +7,15 @@ import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 /** Folders that must stay free of Nest (the standalone client and the CLI reuse them as they are). */
-const FRAMEWORK_FREE = ['lib/system-database/**', 'lib/serialization/**', 'lib/client/**', 'lib/workflow/**', 'lib/common/**', 'lib/errors/**'];
+const FRAMEWORK_FREE = [
+  'lib/system-database/**',
+  'lib/embedded-postgres/**',
+  'lib/serialization/**',
+  'lib/client/**',
+  'lib/workflow/**',
+  'lib/common/**',
+  'lib/errors/**',
+];
 
 /**
  * The folder rule (ARCHITECTURE.md): what each folder of lib/ may import from the rest of lib/.
@@ -19,6 +27,7 @@ const MAY_IMPORT = {
   serialization: ['errors'],
   interfaces: [],
   decorators: ['interfaces', 'dbos.constants.ts'],
+  'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
   client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'dbos.constants.ts'],

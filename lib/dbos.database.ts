@@ -4,7 +4,7 @@ import type { ResolvedDbosOptions } from './dbos.options';
 import { describeTarget } from './common/database-target.util';
 import { settleWithin } from './common/settle-within.util';
 import { asUnavailable } from './system-database/connection-errors.util';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres.server';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
 import { retryWhileUnreachable, SystemDatabase } from './system-database/system.database';

@@ -13,7 +13,7 @@ export { QueueRegistry } from './queues/queue.registry';
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
-export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './system-database/embedded-postgres.server';
+export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 export {
   DbosHealthIndicator,
   DbosHealthCheckError,

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
 import { DbosConfigurationError } from '../../lib';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/system-database/embedded-postgres.server';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/embedded-postgres/embedded-postgres.server';
 import { ChildApp } from '../support/child-app';
 import { sqlAt } from '../support/database';
 import { freePort } from '../support/ports';

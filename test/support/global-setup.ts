@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/system-database/embedded-postgres.server';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/embedded-postgres/embedded-postgres.server';
 
 declare global {
   var __DBOS_TEST_PG__: EmbeddedPostgresHandle | undefined;

@@ -1,2 +1,2 @@
 /** A TCP port free on 127.0.0.1 right now (the kernel picks it): the same helper the embedded server uses. */
-export { freePort } from '../../lib/system-database/embedded-postgres.ports';
+export { freePort } from '../../lib/embedded-postgres/embedded-postgres.ports';
