@@ -88,6 +88,7 @@ const MAY_IMPORT = {
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
   'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  dashboard: ['errors', 'serialization', 'interfaces', 'system-database', 'client', 'filters', 'queues/queue.registry.ts', 'dbos.constants.ts'],
   cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
 };
 
@@ -158,6 +159,27 @@ export default tseslint.config(
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
+    // The dashboard's page: browser modules, served as they are.
+    files: ['lib/dashboard/assets/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        fetch: 'readonly',
+        EventSource: 'readonly',
+        URLSearchParams: 'readonly',
+        FormData: 'readonly',
+        Node: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+      },
+    },
   },
   prettier,
 );

@@ -28,3 +28,4 @@ export { DurableHandler } from './event-processing/durable-handler.decorator';
 export type { DurableHandlerOptions } from './event-processing/durable-handler.options';
 export { JetStreamServer, JETSTREAM_TRANSPORT, type JetStreamServerOptions } from './event-processing/jetstream.server';
 export { JetStreamContext } from './event-processing/jetstream.context';
+export { DbosDashboardModule, type DbosDashboardOptions } from './dashboard/dashboard.module';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DbosExceptionFilter, DbosModule } from 'nestjs-dbos';
+import { DbosDashboardModule, DbosExceptionFilter, DbosModule } from 'nestjs-dbos';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from './app.config';
 import { CheckoutModule } from './checkout/checkout.module';
@@ -34,6 +34,8 @@ import { StockModule } from './stock/stock.module';
     OrdersModule,
     // GET /health/live and /health/ready.
     HealthModule,
+    // The operations dashboard at http://localhost:3000/dbos (put it behind the app's auth with `guards`).
+    DbosDashboardModule.forRoot({ path: '/dbos' }),
   ],
   // Errors of the workflow engine as HTTP statuses: unknown workflow 404, database down 503, ...
   providers: [{ provide: APP_FILTER, useClass: DbosExceptionFilter }],

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
+import { QueueRegistry } from '../queues/queue.registry';
+import type { ActivityBucket, ExecutorInfo, QueueDepth, StepLatency, VersionLoad } from '../system-database/dashboard.repository';
+import { DashboardBackend } from './dashboard.backend';
+
+const HOUR_MS = 3_600_000;
+
+export interface QueueView extends QueueDepth {
+  /** The limits this process declares for the queue; null when it does not declare it. */
+  limits: Pick<QueueOptions, 'concurrency' | 'workerConcurrency' | 'rateLimit' | 'partitioned' | 'partitionConcurrency' | 'priorityEnabled'> | null;
+}
+
+export interface ExecutorsView {
+  currentVersion: string;
+  executors: (ExecutorInfo & { live: boolean })[];
+  versions: VersionLoad[];
+}
+
+export interface OverviewView {
+  now: number;
+  lastHour: { buckets: ActivityBucket[]; bucketMs: number };
+  lastDay: { buckets: ActivityBucket[]; bucketMs: number };
+  stepLatencies: StepLatency[];
+}
+
+/** The Queues, Executors and Overview pages: summaries over the system tables. */
+@Injectable()
+export class DashboardOperationsService {
+  constructor(
+    private readonly backend: DashboardBackend,
+    private readonly queues: QueueRegistry,
+  ) {}
+
+  currentVersion(): string {
+    return this.backend.applicationVersion;
+  }
+
+  /** Queues with work, and the declared queues without any, by name. */
+  async queueViews(): Promise<QueueView[]> {
+    const depths = await this.backend.reads.queueDepths();
+    const byName = new Map(depths.map((d) => [d.queue, d]));
+    for (const declared of this.queues.list()) {
+      if (!byName.has(declared.name)) byName.set(declared.name, { queue: declared.name, enqueued: 0, running: 0, oldestWaitingMs: null });
+    }
+    return [...byName.values()]
+      .sort((a, b) => a.queue.localeCompare(b.queue))
+      .map((depth) => {
+        const q = this.queues.get(depth.queue);
+        const limits = q
+          ? {
+              concurrency: q.concurrency,
+              workerConcurrency: q.workerConcurrency,
+              rateLimit: q.rateLimit,
+              partitioned: q.partitioned,
+              partitionConcurrency: q.partitionConcurrency,
+              priorityEnabled: q.priorityEnabled,
+            }
+          : null;
+        return { ...depth, limits };
+      });
+  }
+
+  /** Executors (live: heartbeat within the executor lease) and the unfinished workflows per version. */
+  async executorsView(): Promise<ExecutorsView> {
+    const leaseMs = this.backend.executorLeaseMs;
+    const [executors, versions] = await Promise.all([this.backend.reads.executors(), this.backend.reads.versionLoads()]);
+    return {
+      currentVersion: this.backend.applicationVersion,
+      executors: executors.map((e) => ({ ...e, live: e.heartbeatAgeMs <= leaseMs })),
+      versions,
+    };
+  }
+
+  async overview(now = Date.now()): Promise<OverviewView> {
+    const reads = this.backend.reads;
+    const hourBucket = 5 * 60_000;
+    const [hour, day, stepLatencies] = await Promise.all([
+      reads.activity(now - HOUR_MS, hourBucket),
+      reads.activity(now - 24 * HOUR_MS, HOUR_MS),
+      reads.stepLatencies(now - HOUR_MS),
+    ]);
+    return { now, lastHour: { buckets: hour, bucketMs: hourBucket }, lastDay: { buckets: day, bucketMs: HOUR_MS }, stepLatencies };
+  }
+}

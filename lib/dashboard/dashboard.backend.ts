@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from '../dbos.constants';
+import { DashboardRepository } from '../system-database/dashboard.repository';
+import type { NotificationListener } from '../system-database/notification.listener';
+import type { SystemDatabase } from '../system-database/system.database';
+
+/** What the dashboard reads of DbosModule's database provider. */
+interface ModuleDatabase {
+  system: SystemDatabase;
+  listener: NotificationListener;
+}
+
+/**
+ * The dashboard's way to DbosModule's system database, its notifications and this process's
+ * application version. DbosModule keeps these providers to itself; they are looked up on first
+ * use, once every module's providers exist, whichever module Nest built first.
+ */
+@Injectable()
+export class DashboardBackend {
+  private database?: ModuleDatabase;
+  private repository?: DashboardRepository;
+
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  get reads(): DashboardRepository {
+    this.repository ??= new DashboardRepository(this.moduleDatabase().system);
+    return this.repository;
+  }
+
+  get listener(): NotificationListener {
+    return this.moduleDatabase().listener;
+  }
+
+  /** The version this process runs (the hash of its registered code unless configured). */
+  get applicationVersion(): string {
+    return this.executorSettings().applicationVersion;
+  }
+
+  /** How long an executor may be silent before its workflows are adopted. */
+  get executorLeaseMs(): number {
+    return this.executorSettings().executorLeaseMs;
+  }
+
+  private executorSettings(): { applicationVersion: string; executorLeaseMs: number } {
+    return this.moduleRef.get(DBOS_EXECUTOR_SETTINGS, { strict: false });
+  }
+
+  private moduleDatabase(): ModuleDatabase {
+    this.database ??= this.moduleRef.get<ModuleDatabase>(DBOS_SYSTEM_DATABASE, { strict: false });
+    return this.database;
+  }
+}

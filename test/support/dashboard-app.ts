@@ -1,0 +1,65 @@
+import { Injectable, Module, type CanActivate, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, type DbosDashboardOptions } from '../../lib';
+import { databaseUrl } from './database';
+
+/** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message. */
+@Injectable()
+export class Shop {
+  constructor(private readonly dbos: DbosContext) {}
+
+  @Step() async reserve(item: string): Promise<{ item: string; reserved: boolean }> {
+    return { item, reserved: true };
+  }
+
+  @Step() async charge(amount: number): Promise<string> {
+    if (amount < 0) throw new RangeError(`Cannot charge ${amount}: <script>window.__pwned = true</script>`);
+    return `paid ${amount}`;
+  }
+
+  @Workflow() async order(item: string, amount: number): Promise<string> {
+    await this.reserve(item);
+    await this.dbos.setEvent('stage', { reserved: item });
+    await this.dbos.writeStream('progress', 'reserved');
+    return this.charge(amount);
+  }
+
+  /** Reserves, then waits for an 'approve' message before charging. */
+  @Workflow() async approval(item: string): Promise<string> {
+    await this.reserve(item);
+    const approved = await this.dbos.recv<boolean>('approve', { timeoutMs: 600_000 });
+    return approved ? this.charge(1) : 'rejected';
+  }
+}
+
+export interface DashboardTestApp {
+  app: INestApplication;
+  close(): Promise<void>;
+}
+
+/** A Nest HTTP app with DbosModule on the test database, the Shop workflows and the dashboard. */
+export async function startDashboardApp(
+  schema: string,
+  dashboard: DbosDashboardOptions,
+  extraProviders: (new (...args: never[]) => CanActivate)[] = [],
+): Promise<INestApplication> {
+  @Module({
+    imports: [
+      DbosModule.forRoot({
+        database: { url: databaseUrl() },
+        schema,
+        shutdownTimeoutMs: 1_000,
+        executorId: 'dash-exec',
+        applicationVersion: 'v2',
+        queues: [{ name: 'orders', concurrency: 3, rateLimit: { limit: 10, periodMs: 1_000 } }],
+      }),
+      DbosDashboardModule.forRoot(dashboard),
+    ],
+    providers: [Shop, ...extraProviders],
+  })
+  class DashboardTestModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [DashboardTestModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  await app.init();
+  return app;
+}
