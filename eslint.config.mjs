@@ -90,6 +90,22 @@ const MAY_IMPORT = {
   'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
   dashboard: ['errors', 'serialization', 'interfaces', 'system-database', 'client', 'filters', 'queues/queue.registry.ts', 'dbos.constants.ts'],
   cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
+  // The testing entry (nestjs-dbos/testing) wraps DbosModule: it sits above the root files.
+  testing: [
+    'common',
+    'errors',
+    'interfaces',
+    'system-database',
+    'context',
+    'execution',
+    'discovery',
+    'queues',
+    'recovery',
+    'dbos.module.ts',
+    'dbos.database.ts',
+    'dbos.options.ts',
+    'dbos.constants.ts',
+  ],
 };
 
 /** no-restricted-paths zones: for each folder, every other entry of lib/ it may not import. */

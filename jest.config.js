@@ -12,7 +12,7 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   // The sample app imports the package by name, as a user would (tsconfig.json "paths").
-  moduleNameMapper: { '^nestjs-dbos$': '<rootDir>/lib' },
+  moduleNameMapper: { '^nestjs-dbos$': '<rootDir>/lib', '^nestjs-dbos/testing$': '<rootDir>/lib/testing' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

@@ -2,6 +2,8 @@ export const DBOS_MODULE_OPTIONS = Symbol('DBOS_MODULE_OPTIONS');
 export const DBOS_RESOLVED_OPTIONS = Symbol('DBOS_RESOLVED_OPTIONS');
 export const DBOS_SYSTEM_DATABASE = Symbol('DBOS_SYSTEM_DATABASE');
 export const DBOS_EXECUTOR_SETTINGS = Symbol('DBOS_EXECUTOR_SETTINGS');
+/** The module's WorkflowClock (real time, unless a testing module replaces it). */
+export const DBOS_CLOCK = Symbol('DBOS_CLOCK');
 
 export const WORKFLOW_METADATA = 'dbos:workflow';
 export const STEP_METADATA = 'dbos:step';

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos.options';
+import type { WorkflowClock } from './common/clock';
 import { describeTarget } from './common/database-target.util';
 import { settleWithin } from './common/settle-within.util';
 import { asUnavailable } from './system-database/connection-errors.util';
@@ -13,6 +14,7 @@ import { retryWhileUnreachable, SystemDatabase } from './system-database/system.
 export class DbosDatabase {
   readonly repositories: SystemRepositories;
   readonly listener: NotificationListener;
+  private readonly closeTasks: (() => Promise<void>)[] = [];
 
   private constructor(
     readonly system: SystemDatabase,
@@ -20,12 +22,14 @@ export class DbosDatabase {
     /** Set when `transactionDataSource` is the module's own (opened from a URL, or embedded): closed with it. */
     readonly ownTransactionDataSource: DataSource | undefined,
     private readonly embedded?: EmbeddedPostgresHandle,
+    clock?: WorkflowClock,
   ) {
-    this.repositories = createRepositories(system);
-    this.listener = createListener(system, new Logger('DbosNotifications'));
+    this.repositories = createRepositories(system, clock);
+    this.listener = createListener(system, new Logger('DbosNotifications'), clock);
   }
 
-  static async open(options: ResolvedDbosOptions): Promise<DbosDatabase> {
+  /** `clock`: the module's workflow time (queue delays, wait deadlines); real time when not given. */
+  static async open(options: ResolvedDbosOptions, clock?: WorkflowClock): Promise<DbosDatabase> {
     const appDataSource = options.database.dataSource;
     const { startupRetryMs } = options.database;
     if (appDataSource && !appDataSource.isInitialized) await DbosDatabase.initializeAppDataSource(appDataSource, startupRetryMs);
@@ -57,7 +61,7 @@ export class DbosDatabase {
     let ownTransactions: DataSource | undefined;
     try {
       if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs, options.database.entities ?? []);
-      const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded);
+      const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded, clock);
       await database.listener.start();
       return database;
     } catch (err) {
@@ -134,7 +138,15 @@ export class DbosDatabase {
         `Closing the module's connections took over ${CLOSE_TIMEOUT_MS} ms (some are stuck on dead sockets); shutdown goes on without them.`,
       );
     }
+    for (const task of this.closeTasks) {
+      await task().catch((err: Error) => new Logger('DbosDatabase').warn(`A task run at close failed: ${err.message}`));
+    }
     await this.embedded?.stop();
+  }
+
+  /** Runs `task` once the module's connections are closed, while the database server is still up (a testing module drops its schema). */
+  onClosed(task: () => Promise<void>): void {
+    this.closeTasks.push(task);
   }
 }
 

@@ -3,8 +3,9 @@ import { ModuleRef } from '@nestjs/core';
 import { WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos.context';
 import { DbosDatabase } from './dbos.database';
+import { realClock, type WorkflowClock } from './common/clock';
 import { executorSettingsOf, resolveDbosOptions, type ResolvedDbosOptions } from './dbos.options';
-import { DBOS_EXECUTOR_SETTINGS, DBOS_MODULE_OPTIONS, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE } from './dbos.constants';
+import { DBOS_EXECUTOR_SETTINGS, DBOS_MODULE_OPTIONS, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE, DBOS_CLOCK } from './dbos.constants';
 import { DbosLifecycle } from './dbos.lifecycle';
 import { DbosMetadataAccessor } from './discovery/dbos-metadata.accessor';
 import { DbosExplorer } from './discovery/dbos.explorer';
@@ -41,7 +42,13 @@ import { DedicatedConnection } from './system-database/dedicated.connection';
 export function createDbosProviders(): Provider[] {
   return [
     { provide: DBOS_RESOLVED_OPTIONS, useFactory: (options: DbosModuleOptions) => resolveDbosOptions(options), inject: [DBOS_MODULE_OPTIONS] },
-    { provide: DBOS_SYSTEM_DATABASE, useFactory: (options: ResolvedDbosOptions) => DbosDatabase.open(options), inject: [DBOS_RESOLVED_OPTIONS] },
+    // Workflow time, one object for every part that reads it (DbosTestingModule replaces it).
+    { provide: DBOS_CLOCK, useValue: realClock },
+    {
+      provide: DBOS_SYSTEM_DATABASE,
+      useFactory: (options: ResolvedDbosOptions, clock: WorkflowClock) => DbosDatabase.open(options, clock),
+      inject: [DBOS_RESOLVED_OPTIONS, DBOS_CLOCK],
+    },
     { provide: DBOS_EXECUTOR_SETTINGS, useFactory: executorSettingsOf, inject: [DBOS_RESOLVED_OPTIONS] },
     { provide: WorkflowRegistry, useFactory: () => new WorkflowRegistry() },
     { provide: QueueRegistry, useFactory: (options: ResolvedDbosOptions) => new QueueRegistry(options.queues), inject: [DBOS_RESOLVED_OPTIONS] },
@@ -73,9 +80,9 @@ export function createDbosProviders(): Provider[] {
     },
     {
       provide: WorkflowCanceller,
-      useFactory: (database: DbosDatabase, runs: RunningWorkflows, events: WorkflowEventsBus) =>
-        new WorkflowCanceller({ runs, admin: database.repositories.admin, events }),
-      inject: [DBOS_SYSTEM_DATABASE, RunningWorkflows, WorkflowEventsBus],
+      useFactory: (database: DbosDatabase, runs: RunningWorkflows, events: WorkflowEventsBus, clock: WorkflowClock) =>
+        new WorkflowCanceller({ runs, admin: database.repositories.admin, events, clock }),
+      inject: [DBOS_SYSTEM_DATABASE, RunningWorkflows, WorkflowEventsBus, DBOS_CLOCK],
     },
     {
       provide: WorkflowExecutor,
@@ -87,11 +94,12 @@ export function createDbosProviders(): Provider[] {
         gate: LeaseGate,
         events: WorkflowEventsBus,
         canceller: WorkflowCanceller,
+        clock: WorkflowClock,
       ) => {
         const { lifecycle, listing, checkpoints, queues } = database.repositories;
-        return new WorkflowExecutor({ lifecycle, listing, checkpoints, queues, queueRegistry, runs, gate, events, canceller }, settings);
+        return new WorkflowExecutor({ lifecycle, listing, checkpoints, queues, queueRegistry, runs, gate, events, canceller, clock }, settings);
       },
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, WorkflowEventsBus, WorkflowCanceller],
+      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, QueueRegistry, RunningWorkflows, LeaseGate, WorkflowEventsBus, WorkflowCanceller, DBOS_CLOCK],
     },
     {
       provide: WorkflowControl,
@@ -103,11 +111,21 @@ export function createDbosProviders(): Provider[] {
         registry: WorkflowRegistry,
         events: WorkflowEventsBus,
         canceller: WorkflowCanceller,
+        clock: WorkflowClock,
       ) => {
         const { listing, recovery, admin } = database.repositories;
-        return new WorkflowControl({ executor, runs, registry, listing, recovery, admin, listener: database.listener, settings, events, canceller });
+        return new WorkflowControl({ executor, runs, registry, listing, recovery, admin, listener: database.listener, settings, events, canceller, clock });
       },
-      inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, WorkflowEventsBus, WorkflowCanceller],
+      inject: [
+        DBOS_SYSTEM_DATABASE,
+        DBOS_EXECUTOR_SETTINGS,
+        WorkflowExecutor,
+        RunningWorkflows,
+        WorkflowRegistry,
+        WorkflowEventsBus,
+        WorkflowCanceller,
+        DBOS_CLOCK,
+      ],
     },
     {
       provide: WorkflowResumer,
@@ -200,6 +218,7 @@ export function createDbosProviders(): Provider[] {
           communication: database.repositories.communication,
           listener: database.listener,
           settings,
+          clock: executor.clock,
         }),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, StepRunner, WorkflowExecutor, WorkflowControl, RunningWorkflows, LeaseGate, WorkflowRegistry],
     },

@@ -118,6 +118,11 @@ export class RunningWorkflows {
     return this.cancelling.has(workflowId) || (cancelRoot !== null && this.cancelling.has(cancelRoot));
   }
 
+  /** Workflows being launched or started here (not running yet). */
+  get inFlight(): number {
+    return this.launching.size + this.starting.size;
+  }
+
   ids(): string[] {
     return [...this.running.keys()];
   }

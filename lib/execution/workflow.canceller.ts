@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { setLongTimeout } from '../common/delay.util';
+import type { WorkflowClock } from '../common/clock';
 import { DbosTimeoutError } from '../errors/timeout.error';
 import { DbosWorkflowCancelledError } from '../errors/workflow-cancelled.error';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
@@ -12,6 +12,8 @@ export interface WorkflowCancellerDependencies {
   runs: RunningWorkflows;
   admin: AdminRepository;
   events: WorkflowEventsBus;
+  /** Deadlines are workflow time. */
+  clock: WorkflowClock;
 }
 
 /** One cancel: which roots, how the database is changed, why each run stops, how it is logged. */
@@ -48,15 +50,9 @@ export class WorkflowCanceller {
 
   /** Cancels the workflow with DbosTimeoutError at `deadline` (with its descendants); returns what disarms it. */
   armDeadline(workflowId: string, deadline: number): () => void {
-    return setLongTimeout(
-      () => {
-        void this.timeOut(workflowId, deadline).catch((err: Error) =>
-          this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack),
-        );
-      },
-      deadline - Date.now(),
-      true,
-    );
+    return this.deps.clock.schedule(deadline, () => {
+      void this.timeOut(workflowId, deadline).catch((err: Error) => this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack));
+    });
   }
 
   private timeOut(workflowId: string, deadline: number): Promise<void> {

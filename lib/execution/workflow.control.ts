@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
+import { awaitingOther, type WorkflowClock } from '../common/clock';
 import type { ClassType, ForkOptions, LocalWorkflowRuntime, ResumeOptions } from '../client/workflow.client';
 import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { WorkflowHandle, type HandleBackend } from '../client/workflow.handle';
@@ -31,6 +32,8 @@ export interface WorkflowControlDependencies {
   settings: ExecutorSettings;
   events: WorkflowEventsBus;
   canceller: WorkflowCanceller;
+  /** A caller awaiting a local run is blocked on another workflow (see WorkflowClock.wait). */
+  clock: WorkflowClock;
 }
 
 /**
@@ -101,10 +104,11 @@ export class WorkflowControl implements LocalWorkflowRuntime {
    * hands over to a handle: the awaiter gets the outcome of the run that owns it now.
    */
   localResult(workflowId: string): Promise<unknown> | undefined {
-    return this.runs.get(workflowId)?.result.catch((err: unknown) => {
+    const local = this.runs.get(workflowId)?.result.catch((err: unknown) => {
       if (err instanceof DbosRunSuperseded) return this.handle(workflowId).getResult();
       throw err;
     });
+    return local && awaitingOther(this.deps.clock, local);
   }
 
   /**

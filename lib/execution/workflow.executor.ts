@@ -20,6 +20,7 @@ import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks
 import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
+import type { WorkflowClock } from '../common/clock';
 import type { ExecutorSettings } from './executor.settings';
 import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
@@ -40,6 +41,8 @@ export interface ExecutorDependencies {
   events: WorkflowEventsBus;
   /** Arms the deadline of each run. */
   canceller: WorkflowCanceller;
+  /** Workflow time: deadlines and queue delays. */
+  clock: WorkflowClock;
 }
 
 /** The parent of a child workflow being started. */
@@ -71,6 +74,11 @@ export class WorkflowExecutor {
     private readonly deps: ExecutorDependencies,
     readonly settings: ExecutorSettings,
   ) {}
+
+  /** The module's workflow time (a testing module moves it). */
+  get clock(): WorkflowClock {
+    return this.deps.clock;
+  }
 
   /** Aborted when the process stops taking work: long waits end with DbosShutdownInterrupt. */
   get stopSignal(): AbortSignal {
@@ -104,17 +112,20 @@ export class WorkflowExecutor {
   ): Promise<string> {
     const queued = options.queue !== undefined;
     const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
-    const row = newWorkflowRow({
-      workflowId,
-      workflowName: registration.name,
-      className: registration.className,
-      inputs,
-      applicationVersion: this.settings.applicationVersion,
-      options: { ...options, timeoutMs: timeoutMs ?? undefined },
-      runsOn: queued ? undefined : this.settings.executorId,
-      parentWorkflowId: context.parentWorkflowId,
-      parentDeadline: context.parentDeadline,
-    });
+    const row = newWorkflowRow(
+      {
+        workflowId,
+        workflowName: registration.name,
+        className: registration.className,
+        inputs,
+        applicationVersion: this.settings.applicationVersion,
+        options: { ...options, timeoutMs: timeoutMs ?? undefined },
+        runsOn: queued ? undefined : this.settings.executorId,
+        parentWorkflowId: context.parentWorkflowId,
+        parentDeadline: context.parentDeadline,
+      },
+      this.deps.clock.now(),
+    );
     const result = await this.deps.lifecycle.insert(row);
     if (!result.inserted) {
       const id = await resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ChildWorkflowHandle } from '../client/child-workflow.handle';
 import type { WorkflowHandle } from '../client/workflow.handle';
-import { delay } from '../common/delay.util';
+import { sleepUntil, type WorkflowClock } from '../common/clock';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
 import { currentWorkflowContext } from '../context/workflow-context.storage';
 import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
@@ -42,22 +42,26 @@ export interface WorkflowOperationsDependencies {
   communication: CommunicationRepository;
   listener: NotificationListener;
   settings: ExecutorSettings;
+  /** Workflow time: sleeps, recv/getEvent deadlines, now(). */
+  clock: WorkflowClock;
 }
 
 export class WorkflowOperations implements DbosRuntime {
   private readonly steps: StepRunner;
   private readonly communication: CommunicationRepository;
   private readonly listener: NotificationListener;
+  private readonly clock: WorkflowClock;
 
   constructor(private readonly deps: WorkflowOperationsDependencies) {
     this.steps = deps.steps;
     this.communication = deps.communication;
     this.listener = deps.listener;
+    this.clock = deps.clock;
   }
 
   async now(): Promise<number> {
     const run = currentRun();
-    return run ? this.steps.runOperation(run, 'DBOS.now', async () => Date.now()) : Date.now();
+    return run ? this.steps.runOperation(run, 'DBOS.now', async () => this.clock.now()) : this.clock.now();
   }
 
   async randomUUID(): Promise<string> {
@@ -68,12 +72,12 @@ export class WorkflowOperations implements DbosRuntime {
   /** The wake-up time is the recorded checkpoint: a replay after a restart waits for the original deadline. */
   async sleepUntil(target: number | { durationMs: number }): Promise<void> {
     const run = currentRun();
-    const wakeAt = () => (typeof target === 'number' ? target : Date.now() + target.durationMs);
-    if (!run) return delay(wakeAt() - Date.now(), this.signalOf(undefined));
+    const wakeAt = () => (typeof target === 'number' ? target : this.clock.now() + target.durationMs);
+    if (!run) return sleepUntil(this.clock, wakeAt(), this.signalOf(undefined));
     const deadline = await this.steps.runOperation(run, 'DBOS.sleep', async () => wakeAt());
     if (run.replayOnly) return; // a replay check waits for nothing
-    const waitMs = deadline - Date.now();
-    await delay(waitMs, this.signalOf(run)).catch((err: unknown) => {
+    const waitMs = deadline - this.clock.now();
+    await sleepUntil(this.clock, deadline, this.signalOf(run)).catch((err: unknown) => {
       throw run.interrupt(err);
     });
     // A long sleep touched no database: confirm the run still owns the workflow before its next step.
@@ -103,7 +107,7 @@ export class WorkflowOperations implements DbosRuntime {
     const run = requireCurrentRun('DbosContext.recv()');
     const { workflowId } = run;
     const channel = topic ?? DEFAULT_TOPIC;
-    const deadline = await this.steps.runOperation(run, 'DBOS.recvDeadline', async () => Date.now() + timeoutMs);
+    const deadline = await this.steps.runOperation(run, 'DBOS.recvDeadline', async () => this.clock.now() + timeoutMs);
     const signal = this.signalOf(run);
     return this.steps.runSystemTransaction<T | null>(
       run,
@@ -111,7 +115,7 @@ export class WorkflowOperations implements DbosRuntime {
       async (client) => {
         const consumed = await this.communication.consumeOldest(client, workflowId, channel);
         if (consumed) return { value: deserialize<T>(consumed.message) };
-        return Date.now() >= deadline ? { value: null } : undefined;
+        return this.clock.now() >= deadline ? { value: null } : undefined;
       },
       async () => {
         await this.listener.waitUntil(
@@ -136,8 +140,8 @@ export class WorkflowOperations implements DbosRuntime {
 
   async getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null> {
     const run = currentRun();
-    if (!run) return this.waitForEvent<T>(workflowId, key, Date.now() + timeoutMs, this.signalOf(undefined));
-    const deadline = await this.steps.runOperation(run, 'DBOS.getEventDeadline', async () => Date.now() + timeoutMs);
+    if (!run) return this.waitForEvent<T>(workflowId, key, this.clock.now() + timeoutMs, this.signalOf(undefined));
+    const deadline = await this.steps.runOperation(run, 'DBOS.getEventDeadline', async () => this.clock.now() + timeoutMs);
     return this.steps.runOperation(run, 'DBOS.getEvent', () => this.waitForEvent<T>(workflowId, key, deadline, this.signalOf(run)));
   }
 

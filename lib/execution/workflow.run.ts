@@ -75,6 +75,8 @@ export class WorkflowRun implements WorkflowRunView {
   private confirmedGeneration: number;
   /** An interruption (shutdown, outage, lost ownership) was thrown into the body: a result it returns anyway is not recorded. */
   private interrupted = false;
+  /** Ended as by a crash of the process (the test kit): nothing more of it is written. */
+  private crashed = false;
   /**
    * The last step's checkpoint, not written yet: it is written before the run's next operation
    * starts, or with the outcome when the body returns first, or alone on the next turn of the
@@ -191,6 +193,8 @@ export class WorkflowRun implements WorkflowRunView {
 
   /** What the run throws instead of recording how its body ended (`failure`: it threw); undefined to record it. */
   bodyEndNotAnOutcome(failure: { error: unknown } | undefined): unknown {
+    // A crashed process writes nothing more, whatever the body did after the crash.
+    if (this.crashed) return new DbosRunSuperseded(this.workflowId);
     if (failure) {
       // Thrown as it is: the run replays after an outage or a taken checkpoint (see WorkflowExecutor).
       if (isTransient(failure.error)) return failure.error;
@@ -235,6 +239,7 @@ export class WorkflowRun implements WorkflowRunView {
    * completed step is never left unrecorded while the body goes on beyond synchronous code.
    */
   holdBack(row: OperationOutputRow): void {
+    if (this.crashed) return; // lost, as a crash loses it
     const held: HeldCheckpoint = { row };
     this.held = held;
     setImmediate(() => {
@@ -269,8 +274,21 @@ export class WorkflowRun implements WorkflowRunView {
     if (!sameOutcome(result.existing, held.row)) throw this.interrupt(this.enterReplay(held.row.stepId));
   }
 
+  /**
+   * Ends the run as a crash of the process would (the test kit's crash()): a held-back checkpoint
+   * whose write has not started is lost, nothing the body does from now on is recorded, and its
+   * waits end.
+   */
+  crash(): void {
+    if (this.held && !this.held.writing) this.held = undefined;
+    this.crashed = true;
+    this.interrupted = true;
+    this.stop(new DbosRunSuperseded(this.workflowId));
+  }
+
   /** When the run ends without an outcome (interrupted): the held-back checkpoint is still written if it can be. */
   async settleHeldBack(): Promise<void> {
+    if (this.crashed) return;
     await this.flushHeldBack().catch(() => undefined);
   }
 

@@ -90,17 +90,20 @@ export class QueueDispatcher {
       const due = this.due;
       this.due = new Set();
       let nextAt: number | null;
+      let failed = false;
       try {
         nextAt = await this.pass(due);
       } catch (err) {
         this.logger.error(`Queue dispatch failed: ${(err as Error).message}`, (err as Error).stack);
-        nextAt = Date.now() + ERROR_BACKOFF_MS;
+        nextAt = null;
+        failed = true;
         this.due = 'all';
       }
       if (this.dirty || this.stopped) continue;
-      const idle = this.listener.isListening ? IDLE_POLL_LISTENING_MS : IDLE_POLL_DEAF_MS;
+      // A failed pass is retried after ERROR_BACKOFF_MS of real time.
+      const idle = failed ? ERROR_BACKOFF_MS : this.listener.isListening ? IDLE_POLL_LISTENING_MS : IDLE_POLL_DEAF_MS;
       // Woken, it looks at the queues named by the wakes; at a poll, or when a time-based limit lifts, at every queue.
-      if (!(await this.sleep(Math.min(idle, nextAt === null ? idle : Math.max(0, nextAt - Date.now()))))) this.due = 'all';
+      if (!(await this.sleep(idle, nextAt))) this.due = 'all';
     }
   }
 
@@ -197,12 +200,14 @@ export class QueueDispatcher {
     }
   }
 
-  /** True when a wake ended it, false when the time ran out. */
-  private sleep(ms: number): Promise<boolean> {
+  /** True when a wake ended it, false when the poll interval ran out or the module's clock reached `nextAt`. */
+  private sleep(pollMs: number, nextAt: number | null): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(false), ms);
+      const timer = setTimeout(() => done(false), pollMs);
+      const cancelDue = nextAt === null ? undefined : this.executor.clock.schedule(nextAt, () => done(false));
       const done = (woken: boolean) => {
         clearTimeout(timer);
+        cancelDue?.();
         this.wakeSleeper = undefined;
         resolve(woken);
       };

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Cron } from 'croner';
 import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry';
-import { setLongTimeout } from '../common/delay.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
 import { missedTicks, parseCron } from './cron.parser';
@@ -23,6 +22,11 @@ export class WorkflowScheduler {
     private readonly state: SchedulerRepository,
   ) {}
 
+  /** Ticks are workflow time. */
+  private get clock() {
+    return this.executor.clock;
+  }
+
   async start(): Promise<void> {
     this.stopped = false;
     for (const schedule of this.registry.schedules()) {
@@ -32,7 +36,7 @@ export class WorkflowScheduler {
           this.logger.error(`Catch-up of ${schedule.registration.name} failed: ${err.message}`, err.stack),
         );
       }
-      this.scheduleNext(schedule, cron, new Date());
+      this.scheduleNext(schedule, cron, new Date(this.clock.now()));
     }
   }
 
@@ -47,7 +51,7 @@ export class WorkflowScheduler {
     const last = await this.state.lastTick(schedule.registration.name);
     if (last === null) return;
     const max = typeof schedule.options.catchUp === 'number' ? schedule.options.catchUp : DEFAULT_MAX_CATCH_UP;
-    const missed = missedTicks(cron, new Date(last), new Date(), max);
+    const missed = missedTicks(cron, new Date(last), new Date(this.clock.now()), max);
     if (missed.length === 0) return;
     this.logger.log(`Catching up ${missed.length} missed tick(s) of ${schedule.registration.name}`);
     for (const tick of missed) await this.fire(schedule, tick);
@@ -57,14 +61,10 @@ export class WorkflowScheduler {
     if (this.stopped) return;
     const tick = cron.nextRun(after);
     if (!tick) return;
-    const cancel = setLongTimeout(
-      () => {
-        this.timers.delete(cancel);
-        void this.fire(schedule, tick).finally(() => this.scheduleNext(schedule, cron, tick));
-      },
-      tick.getTime() - Date.now(),
-      true,
-    );
+    const cancel = this.clock.schedule(tick.getTime(), () => {
+      this.timers.delete(cancel);
+      void this.fire(schedule, tick).finally(() => this.scheduleNext(schedule, cron, tick));
+    });
     this.timers.add(cancel);
   }
 
@@ -72,7 +72,7 @@ export class WorkflowScheduler {
     if (this.stopped || !this.executor.isAccepting) return;
     const { registration, options } = schedule;
     try {
-      await this.executor.startWorkflow(registration, [tick, new Date()], {
+      await this.executor.startWorkflow(registration, [tick, new Date(this.clock.now())], {
         workflowId: `sched-${registration.name}-${tick.toISOString()}`,
         queue: options.queue,
       });

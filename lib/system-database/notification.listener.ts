@@ -1,5 +1,6 @@
 import { Client, type ClientConfig, type Notification } from 'pg';
 import { NOTICE_PREFIX, statusKey } from './system.names';
+import { realClock, type WorkflowClock } from '../common/clock';
 
 export interface ListenerLogger {
   warn(message: string): void;
@@ -37,6 +38,7 @@ export class NotificationListener {
     private readonly connection: ClientConfig,
     readonly channel: string,
     private readonly logger: ListenerLogger,
+    private readonly clock: WorkflowClock = realClock,
   ) {}
 
   get isListening(): boolean {
@@ -160,17 +162,16 @@ export class NotificationListener {
       try {
         const value = await check();
         if (value !== undefined) return value;
-        const left = deadline - Date.now();
-        if (left <= 0) return undefined;
+        if (deadline <= this.clock.now()) return undefined;
         const poll = (this.listening ? SAFETY_POLL_MS : FALLBACK_POLL_MS) * (0.75 + Math.random() * 0.5);
-        await wakeup.wait(Math.min(left, poll));
+        await wakeup.wait(poll, deadline);
       } finally {
         wakeup.dispose();
       }
     }
   }
 
-  private subscribe(keys: string[], signal?: AbortSignal): { wait(ms: number): Promise<void>; dispose(): void } {
+  private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<void>; dispose(): void } {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     for (const key of keys) {
@@ -180,13 +181,17 @@ export class NotificationListener {
     }
     signal?.addEventListener('abort', wake, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    let cancelWait: (() => void) | undefined;
     return {
-      wait: (ms) => {
-        timer = setTimeout(wake, ms);
+      // The re-check poll is real time; the deadline is the module's clock.
+      wait: (pollMs, deadline) => {
+        timer = setTimeout(wake, pollMs);
+        cancelWait = this.clock.wait(deadline, wake);
         return woken;
       },
       dispose: () => {
         clearTimeout(timer);
+        cancelWait?.();
         signal?.removeEventListener('abort', wake);
         for (const key of keys) {
           const set = this.waiters.get(key);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { realClock, type WorkflowClock } from '../common/clock';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
@@ -25,7 +26,11 @@ export interface QueueStats {
  * read are exact; the rows themselves are taken with FOR UPDATE SKIP LOCKED.
  */
 export class QueueRepository {
-  constructor(private readonly db: SystemDatabase) {}
+  constructor(
+    private readonly db: SystemDatabase,
+    /** Delays and rate limits are workflow time. */
+    private readonly clock: WorkflowClock = realClock,
+  ) {}
 
   /** Claimed rows, now PENDING on the executor; `hasSteps` tells whether there are checkpoints to replay. */
   async claim(request: ClaimRequest): Promise<{ row: WorkflowStatusRow; hasSteps: boolean }[]> {
@@ -45,13 +50,13 @@ export class QueueRepository {
     ];
     const toClaimed = (raw: Record<string, unknown>) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) });
     // Without a limit across executors, SKIP LOCKED alone keeps claims apart: one statement, one commit.
-    if (!globalLimits) return (await this.db.query(text, values(Date.now()))).map(toClaimed);
+    if (!globalLimits) return (await this.db.query(text, values(this.clock.now()))).map(toClaimed);
     return this.db.transaction(async (tx) => {
       // Limits across executors count what the others run: claims of the queue take turns.
       const lock = 'SELECT pg_advisory_xact_lock($1)';
       await tx.query(lock, [this.lockKey(queue.name)]);
       // Read the clock only once the lock is held, so start times recorded under it never go backwards.
-      return (await tx.query(text, values(Date.now()))).map(toClaimed);
+      return (await tx.query(text, values(this.clock.now()))).map(toClaimed);
     });
   }
 
@@ -127,7 +132,7 @@ export class QueueRepository {
   /** When the next delayed or rate-limited workflow of these queues may start (epoch ms), if any. */
   async nextEligibleAt(queues: QueueOptions[]): Promise<number | null> {
     if (queues.length === 0) return null;
-    const now = Date.now();
+    const now = this.clock.now();
     const delayed = await this.db.query<{ at: string | null }>(
       `SELECT min(delay_until) AS at FROM {schema}.workflow_status
         WHERE queue_name = ANY($1::text[]) AND status = 'ENQUEUED' AND delay_until > $2`,

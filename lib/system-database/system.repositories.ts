@@ -1,4 +1,5 @@
 import { AdminRepository } from './admin.repository';
+import type { WorkflowClock } from '../common/clock';
 import { CheckpointRepository } from './checkpoint.repository';
 import { CommunicationRepository } from './communication.repository';
 import { ExecutorRepository } from './executor.repository';
@@ -29,7 +30,7 @@ export interface SystemRepositories {
 }
 
 /** The repositories, built once for the Nest module and for `WorkflowClient.connect` alike. */
-export function createRepositories(system: SystemDatabase): SystemRepositories {
+export function createRepositories(system: SystemDatabase, clock?: WorkflowClock): SystemRepositories {
   const listing = new ListingRepository(system);
   const checkpoints = new CheckpointRepository(system);
   const communication = new CommunicationRepository(system);
@@ -40,13 +41,13 @@ export function createRepositories(system: SystemDatabase): SystemRepositories {
     admin: new AdminRepository(system, listing, checkpoints, communication),
     checkpoints,
     communication,
-    queues: new QueueRepository(system),
+    queues: new QueueRepository(system, clock),
     scheduler: new SchedulerRepository(system),
     executors: new ExecutorRepository(system),
   };
 }
 
 /** The LISTEN connection of the system schema's notification channel (not started). */
-export function createListener(system: SystemDatabase, logger: ListenerLogger): NotificationListener {
-  return new NotificationListener(system.connectionConfig('listen'), notificationChannel(system.schema), logger);
+export function createListener(system: SystemDatabase, logger: ListenerLogger, clock?: WorkflowClock): NotificationListener {
+  return new NotificationListener(system.connectionConfig('listen'), notificationChannel(system.schema), logger, clock);
 }
