@@ -101,6 +101,7 @@ const MAY_IMPORT = {
     'discovery',
     'queues',
     'recovery',
+    'evolution',
     'dbos.module.ts',
     'dbos.database.ts',
     'dbos.options.ts',

@@ -9,6 +9,7 @@ import { RunningWorkflows } from '../execution/running-workflows.table';
 import { QueueDispatcher } from '../queues/queue.dispatcher';
 import { QueueRegistry } from '../queues/queue.registry';
 import { WorkflowResumer } from '../recovery/workflow.resumer';
+import { WorkflowReplayer, type ReplayOptions } from '../evolution/workflow.replayer';
 import { durationMs, type Duration } from './duration.util';
 import { IdleProbe } from './idle.probe';
 import type { TestClock } from './test.clock';
@@ -39,6 +40,7 @@ export class DbosTestKit {
     private readonly registry: WorkflowRegistry,
     private readonly resumer: WorkflowResumer,
     private readonly dispatcher: QueueDispatcher,
+    private readonly replayer: WorkflowReplayer,
     queues: QueueRegistry,
   ) {
     this.idle = new IdleProbe(clock, runs, database, registry, queues);
@@ -84,6 +86,15 @@ export class DbosTestKit {
       }
       await sleep(IDLE_CHECK_MS);
     }
+  }
+
+  /**
+   * Re-runs a recorded workflow's code against its checkpoints without executing any step or
+   * writing anything: resolves when the code still takes the recorded path, rejects with
+   * DbosNondeterminismError naming the position, the recorded and the new step where it diverges.
+   */
+  replay(workflowId: string, options?: ReplayOptions): Promise<void> {
+    return this.replayer.replay(workflowId, options);
   }
 
   /**

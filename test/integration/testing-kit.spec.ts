@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Injectable, Module, NotFoundException,
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import type { App } from 'supertest/types';
-import { DbosContext, DbosTimeoutError, Scheduled, Step, Workflow, WorkflowClient } from 'nestjs-dbos';
+import { DbosContext, DbosNondeterminismError, DbosTimeoutError, Scheduled, Step, Workflow, WorkflowClient } from 'nestjs-dbos';
 import { DbosTestingModule, DbosTestKit } from 'nestjs-dbos/testing';
 import { DBOS_RESOLVED_OPTIONS } from '../../lib/dbos.constants';
 import { sql } from '../support/database';
@@ -69,6 +69,8 @@ class OnboardingService {
 @Injectable()
 class FulfilmentService {
   gate?: Promise<void>;
+  /** A deploy that renamed the second step. */
+  renamed = false;
 
   constructor(private readonly dbos: DbosContext) {}
 
@@ -81,12 +83,17 @@ class FulfilmentService {
     return n;
   }
 
+  @Step()
+  async renamedStep(n: number, orderId: string): Promise<number> {
+    return this.step(n, orderId);
+  }
+
   /** Three steps and a day's wait between the second and the third. */
   @Workflow()
   async fulfil(orderId: string): Promise<number> {
     let total = 0;
     for (let n = 0; n < 3; n++) {
-      total += await this.step(n, orderId);
+      total += this.renamed && n === 1 ? await this.renamedStep(n, orderId) : await this.step(n, orderId);
       hooks.get(`${orderId}:after:${n}`)?.();
       hooks.delete(`${orderId}:after:${n}`);
       if (n === 1) await this.dbos.sleep(DAY);
@@ -275,6 +282,32 @@ describe('nestjs-dbos/testing: a Nest e2e test of durable workflows', () => {
     await kit.runUntilIdle();
     await kit.advanceTime('1d');
     expect(await stuck.getResult()).toBe(3);
+  });
+});
+
+describe('DbosTestKit.replay', () => {
+  it('passes on the code that recorded the workflow and names the diverging step once a step is renamed', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [DbosTestingModule.forRoot(), OnboardingModule] }).compile();
+    const app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+    try {
+      const kit = app.get(DbosTestKit);
+      const client = app.get(WorkflowClient);
+      const fulfilment = app.get(FulfilmentService);
+      const handle = await client.start(FulfilmentService, { workflowId: 'replayed-order' }).fulfil('replayed-order');
+      await kit.runUntilIdle();
+      await kit.advanceTime('1d');
+      expect(await handle.getResult()).toBe(3);
+      effects.length = 0;
+      await expect(kit.replay('replayed-order')).resolves.toBeUndefined();
+      expect(effects).toEqual([]); // no step ran
+      fulfilment.renamed = true;
+      const err = (await kit.replay('replayed-order').catch((e: unknown) => e)) as DbosNondeterminismError;
+      expect(err).toBeInstanceOf(DbosNondeterminismError);
+      expect([err.stepId, err.recordedName, err.calledName]).toEqual([1, 'FulfilmentService.step', 'FulfilmentService.renamedStep']);
+    } finally {
+      await app.close();
+    }
   });
 });
 
