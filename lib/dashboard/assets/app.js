@@ -69,12 +69,13 @@ async function start() {
     document.getElementById('main').replaceChildren(errorState(err));
     return;
   }
-  document
-    .getElementById('mode')
-    .replaceChildren(
+  document.getElementById('mode').replaceChildren(
+    // replaceChildren() writes a null as the text "null": only the chips that apply.
+    ...[
       el('span', { class: 'chip', title: 'The application version this process runs' }, `version ${config.applicationVersion}`),
       config.readOnly ? el('span', { class: 'chip chip-warn' }, 'read-only') : null,
-    );
+    ].filter(Boolean),
+  );
   window.addEventListener('popstate', renderIfChanged);
   window.addEventListener('hashchange', renderIfChanged);
   await render();

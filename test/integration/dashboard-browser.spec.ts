@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { INestApplication } from '@nestjs/common';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { WorkflowClient } from '../../lib';
+import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { Shop, startDashboardApp } from '../support/dashboard-app';
+import { waitFor } from '../support/wait';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The screenshots docs/dashboard.md shows are the ones this test takes. */
+const SHOTS = join(__dirname, '..', '..', 'docs', 'dashboard');
+const describeInChromium = existsSync(CHROMIUM) ? describe : describe.skip;
+const suiteName = existsSync(CHROMIUM) ? 'dashboard in Chromium' : `dashboard in Chromium (SKIPPED: no browser at ${CHROMIUM}; apt-get install chromium)`;
+
+describeInChromium(suiteName, () => {
+  const schema = uniqueSchema('dash_ui');
+  let app: INestApplication;
+  let client: WorkflowClient;
+  let browser: Browser;
+  let page: Page;
+  let base: string;
+  const pageErrors: string[] = [];
+  const statusOf = async (id: string) =>
+    (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    app = await startDashboardApp(schema, { path: '/dbos' });
+    await app.listen(0, '127.0.0.1');
+    base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/dbos`;
+    client = app.get(WorkflowClient);
+    for (let i = 1; i <= 6; i++) await (await client.start(Shop, { workflowId: `order-${1000 + i}` }).order(`sku-${i}`, 10 * i)).getResult();
+    const failing = await client.start(Shop, { workflowId: 'order-1007' }).order('<img src=x onerror="window.__pwned = true">', -5);
+    await failing.getResult().catch(() => undefined);
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'backlog', workflowId: 'order-1008' }, 'sku-8', 80);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await dropSchema(schema);
+  });
+
+  it('lists the workflows and shows a new one without a reload', async () => {
+    await page.goto(`${base}#/workflows`);
+    await page.locator('#live.chip-live').waitFor();
+    await page.locator('tr[data-id="order-1007"][data-status="ERROR"]').waitFor();
+    expect(await page.locator('#workflows tbody tr').count()).toBe(8);
+    await client.start(Shop, { workflowId: 'order-1009' }).approval('sku-9');
+    await page.locator('tr[data-id="order-1009"][data-status="PENDING"]').waitFor({ timeout: 10_000 });
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+    await page.waitForTimeout(2_100); // the new row's highlight fades
+    await shot('workflows');
+  });
+
+  it('opens a workflow and shows its steps; cancels it and resumes it, each after a confirmation', async () => {
+    await page.locator('tr[data-id="order-1009"] a').click();
+    await page.locator('.timeline li.step').first().waitFor();
+    expect(await page.locator('.timeline li.step .step-name').first().textContent()).toBe('Shop.reserve');
+    await page.locator('#cancel').click();
+    await page.locator('dialog.confirm[open]').waitFor();
+    await shot('confirm-cancel');
+    expect(await statusOf('order-1009')).toBe('PENDING');
+    await page.locator('dialog.confirm [data-confirm]').click();
+    await page.locator('.toast-ok').first().waitFor();
+    expect(await statusOf('order-1009')).toBe('CANCELLED');
+    await page.locator('h1 .badge', { hasText: 'CANCELLED' }).waitFor();
+    await page.locator('#resume').click();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    await waitFor(async () => (await statusOf('order-1009')) === 'PENDING');
+    await page.locator('h1 .badge', { hasText: 'PENDING' }).waitFor();
+  });
+
+  it('forks a workflow from step 2 and opens the fork', async () => {
+    await page.goto(`${base}#/workflow/order-1003`);
+    await page.locator('[data-fork="2"]').click();
+    await page.locator('dialog.confirm[open]', { hasText: 'Fork from step 2' }).waitFor();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    await page.locator('.facts', { hasText: 'order-1003' }).waitFor();
+    const forks = await sql<{ workflow_id: string }>(`SELECT workflow_id FROM ${schema}.workflow_status WHERE forked_from = 'order-1003'`);
+    expect(forks).toHaveLength(1);
+    expect(page.url()).toContain(`#/workflow/${forks[0].workflow_id}`);
+    await expect(client.retrieve(forks[0].workflow_id).getResult()).resolves.toBe('paid 30');
+  });
+
+  it('shows a failed workflow: its error and stack as text, no script from the payload runs', async () => {
+    await page.goto(`${base}#/workflow/order-1007`);
+    await page.locator('.error-box').first().waitFor();
+    const title = await page.locator('.card .error-title').first().textContent();
+    expect(title).toContain('<script>window.__pwned = true</script>');
+    // The inputs are shown as JSON: the payload is a string literal, as text.
+    expect(await page.locator('.card').first().textContent()).toContain(JSON.stringify('<img src=x onerror="window.__pwned = true">'));
+    await page.locator('.card .stack summary').first().click();
+    expect(await page.locator('.card .stack pre').first().textContent()).toContain('RangeError');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+    expect(await page.locator('.card script, .card img').count()).toBe(0);
+    await page.locator('.card .stack summary').first().click();
+    await shot('workflow');
+  });
+
+  it('filters by status from the form; the filter is in the URL, so a link shows the same view', async () => {
+    await page.goto(`${base}#/workflows`);
+    await page.locator('#filters select[name="status"]').selectOption('ERROR');
+    await page.locator('#filters button[type="submit"]').click();
+    await page.waitForFunction(() => location.hash.includes('status=ERROR'));
+    await page.locator('#workflows tbody tr').first().waitFor();
+    expect(await page.locator('#workflows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual(['order-1007']);
+    const other = await browser.newPage();
+    await other.goto(page.url());
+    await other.locator('#workflows tbody tr').first().waitFor();
+    expect(await other.locator('#workflows tbody tr').count()).toBe(1);
+    expect(await other.locator('#filters select[name="status"]').inputValue()).toBe('ERROR');
+    await other.close();
+    await page.goto(`${base}#/workflows?status=NOPE`);
+    expect(await page.locator('.alert-bad').textContent()).toContain('Unknown status "NOPE"');
+  });
+
+  it('shows the queues, executors and overview pages', async () => {
+    await page.goto(`${base}#/queues`);
+    await page.locator('tr[data-queue="backlog"]').waitFor();
+    expect(await page.locator('tr[data-queue="backlog"] td').nth(1).textContent()).toBe('1');
+    expect(await page.locator('tr[data-queue="orders"] td').nth(4).textContent()).toBe('3');
+    await shot('queues');
+    await page.goto(`${base}#/executors`);
+    await page.locator('text=dash-exec').first().waitFor();
+    await shot('executors');
+    await page.goto(`${base}#/overview`);
+    await page.locator('svg.chart').first().waitFor();
+    await shot('overview');
+  });
+
+  it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await phone.goto(`${base}#/workflows`);
+    await phone.locator('#workflows tbody tr').first().waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: join(SHOTS, 'workflows-phone.png') });
+    await phone.close();
+    expect(pageErrors).toEqual([]);
+  });
+});
