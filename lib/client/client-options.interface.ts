@@ -1,0 +1,32 @@
+/** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
+
+export interface WorkflowClientConnectOptions {
+  /** `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`. */
+  database: { url: string; poolSize?: number; applicationName?: string };
+  schema?: string;
+}
+
+/** One value of a workflow stream as a server-sent event (the shape Nest's `@Sse()` sends). */
+export interface StreamEvent<T> {
+  data: T;
+  /** The value's offset in the stream. */
+  id: string;
+}
+
+export interface SendOptions {
+  /** Sending twice with one key to one workflow delivers once, also after the workflow received the first. */
+  idempotencyKey?: string;
+}
+
+export interface ResumeOptions {
+  /** Move the workflow to this application version (see resume). */
+  applicationVersion?: string;
+}
+
+export interface ForkOptions {
+  /** First step to run again; the checkpoints before it are reused. */
+  fromStep: number;
+  /** Version the fork runs on (default: the original's). */
+  applicationVersion?: string;
+  workflowId?: string;
+}
