@@ -1,9 +1,7 @@
+import { DB_NOW } from './sql';
 import { STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
 import type { SystemDatabase } from './system.database';
-
-/** Now on the database's clock (epoch ms), so ages do not depend on this host's clock. */
-const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /** Most rows of one kind a workflow's page shows (a workflow with more shows the first ones). */
 const DETAIL_LIMIT = 500;

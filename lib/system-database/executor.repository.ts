@@ -1,10 +1,8 @@
+import { DB_NOW } from './sql';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { Queryable } from './queryable.interface';
 import type { SystemDatabase } from './system.database';
-
-/** Now on the database's clock (epoch ms): leases are judged on one clock, not each host's. */
-const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /** An orphan (w joined to its executor e): $1 version, $2 this executor, $3 lease, $4 workflow names run here. */
 const ORPHAN_CONDITION = `w.status = 'PENDING' AND w.application_version = $1 AND w.executor_id <> $2 AND w.workflow_name = ANY($4::text[])

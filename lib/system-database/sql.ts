@@ -3,6 +3,9 @@ import type { QueryResultRow } from 'pg';
 import type { EntityManager } from 'typeorm';
 import type { Queryable } from './queryable.interface';
 
+/** Now on the database's clock (epoch ms), as executor leases and heartbeats are judged. */
+export const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+
 /** Where the system schema goes in a statement's text (`{schema}.workflow_status`): each statement names its tables so. */
 export const SCHEMA_PLACEHOLDER = '{schema}';
 

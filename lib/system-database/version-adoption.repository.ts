@@ -1,9 +1,7 @@
+import { DB_NOW } from './sql';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
 import type { SystemDatabase } from './system.database';
-
-/** Now on the database's clock (epoch ms), as the executor leases are judged. */
-const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
 /** No executor of the row's version heartbeated within the lease ($lease). */
 const versionIsSilent = (lease: string) =>
