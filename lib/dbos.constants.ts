@@ -16,6 +16,9 @@ export const DEFAULT_SCHEMA = 'dbos';
 /** Connections in a module's system pool, unless `database.poolSize` says otherwise. */
 export const DEFAULT_POOL_SIZE = 10;
 
+/** How long startup keeps retrying an unreachable database (module, standalone client), unless `startupRetryMs` says otherwise. */
+export const DEFAULT_STARTUP_RETRY_MS = 30_000;
+
 /** statement_timeout of the module's own connections, unless `database.statementTimeoutMs` says otherwise. */
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
 

@@ -19,7 +19,7 @@ import { WorkflowControl } from './execution/workflow.control';
 import { WorkflowExecutor } from './execution/workflow.executor';
 import { QueueDispatcher } from './queues/queue.dispatcher';
 import { ExecutorMonitor } from './recovery/executor.monitor';
-import { RecoveryService } from './recovery/recovery.service';
+import { RecoveryRunner } from './recovery/recovery.runner';
 import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
@@ -43,7 +43,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     private readonly executor: WorkflowExecutor,
     private readonly control: WorkflowControl,
     private readonly resumer: WorkflowResumer,
-    private readonly recovery: RecoveryService,
+    private readonly recovery: RecoveryRunner,
     private readonly dispatcher: QueueDispatcher,
     private readonly monitor: ExecutorMonitor,
     private readonly scheduler: WorkflowScheduler,

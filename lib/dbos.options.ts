@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
-import { DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_STATEMENT_TIMEOUT_MS } from './dbos.constants';
+import type { DataSource } from 'typeorm';
+import { DEFAULT_POOL_SIZE, DEFAULT_SCHEMA, DEFAULT_STARTUP_RETRY_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from './dbos.constants';
+import { DbosConfigurationError } from './errors/configuration.error';
 import type { ExecutorSettings } from './execution/executor.settings';
-import type { DatabaseOptions, DbosModuleOptions, RetentionOptions } from './interfaces/dbos-module-options.interface';
+import type { DatabaseConnectionOptions, DbosModuleOptions, RetentionOptions } from './interfaces/dbos-module-options.interface';
 
 /** Module options with every default filled in: the one place defaults live. */
-export interface ResolvedDbosOptions extends DbosModuleOptions {
+export interface ResolvedDbosOptions extends Omit<DbosModuleOptions, 'database'> {
   schema: string;
   executorId: string;
   runMigrations: boolean;
@@ -12,18 +14,31 @@ export interface ResolvedDbosOptions extends DbosModuleOptions {
   shutdownTimeoutMs: number;
   maxPayloadBytes: number;
   recovery: { maxRecoveryAttempts: number; executorLeaseMs: number };
-  database: DatabaseOptions & Required<Pick<DatabaseOptions, 'poolSize' | 'startupRetryMs' | 'statementTimeoutMs' | 'applicationName'>>;
+  database: ResolvedDatabaseOptions;
   retention?: Required<RetentionOptions>;
 }
 
+/** `database` with its defaults; `url` and `dataSource` as given (at most one of them). */
+export type ResolvedDatabaseOptions = DatabaseConnectionOptions &
+  Required<Pick<DatabaseConnectionOptions, 'poolSize' | 'startupRetryMs' | 'statementTimeoutMs' | 'applicationName'>> & {
+    url?: string;
+    dataSource?: DataSource;
+  };
+
 export function resolveDbosOptions(options: DbosModuleOptions): ResolvedDbosOptions {
+  if (options.database?.url !== undefined && options.database.dataSource !== undefined) {
+    throw new DbosConfigurationError(
+      'database.url and database.dataSource were both given; pass one: `database: { url }` for pools the module opens, ' +
+        "or `database: { dataSource }` to share the app's TypeORM DataSource (its connection settings then apply).",
+    );
+  }
   const executorId = options.executorId ?? process.env.DBOS_EXECUTOR_ID ?? hostname();
   return {
     ...options,
     database: {
       ...options.database,
       poolSize: options.database?.poolSize ?? DEFAULT_POOL_SIZE,
-      startupRetryMs: options.database?.startupRetryMs ?? 30_000,
+      startupRetryMs: options.database?.startupRetryMs ?? DEFAULT_STARTUP_RETRY_MS,
       statementTimeoutMs: options.database?.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
       applicationName: options.database?.applicationName ?? `nestjs-dbos:${executorId}`,
     },

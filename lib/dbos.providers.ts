@@ -29,6 +29,7 @@ import { VersionAdopter } from './evolution/version.adopter';
 import { WorkflowReplayer } from './evolution/workflow.replayer';
 import { VersionAdoptionRepository } from './system-database/version-adoption.repository';
 import { ExecutorMonitor } from './recovery/executor.monitor';
+import { RecoveryRunner } from './recovery/recovery.runner';
 import { RecoveryService } from './recovery/recovery.service';
 import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
@@ -148,11 +149,12 @@ export function createDbosProviders(): Provider[] {
       inject: [DBOS_SYSTEM_DATABASE, WorkflowExecutor, RunningWorkflows, WorkflowRegistry, QueueRegistry],
     },
     {
-      provide: RecoveryService,
+      provide: RecoveryRunner,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, registry: WorkflowRegistry, resumer: WorkflowResumer, runs: RunningWorkflows) =>
-        new RecoveryService(database.repositories.recovery, database.repositories.listing, database.repositories.admin, registry, resumer, runs, settings),
+        new RecoveryRunner(database.repositories.recovery, database.repositories.listing, database.repositories.admin, registry, resumer, runs, settings),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, WorkflowRegistry, WorkflowResumer, RunningWorkflows],
     },
+    { provide: RecoveryService, useFactory: (runner: RecoveryRunner) => new RecoveryService(runner), inject: [RecoveryRunner] },
     {
       provide: ExecutorMonitor,
       useFactory: (
@@ -187,7 +189,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowClient,
       useFactory: (database: DbosDatabase, control: WorkflowControl) =>
-        new WorkflowClient({ ...database.repositories, listener: database.listener, local: control }),
+        WorkflowClient.over({ ...database.repositories, listener: database.listener, local: control }),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowControl],
     },
     {
@@ -260,4 +262,4 @@ export function createDbosProviders(): Provider[] {
 }
 
 /** What the module gives the app: the public API only. */
-export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, QueueDispatcher, RecoveryService, DbosHealthIndicator, WorkflowReplayer];
+export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, RecoveryService, DbosHealthIndicator, WorkflowReplayer];

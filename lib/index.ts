@@ -7,7 +7,6 @@ export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClie
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';
 export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
-export { QueueDispatcher } from './queues/queue.dispatcher';
 export { QueueRegistry } from './queues/queue.registry';
 
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
@@ -16,7 +15,6 @@ export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 export {
   DbosHealthIndicator,
-  DbosHealthCheckError,
   type DbosHealthResult,
   type DbosHealthDetails,
   type DbosLivenessResult,

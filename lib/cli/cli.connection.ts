@@ -51,7 +51,14 @@ export async function openSystemDatabase(settings: ConnectionSettings, runMigrat
   const { SystemDatabase } = await import('../system-database/system.database');
   return withConnectTimeout(
     settings,
-    SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations, applicationName: 'nestjs-dbos:cli' }),
+    SystemDatabase.open({
+      url: settings.url,
+      schema: settings.schema,
+      poolSize: POOL_SIZE,
+      runMigrations,
+      startupRetryMs: 0,
+      applicationName: 'nestjs-dbos:cli',
+    }),
   );
 }
 

@@ -1,8 +1,11 @@
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
 export interface WorkflowClientConnectOptions {
-  /** `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`. */
-  database: { url: string; poolSize?: number; applicationName?: string };
+  /**
+   * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
+   * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
+   */
+  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number };
   schema?: string;
 }
 

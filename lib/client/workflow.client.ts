@@ -19,20 +19,16 @@ import { checkWorkflowId } from '../workflow/workflow.limits';
 import { isTerminal } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type GetStatusOptions, type LocalResults } from './workflow.handle';
+import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
+
+export type { ClassType, WorkflowStarter } from './workflow.starter';
 import { eventKey, INTERNAL_QUEUE, statusKey, streamKey } from '../system-database/system.names';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
 const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
 
-/** A class, by its constructor. */
-export type ClassType<T = unknown> = abstract new (...args: never[]) => T;
-
-/** `start(Type, options)` gives an object with the workflow methods of Type, each starting it and returning a handle. */
-export type WorkflowStarter<T> = {
-  [K in keyof T as T[K] extends (...args: never[]) => Promise<unknown> ? K : never]: T[K] extends (...args: infer A) => Promise<infer R>
-    ? (...args: A) => Promise<WorkflowHandle<R>>
-    : never;
-};
+/** Only this module builds clients (see the constructor). */
+const BUILT_HERE = Symbol('WorkflowClient.over');
 
 /** What the client needs of an in-process executor, when there is one. */
 export interface LocalWorkflowRuntime extends LocalResults {
@@ -42,6 +38,7 @@ export interface LocalWorkflowRuntime extends LocalResults {
   fork(workflowId: string, options: ForkOptions): Promise<string>;
 }
 
+/** @internal */
 export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
   listener: NotificationListener;
   local?: LocalWorkflowRuntime;
@@ -56,7 +53,22 @@ import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClie
  * app, or use `WorkflowClient.connect()` from any Node process.
  */
 export class WorkflowClient {
-  constructor(private readonly backend: WorkflowClientBackend) {}
+  /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
+  constructor(
+    key: typeof BUILT_HERE,
+    private readonly backend: WorkflowClientBackend,
+  ) {
+    if (key !== BUILT_HERE) {
+      throw new DbosConfigurationError(
+        'WorkflowClient is not constructed directly: inject it in a Nest app that imports DbosModule, or call `await WorkflowClient.connect({ database: { url } })` elsewhere.',
+      );
+    }
+  }
+
+  /** @internal A client over the module's repositories (the Nest provider) or a connection of its own (`connect`). */
+  static over(backend: WorkflowClientBackend): WorkflowClient {
+    return new WorkflowClient(BUILT_HERE, backend);
+  }
 
   /** A client of its own, outside Nest. Close it with `close()`. */
   static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
@@ -66,11 +78,12 @@ export class WorkflowClient {
       poolSize: options.database.poolSize ?? 4,
       schema,
       runMigrations: false,
+      startupRetryMs: options.database.startupRetryMs,
       applicationName: options.database.applicationName ?? 'nestjs-dbos:client',
     });
     const listener = createListener(system, console);
     await listener.start();
-    return new WorkflowClient({
+    return WorkflowClient.over({
       ...createRepositories(system),
       listener,
       close: async () => {
@@ -82,15 +95,9 @@ export class WorkflowClient {
 
   /** `await client.start(CheckoutService, { workflowId }).checkout(order)` returns a handle at once. */
   start<T>(type: ClassType<T>, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
-    return new Proxy({} as WorkflowStarter<T>, {
-      get: (_target, methodName) => {
-        if (typeof methodName !== 'string') return undefined;
-        return async (...args: unknown[]) => {
-          const workflowId = await this.requireLocal('start()').start(type as ClassType, methodName, args, options);
-          return this.retrieve(workflowId);
-        };
-      },
-    });
+    return workflowStarter<T>(async (methodName, args) =>
+      this.retrieve(await this.requireLocal('start()').start(type as ClassType, methodName, args, options)),
+    );
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import type { WorkflowStarter } from '../client/workflow.client';
+import { workflowStarter, type WorkflowStarter } from '../client/workflow.starter';
 import { DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosError } from '../errors/dbos.error';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
@@ -103,9 +103,6 @@ export class DbosContext {
 
   /** Starts a workflow; from a workflow it is a child, its start and its result checkpointed. */
   startWorkflow<T>(type: abstract new (...args: never[]) => T, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
-    return new Proxy({} as WorkflowStarter<T>, {
-      get: (_target, methodName) =>
-        typeof methodName === 'string' ? (...args: unknown[]) => this.runtime.startWorkflow(type, methodName, args, options) : undefined,
-    });
+    return workflowStarter<T>((methodName, args) => this.runtime.startWorkflow(type, methodName, args, options));
   }
 }

@@ -1,5 +1,4 @@
 import type { ModuleRef } from '@nestjs/core';
-import { DbosError } from '../errors/dbos.error';
 import type { RecoveryService } from '../recovery/recovery.service';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { SystemDatabase } from '../system-database/system.database';
@@ -21,19 +20,6 @@ export interface DbosHealthDetails extends DbosLivenessDetails {
 
 export type DbosLivenessResult = Record<string, DbosLivenessDetails>;
 export type DbosHealthResult = Record<string, DbosHealthDetails>;
-
-/**
- * @deprecated No longer thrown: the indicator reports `down` through terminus'
- * HealthIndicatorService, which terminus answers with a 503. Kept so existing imports compile.
- */
-export class DbosHealthCheckError extends DbosError {
-  constructor(
-    message: string,
-    readonly causes: DbosHealthResult,
-  ) {
-    super(message);
-  }
-}
 
 const PING_TIMEOUT_MS = 2_000;
 

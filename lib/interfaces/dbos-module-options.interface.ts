@@ -1,15 +1,29 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 
-export interface DatabaseOptions {
-  /** Postgres connection URL of the system database. */
+/** The system database, by URL: the module opens its own pools. */
+export interface DatabaseUrlOptions extends DatabaseConnectionOptions {
+  /** Postgres connection URL of the system database (undefined: the embedded Postgres, development only). */
   url?: string;
+  dataSource?: never;
+}
+
+/** The system database is the app's own TypeORM DataSource. */
+export interface DatabaseDataSourceOptions extends DatabaseConnectionOptions {
   /**
    * An existing TypeORM DataSource of the app (postgres). `@Transaction` methods run on it and the
    * system tables live in the same database, so app writes and checkpoints commit together.
    * The module never destroys a DataSource it did not create.
    */
-  dataSource?: DataSource;
+  dataSource: DataSource;
+  url?: never;
+}
+
+/** `{ url }` or `{ dataSource }`, never both (refused at startup with DbosConfigurationError). */
+export type DatabaseOptions = DatabaseUrlOptions | DatabaseDataSourceOptions;
+
+/** What both forms of `database` share. */
+export interface DatabaseConnectionOptions {
   /**
    * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
    * module opens the database itself (`url`, or the embedded one). With `dataSource`, that

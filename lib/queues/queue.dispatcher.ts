@@ -47,14 +47,6 @@ export class QueueDispatcher {
     private readonly listener: NotificationListener,
   ) {}
 
-  /**
-   * Declares a queue at runtime.
-   * @deprecated Use `QueueRegistry.register` (same arguments); this stays as an alias.
-   */
-  register(queue: QueueOptions): void {
-    this.queues.register(queue);
-  }
-
   /** Starts claiming: woken by enqueues anywhere (NOTIFY), local slots freeing, and new queues. */
   start(): void {
     if (!this.subscribed) {

@@ -3,7 +3,7 @@ import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { backoff } from '../common/backoff.util';
-import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
+import { DEFAULT_POOL_SIZE, DEFAULT_STARTUP_RETRY_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
 import { describeTarget } from '../common/database-target.util';
 import { delay } from '../common/delay.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
@@ -22,7 +22,7 @@ export interface SystemDatabaseConfig {
   schema: string;
   poolSize?: number;
   runMigrations: boolean;
-  /** Keep retrying an unreachable database at startup for this long. Default 0: fail at once. */
+  /** Keep retrying an unreachable database at startup for this long. Default DEFAULT_STARTUP_RETRY_MS (30 s); 0 fails at once. */
   startupRetryMs?: number;
   /**
    * Longest a statement of the module may take (server-side statement_timeout; the client gives up
@@ -93,7 +93,7 @@ export class SystemDatabase implements Sql {
     let connected = false;
     try {
       // A connection lost at any point of the startup (connecting, migrating) is retried until startupRetryMs.
-      return await retryWhileUnreachable(config.startupRetryMs ?? 0, `reach ${target}`, logger, async () => {
+      return await retryWhileUnreachable(config.startupRetryMs ?? DEFAULT_STARTUP_RETRY_MS, `reach ${target}`, logger, async () => {
         const dataSource = new DataSource(systemDataSourceOptions(config, true, 'system'));
         connected = false;
         try {

@@ -5,7 +5,7 @@ import { DBOS_CLOCK, DBOS_RESOLVED_OPTIONS, DBOS_SYSTEM_DATABASE } from '../dbos
 import { DbosModule } from '../dbos.module';
 import type { ResolvedDbosOptions } from '../dbos.options';
 import { DbosDatabase } from '../dbos.database';
-import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
+import type { DatabaseOptions, DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
 import { DbosTestKit } from './dbos.test-kit';
 import { TestClock } from './test.clock';
 
@@ -17,12 +17,10 @@ import { TestClock } from './test.clock';
 @Module({})
 export class DbosTestingModule {
   static forRoot(options: DbosModuleOptions = {}): DynamicModule {
-    const url = options.database?.url ?? (options.database?.dataSource ? undefined : process.env.DATABASE_URL);
-    const dbos = DbosModule.forRoot({
-      ...options,
-      schema: options.schema ?? `dbos_test_${randomBytes(6).toString('hex')}`,
-      database: { ...options.database, ...(url ? { url } : {}) },
-    });
+    const database: DatabaseOptions | undefined = options.database?.dataSource
+      ? options.database
+      : { ...options.database, url: options.database?.url ?? process.env.DATABASE_URL };
+    const dbos = DbosModule.forRoot({ ...options, schema: options.schema ?? `dbos_test_${randomBytes(6).toString('hex')}`, database });
     const providers: Provider[] = [
       { provide: DBOS_CLOCK, useFactory: () => new TestClock() },
       {

@@ -85,6 +85,7 @@ describe('DbosModule options', () => {
       url: 'postgres://app:s3cret@127.0.0.1:1/app',
       schema,
       runMigrations: true,
+      startupRetryMs: 0,
     }).catch((e: Error) => e);
     expect(error).toBeInstanceOf(DbosDatabaseUnavailableError);
     expect((error as Error).message).toContain('postgres://app:***@127.0.0.1:1/app');

@@ -1,5 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { DbosConfigurationError, DbosConflictError, DbosTimeoutError, QueueDispatcher, Step, Workflow, WorkflowClient, DbosContext } from '../../lib';
+import { DbosConfigurationError, DbosConflictError, DbosTimeoutError, QueueRegistry, Step, Workflow, WorkflowClient, DbosContext } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
@@ -156,10 +156,10 @@ describe('durable queues (one process)', () => {
   });
 
   it('a queue registered at runtime is dispatched', async () => {
-    app.get(QueueDispatcher).register({ name: 'late', workerConcurrency: 2 });
+    app.get(QueueRegistry).register({ name: 'late', workerConcurrency: 2 });
     const handle = await client.start(Jobs, { queue: 'late' }).job(null, 5);
     await expect(handle.getResult({ timeoutMs: 10_000 })).resolves.toBe(5);
-    expect(() => app.get(QueueDispatcher).register({ name: 'late', workerConcurrency: 3 })).toThrow(/already registered/);
+    expect(() => app.get(QueueRegistry).register({ name: 'late', workerConcurrency: 3 })).toThrow(/already registered/);
     const rows = await sql(`SELECT queue_name FROM "${schema}".workflow_status WHERE workflow_id = $1`, [handle.workflowId]);
     expect(rows).toEqual([{ queue_name: 'late' }]);
   });

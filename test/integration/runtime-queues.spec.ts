@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DbosConfigurationError, QueueDispatcher, QueueRegistry, Step, Workflow, WorkflowClient } from '../../lib';
+import { DbosConfigurationError, QueueRegistry, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, uniqueSchema } from '../support/database';
 
@@ -18,7 +18,7 @@ describe('queues registered at runtime', () => {
   const schema = uniqueSchema('rtq');
   afterAll(() => dropSchema(schema));
 
-  it('QueueRegistry.register declares a queue the dispatcher then serves; QueueDispatcher.register is the same registry', async () => {
+  it('QueueRegistry.register declares a queue the dispatcher then serves; a second registration with other options is refused', async () => {
     const app = await createDbosApp([Jobs], { schema });
     try {
       const client = app.get(WorkflowClient);
@@ -27,7 +27,7 @@ describe('queues registered at runtime', () => {
       const handle = await client.start(Jobs, { queue: 'late' }).run(21);
       expect(await handle.getResult({ timeoutMs: 10_000 })).toBe(42);
       expect(app.get(QueueRegistry).get('late')).toEqual({ name: 'late', workerConcurrency: 2 });
-      expect(() => app.get(QueueDispatcher).register({ name: 'late', workerConcurrency: 3 })).toThrow(/already registered with other options/);
+      expect(() => app.get(QueueRegistry).register({ name: 'late', workerConcurrency: 3 })).toThrow(/already registered with other options/);
     } finally {
       await app.close();
     }
