@@ -1,5 +1,5 @@
 import type { WorkflowHandle } from '../client/workflow.handle';
-import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
 
 /** What DbosContext asks of the executor; each call knows the running workflow from the async context. */
 export interface DbosRuntime {
@@ -12,6 +12,7 @@ export interface DbosRuntime {
   getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null>;
   writeStream(key: string, value: unknown): Promise<void>;
   closeStream(key: string): Promise<void>;
+  runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions): Promise<T>;
   patched(name: string): Promise<boolean>;
   deprecatePatch(name: string): Promise<void>;
   startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>;

@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { workflowStarter, type WorkflowStarter } from '../client/workflow.starter';
 import { DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosError } from '../errors/dbos.error';
-import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
 import type { DbosRuntime } from './dbos-runtime.interface';
 import { currentWorkflowContext } from './workflow-context.storage';
 
@@ -85,6 +85,17 @@ export class DbosContext {
   /** Closes this workflow's stream `key`: readers end after its last value. */
   closeStream(key: string): Promise<void> {
     return this.runtime.closeStream(key);
+  }
+
+  /**
+   * Runs `fn` as a step of the running workflow, for code that cannot carry `@Step` (a
+   * third-party client's call, a closure): checkpointed and retried (`options.retries`) like a
+   * `@Step`, so a recovered or replayed workflow gets the recorded result without calling it again.
+   * `options.name` is the step's recorded name (default: the function's name, else `runStep`).
+   * Outside a workflow, or inside a step, `fn` simply runs.
+   */
+  runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions = {}): Promise<T> {
+    return this.runtime.runStep(fn, options);
   }
 
   /**

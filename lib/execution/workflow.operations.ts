@@ -4,10 +4,11 @@ import type { WorkflowHandle } from '../client/workflow.handle';
 import { sleepUntil, type WorkflowClock } from '../common/clock';
 import type { DbosRuntime } from '../context/dbos-runtime.interface';
 import { currentWorkflowContext } from '../context/workflow-context.storage';
-import type { WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
+import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -176,6 +177,13 @@ export class WorkflowOperations implements DbosRuntime {
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
+  }
+
+  async runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions): Promise<T> {
+    if (typeof fn !== 'function') throw new DbosInvalidArgumentError(`DbosContext.runStep(fn, options) needs a function as fn, got ${typeof fn}.`);
+    const name = options.name ?? (fn.name || 'runStep');
+    const registration: StepRegistration = { kind: 'step', name, className: '', methodName: name, method: async () => fn(), options };
+    return (await this.steps.runStep(registration, registration, [])) as T;
   }
 
   patched(name: string): Promise<boolean> {
