@@ -40,7 +40,10 @@ function isPostgresUrl(url: string): boolean {
 export async function connectClient(settings: ConnectionSettings): Promise<WorkflowClient> {
   const { WorkflowClient } = await import('../client/workflow.client');
   try {
-    return await withConnectTimeout(settings, WorkflowClient.connect({ database: { url: settings.url, poolSize: POOL_SIZE }, schema: settings.schema }));
+    return await withConnectTimeout(
+      settings,
+      WorkflowClient.connect({ database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0 }, schema: settings.schema }),
+    );
   } catch (err) {
     throw err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err;
   }

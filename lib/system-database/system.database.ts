@@ -211,21 +211,6 @@ export class SystemDatabase implements Sql {
     }
   }
 
-  /** Resolves once the database answers; rejects with `signal`'s reason if aborted first. */
-  async waitUntilAvailable(signal: AbortSignal, onRetry: (attempt: number, delayMs: number, err: Error) => void): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      signal.throwIfAborted();
-      try {
-        await this.query('SELECT 1');
-        return;
-      } catch (err) {
-        const wait = backoff(attempt);
-        onRetry(attempt, wait, err as Error);
-        await delay(wait, signal);
-      }
-    }
-  }
-
   /**
    * Applies pending migrations; an advisory lock makes concurrent starts take turns. They run on
    * connections of their own without the statement timeout: waiting for another process's
