@@ -303,6 +303,14 @@ function printScale(rows, settings) {
     );
     const lines = r.management.map((m) => [m.call, fixed(m.ms, 2), String(m.rows ?? '-'), m.plan]);
     for (const line of formatTable(['call', 'p50 ms', 'rows', 'plan (scans)'], lines)) console.log(`  ${line}`);
+    if (r.dashboard) {
+      console.log('  the dashboard API over HTTP (DbosDashboardModule in an app on the same database):');
+      for (const line of formatTable(
+        ['route', 'p50 ms'],
+        r.dashboard.map((d) => [d.call, fixed(d.ms, 2)]),
+      ))
+        console.log(`  ${line}`);
+    }
     const t = r.retention;
     console.log(
       `  retention: deleteOlderThan removed ${t.deleted} in ${t.deleteSec} s; throughput ${t.beforeWorkflowsPerSec} wf/s before, ` +

@@ -84,6 +84,47 @@ async function timeCall(probe, name, call) {
   };
 }
 
+// The dashboard's API routes over HTTP (the page's own requests), p50 of 5 after one untimed.
+async function timeDashboard(openDashboard, base) {
+  const { baseUrl, close } = await openDashboard();
+  try {
+    const get = async (route) => {
+      const response = await fetch(`${baseUrl}${route}`);
+      if (!response.ok) throw new Error(`GET ${route}: ${response.status} ${await response.text()}`);
+      return response.json();
+    };
+    const first = await get('/workflows?status=SUCCESS&limit=50');
+    let cursor = first.nextCursor;
+    for (let k = 0; k < 20 && cursor; k++) cursor = (await get(`/workflows?status=SUCCESS&limit=50&cursor=${encodeURIComponent(cursor)}`)).nextCursor;
+    const routes = [
+      ['GET /workflows (newest 50)', '/workflows?limit=50'],
+      ['GET /workflows?status=ERROR', '/workflows?status=ERROR&limit=50'],
+      ['GET /workflows?name=wf3', '/workflows?name=wf3&limit=50'],
+      ['GET /workflows?status=SUCCESS, 21st page (cursor)', `/workflows?status=SUCCESS&limit=50&cursor=${encodeURIComponent(cursor ?? '')}`],
+      ['GET /workflows (1-day range)', `/workflows?limit=50&from=${base + 10 * DAY}&to=${base + 11 * DAY}`],
+      ['GET /workflows/:id', `/workflows/hist-00000500`],
+      ['GET /queues', '/queues'],
+      ['GET /executors', '/executors'],
+      ['GET /overview', '/overview'],
+    ];
+    const timed = [];
+    for (const [call, route] of routes) {
+      await get(route);
+      const times = [];
+      for (let k = 0; k < 5; k++) {
+        const start = performance.now();
+        await get(route);
+        times.push(performance.now() - start);
+      }
+      times.sort((a, b) => a - b);
+      timed.push({ call, ms: Math.round(percentile(times, 50) * 100) / 100 });
+    }
+    return timed;
+  } finally {
+    await close();
+  }
+}
+
 // The throughput of `m` workflows, median of three runs, each after a CHECKPOINT: what a fill or
 // a previous run left dirty is written out first, so the runs compare the tables, not how much
 // of the last minute's writes the server was still flushing.
@@ -165,6 +206,7 @@ async function measureScale(system, ctx, options) {
     }
     const management = [];
     for (const [name, call] of calls) management.push(await timeCall(probe, name, call));
+    const dashboard = ctx.openDashboard ? await timeDashboard(ctx.openDashboard, base) : undefined;
 
     // Retention under load: the same workload while half the history is deleted.
     const before = await steadyThroughput(probe, runOne, m, options.inflight, 12_000_000);
@@ -192,6 +234,7 @@ async function measureScale(system, ctx, options) {
         statementsPerOp: full.statementsPerOp,
         commitsPerOp: full.commitsPerOp,
         management,
+        dashboard,
         retention: {
           deleted,
           deleteSec: Math.round(deleteSec * 10) / 10,

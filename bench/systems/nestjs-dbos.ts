@@ -4,13 +4,30 @@
 import 'reflect-metadata';
 import { Injectable, Module, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { DbosContext, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
+import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
 import { Client } from 'pg';
 import { main, queueProbe, recoveryProbe, waitForCount } from '../harness';
 import { uncounted } from '../counting';
 import { measureScale } from '../scale';
 
 const QUEUE = 'bench';
+
+/**
+ * The dashboard as an app mounts it (its own HTTP app over the same database, taking no work),
+ * so the scale workload can time its API routes on the filled history. Returns its base URL.
+ */
+async function openDashboard(url: string): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+  @Module({
+    imports: [
+      DbosModule.forRoot({ database: { url }, executorId: 'bench-dashboard', applicationVersion: 'bench', startWork: false }),
+      DbosDashboardModule.forRoot({ path: '/dbos' }),
+    ],
+  })
+  class DashboardBenchModule {}
+  const http = await NestFactory.create(DashboardBenchModule, { logger: ['error', 'warn'] });
+  await http.listen(0, '127.0.0.1');
+  return { baseUrl: `${await http.getUrl()}/dbos/api`, close: () => http.close() };
+}
 
 interface QueueJob {
   i: number;
@@ -147,7 +164,17 @@ main('nestjs-dbos', {
       waitForCount('nestjs-dbos queue', async () => (await client.list({ queue: QUEUE, status: 'SUCCESS', loadPayloads: false })).length, expected),
   },
   scale: (options: Record<string, unknown>) =>
-    measureScale('nestjs-dbos', { app, client, url: process.env.BENCH_DATABASE_URL!, runOne: (i: number) => service.wf(i) }, options),
+    measureScale(
+      'nestjs-dbos',
+      {
+        app,
+        client,
+        url: process.env.BENCH_DATABASE_URL!,
+        runOne: (i: number) => service.wf(i),
+        openDashboard: () => openDashboard(process.env.BENCH_DATABASE_URL!),
+      },
+      options,
+    ),
   recovery: {
     async launch(url: string, { executorId, leaseMs }: { executorId: string; leaseMs: number }) {
       recoveryUrl = url;
