@@ -88,7 +88,17 @@ const MAY_IMPORT = {
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
   'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
-  dashboard: ['errors', 'serialization', 'interfaces', 'system-database', 'client', 'filters', 'queues/queue.registry.ts', 'dbos.constants.ts'],
+  dashboard: [
+    'errors',
+    'serialization',
+    'interfaces',
+    'system-database',
+    'client',
+    'filters',
+    'queues/queue.registry.ts',
+    'evolution/workflow.replayer.ts',
+    'dbos.constants.ts',
+  ],
   cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
   // The testing entry (nestjs-dbos/testing) wraps DbosModule: it sits above the root files.
   testing: [

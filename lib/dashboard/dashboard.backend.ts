@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from '../dbos.constants';
 import { DashboardRepository } from '../system-database/dashboard.repository';
+import { VersionAdoptionRepository } from '../system-database/version-adoption.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { SystemDatabase } from '../system-database/system.database';
 
@@ -20,12 +21,18 @@ interface ModuleDatabase {
 export class DashboardBackend {
   private database?: ModuleDatabase;
   private repository?: DashboardRepository;
+  private versions?: VersionAdoptionRepository;
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
   get reads(): DashboardRepository {
     this.repository ??= new DashboardRepository(this.moduleDatabase().system);
     return this.repository;
+  }
+
+  get adoption(): VersionAdoptionRepository {
+    this.versions ??= new VersionAdoptionRepository(this.moduleDatabase().system);
+    return this.versions;
   }
 
   get listener(): NotificationListener {

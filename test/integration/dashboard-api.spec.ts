@@ -165,6 +165,38 @@ describe('dashboard API', () => {
     await client.cancel('queued-old');
   });
 
+  it('lists stranded workflows (a version no live executor runs) with whether each replays on this code, and where it diverges', async () => {
+    await client.start(Shop, { workflowId: 'stranded-ok' }).approval('lamp');
+    await client.start(Shop, { workflowId: 'stranded-bad' }).approval('desk');
+    const reserved = async (id: string) => (await sql(`SELECT 1 FROM ${schema}.operation_outputs WHERE workflow_id = $1 AND step_id = 0`, [id])).length === 1;
+    await waitFor(async () => (await reserved('stranded-ok')) && (await reserved('stranded-bad')));
+    // As recorded by an older build whose executors are gone: v0, and for one of them another first step.
+    await sql(`UPDATE ${schema}.workflow_status SET application_version = 'v0' WHERE workflow_id IN ('stranded-ok', 'stranded-bad')`);
+    await sql(`UPDATE ${schema}.operation_outputs SET step_name = 'Shop.hold' WHERE workflow_id = 'stranded-bad' AND step_id = 0`);
+    await client.enqueue({ workflowName: 'Legacy.flow', queue: 'elsewhere', workflowId: 'stranded-gone', applicationVersion: 'v0' });
+    await sql(`UPDATE ${schema}.workflow_status SET status = 'PENDING', queue_name = NULL WHERE workflow_id = 'stranded-gone'`);
+    const checkpoints = () => sql(`SELECT count(*)::int AS n FROM ${schema}.operation_outputs WHERE workflow_id IN ('stranded-ok', 'stranded-bad')`);
+    const before = await checkpoints();
+    try {
+      const { body } = await http().get('/ops/api/executors').expect(200);
+      const byId = new Map(body.stranded.map((w: { workflowId: string }) => [w.workflowId, w]));
+      expect(byId.get('stranded-ok')).toMatchObject({ workflowName: 'Shop.approval', applicationVersion: 'v0', verdict: 'replays' });
+      expect(byId.get('stranded-bad')).toMatchObject({
+        verdict: 'diverges',
+        divergence: { stepId: 0, recordedName: 'Shop.hold', calledName: 'Shop.reserve' },
+      });
+      expect(byId.get('stranded-gone')).toMatchObject({ workflowName: 'Legacy.flow', verdict: 'unknown' });
+      expect(body.stranded.every((w: { applicationVersion: string }) => w.applicationVersion !== 'v2')).toBe(true);
+      // A dry replay writes nothing: no checkpoint, and both stay on their own version.
+      expect(await checkpoints()).toEqual(before);
+      expect(await sql(`SELECT DISTINCT application_version FROM ${schema}.workflow_status WHERE workflow_id LIKE 'stranded-%'`)).toEqual([
+        { application_version: 'v0' },
+      ]);
+    } finally {
+      await client.cancel(['stranded-ok', 'stranded-bad', 'stranded-gone']);
+    }
+  });
+
   it('counts started, succeeded and failed workflows and step latencies for the overview', async () => {
     const { body } = await http().get('/ops/api/overview').expect(200);
     const sum = (key: string) => body.lastHour.buckets.reduce((n: number, b: Record<string, number>) => n + b[key], 0);

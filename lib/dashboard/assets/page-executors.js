@@ -1,5 +1,5 @@
 // Executors and versions: live executors, unfinished workflows per version, and moving them to the current one.
-import { api, confirmDialog, el, emptyState, formatDuration, headRow, toast } from './ui.js';
+import { api, confirmDialog, el, emptyState, formatDuration, headRow, toast, workflowLink } from './ui.js';
 import { navigate } from './app.js';
 
 export async function renderExecutors(container, { config }) {
@@ -8,6 +8,55 @@ export async function renderExecutors(container, { config }) {
     el('div', { class: 'page-head' }, el('h1', {}, 'Executors and versions')),
     el('section', { class: 'card' }, el('h2', {}, `Executors (${view.executors.length})`), executorTable(view.executors)),
     el('section', { class: 'card' }, el('h2', {}, 'Unfinished workflows per version'), versionTable(view, config)),
+    el(
+      'section',
+      { class: 'card', id: 'stranded' },
+      el('h2', {}, `Stranded workflows (${view.stranded.length})`),
+      el(
+        'p',
+        { class: 'muted small' },
+        `PENDING workflows of versions no live executor runs, oldest first, each replayed on this code (${view.currentVersion}) without running a step.`,
+      ),
+      strandedTable(view.stranded),
+    ),
+  );
+}
+
+const VERDICTS = {
+  replays: ['ok', 'REPLAYS', 'its record lines up with this code'],
+  diverges: ['bad', 'DIVERGES', ''],
+  unknown: ['warn', 'NOT HERE', 'this code registers no such workflow'],
+  error: ['bad', 'ERROR', ''],
+};
+
+function divergenceText(d) {
+  if (d.recordedName === null) return `step ${d.stepId}: the record ended there, this code calls "${d.calledName}"`;
+  if (d.calledName === null) return `step ${d.stepId}: recorded "${d.recordedName}", this code ends before it`;
+  return `step ${d.stepId}: recorded "${d.recordedName}", this code calls "${d.calledName}"`;
+}
+
+function strandedTable(stranded) {
+  if (stranded.length === 0) return emptyState('None: every PENDING workflow has a live executor of its version.');
+  return el(
+    'table',
+    { class: 'grid' },
+    headRow('Workflow', 'Name', 'Version', 'On this code', 'Where it diverges'),
+    el(
+      'tbody',
+      {},
+      stranded.map((w) => {
+        const [kind, label, note] = VERDICTS[w.verdict];
+        return el(
+          'tr',
+          { 'data-verdict': w.verdict },
+          el('td', {}, workflowLink(w.workflowId)),
+          el('td', {}, w.workflowName),
+          el('td', { class: 'mono small' }, w.applicationVersion ?? '(none)'),
+          el('td', {}, el('span', { class: `badge badge-${kind}` }, label)),
+          el('td', { class: 'small' }, w.divergence ? divergenceText(w.divergence) : note || w.message || ''),
+        );
+      }),
+    ),
   );
 }
 
