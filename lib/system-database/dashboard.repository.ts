@@ -84,15 +84,19 @@ export class DashboardRepository {
   /** Workflows started by this one (children) and made from it (forks). */
   async relatives(workflowId: string): Promise<{ children: RelatedWorkflow[]; forks: RelatedWorkflow[] }> {
     const select = `SELECT workflow_id, workflow_name, status, created_at FROM {schema}.workflow_status`;
-    const related = async (column: 'parent_workflow_id' | 'forked_from') =>
-      (await this.db.unnamed<Record<string, string>>(`${select} WHERE ${column} = $1 ORDER BY created_at LIMIT ${DETAIL_LIMIT}`, [workflowId])).map((r) => ({
-        workflowId: r.workflow_id,
-        workflowName: r.workflow_name,
-        status: r.status,
-        createdAt: Number(r.created_at),
-      }));
-    const [children, forks] = await Promise.all([related('parent_workflow_id'), related('forked_from')]);
-    return { children, forks };
+    const page = `ORDER BY created_at LIMIT ${DETAIL_LIMIT}`;
+    const toRelated = (rows: Record<string, string>[]) =>
+      rows.map((r) => ({ workflowId: r.workflow_id, workflowName: r.workflow_name, status: r.status, createdAt: Number(r.created_at) }));
+    const [children, forks] = await Promise.all([
+      this.db.unnamed<Record<string, string>>(`${select} WHERE parent_workflow_id = $1 ${page}`, [workflowId]),
+      // forked_from's index holds the finished rows (as the list's indexes do); the PENDING ones come from the PENDING index.
+      this.db.unnamed<Record<string, string>>(
+        `SELECT * FROM ((${select} WHERE forked_from = $1 AND status <> 'PENDING' ${page})
+                        UNION ALL (${select} WHERE forked_from = $1 AND status = 'PENDING' ${page})) forks ${page}`,
+        [workflowId],
+      ),
+    ]);
+    return { children: toRelated(children), forks: toRelated(forks) };
   }
 
   /** Per queue with work: depth, running, and how long its oldest queued workflow has waited. */
@@ -129,11 +133,13 @@ export class DashboardRepository {
 
   /** PENDING and ENQUEUED workflows per application version. */
   async versionLoads(): Promise<VersionLoad[]> {
+    // One branch per status, so each reads its partial index: finished history is never read.
     const rows = await this.db.unnamed<{ application_version: string | null; pending: number; enqueued: number }>(
-      `SELECT application_version, count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
-              count(*) FILTER (WHERE status = 'ENQUEUED')::int AS enqueued
-         FROM {schema}.workflow_status WHERE status IN ('PENDING', 'ENQUEUED')
-        GROUP BY application_version ORDER BY application_version NULLS FIRST`,
+      `SELECT application_version, sum(pending)::int AS pending, sum(enqueued)::int AS enqueued FROM (
+         SELECT application_version, count(*) AS pending, 0 AS enqueued FROM {schema}.workflow_status WHERE status = 'PENDING' GROUP BY application_version
+         UNION ALL
+         SELECT application_version, 0, count(*) FROM {schema}.workflow_status WHERE status = 'ENQUEUED' GROUP BY application_version
+       ) loads GROUP BY application_version ORDER BY application_version NULLS FIRST`,
     );
     return rows.map((r) => ({ applicationVersion: r.application_version, pending: r.pending, enqueued: r.enqueued }));
   }
@@ -141,9 +147,13 @@ export class DashboardRepository {
   /** Ids of the unfinished (PENDING, ENQUEUED) workflows of a version other than `current`, oldest first. */
   async unfinishedOfVersion(applicationVersion: string | null, limit: number): Promise<string[]> {
     const rows = await this.db.unnamed<{ workflow_id: string }>(
-      `SELECT workflow_id FROM {schema}.workflow_status
-        WHERE status IN ('PENDING', 'ENQUEUED') AND application_version IS NOT DISTINCT FROM $1
-        ORDER BY created_at LIMIT $2`,
+      `SELECT workflow_id FROM (
+         (SELECT workflow_id, created_at FROM {schema}.workflow_status
+           WHERE status = 'PENDING' AND application_version IS NOT DISTINCT FROM $1 ORDER BY created_at LIMIT $2)
+         UNION ALL
+         (SELECT workflow_id, created_at FROM {schema}.workflow_status
+           WHERE status = 'ENQUEUED' AND application_version IS NOT DISTINCT FROM $1 ORDER BY created_at LIMIT $2)
+       ) unfinished ORDER BY created_at LIMIT $2`,
       [applicationVersion, limit],
     );
     return rows.map((r) => r.workflow_id);
