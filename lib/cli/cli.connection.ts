@@ -24,7 +24,12 @@ export function resolveConnection(options: Readonly<Record<string, OptionValue>>
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return { url, schema };
+  const pooler = typeof options.pooler === 'string' ? options.pooler : env.DATABASE_POOLER || undefined;
+  if (pooler !== undefined && pooler !== 'transaction' && pooler !== 'session')
+    throw new UsageError(`--pooler must be transaction or session, not "${pooler}".`);
+  const listenUrl = typeof options['listen-url'] === 'string' ? options['listen-url'] : env.DATABASE_LISTEN_URL || undefined;
+  if (listenUrl !== undefined && !isPostgresUrl(listenUrl)) throw new UsageError('The listen URL must be a postgres:// or postgresql:// URL.');
+  return { url, schema, pooler, listenUrl };
 }
 
 function isPostgresUrl(url: string): boolean {
@@ -40,9 +45,15 @@ function isPostgresUrl(url: string): boolean {
 export async function connectClient(settings: ConnectionSettings): Promise<WorkflowClient> {
   const { WorkflowClient } = await import('../client/workflow.client');
   try {
-    return await withConnectTimeout(settings, WorkflowClient.connect({ database: { url: settings.url, poolSize: POOL_SIZE }, schema: settings.schema }));
+    return await withConnectTimeout(
+      settings,
+      WorkflowClient.connect({
+        database: { url: settings.url, poolSize: POOL_SIZE, pooler: settings.pooler, listenUrl: settings.listenUrl },
+        schema: settings.schema,
+      }),
+    );
   } catch (err) {
-    throw err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err;
+    throw err instanceof DbosConfigurationError && /no workflow tables/.test(err.message) ? schemaMissing(settings, err) : err;
   }
 }
 
@@ -51,7 +62,15 @@ export async function openSystemDatabase(settings: ConnectionSettings, runMigrat
   const { SystemDatabase } = await import('../system-database/system.database');
   return withConnectTimeout(
     settings,
-    SystemDatabase.open({ url: settings.url, schema: settings.schema, poolSize: POOL_SIZE, runMigrations, applicationName: 'nestjs-dbos:cli' }),
+    SystemDatabase.open({
+      url: settings.url,
+      schema: settings.schema,
+      poolSize: POOL_SIZE,
+      runMigrations,
+      applicationName: 'nestjs-dbos:cli',
+      pooler: settings.pooler,
+      listenUrl: settings.listenUrl,
+    }),
   );
 }
 

@@ -1,8 +1,13 @@
+import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
 export interface WorkflowClientConnectOptions {
-  /** `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`. */
-  database: { url: string; poolSize?: number; applicationName?: string };
+  /**
+   * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
+   * `pooler`, `listenUrl`, `pollIntervalMs`: as the module's (docs/poolers.md).
+   */
+  database: { url: string; poolSize?: number; applicationName?: string } & PoolerOptions;
   schema?: string;
 }
 

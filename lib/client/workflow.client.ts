@@ -67,6 +67,9 @@ export class WorkflowClient {
       schema,
       runMigrations: false,
       applicationName: options.database.applicationName ?? 'nestjs-dbos:client',
+      pooler: options.database.pooler,
+      listenUrl: options.database.listenUrl,
+      pollIntervalMs: options.database.pollIntervalMs,
     });
     const listener = createListener(system, console);
     await listener.start();
