@@ -53,14 +53,14 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
       }),
     );
   } catch (err) {
-    throw err instanceof DbosConfigurationError && /no workflow tables/.test(err.message) ? schemaMissing(settings, err) : err;
+    throw poolerMissing(err) ?? (err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err);
   }
 }
 
 /** The system database; with `runMigrations: false`, a missing schema is a DbosConfigurationError. */
 export async function openSystemDatabase(settings: ConnectionSettings, runMigrations: boolean): Promise<SystemDatabase> {
   const { SystemDatabase } = await import('../system-database/system.database');
-  return withConnectTimeout(
+  const opening = withConnectTimeout(
     settings,
     SystemDatabase.open({
       url: settings.url,
@@ -72,6 +72,15 @@ export async function openSystemDatabase(settings: ConnectionSettings, runMigrat
       listenUrl: settings.listenUrl,
     }),
   );
+  return opening.catch((err: unknown) => {
+    throw poolerMissing(err) ?? err;
+  });
+}
+
+/** The database answered as a connection pooler would (see SystemDatabase.open): the CLI's options for it. */
+function poolerMissing(err: unknown): CliError | undefined {
+  if (!(err instanceof DbosConfigurationError) || !err.message.includes('database.pooler')) return undefined;
+  return new CliError(err.message, ExitCode.Unavailable, "Pass --pooler transaction (or session, after the pooler's pool_mode), or set DATABASE_POOLER.");
 }
 
 function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {

@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosConfigurationError, DbosContext, DbosHealthIndicator, Workflow, WorkflowClient } from '../../lib';
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
+import { run } from '../../lib/cli/cli.runner';
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
@@ -88,6 +89,30 @@ suite(`PgBouncer: without database.pooler, migrations, session mode${missing ? `
         `SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       );
       expect(locks).toEqual([]);
+    } finally {
+      await dropSchema(fresh);
+    }
+  });
+
+  it('the CLI migrates and lists through it with --pooler transaction, and says to pass --pooler without it', async () => {
+    const bouncer = await start({ poolMode: 'transaction' });
+    const fresh = uniqueSchema('poolcli');
+    const cli = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await run([...argv, '--schema', fresh, '--database-url', bouncer.url(databaseUrl())], {
+        stdout: (text) => (stdout += text),
+        stderr: (text) => (stderr += text),
+        env: {},
+      });
+      return { code, stdout, stderr };
+    };
+    try {
+      const refused = await cli('migrate');
+      expect(refused.code).toBe(4);
+      expect(refused.stderr).toMatch(/unsupported startup parameter[\s\S]*Pass --pooler transaction/);
+      expect(await cli('migrate', '--pooler', 'transaction')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Applied \d+ migrations/) });
+      expect(await cli('workflows', 'list', '--json', '--pooler', 'transaction')).toMatchObject({ code: 0, stdout: '[]\n' });
     } finally {
       await dropSchema(fresh);
     }
