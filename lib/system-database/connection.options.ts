@@ -87,8 +87,9 @@ function connectionOptionsOf(config: SystemDatabaseConfig): Partial<PostgresConn
  */
 export function listenConnectionOf(config: SystemDatabaseConfig, poolConnection: ClientConfig): ClientConfig | undefined {
   if (config.listenUrl) {
-    const { host, port, user, password, database, connectionString, ...settings } = poolConnection;
-    void [host, port, user, password, database, connectionString];
+    // The pool's settings (keepalive, application_name, ssl) with the address and login of listenUrl.
+    const settings: ClientConfig = { ...poolConnection };
+    for (const key of ['host', 'port', 'user', 'password', 'database', 'connectionString'] as const) delete settings[key];
     return { ...settings, connectionString: config.listenUrl };
   }
   return config.pooler === 'transaction' ? undefined : poolConnection;
