@@ -53,6 +53,9 @@ export class DbosDatabase {
       startupRetryMs,
       statementTimeoutMs: options.database.statementTimeoutMs,
       applicationName: options.database.applicationName,
+      pooler: options.database.pooler,
+      listenUrl: options.database.listenUrl,
+      pollIntervalMs: options.database.pollIntervalMs,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();
@@ -63,6 +66,11 @@ export class DbosDatabase {
       if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs, options.database.entities ?? []);
       const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded, clock);
       await database.listener.start();
+      if (database.listener.isPollOnly) {
+        new Logger('DbosNotifications').log(
+          `No LISTEN connection (database.pooler 'transaction' without database.listenUrl): waiters poll every ${database.listener.pollIntervalMs} ms`,
+        );
+      }
       return database;
     } catch (err) {
       if (ownTransactions?.isInitialized) await ownTransactions.destroy().catch(() => undefined);

@@ -24,7 +24,12 @@ export function resolveConnection(options: Readonly<Record<string, OptionValue>>
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return { url, schema };
+  const pooler = typeof options.pooler === 'string' ? options.pooler : env.DATABASE_POOLER || undefined;
+  if (pooler !== undefined && pooler !== 'transaction' && pooler !== 'session')
+    throw new UsageError(`--pooler must be transaction or session, not "${pooler}".`);
+  const listenUrl = typeof options['listen-url'] === 'string' ? options['listen-url'] : env.DATABASE_LISTEN_URL || undefined;
+  if (listenUrl !== undefined && !isPostgresUrl(listenUrl)) throw new UsageError('The listen URL must be a postgres:// or postgresql:// URL.');
+  return { url, schema, pooler, listenUrl };
 }
 
 function isPostgresUrl(url: string): boolean {
@@ -42,17 +47,20 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
   try {
     return await withConnectTimeout(
       settings,
-      WorkflowClient.connect({ database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0 }, schema: settings.schema }),
+      WorkflowClient.connect({
+        database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
+        schema: settings.schema,
+      }),
     );
   } catch (err) {
-    throw err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err;
+    throw poolerMissing(err) ?? (err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err);
   }
 }
 
 /** The system database; with `runMigrations: false`, a missing schema is a DbosConfigurationError. */
 export async function openSystemDatabase(settings: ConnectionSettings, runMigrations: boolean): Promise<SystemDatabase> {
   const { SystemDatabase } = await import('../system-database/system.database');
-  return withConnectTimeout(
+  const opening = withConnectTimeout(
     settings,
     SystemDatabase.open({
       url: settings.url,
@@ -61,8 +69,19 @@ export async function openSystemDatabase(settings: ConnectionSettings, runMigrat
       runMigrations,
       startupRetryMs: 0,
       applicationName: 'nestjs-dbos:cli',
+      pooler: settings.pooler,
+      listenUrl: settings.listenUrl,
     }),
   );
+  return opening.catch((err: unknown) => {
+    throw poolerMissing(err) ?? err;
+  });
+}
+
+/** The database answered as a connection pooler would (see SystemDatabase.open): the CLI's options for it. */
+function poolerMissing(err: unknown): CliError | undefined {
+  if (!(err instanceof DbosConfigurationError) || !err.message.includes('database.pooler')) return undefined;
+  return new CliError(err.message, ExitCode.Unavailable, "Pass --pooler transaction (or session, after the pooler's pool_mode), or set DATABASE_POOLER.");
 }
 
 function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {

@@ -7,6 +7,12 @@ export const PROGRAM = 'nestjs-dbos';
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   'database-url': { type: 'string', value: 'URL', description: 'Postgres URL of the system database (default: $DATABASE_URL)' },
   schema: { type: 'string', value: 'NAME', description: `Schema of the system tables (default: ${DEFAULT_SCHEMA})` },
+  pooler: {
+    type: 'string',
+    value: 'MODE',
+    description: 'The URL goes through a connection pooler (PgBouncer) in this pool mode: transaction or session (default: $DATABASE_POOLER, else none)',
+  },
+  'listen-url': { type: 'string', value: 'URL', description: 'A direct URL for LISTEN behind a transaction pooler (default: $DATABASE_LISTEN_URL)' },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 

@@ -51,6 +51,9 @@ export interface Output {
 export interface ConnectionSettings {
   url: string;
   schema: string;
+  /** `--pooler`: see `database.pooler` of the module (docs/poolers.md). */
+  pooler?: 'transaction' | 'session';
+  listenUrl?: string;
 }
 
 export interface CommandContext {

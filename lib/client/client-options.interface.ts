@@ -1,11 +1,14 @@
+import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
 export interface WorkflowClientConnectOptions {
   /**
    * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
    * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
+   * `pooler`, `listenUrl`, `pollIntervalMs`: as the module's (docs/poolers.md).
    */
-  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number };
+  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
   schema?: string;
 }
 

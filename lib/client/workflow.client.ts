@@ -80,6 +80,9 @@ export class WorkflowClient {
       runMigrations: false,
       startupRetryMs: options.database.startupRetryMs,
       applicationName: options.database.applicationName ?? 'nestjs-dbos:client',
+      pooler: options.database.pooler,
+      listenUrl: options.database.listenUrl,
+      pollIntervalMs: options.database.pollIntervalMs,
     });
     const listener = createListener(system, console);
     await listener.start();

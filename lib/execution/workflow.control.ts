@@ -81,6 +81,8 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     });
     // Cancellations sent while LISTEN was down were not heard: look at every local run.
     listener.onReconnect(() => void check(this.runs.ids()));
+    // Without LISTEN (behind a transaction pooler, or while it is lost), looked for at every poll.
+    listener.onPoll(() => void check(this.runs.ids()));
   }
 
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string> {

@@ -12,9 +12,10 @@ export interface DbosLivenessDetails {
   error?: string;
 }
 
-/** Readiness: live, LISTEN connected, and recovery of this executor's pending workflows done. */
+/** Readiness: live, LISTEN connected (or polling by configuration), and recovery of this executor's pending workflows done. */
 export interface DbosHealthDetails extends DbosLivenessDetails {
-  listener: 'up' | 'down';
+  /** `polling`: no LISTEN connection by configuration (a transaction pooler without `listenUrl`). */
+  listener: 'up' | 'down' | 'polling';
   recovery: 'done' | 'running';
 }
 
@@ -45,12 +46,12 @@ export class DbosHealthIndicator {
     return this.report(key, await this.liveness()) as DbosLivenessResult;
   }
 
-  /** Up when the database answers, the LISTEN connection is alive and recovery has finished. */
+  /** Up when the database answers, the LISTEN connection is alive (or polling by configuration) and recovery has finished. */
   async isReady(key = 'dbos'): Promise<DbosHealthResult> {
     const live = await this.liveness();
-    const listener = this.listener.isListening ? 'up' : 'down';
+    const listener = this.listener.isListening ? 'up' : this.listener.isPollOnly ? 'polling' : 'down';
     const recovery = this.recovery.isRecovered ? 'done' : 'running';
-    const up = live.database === 'up' && listener === 'up' && recovery === 'done';
+    const up = live.database === 'up' && listener !== 'down' && recovery === 'done';
     const details: DbosHealthDetails = { ...live, status: up ? 'up' : 'down', listener, recovery };
     return this.report(key, details) as DbosHealthResult;
   }

@@ -1,6 +1,33 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 
+/**
+ * How the module reaches Postgres through a connection pooler (PgBouncer, the pooled endpoint of a
+ * hosted Postgres). See docs/poolers.md.
+ */
+export interface PoolerOptions {
+  /**
+   * The pool mode of a pooler between the module and Postgres. Unset: a direct connection.
+   * - `'session'`: no startup parameters (a pooler refuses `statement_timeout` there: put the
+   *   timeouts on the role instead, `ALTER ROLE ... SET statement_timeout = '30s'`); the rest as direct.
+   * - `'transaction'`: also every statement unnamed (a prepared statement lives on one server
+   *   connection), and no LISTEN on `url`: notifications come through `listenUrl`, or waiters poll
+   *   every `pollIntervalMs`.
+   */
+  pooler?: 'session' | 'transaction';
+  /**
+   * A direct connection URL (not through a transaction pooler) for the one LISTEN connection of the
+   * process, which needs a session of its own. Default: `url`, unless `pooler` is `'transaction'`.
+   */
+  listenUrl?: string;
+  /**
+   * Without a LISTEN connection (`pooler: 'transaction'` and no `listenUrl`), how often waiters
+   * (getResult, recv, getEvent), the queue dispatcher and the check for cancels made elsewhere look
+   * at the database. Default 500 ms; while a LISTEN connection is lost, 1 000 ms.
+   */
+  pollIntervalMs?: number;
+}
+
 /** The system database, by URL: the module opens its own pools. */
 export interface DatabaseUrlOptions extends DatabaseConnectionOptions {
   /** Postgres connection URL of the system database (undefined: the embedded Postgres, development only). */
@@ -23,7 +50,7 @@ export interface DatabaseDataSourceOptions extends DatabaseConnectionOptions {
 export type DatabaseOptions = DatabaseUrlOptions | DatabaseDataSourceOptions;
 
 /** What both forms of `database` share. */
-export interface DatabaseConnectionOptions {
+export interface DatabaseConnectionOptions extends PoolerOptions {
   /**
    * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
    * module opens the database itself (`url`, or the embedded one). With `dataSource`, that

@@ -12,7 +12,6 @@ import { NOTICE_PREFIX } from '../system-database/system.names';
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
 const IDLE_POLL_LISTENING_MS = 5_000;
-const IDLE_POLL_DEAF_MS = 1_000;
 const ERROR_BACKOFF_MS = 1_000;
 const UNKNOWN_CHECK_INTERVAL_MS = 30_000;
 /** Work due this long on a queue nobody runs anything of is reported: within a minute, at a 30 s check. */
@@ -93,7 +92,7 @@ export class QueueDispatcher {
       }
       if (this.dirty || this.stopped) continue;
       // A failed pass is retried after ERROR_BACKOFF_MS of real time.
-      const idle = failed ? ERROR_BACKOFF_MS : this.listener.isListening ? IDLE_POLL_LISTENING_MS : IDLE_POLL_DEAF_MS;
+      const idle = failed ? ERROR_BACKOFF_MS : this.listener.isListening ? IDLE_POLL_LISTENING_MS : this.listener.pollIntervalMs;
       // Woken, it looks at the queues named by the wakes; at a poll, or when a time-based limit lifts, at every queue.
       if (!(await this.sleep(idle, nextAt))) this.due = 'all';
     }

@@ -9,7 +9,9 @@ export interface ListenerLogger {
 
 /** How often a waiter re-checks on its own: rarely while LISTEN works, often when it does not. */
 const SAFETY_POLL_MS = 10_000;
+/** While a LISTEN connection is lost; and without one at all (behind a transaction pooler). */
 const FALLBACK_POLL_MS = 1_000;
+export const POLL_ONLY_INTERVAL_MS = 500;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 /** An idle LISTEN connection hears nothing when its peer is gone (a partition): a ping tells. */
 const PING_EVERY_MS = 10_000;
@@ -18,8 +20,10 @@ const PING_TIMEOUT_MS = 5_000;
 /**
  * One LISTEN connection per process wakes every waiter (recv, getEvent, readStream, getResult,
  * queue dispatch). Waiters register keys such as `msg:<workflowId>` and re-check the database
- * when woken. If the connection is lost (or LISTEN is unavailable, e.g. behind a transaction
- * pooler), waiters fall back to polling with jitter until it is back.
+ * when woken. If the connection is lost, waiters fall back to polling with jitter until it is
+ * back. Without a connection (`connection` undefined: behind a transaction pooler, where LISTEN
+ * has no session to live in) they always poll, every `pollIntervalMs`, and the `onPoll`
+ * callbacks look for what notifications would have told (cancels made elsewhere).
  */
 export class NotificationListener {
   private client?: Client;
@@ -33,26 +37,48 @@ export class NotificationListener {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly globalCallbacks: ((key: string) => void)[] = [];
   private readonly reconnectCallbacks: (() => void)[] = [];
+  private readonly pollCallbacks: (() => void)[] = [];
+  private pollTimer?: NodeJS.Timeout;
 
   constructor(
-    private readonly connection: ClientConfig,
+    private readonly connection: ClientConfig | undefined,
     readonly channel: string,
     private readonly logger: ListenerLogger,
     private readonly clock: WorkflowClock = realClock,
+    private readonly configuredPollMs?: number,
   ) {}
 
   get isListening(): boolean {
     return this.listening;
   }
 
+  /** True when there is no LISTEN connection by configuration: waiters always poll. */
+  get isPollOnly(): boolean {
+    return this.connection === undefined;
+  }
+
+  /** How often waiters and the queue dispatcher look at the database while nothing is heard. */
+  get pollIntervalMs(): number {
+    return this.configuredPollMs ?? (this.isPollOnly ? POLL_ONLY_INTERVAL_MS : FALLBACK_POLL_MS);
+  }
+
   /** Connects and LISTENs; resolves when listening or after the first failure (then retries in the background). */
   start(): Promise<void> {
-    this.starting ??= this.connect();
+    this.starting ??= this.begin();
     return this.starting;
   }
 
-  private async connect(): Promise<void> {
+  private async begin(): Promise<void> {
     if (this.closed) return;
+    this.pollTimer = setInterval(() => {
+      if (!this.listening) for (const callback of this.pollCallbacks) callback();
+    }, this.pollIntervalMs);
+    this.pollTimer.unref();
+    if (!this.isPollOnly) await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed || !this.connection) return;
     const client = new Client({ ...this.connection, keepAlive: true });
     client.on('notification', (message: Notification) => this.dispatchPayload(message.payload ?? ''));
     client.on('error', (err: Error) => this.connectionLost(client, err));
@@ -122,6 +148,11 @@ export class NotificationListener {
     this.reconnectCallbacks.push(callback);
   }
 
+  /** Calls `callback` every `pollIntervalMs` while nothing is heard (no LISTEN connection, or it is lost). */
+  onPoll(callback: () => void): void {
+    this.pollCallbacks.push(callback);
+  }
+
   /** Calls `callback` with the key of every notification (e.g. to learn of cancellations). */
   onAny(callback: (key: string) => void): void {
     this.globalCallbacks.push(callback);
@@ -163,7 +194,7 @@ export class NotificationListener {
         const value = await check();
         if (value !== undefined) return value;
         if (deadline <= this.clock.now()) return undefined;
-        const poll = (this.listening ? SAFETY_POLL_MS : FALLBACK_POLL_MS) * (0.75 + Math.random() * 0.5);
+        const poll = (this.listening ? SAFETY_POLL_MS : this.pollIntervalMs) * (0.75 + Math.random() * 0.5);
         await wakeup.wait(poll, deadline);
       } finally {
         wakeup.dispose();
@@ -211,6 +242,7 @@ export class NotificationListener {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     clearInterval(this.pingTimer);
+    clearInterval(this.pollTimer);
     this.listening = false;
     const client = this.client;
     this.client = undefined;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueryResultRow } from 'pg';
 import type { EntityManager } from 'typeorm';
+import { namedStatementLost } from './connection.options';
 import type { Queryable } from './queryable.interface';
 
 /** Now on the database's clock (epoch ms), as executor leases and heartbeats are judged. */
@@ -26,21 +27,30 @@ export interface Sql {
 
 /** The statement texts of one schema: `{schema}` replaced by the quoted name, and a name per named text. */
 export class SchemaStatements {
-  private readonly named = new Map<string, { name: string; text: string }>();
+  private readonly named = new Map<string, { name?: string; text: string }>();
 
-  constructor(private readonly quotedSchema: string) {}
+  /**
+   * `prepareNamed: false` (behind a transaction-mode pooler, `database.pooler: 'transaction'`):
+   * every statement runs unnamed. A named statement is prepared on one server connection, and the
+   * pooler may run the next call on another, where it does not exist (or exists already).
+   */
+  constructor(
+    private readonly quotedSchema: string,
+    private readonly prepareNamed = true,
+  ) {}
 
   /** The text with the schema in place; not remembered (texts built per call would pile up). */
   text(text: string): string {
     return text.replaceAll(SCHEMA_PLACEHOLDER, this.quotedSchema);
   }
 
-  /** The text with the schema in place and its statement name, remembered per text. */
-  prepared(text: string): { name: string; text: string } {
+  /** The text with the schema in place and its statement name (none when named statements are off), remembered per text. */
+  prepared(text: string): { name?: string; text: string } {
     let statement = this.named.get(text);
     if (!statement) {
       const expanded = this.text(text);
-      statement = { name: `dbos_${createHash('sha1').update(expanded).digest('hex').slice(0, 16)}`, text: expanded };
+      const name = this.prepareNamed ? `dbos_${createHash('sha1').update(expanded).digest('hex').slice(0, 16)}` : undefined;
+      statement = { name, text: expanded };
       this.named.set(text, statement);
     }
     return statement;
@@ -54,7 +64,13 @@ export function sqlOver(connection: Queryable | EntityManager, statements: Schem
     return { query: run, unnamed: run };
   }
   return {
-    query: async <R extends QueryResultRow>(text: string, values: unknown[] = []) => (await connection.query<R>({ ...statements.prepared(text), values })).rows,
+    query: async <R extends QueryResultRow>(text: string, values: unknown[] = []) => {
+      try {
+        return (await connection.query<R>({ ...statements.prepared(text), values })).rows;
+      } catch (err) {
+        throw namedStatementLost(err) ?? err;
+      }
+    },
     unnamed: async <R extends QueryResultRow>(text: string, values?: unknown[]) => (await connection.query<R>(statements.text(text), values)).rows,
   };
 }

@@ -1,48 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
-import { SYSTEM_MIGRATIONS } from '../../migrations';
+import { DataSource, MigrationExecutor, type DataSourceOptions, type EntityManager } from 'typeorm';
 import { backoff } from '../common/backoff.util';
-import { DEFAULT_POOL_SIZE, DEFAULT_STARTUP_RETRY_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
+import { DEFAULT_STARTUP_RETRY_MS } from '../dbos.constants';
 import { describeTarget } from '../common/database-target.util';
 import { delay } from '../common/delay.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
 import { asUnavailable, isConnectionError } from './connection-errors.util';
-import { GuardedClient } from './guarded.client';
+import {
+  applicationNameOf,
+  listenConnectionOf,
+  namedStatementLost,
+  poolerRefusal,
+  systemDataSourceOptions,
+  type SystemDatabaseConfig,
+  type SystemLogger,
+} from './connection.options';
 import type { Queryable } from './queryable.interface';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql } from './sql';
 
-export interface SystemDatabaseConfig {
-  /** Connection URL; or `dataSource`, whose connection options are reused. */
-  url?: string;
-  dataSource?: DataSource;
-  schema: string;
-  poolSize?: number;
-  runMigrations: boolean;
-  /** Keep retrying an unreachable database at startup for this long. Default DEFAULT_STARTUP_RETRY_MS (30 s); 0 fails at once. */
-  startupRetryMs?: number;
-  /**
-   * Longest a statement of the module may take (server-side statement_timeout; the client gives up
-   * shortly after, so a query on a half-open socket fails instead of hanging). Default 30 000 ms.
-   */
-  statementTimeoutMs?: number;
-  /**
-   * `application_name` of the connections, with a suffix per role (`:system` for this pool,
-   * `:migrate`, and what callers ask for: `:listen`, `:heartbeat`, `:transactions`). Default: the
-   * driver's (or the given DataSource's).
-   */
-  applicationName?: string;
-  /** Where migrations and startup retries are reported (a Nest Logger fits). Default: warnings to the console. */
-  logger?: SystemLogger;
-}
-
-export interface SystemLogger {
-  log(message: string): void;
-  warn(message: string): void;
-}
+export type { SystemDatabaseConfig, SystemLogger } from './connection.options';
 
 const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => console.warn(message) };
 
@@ -83,7 +63,7 @@ export class SystemDatabase implements Sql {
     private readonly logger: SystemLogger,
     private readonly config: SystemDatabaseConfig,
   ) {
-    this.statements = new SchemaStatements(quoteSchemaName(schema));
+    this.statements = new SchemaStatements(quoteSchemaName(schema), config.pooler !== 'transaction');
   }
 
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
@@ -97,7 +77,9 @@ export class SystemDatabase implements Sql {
         const dataSource = new DataSource(systemDataSourceOptions(config, true, 'system'));
         connected = false;
         try {
-          await dataSource.initialize();
+          await dataSource.initialize().catch((err: unknown) => {
+            throw poolerRefusal(err, target) ?? err;
+          });
           connected = true;
           const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
           if (config.runMigrations) await db.migrate();
@@ -109,7 +91,7 @@ export class SystemDatabase implements Sql {
         }
       });
     } catch (err) {
-      if (connected && !isConnectionError(err)) throw err;
+      if (err instanceof DbosConfigurationError || (connected && !isConnectionError(err))) throw err;
       throw new DbosDatabaseUnavailableError(target, (err as Error).message);
     }
   }
@@ -144,12 +126,25 @@ export class SystemDatabase implements Sql {
     return applicationName === undefined ? options : { ...options, application_name: applicationName };
   }
 
+  /**
+   * Where the LISTEN connection connects (`listenUrl`, else the pool's settings), or undefined
+   * behind a transaction pooler without `listenUrl`: then waiters poll (see NotificationListener).
+   */
+  listenConnectionConfig(): ClientConfig | undefined {
+    return listenConnectionOf(this.config, this.connectionConfig('listen'));
+  }
+
+  /** `pollIntervalMs` of the configuration (how often waiters poll without LISTEN), when set. */
+  get pollIntervalMs(): number | undefined {
+    return this.config.pollIntervalMs;
+  }
+
   /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
     try {
       return (await this.pool.query<R>({ ...this.statements.prepared(text), values })).rows;
     } catch (err) {
-      throw asUnavailable(err, this.target);
+      throw namedStatementLost(err) ?? asUnavailable(err, this.target);
     }
   }
 
@@ -212,23 +207,31 @@ export class SystemDatabase implements Sql {
   }
 
   /**
-   * Applies pending migrations; an advisory lock makes concurrent starts take turns. They run on
-   * connections of their own without the statement timeout: waiting for another process's
-   * migration, or building an index on a large table, may take longer than any hot-path query.
+   * Applies pending migrations in one transaction; a transaction-scoped advisory lock makes
+   * concurrent starts take turns (a session lock would stay on whichever server connection a
+   * transaction-mode pooler lent, and never be released). They run on connections of their own
+   * without the statement timeout: waiting for another process's migration, or building an index
+   * on a large table, may take longer than any hot-path query.
    */
   async migrate(): Promise<string[]> {
     const migrations = new DataSource(this.companionDataSourceOptions(`nestjs-dbos-migrate:${this.schema}`, 'migrate'));
     await migrations.initialize();
     const runner = migrations.createQueryRunner();
     try {
-      await runner.query('SELECT pg_advisory_lock($1)', [migrationLockKey(this.schema)]);
+      await runner.startTransaction();
       try {
+        await runner.query('SELECT pg_advisory_xact_lock($1)', [migrationLockKey(this.schema)]);
         await runner.query(this.statements.text('CREATE SCHEMA IF NOT EXISTS {schema}'));
-        const applied = await migrations.runMigrations({ transaction: 'all' });
+        // The executor runs them in the transaction already open on this runner (it starts none).
+        const executor = new MigrationExecutor(migrations, runner);
+        executor.transaction = 'all';
+        const applied = await executor.executePendingMigrations();
+        await runner.commitTransaction();
         for (const migration of applied) this.logger.log(`Applied system schema migration ${migration.name}`);
         return applied.map((m) => m.name);
-      } finally {
-        await runner.query('SELECT pg_advisory_unlock($1)', [migrationLockKey(this.schema)]);
+      } catch (err) {
+        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+        throw err;
       }
     } finally {
       await runner.release();
@@ -260,52 +263,4 @@ function assertSchemaName(schema: string): void {
   } catch (err) {
     throw new DbosConfigurationError((err as Error).message);
   }
-}
-
-/** The postgres member of DataSourceOptions (named PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
-type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
-
-function applicationNameOf(config: SystemDatabaseConfig, role: string): string | undefined {
-  return config.applicationName === undefined ? undefined : `${config.applicationName}:${role}`;
-}
-
-function systemDataSourceOptions(config: SystemDatabaseConfig, withTimeouts: boolean, role: string): DataSourceOptions {
-  const base = connectionOptionsOf(config);
-  const applicationName = applicationNameOf(config, role) ?? base.applicationName;
-  const statementTimeoutMs = config.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
-  // Keepalive notices a dead peer on an idle connection; the timeouts bound a connect, a query on a
-  // live-looking socket, and a session left idle inside a transaction (it would hold its locks,
-  // e.g. a queue's claim lock, for as long as a cut-off client stays silent).
-  const always = { Client: GuardedClient, keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: Math.min(statementTimeoutMs, 10_000) };
-  const timeouts = withTimeouts
-    ? {
-        ...always,
-        statement_timeout: statementTimeoutMs,
-        query_timeout: statementTimeoutMs + 2_000,
-        idle_in_transaction_session_timeout: statementTimeoutMs,
-      }
-    : always;
-  return {
-    ...base,
-    applicationName,
-    type: 'postgres',
-    name: `nestjs-dbos:${config.schema}`,
-    schema: config.schema,
-    migrations: SYSTEM_MIGRATIONS,
-    migrationsTableName: 'migrations',
-    migrationsRun: false,
-    synchronize: false,
-    logging: false,
-    extra: { ...(base.extra as object | undefined), ...timeouts, max: config.poolSize ?? DEFAULT_POOL_SIZE },
-  } as DataSourceOptions;
-}
-
-function connectionOptionsOf(config: SystemDatabaseConfig): Partial<PostgresConnectionOptions> {
-  if (config.url) return { url: config.url };
-  const options = config.dataSource?.options;
-  if (!options || options.type !== 'postgres') {
-    throw new DbosConfigurationError('database.dataSource must be a TypeORM DataSource of type "postgres" (the system tables need Postgres).');
-  }
-  const { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName } = options;
-  return { url, host, port, username, password, database, ssl, extra, connectTimeoutMS, applicationName };
 }

@@ -47,7 +47,7 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
   };
 }
 
-/** The LISTEN connection of the system schema's notification channel (not started). */
+/** The LISTEN connection of the system schema's notification channel (not started); none, polling, behind a transaction pooler without listenUrl. */
 export function createListener(system: SystemDatabase, logger: ListenerLogger, clock?: WorkflowClock): NotificationListener {
-  return new NotificationListener(system.connectionConfig('listen'), notificationChannel(system.schema), logger, clock);
+  return new NotificationListener(system.listenConnectionConfig(), notificationChannel(system.schema), logger, clock, system.pollIntervalMs);
 }
