@@ -1,5 +1,6 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { DataSource, DataSourceOptions } from 'typeorm';
+import type { TransactionAdapter } from './transaction-adapter.interface';
 
 /** The system database, by URL: the module opens its own pools. */
 export interface DatabaseUrlOptions extends DatabaseConnectionOptions {
@@ -27,7 +28,7 @@ export interface DatabaseConnectionOptions {
   /**
    * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
    * module opens the database itself (`url`, or the embedded one). With `dataSource`, that
-   * DataSource's own entities apply and this is ignored.
+   * DataSource's own entities apply and this is ignored; so it is with `transactions`.
    */
   entities?: DataSourceOptions['entities'];
   /** Connections in the module's own pool. Default 10. */
@@ -88,6 +89,13 @@ export interface RecoveryOptions {
 export interface DbosModuleOptions {
   /** Omitted: an embedded Postgres under `.dbos/` (development only, logged loudly). */
   database?: DatabaseOptions;
+  /**
+   * Where `@Transaction` methods run: the app's own ORM, e.g. `knexTransactions(knex)`,
+   * `prismaTransactions(prisma)`, `drizzleTransactions(db)`, `mikroOrmTransactions(orm)`. It must
+   * be connected to the system database (checked at startup). Default: TypeORM, on
+   * `database.dataSource` or on a pool the module opens from `database.url` (`database.entities`).
+   */
+  transactions?: TransactionAdapter;
   embedded?: EmbeddedDatabaseOptions;
   /** Schema of the system tables. Default `dbos`. */
   schema?: string;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource, type DataSourceOptions, type EntityManager } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { backoff } from '../common/backoff.util';
 import { DEFAULT_POOL_SIZE, DEFAULT_STARTUP_RETRY_MS, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
@@ -13,7 +13,7 @@ import { asUnavailable, isConnectionError } from './connection-errors.util';
 import { GuardedClient } from './guarded.client';
 import type { Queryable } from './queryable.interface';
 import { quoteSchemaName } from './schema-name.util';
-import { SchemaStatements, sqlOver, type Sql } from './sql';
+import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
 export interface SystemDatabaseConfig {
   /** Connection URL; or `dataSource`, whose connection options are reused. */
@@ -162,8 +162,8 @@ export class SystemDatabase implements Sql {
     }
   }
 
-  /** The statements of this schema on one connection: a transaction's client, a dedicated connection, an app transaction's EntityManager. */
-  on(connection: Queryable | EntityManager): Sql {
+  /** The statements of this schema on one connection (a transaction's client, a dedicated connection), or through an app transaction's ORM. */
+  on(connection: Queryable | StatementRunner): Sql {
     return sqlOver(connection, this.statements);
   }
 
