@@ -40,8 +40,8 @@ class OrmLedger {
   }
 
   @Transaction()
-  async entityManager(): Promise<unknown> {
-    return this.dbos.entityManager;
+  async entityManager(): Promise<boolean> {
+    return this.dbos.entityManager === this.dbos.tx();
   }
 
   @Workflow() async deposit(account: string, amount: number): Promise<{ xid: string; ownTx: boolean }> {
@@ -60,7 +60,7 @@ class OrmLedger {
     await this.readOnlyCredit(account);
   }
 
-  @Workflow() async typeOrmAccessor(): Promise<unknown> {
+  @Workflow() async typeOrmAccessor(): Promise<boolean> {
     return this.entityManager();
   }
 }
@@ -155,9 +155,10 @@ describe.each(ORM_NAMES)('@Transaction on %s', (ormName) => {
     expect(await ledgerRows(`${ormName}-dave`)).toEqual([{ amount: 3 }]);
   });
 
-  it('dbos.entityManager says to use dbos.tx() when the ORM is not TypeORM', async () => {
+  it('dbos.entityManager is the transaction on TypeORM, and says to use dbos.tx() on another ORM', async () => {
     const a = await start();
-    await expect(a.get(OrmLedger).typeOrmAccessor()).rejects.toThrow(/use dbos\.tx<T>\(\)/);
+    if (ormName === 'typeorm') await expect(a.get(OrmLedger).typeOrmAccessor()).resolves.toBe(true);
+    else await expect(a.get(OrmLedger).typeOrmAccessor()).rejects.toThrow(/use dbos\.tx<T>\(\)/);
   });
 });
 
