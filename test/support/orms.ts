@@ -123,7 +123,7 @@ export function generatedPrismaClient(): PrismaClientClass {
       stdio: 'pipe',
     });
   }
-   
+
   return (require(path.join(PRISMA_DIR, 'generated', 'client')) as { PrismaClient: PrismaClientClass }).PrismaClient;
 }
 
