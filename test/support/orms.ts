@@ -112,18 +112,21 @@ type PrismaClientClass = new (options: { adapter: PrismaPg }) => PrismaTx & {
 const PRISMA_DIR = path.resolve(__dirname, '..', 'fixtures', 'prisma');
 
 /**
- * The Prisma client of the specs, generated on first use. `prisma generate` needs no engine (the
- * client runs on the pg driver adapter), but the CLI looks for the schema engine first and would
- * download it: PRISMA_SCHEMA_ENGINE_BINARY names a stand-in, never run by generate.
+ * `prisma generate` for one schema file. It needs no engine (the client runs on the pg driver
+ * adapter), but the CLI looks for the schema engine first and would download it:
+ * PRISMA_SCHEMA_ENGINE_BINARY names a stand-in, never run by generate.
  */
-export function generatedPrismaClient(): PrismaClientClass {
-  if (!existsSync(path.join(PRISMA_DIR, 'generated', 'client.ts'))) {
-    execFileSync(process.execPath, [require.resolve('prisma/build/index.js'), 'generate', '--schema', path.join(PRISMA_DIR, 'schema.prisma')], {
-      env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/true', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
-      stdio: 'pipe',
-    });
-  }
+export function prismaGenerate(schemaFile: string): void {
+  execFileSync(process.execPath, [require.resolve('prisma/build/index.js'), 'generate', '--schema', schemaFile], {
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? '/bin/true', PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    stdio: 'pipe',
+  });
+}
 
+/** The Prisma client of the specs (test/fixtures/prisma/schema.prisma), generated on first use. */
+export function generatedPrismaClient(): PrismaClientClass {
+  if (!existsSync(path.join(PRISMA_DIR, 'generated', 'client.ts'))) prismaGenerate(path.join(PRISMA_DIR, 'schema.prisma'));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(path.join(PRISMA_DIR, 'generated', 'client')) as { PrismaClient: PrismaClientClass }).PrismaClient;
 }
 
