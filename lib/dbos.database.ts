@@ -1,10 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { ResolvedDbosOptions } from './dbos.options';
+import type { TransactionAdapter } from './interfaces/transaction-adapter.interface';
+import { checkSameDatabase } from './transactions/same-database.check';
+import { typeOrmTransactions } from './transactions/typeorm.transactions';
 import type { WorkflowClock } from './common/clock';
 import { describeTarget } from './common/database-target.util';
 import { settleWithin } from './common/settle-within.util';
 import { asUnavailable } from './system-database/connection-errors.util';
+import { quoteSchemaName } from './system-database/schema-name.util';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
@@ -18,7 +22,10 @@ export class DbosDatabase {
 
   private constructor(
     readonly system: SystemDatabase,
-    readonly transactionDataSource: DataSource,
+    /** Where @Transaction runs: the `transactions` option, else TypeORM on `transactionDataSource`. */
+    readonly transactions: TransactionAdapter,
+    /** The DataSource of the default TypeORM transactions; none with `transactions`. */
+    readonly transactionDataSource: DataSource | undefined,
     /** Set when `transactionDataSource` is the module's own (opened from a URL, or embedded): closed with it. */
     readonly ownTransactionDataSource: DataSource | undefined,
     private readonly embedded?: EmbeddedPostgresHandle,
@@ -63,8 +70,12 @@ export class DbosDatabase {
     });
     let ownTransactions: DataSource | undefined;
     try {
-      if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs, options.database.entities ?? []);
-      const database = new DbosDatabase(system, appDataSource ?? ownTransactions!, ownTransactions, embedded, clock);
+      if (options.transactions)
+        await checkSameDatabase(options.transactions, `${quoteSchemaName(system.schema)}.operation_outputs`, (text, values) => system.unnamed(text, values));
+      else if (!appDataSource) ownTransactions = await DbosDatabase.openTransactionDataSource(system, startupRetryMs, options.database.entities ?? []);
+      const transactionDataSource = options.transactions ? undefined : (appDataSource ?? ownTransactions!);
+      const transactions = options.transactions ?? typeOrmTransactions(transactionDataSource!);
+      const database = new DbosDatabase(system, transactions, transactionDataSource, ownTransactions, embedded, clock);
       await database.listener.start();
       if (database.listener.isPollOnly) {
         new Logger('DbosNotifications').log(

@@ -73,7 +73,7 @@ export function createDbosProviders(): Provider[] {
         new TransactionRunner({
           steps,
           checkpoints: database.repositories.checkpoints,
-          dataSource: database.transactionDataSource,
+          transactions: database.transactions,
           onOwnPool: database.ownTransactionDataSource !== undefined,
           limits: settings,
         }),

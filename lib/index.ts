@@ -3,6 +3,7 @@ export * from './decorators';
 export * from './errors';
 export * from './interfaces';
 export { DbosContext } from './context/dbos.context';
+export * from './transactions';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions, type StreamEvent } from './client/workflow.client';
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
 export { RecoveryService } from './recovery/recovery.service';

@@ -29,13 +29,29 @@ export class DbosContext {
     return currentWorkflowContext()?.run.abortSignal;
   }
 
-  /** The TypeORM EntityManager of the running `@Transaction`. */
+  /** The TypeORM EntityManager of the running `@Transaction` (TypeORM, the default; with another ORM use `tx()`). */
   get entityManager(): EntityManager {
-    const manager = currentWorkflowContext()?.entityManager;
-    if (!manager) {
-      throw new DbosError('DbosContext.entityManager is only available inside a @Transaction method.');
+    const store = currentWorkflowContext();
+    if (!store?.entityManager) {
+      throw new DbosError(
+        store?.tx !== undefined
+          ? 'DbosContext.entityManager is the TypeORM transaction; @Transaction methods run on another ORM here (the `transactions` option): use dbos.tx<T>().'
+          : 'DbosContext.entityManager is only available inside a @Transaction method.',
+      );
     }
-    return manager;
+    return store.entityManager;
+  }
+
+  /**
+   * The running `@Transaction`'s transaction object, as the ORM of the `transactions` option hands
+   * it: `dbos.tx<Knex.Transaction>()`, `dbos.tx<Prisma.TransactionClient>()`, a Drizzle
+   * transaction, a MikroORM `EntityManager`, or TypeORM's `EntityManager` by default. `T` is not
+   * checked: name the type of the ORM the module was given.
+   */
+  tx<T>(): T {
+    const tx = currentWorkflowContext()?.tx;
+    if (tx === undefined) throw new DbosError('DbosContext.tx() is only available inside a @Transaction method.');
+    return tx as T;
   }
 
   /** The current time (epoch ms); inside a workflow it is checkpointed. */

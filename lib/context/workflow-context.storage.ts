@@ -14,6 +14,9 @@ export interface WorkflowContextStore {
   stepName?: string;
   /** Position of the running step. */
   stepId?: number;
+  /** The running @Transaction's transaction object, as its ORM hands it (`DbosContext.tx()`). */
+  tx?: unknown;
+  /** The same, when that ORM is TypeORM. */
   entityManager?: EntityManager;
 }
 

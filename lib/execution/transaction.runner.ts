@@ -1,11 +1,11 @@
 import { Logger } from '@nestjs/common';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { backoff } from '../common/backoff.util';
-import { describeTarget } from '../common/database-target.util';
 import { delay } from '../common/delay.util';
 import { currentWorkflowContext, workflowContextStorage } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import type { TransactionAdapter } from '../interfaces/transaction-adapter.interface';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
@@ -31,9 +31,9 @@ class BodyFailure extends Error {
 export interface TransactionRunnerDependencies {
   steps: StepRunner;
   checkpoints: CheckpointRepository;
-  /** Where @Transaction runs: the app's DataSource, or a pool the module opened. */
-  dataSource: DataSource;
-  /** True when that is a pool the module opened (its entities are `database.entities`), not the app's DataSource. */
+  /** Where @Transaction runs: the app's ORM (`transactions`), else TypeORM on the app's DataSource or on a pool the module opened. */
+  transactions: TransactionAdapter;
+  /** True when that is a TypeORM pool the module opened (its entities are `database.entities`), not the app's DataSource. */
   onOwnPool: boolean;
   limits: { maxPayloadBytes: number };
 }
@@ -58,24 +58,27 @@ export class TransactionRunner {
     const { isolationLevel, readOnly } = registration.options;
     for (let attempt = 1; ; attempt++) {
       try {
-        const body = async (manager: EntityManager) => {
-          if (readOnly) await manager.query('SET TRANSACTION READ ONLY');
+        const { transactions } = this.deps;
+        const body = async (tx: unknown) => {
+          if (readOnly) await transactions.query(tx, 'SET TRANSACTION READ ONLY');
           let value: unknown;
           try {
-            value = await workflowContextStorage.run({ run, stepName: registration.name, stepId, entityManager: manager }, () =>
+            value = await workflowContextStorage.run({ run, stepName: registration.name, stepId, ...this.transactionObject(tx) }, () =>
               registration.method.apply(instance, args),
             );
+            await transactions.beforeCheckpoint?.(tx);
           } catch (err) {
-            throw await this.classifyBodyFailure(manager, err);
+            throw await this.classifyBodyFailure(tx, err);
           }
           const output = serializeWithin(value, `the output of transaction ${registration.name}`, this.deps.limits.maxPayloadBytes);
           // A read-only transaction cannot write its checkpoint; it has no effects to guard either.
-          if (!readOnly && !(await checkpoints.recordInTransaction(manager, checkpointRow(at, { output }), run.epoch))) {
+          const record = (text: string, values?: unknown[]) => transactions.query(tx, text, values);
+          if (!readOnly && !(await checkpoints.recordInTransaction(record, checkpointRow(at, { output }), run.epoch))) {
             throw new AlreadyRecorded();
           }
           return { value, output };
         };
-        const { value, output } = isolationLevel ? await this.deps.dataSource.transaction(isolationLevel, body) : await this.deps.dataSource.transaction(body);
+        const { value, output } = await transactions.transaction(body, { isolationLevel });
         if (readOnly) return await steps.record(run, checkpointRow(at, { output }), () => value);
         return value;
       } catch (caught) {
@@ -86,7 +89,7 @@ export class TransactionRunner {
         const err = caught instanceof BodyFailure ? caught.failure : isConnectionError(caught) ? asUnavailable(caught, this.target()) : caught;
         const instead = run.notAnOutcome(err);
         if (instead !== undefined) throw instead;
-        const code = (err as { code?: string }).code;
+        const code = sqlStateOf(err);
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
           this.logger.warn(`Transaction ${registration.name} of workflow ${run.workflowId} hit ${code} (attempt ${attempt}), retrying`);
           await delay(backoff(attempt, TRANSACTION_RETRY));
@@ -101,7 +104,12 @@ export class TransactionRunner {
   }
 
   private target(): string {
-    return describeTarget({ dataSource: this.deps.dataSource });
+    return this.deps.transactions.describe();
+  }
+
+  /** What DbosContext hands the method: the ORM's transaction object (`dbos.tx()`), and for TypeORM also `dbos.entityManager`. */
+  private transactionObject(tx: unknown): { tx: unknown; entityManager?: EntityManager } {
+    return this.deps.transactions.name === 'typeorm' ? { tx, entityManager: tx as EntityManager } : { tx };
   }
 
   /**
@@ -110,15 +118,15 @@ export class TransactionRunner {
    * gone: a probe on it tells. Otherwise (an HTTP API the body called is down, a constraint
    * violated) it is the body's own, recorded like any step error.
    */
-  private async classifyBodyFailure(manager: EntityManager, err: unknown): Promise<unknown> {
+  private async classifyBodyFailure(tx: unknown, err: unknown): Promise<unknown> {
     if (err instanceof DbosDatabaseUnavailableError) return err; // raised by the module's own connection (a send inside the body)
     if ((err as Error)?.name === 'EntityMetadataNotFoundError' && this.deps.onOwnPool) {
       (err as Error).message +=
         '. @Transaction methods run on the pool the module opened from database.url, which knows only the entities in ' +
         'DbosModule.forRoot({ database: { entities } }): add this entity there, or pass your TypeORM DataSource as database.dataSource.';
     }
-    if (!isConnectionError(err)) return new BodyFailure(err);
-    const probe = await manager.query('SELECT 1').then(
+    if (!isConnectionError(err) && !isConnectionError((err as { cause?: unknown })?.cause)) return new BodyFailure(err);
+    const probe = await this.deps.transactions.query(tx, 'SELECT 1').then(
       () => undefined,
       (probeErr: unknown) => probeErr,
     );
@@ -128,12 +136,29 @@ export class TransactionRunner {
   /** Outside a workflow (or nested in a step) a @Transaction is still a transaction, just not checkpointed. */
   private runOutsideWorkflow(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
     const store = currentWorkflowContext();
-    if (store?.entityManager) return registration.method.apply(instance, args);
-    return this.deps.dataSource.transaction((manager) =>
-      workflowContextStorage.run(
-        { ...(store ?? { run: { workflowId: '', abortSignal: new AbortController().signal } }), entityManager: manager, stepName: registration.name },
-        () => registration.method.apply(instance, args),
-      ),
+    if (store?.tx !== undefined) return registration.method.apply(instance, args);
+    return this.deps.transactions.transaction(
+      (tx) =>
+        workflowContextStorage.run(
+          { ...(store ?? { run: { workflowId: '', abortSignal: new AbortController().signal } }), ...this.transactionObject(tx), stepName: registration.name },
+          () => registration.method.apply(instance, args) as Promise<unknown>,
+        ),
+      {},
     );
   }
+}
+
+/**
+ * The SQLSTATE of a database error, also where an ORM wrapped the driver's error (Drizzle's
+ * `cause`, TypeORM's `driverError`, Prisma's `meta.code`; Prisma's P2034 is its name for both).
+ */
+function sqlStateOf(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const { code, cause, driverError, meta } = e as { code?: unknown; cause?: unknown; driverError?: unknown; meta?: { code?: unknown } };
+    if (code === 'P2034') return '40001';
+    if (typeof meta?.code === 'string') return meta.code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('P')) return code;
+    e = cause ?? driverError;
+  }
+  return undefined;
 }

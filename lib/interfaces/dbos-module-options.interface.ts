@@ -1,5 +1,6 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { DataSource, DataSourceOptions } from 'typeorm';
+import type { TransactionAdapter } from './transaction-adapter.interface';
 
 /**
  * How the module reaches Postgres through a connection pooler (PgBouncer, the pooled endpoint of a
@@ -54,7 +55,7 @@ export interface DatabaseConnectionOptions extends PoolerOptions {
   /**
    * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
    * module opens the database itself (`url`, or the embedded one). With `dataSource`, that
-   * DataSource's own entities apply and this is ignored.
+   * DataSource's own entities apply and this is ignored; so it is with `transactions`.
    */
   entities?: DataSourceOptions['entities'];
   /** Connections in the module's own pool. Default 10. */
@@ -115,6 +116,13 @@ export interface RecoveryOptions {
 export interface DbosModuleOptions {
   /** Omitted: an embedded Postgres under `.dbos/` (development only, logged loudly). */
   database?: DatabaseOptions;
+  /**
+   * Where `@Transaction` methods run: the app's own ORM, e.g. `knexTransactions(knex)`,
+   * `prismaTransactions(prisma)`, `drizzleTransactions(db)`, `mikroOrmTransactions(orm)`. It must
+   * be connected to the system database (checked at startup). Default: TypeORM, on
+   * `database.dataSource` or on a pool the module opens from `database.url` (`database.entities`).
+   */
+  transactions?: TransactionAdapter;
   embedded?: EmbeddedDatabaseOptions;
   /** Schema of the system tables. Default `dbos`. */
   schema?: string;

@@ -1,7 +1,6 @@
-import type { EntityManager } from 'typeorm';
 import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
-import type { Sql } from './sql';
+import type { Sql, StatementRunner } from './sql';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
@@ -84,11 +83,11 @@ export class CheckpointRepository {
   }
 
   /**
-   * Inserts the checkpoint inside the caller's transaction (a `@Transaction` step), so it commits or
-   * rolls back with the step's own writes. False when the position is already taken.
+   * Inserts the checkpoint inside the app's transaction (a `@Transaction` step, `run` being its ORM's
+   * raw statement), so it commits or rolls back with the step's own writes. False when the position is already taken.
    */
-  async recordInTransaction(manager: EntityManager, row: OperationOutputRow, epoch: number): Promise<boolean> {
-    return this.recordWith(this.db.on(manager), row, epoch);
+  async recordInTransaction(run: StatementRunner, row: OperationOutputRow, epoch: number): Promise<boolean> {
+    return this.recordWith(this.db.on(run), row, epoch);
   }
 
   /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken or fenced. */
@@ -97,9 +96,10 @@ export class CheckpointRepository {
     return inserted.length > 0;
   }
 
+  /** Typed placeholders: an ORM that binds its own parameter types (Prisma) inserts the same row as pg does. */
   private get insertOneSql(): string {
     return `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE ${this.ownedBy('$1::text', '$9::int')}
+            SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::bigint WHERE ${this.ownedBy('$1::text', '$9::int')}
             ON CONFLICT (workflow_id, step_id) DO NOTHING`;
   }
 

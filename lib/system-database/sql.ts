@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { QueryResultRow } from 'pg';
-import type { EntityManager } from 'typeorm';
 import { namedStatementLost } from './connection.options';
 import type { Queryable } from './queryable.interface';
 
@@ -18,7 +17,7 @@ export const SCHEMA_PLACEHOLDER = '{schema}';
 export interface Sql {
   /**
    * A named statement, prepared once per connection: the hot paths, whose text never varies (a
-   * statement's name is derived from its text). On a TypeORM EntityManager it runs unnamed.
+   * statement's name is derived from its text). Through an app transaction's ORM it runs unnamed.
    */
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   /** An unnamed statement: text built per call (the list's filters), or one that runs rarely. */
@@ -57,10 +56,13 @@ export class SchemaStatements {
   }
 }
 
-/** Sql over one connection: a transaction's pooled client, a dedicated connection, or the EntityManager of an app transaction. */
-export function sqlOver(connection: Queryable | EntityManager, statements: SchemaStatements): Sql {
-  if (isEntityManager(connection)) {
-    const run = async <R>(text: string, values?: unknown[]) => (await connection.query(statements.text(text), values)) as R[];
+/** One statement inside an app transaction, through its ORM (a `@Transaction`'s adapter): its rows. */
+export type StatementRunner = (text: string, values?: unknown[]) => Promise<unknown[]>;
+
+/** Sql over one connection (a transaction's pooled client, a dedicated connection), or through an app transaction's ORM. */
+export function sqlOver(connection: Queryable | StatementRunner, statements: SchemaStatements): Sql {
+  if (typeof connection === 'function') {
+    const run = async <R>(text: string, values?: unknown[]) => (await connection(statements.text(text), values)) as R[];
     return { query: run, unnamed: run };
   }
   return {
@@ -73,8 +75,4 @@ export function sqlOver(connection: Queryable | EntityManager, statements: Schem
     },
     unnamed: async <R extends QueryResultRow>(text: string, values?: unknown[]) => (await connection.query<R>(statements.text(text), values)).rows,
   };
-}
-
-function isEntityManager(connection: Queryable | EntityManager): connection is EntityManager {
-  return typeof (connection as EntityManager).getRepository === 'function';
 }

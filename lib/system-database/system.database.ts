@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ClientConfig, Pool, PoolClient, QueryResultRow } from 'pg';
-import { DataSource, MigrationExecutor, type DataSourceOptions, type EntityManager } from 'typeorm';
+import { DataSource, MigrationExecutor, type DataSourceOptions } from 'typeorm';
 import { backoff } from '../common/backoff.util';
 import { DEFAULT_STARTUP_RETRY_MS } from '../dbos.constants';
 import { describeTarget } from '../common/database-target.util';
@@ -20,7 +20,7 @@ import {
 } from './connection.options';
 import type { Queryable } from './queryable.interface';
 import { quoteSchemaName } from './schema-name.util';
-import { SchemaStatements, sqlOver, type Sql } from './sql';
+import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
 export type { SystemDatabaseConfig, SystemLogger } from './connection.options';
 
@@ -157,8 +157,8 @@ export class SystemDatabase implements Sql {
     }
   }
 
-  /** The statements of this schema on one connection: a transaction's client, a dedicated connection, an app transaction's EntityManager. */
-  on(connection: Queryable | EntityManager): Sql {
+  /** The statements of this schema on one connection (a transaction's client, a dedicated connection), or through an app transaction's ORM. */
+  on(connection: Queryable | StatementRunner): Sql {
     return sqlOver(connection, this.statements);
   }
 

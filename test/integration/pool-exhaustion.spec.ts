@@ -87,7 +87,8 @@ describe('@Transaction with a database URL', () => {
 
   it('the transaction pool is separate from the system pool, the same size, and closed with the module', async () => {
     const database = app!.get<DbosDatabase>(DBOS_SYSTEM_DATABASE);
-    const { transactionDataSource, system } = database;
+    const { system } = database;
+    const transactionDataSource = database.transactionDataSource!;
     expect(transactionDataSource === system.dataSource).toBe(false);
     expect(transactionDataSource.isInitialized).toBe(true);
     expect((transactionDataSource.options.extra as { max?: number }).max).toBe(POOL_SIZE);
