@@ -126,7 +126,6 @@ export function prismaGenerate(schemaFile: string): void {
 /** The Prisma client of the specs (test/fixtures/prisma/schema.prisma), generated on first use. */
 export function generatedPrismaClient(): PrismaClientClass {
   if (!existsSync(path.join(PRISMA_DIR, 'generated', 'client.ts'))) prismaGenerate(path.join(PRISMA_DIR, 'schema.prisma'));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(path.join(PRISMA_DIR, 'generated', 'client')) as { PrismaClient: PrismaClientClass }).PrismaClient;
 }
 
