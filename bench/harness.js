@@ -293,7 +293,8 @@ async function runBench(system, hooks) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// recovery: child roles, driven by recovery.js. `fill` starts N workflows that each record their
+// recovery: child roles, driven by recovery.js. `fill` fills `historyRows` finished workflows
+// (when the system has `fillHistory`), then starts N workflows that each record their
 // first step and then block in the second, prints FILLED and waits to be SIGKILLed. `recover`
 // (the same executor id) and `takeover` (another id; two of them) launch the system, record the
 // moment each workflow body runs again, and answer the driver's questions over IPC.
@@ -331,6 +332,12 @@ async function runRecoveryRole(system, recovery) {
   recoveryProbe.launchedAt = Date.now();
   await recovery.launch(process.env.BENCH_DATABASE_URL, { executorId, leaseMs: options.recoveryLeaseMs, role });
   if (role === 'fill') {
+    // The finished history first (analysed before any of the N is PENDING), as months of use leave it.
+    if (options.historyRows > 0) {
+      const started = Date.now();
+      await recovery.fillHistory(options.historyRows);
+      console.error(`[${system}] ${options.historyRows} finished workflows filled and analysed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    }
     await pool(n, options.inflight, 0, (i) => recovery.startOne(i));
     await waitForCount('recovery fill', () => recovery.countFirstSteps(), n, 180_000);
     console.log('FILLED');

@@ -41,7 +41,8 @@ const DESCRIPTIONS = {
     'latency = enqueue -> start of the body',
   recovery:
     '{recoveryWorkflows} workflows PENDING (1 of 3 steps done) after a SIGKILL; restart = same executor id, from its launch call; ' +
-    "takeover = 2 live executors, from the dead one's lease ({recoveryLeaseMs} ms) expiring",
+    "takeover = 2 live executors, from the dead one's lease ({recoveryLeaseMs} ms) expiring; " +
+    'history rows = finished workflows (3 steps each) filled and analysed before the N started',
   scale: '{scaleRows} finished workflows (3 steps each) filled with generate_series; then {scaleWorkflows} workflows, {inflight} in flight',
   footprint:
     'an idle Nest application context, bare and with DbosModule (a queue, one workflow of 2 steps), the library compiled to JavaScript; ' +
@@ -58,6 +59,8 @@ const SYSTEMS = {
                        FROM dbos.executors WHERE executor_id = $1`,
     // Run from the repo root so the TypeScript library in lib/ is imported as source.
     argv: ['-r', 'ts-node/register/transpile-only', 'bench/systems/nestjs-dbos.ts'],
+    // The recovery workload's --history-rows: finished workflows in its own tables.
+    fillsHistory: true,
   },
   'dbos-transact': {
     database: 'bench_dbos_transact',
@@ -97,7 +100,7 @@ usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYS
                         [--sequential N] [--concurrent N] [--inflight N] [--warmup N] [--messages N]
                         [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
                         [--queue-latency-jobs N] [--queue-latency-idle-ms N] [--recovery-workflows N]
-                        [--recovery-lease-ms N] [--scale-rows N] [--scale-workflows N]
+                        [--recovery-lease-ms N] [--history-rows N[,N...]] [--scale-rows N] [--scale-workflows N]
                         [--footprint-window-s N] [--footprint-runs N]
 without --workloads: ${DEFAULT_WORKLOADS.join(',')}
 systems: ${Object.keys(SYSTEMS).join(', ')}`);
@@ -140,6 +143,7 @@ function readOptions() {
         'queue-latency-idle-ms': { type: 'string', default: '50' },
         'recovery-workflows': { type: 'string', default: '10000' },
         'recovery-lease-ms': { type: 'string', default: '5000' },
+        'history-rows': { type: 'string', default: '0' },
         'scale-rows': { type: 'string', default: '1000000' },
         'scale-workflows': { type: 'string', default: '3000' },
         'footprint-window-s': { type: 'string', default: '30' },
@@ -177,6 +181,7 @@ function readOptions() {
       queueLatencyIdleMs: count(values['queue-latency-idle-ms'], 'queue-latency-idle-ms'),
       recoveryWorkflows: Math.max(1, count(values['recovery-workflows'], 'recovery-workflows')),
       recoveryLeaseMs: Math.max(500, count(values['recovery-lease-ms'], 'recovery-lease-ms')),
+      historyRows: values['history-rows'].split(',').map((v) => count(v.trim(), 'history-rows')),
       scaleRows: Math.max(1000, count(values['scale-rows'], 'scale-rows')),
       scaleWorkflows: Math.max(100, count(values['scale-workflows'], 'scale-workflows')),
       footprintWindowSec: Math.max(1, count(values['footprint-window-s'], 'footprint-window-s')),
@@ -266,17 +271,32 @@ const perOp = (r) => [fixed(r.statementsPerOp, 1), fixed(r.commitsPerOp, 1)];
 
 function printRecovery(rows, settings) {
   console.log(`\n== recovery: ${describe('recovery', settings)}`);
-  const header = ['system', 'variant', 'all running s', 'all done s', 'running vs dbos-transact', 'spread', 'stmts/wf', 'commits/wf'];
+  const header = [
+    'system',
+    'variant',
+    'history rows',
+    'all running s',
+    'all done s',
+    'done vs no history',
+    'running vs dbos-transact',
+    'spread',
+    'stmts/wf',
+    'commits/wf',
+  ];
   const reference = rows.find((r) => r.system === REFERENCE && r.variant === 'restart' && !r.unavailable);
+  // The same system and variant on empty tables: how much the history costs.
+  const empty = (r) => rows.find((e) => e.system === r.system && e.variant === r.variant && !e.historyRows && !e.unavailable);
   const lines = rows.map((r) =>
     r.unavailable
-      ? [r.system, r.variant ?? '-', 'UNAVAILABLE', '-', '-', '-', '-', '-']
+      ? [r.system, r.variant ?? '-', String(r.historyRows ?? 0), 'UNAVAILABLE', '-', '-', '-', '-', '-', '-']
       : [
           r.system,
           r.variant,
+          String(r.historyRows ?? 0),
           fixed(r.runningSec, 2),
           fixed(r.doneSec, 2),
-          r.variant === 'restart' ? ratio(r.runningSec, reference?.runningSec) : '-',
+          r.historyRows ? ratio(r.doneSec, empty(r)?.doneSec) : '-',
+          r.variant === 'restart' && !r.historyRows ? ratio(r.runningSec, reference?.runningSec) : '-',
           r.spread ? r.spread.join('/') : '-',
           ...perOp(r),
         ],
@@ -285,7 +305,8 @@ function printRecovery(rows, settings) {
   if (!rows.some((r) => r.system === REFERENCE && r.variant === 'takeover')) {
     console.log(`${REFERENCE} takeover: not run (the open-source library recovers only its own executor's workflows; takeover is DBOS Conductor's)`);
   }
-  for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} recovery ${r.variant ?? ''}: ${r.unavailable}`);
+  for (const r of rows)
+    if (r.unavailable) console.log(`UNAVAILABLE ${r.system} recovery ${r.variant ?? ''} (${r.historyRows ?? 0} history rows): ${r.unavailable}`);
 }
 
 function printScale(rows, settings) {
@@ -465,24 +486,28 @@ async function main() {
       const recovery = require('./recovery');
       for (const name of options.systems) {
         if (!SYSTEMS[name].workloads.includes('recovery')) continue;
-        for (const variant of SYSTEMS[name].recoveryVariants ?? ['restart', 'takeover']) {
-          const databaseUrl = await recreateDatabase(server.url, SYSTEMS[name].database);
-          console.error(`running ${name}: recovery ${variant} ...`);
-          const env = {
-            ...process.env,
-            DATABASE_URL: databaseUrl,
-            BENCH_DATABASE_URL: databaseUrl,
-            BENCH_OPTIONS: JSON.stringify({ ...settings, workloads: ['recovery'] }),
-          };
-          const spec = { name, argv: SYSTEMS[name].argv, cwd: ROOT, leaseExpirySql: SYSTEMS[name].leaseExpirySql };
-          try {
-            rows.push(
-              variant === 'restart'
-                ? await recovery.restart(spec, env, settings.recoveryWorkflows)
-                : await recovery.takeover(spec, env, settings.recoveryWorkflows, settings.recoveryLeaseMs, databaseUrl),
-            );
-          } catch (err) {
-            rows.push({ workload: 'recovery', variant, system: name, unavailable: err.message });
+        // Other systems' tables are not filled: they run on empty tables only.
+        const histories = SYSTEMS[name].fillsHistory ? settings.historyRows : [0];
+        for (const historyRows of histories) {
+          for (const variant of SYSTEMS[name].recoveryVariants ?? ['restart', 'takeover']) {
+            const databaseUrl = await recreateDatabase(server.url, SYSTEMS[name].database);
+            console.error(`running ${name}: recovery ${variant}, ${historyRows} finished workflows in the tables ...`);
+            const env = {
+              ...process.env,
+              DATABASE_URL: databaseUrl,
+              BENCH_DATABASE_URL: databaseUrl,
+              BENCH_OPTIONS: JSON.stringify({ ...settings, historyRows, workloads: ['recovery'] }),
+            };
+            const spec = { name, argv: SYSTEMS[name].argv, cwd: ROOT, leaseExpirySql: SYSTEMS[name].leaseExpirySql };
+            try {
+              rows.push(
+                variant === 'restart'
+                  ? await recovery.restart(spec, env, settings.recoveryWorkflows, historyRows)
+                  : await recovery.takeover(spec, env, settings.recoveryWorkflows, settings.recoveryLeaseMs, databaseUrl, historyRows),
+              );
+            } catch (err) {
+              rows.push({ workload: 'recovery', variant, system: name, historyRows, unavailable: err.message });
+            }
           }
         }
       }

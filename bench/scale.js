@@ -12,40 +12,7 @@ const { Client } = require('pg');
 const counting = require('./counting');
 const { runWorkload, runWhile, percentile } = require('./harness');
 
-const DAY = 86_400_000;
-const FILL_CHUNK = 100_000;
-
-async function fill(probe, rows, base) {
-  const step = (30 * DAY) / rows;
-  for (let from = 1; from <= rows; from += FILL_CHUNK) {
-    const to = Math.min(rows, from + FILL_CHUNK - 1);
-    const id = (g) => `'hist-' || lpad((${g})::text, 8, '0')`;
-    await probe.query(
-      `INSERT INTO dbos.workflow_status (workflow_id, status, workflow_name, class_name, inputs, output, error, executor_id,
-         application_version, recovery_attempts, queue_name, priority, started_at, created_at, updated_at, run_epoch,
-         parent_workflow_id, forked_from)
-       SELECT ${id('g')},
-              CASE WHEN g % 1000 = 0 THEN 'ERROR' WHEN g % 97 = 0 THEN 'CANCELLED' ELSE 'SUCCESS' END,
-              'wf' || (g % 20), 'BenchService', '[1]', CASE WHEN g % 1000 = 0 THEN NULL ELSE '1' END,
-              CASE WHEN g % 1000 = 0 THEN '{"name":"Error","message":"boom"}' END,
-              'exec-' || (g % 10), 'v' || (g % 3), 0, CASE WHEN g % 4 = 0 THEN 'q' || (g % 8) END, 0,
-              $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint + 5, 1,
-              CASE WHEN g % 10 = 1 AND g > 1 THEN ${id('g - 1')} END,
-              CASE WHEN g % 1000 = 7 THEN ${id('g - 7')} END
-         FROM generate_series($3::int, $4::int) g`,
-      [base, step, from, to],
-    );
-    await probe.query(
-      `INSERT INTO dbos.operation_outputs (workflow_id, step_id, step_name, output, started_at, completed_at)
-       SELECT ${id('g')}, s, 's' || s, '1', $1::bigint + (g * $2::float8)::bigint, $1::bigint + (g * $2::float8)::bigint + 1
-         FROM generate_series($3::int, $4::int) g, generate_series(0, 2) s`,
-      [base, step, from, to],
-    );
-    console.error(`[scale] filled ${to} of ${rows}`);
-  }
-  await probe.query('VACUUM ANALYZE dbos.workflow_status');
-  await probe.query('VACUUM ANALYZE dbos.operation_outputs');
-}
+const { fillHistory, DAY } = require('./history');
 
 // What a plan reads: its scan nodes, with the index each uses.
 function scans(plan) {
@@ -163,7 +130,7 @@ async function measureScale(system, ctx, options) {
     const now = Date.now();
     const base = now - 31 * DAY;
     const fillStart = performance.now();
-    await fill(probe, rows, base);
+    await fillHistory(probe, rows, { base, label: 'scale' });
     const fillSec = (performance.now() - fillStart) / 1000;
     const full = await steadyThroughput(probe, runOne, m, options.inflight, 11_000_000);
     const id = (g) => `hist-${String(g).padStart(8, '0')}`;

@@ -260,8 +260,15 @@ export class AdminRepository {
   /** PENDING and ENQUEUED workflows per application version other than `version`. */
   async countOtherVersions(version: string): Promise<{ applicationVersion: string | null; status: string; count: number }[]> {
     const rows = await this.db.query<{ application_version: string | null; status: string; n: number }>(
-      `SELECT application_version, status, count(*)::int AS n FROM {schema}.workflow_status
-        WHERE status IN ('PENDING', 'ENQUEUED') AND application_version IS DISTINCT FROM $1 AND application_version IS NOT NULL
+      // One branch per status, so each reads its partial index (`status IN (...)` implies neither
+      // and scans the whole table, finished history included).
+      `SELECT application_version, status, count(*)::int AS n FROM (
+         SELECT application_version, status FROM {schema}.workflow_status
+          WHERE status = 'PENDING' AND application_version IS DISTINCT FROM $1 AND application_version IS NOT NULL
+         UNION ALL
+         SELECT application_version, status FROM {schema}.workflow_status
+          WHERE status = 'ENQUEUED' AND application_version IS DISTINCT FROM $1 AND application_version IS NOT NULL
+       ) unfinished
         GROUP BY 1, 2 ORDER BY 1, 2`,
       [version],
     );

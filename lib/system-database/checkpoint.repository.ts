@@ -1,6 +1,6 @@
 import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
-import type { Sql, StatementRunner } from './sql';
+import { ownedBy, type Sql, type StatementRunner } from './sql';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
@@ -53,7 +53,7 @@ export class CheckpointRepository {
       `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
        SELECT u.workflow_id, u.step_id, u.step_name, u.output, u.error, u.child_workflow_id, u.started_at, u.completed_at
          FROM ${source.from}
-        WHERE ${this.ownedBy('u.workflow_id', 'u.run_epoch')}
+        WHERE ${ownedBy('u.workflow_id', 'u.run_epoch')}
        ON CONFLICT (workflow_id, step_id) DO NOTHING
        RETURNING workflow_id, step_id`,
       source.values,
@@ -74,7 +74,7 @@ export class CheckpointRepository {
    */
   async notRecorded(workflowId: string, stepId: number, epoch: number): Promise<NotRecorded> {
     const rows = await this.db.query(
-      `SELECT ${this.ownedBy('$1::text', '$3::int')} AS owned, ${stepColumnsOf('o')}
+      `SELECT ${ownedBy('$1::text', '$3::int')} AS owned, ${stepColumnsOf('o')}
          FROM (SELECT 1) one LEFT JOIN {schema}.operation_outputs o ON o.workflow_id = $1 AND o.step_id = $2`,
       [workflowId, stepId, epoch],
     );
@@ -99,14 +99,8 @@ export class CheckpointRepository {
   /** Typed placeholders: an ORM that binds its own parameter types (Prisma) inserts the same row as pg does. */
   private get insertOneSql(): string {
     return `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
-            SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::bigint WHERE ${this.ownedBy('$1::text', '$9::int')}
+            SELECT $1::text, $2::int, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::bigint WHERE ${ownedBy('$1::text', '$9::int')}
             ON CONFLICT (workflow_id, step_id) DO NOTHING`;
-  }
-
-  /** The fence: the workflow is PENDING and its current run is the one of `epoch`. */
-  private ownedBy(workflowId: string, epoch: string): string {
-    return `EXISTS (SELECT 1 FROM {schema}.workflow_status w
-                     WHERE w.workflow_id = ${workflowId} AND w.status = 'PENDING' AND w.run_epoch = ${epoch})`;
   }
 
   /** Copies the checkpoints before `beforeStep` to another workflow (fork). */

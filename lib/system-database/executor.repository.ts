@@ -1,4 +1,4 @@
-import { DB_NOW } from './sql';
+import { DB_NOW, whilePending } from './sql';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { Queryable } from './queryable.interface';
@@ -124,7 +124,7 @@ export class ExecutorRepository {
               run_epoch = w.run_epoch + 1, updated_at = $6,
               status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
          FROM picked p
-        WHERE w.workflow_id = p.workflow_id AND w.status = 'PENDING' AND w.executor_id = p.executor_id AND w.executor_id <> $2
+        WHERE w.workflow_id = p.workflow_id AND ${whilePending('w', 'w.executor_id = p.executor_id AND w.executor_id <> $2')}
           AND NOT EXISTS (SELECT 1 FROM {schema}.executors e WHERE e.executor_id = w.executor_id AND e.heartbeat_at >= ${DB_NOW} - $3::bigint)
        RETURNING ${statusColumnsOf('w')}, p.executor_id AS previous_executor_id`,
       [applicationVersion, selfId, leaseMs, workflowNames, limit, Date.now()],

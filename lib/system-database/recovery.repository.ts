@@ -1,6 +1,7 @@
 import type { WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
 import type { SystemDatabase } from './system.database';
+import { whilePending } from './sql';
 
 /** Recovery's statements: which PENDING runs are this executor's, claiming them back, and whether a run still owns its workflow. */
 export class RecoveryRepository {
@@ -29,7 +30,7 @@ export class RecoveryRepository {
           SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
               status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
-        WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $4
+        WHERE workflow_id = $1 AND ${whilePending('workflow_status', 'executor_id = $2 AND run_epoch = $4')}
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now(), expectedEpoch],
     );
@@ -108,7 +109,7 @@ export class RecoveryRepository {
   /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */
   async isOwnedBy(workflowId: string, executorId: string, epoch: number): Promise<boolean> {
     const rows = await this.db.query(
-      `SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $1 AND status = 'PENDING' AND executor_id = $2 AND run_epoch = $3`,
+      `SELECT 1 FROM {schema}.workflow_status w WHERE w.workflow_id = $1 AND ${whilePending('w', 'w.executor_id = $2 AND w.run_epoch = $3')}`,
       [workflowId, executorId, epoch],
     );
     return rows.length > 0;

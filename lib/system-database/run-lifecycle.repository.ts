@@ -1,6 +1,7 @@
 import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 import type { ListingRepository } from './listing.repository';
 import { STEP_COLUMNS } from './row.mapping';
+import { ownedBy, whilePending } from './sql';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { notificationChannel } from './schema-name.util';
@@ -171,8 +172,7 @@ export class RunLifecycleRepository {
          SELECT u.workflow_id, u.step_id, u.step_name, u.step_output, u.step_error, u.child_workflow_id, u.started_at, u.completed_at
            FROM u
           WHERE u.step_id IS NOT NULL
-            AND EXISTS (SELECT 1 FROM {schema}.workflow_status w
-                         WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch)
+            AND ${ownedBy('u.workflow_id', 'u.run_epoch')}
          ON CONFLICT (workflow_id, step_id) DO NOTHING
          RETURNING workflow_id
        ), outcome AS (
@@ -180,7 +180,7 @@ export class RunLifecycleRepository {
             SET status = u.status, output = u.output, error = u.error, updated_at = $1, deduplication_id = NULL,
                 announced_epoch = w.run_epoch
            FROM u
-          WHERE w.workflow_id = u.workflow_id AND w.status = 'PENDING' AND w.run_epoch = u.run_epoch
+          WHERE w.workflow_id = u.workflow_id AND ${whilePending('w', 'w.run_epoch = u.run_epoch')}
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
          RETURNING w.workflow_id, w.queue_name
        ), ${this.notice}

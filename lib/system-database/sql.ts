@@ -6,6 +6,25 @@ import type { Queryable } from './queryable.interface';
 /** Now on the database's clock (epoch ms), as executor leases and heartbeats are judged. */
 export const DB_NOW = `(extract(epoch from clock_timestamp()) * 1000)::bigint`;
 
+/**
+ * `condition`, on a status row (`alias`) that is PENDING: how a fence or a claim of named rows
+ * says "still PENDING under this run". Written as a CASE so that no partial index
+ * `WHERE status = 'PENDING'` can answer it: the planner only uses such an index when the
+ * statement's WHERE implies the index's predicate, and judges its size by statistics that may
+ * have been taken when no row was PENDING (months of finished history, then a crash). It then
+ * walks every PENDING row for each row looked up (N² over a recovery) instead of the primary key.
+ * NULL when the row is not PENDING: only for WHERE clauses (never under NOT).
+ */
+export function whilePending(alias: string, condition: string): string {
+  return `CASE WHEN ${alias}.status = 'PENDING' THEN ${condition} END`;
+}
+
+/** The fence of a write by a run: the workflow is PENDING and its current run is the one of `epoch` (one primary-key lookup). */
+export function ownedBy(workflowId: string, epoch: string): string {
+  return `EXISTS (SELECT 1 FROM {schema}.workflow_status w
+                   WHERE w.workflow_id = ${workflowId} AND ${whilePending('w', `w.run_epoch = ${epoch}`)})`;
+}
+
 /** Where the system schema goes in a statement's text (`{schema}.workflow_status`): each statement names its tables so. */
 export const SCHEMA_PLACEHOLDER = '{schema}';
 

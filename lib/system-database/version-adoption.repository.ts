@@ -1,4 +1,4 @@
-import { DB_NOW } from './sql';
+import { DB_NOW, whilePending } from './sql';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
 import type { SystemDatabase } from './system.database';
@@ -35,7 +35,7 @@ export class VersionAdoptionRepository {
           SET application_version = $3, executor_id = CASE WHEN w.queue_name IS NULL THEN $2 END,
               recovery_attempts = w.recovery_attempts + 1, run_epoch = w.run_epoch + 1, updated_at = $6,
               status = CASE WHEN w.queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END
-        WHERE w.workflow_id = $1 AND w.status = 'PENDING' AND w.run_epoch = $4 AND w.application_version = $5
+        WHERE w.workflow_id = $1 AND ${whilePending('w', 'w.run_epoch = $4 AND w.application_version = $5')}
           AND ${versionIsSilent('$7')}
         RETURNING ${statusColumnsOf('w')}`,
       [row.workflowId, selfId, version, row.runEpoch, row.applicationVersion, Date.now(), leaseMs],

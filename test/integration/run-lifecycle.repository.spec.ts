@@ -1,18 +1,8 @@
-import type { OperationOutputRow } from '../../lib/system-database/system.rows';
 import { sql } from '../support/database';
-import { listenTo, newRow, openRepositories, type RepositoryFixture } from '../support/repositories';
+import { listenTo, newRow, openRepositories, stepRow, type RepositoryFixture } from '../support/repositories';
 import { waitFor } from '../support/wait';
 
-const step = (workflowId: string, stepId: number): OperationOutputRow => ({
-  workflowId,
-  stepId,
-  stepName: `step${stepId}`,
-  output: '"done"',
-  error: null,
-  childWorkflowId: null,
-  startedAt: 1,
-  completedAt: 2,
-});
+const step = stepRow;
 
 describe('RunLifecycleRepository', () => {
   let f: RepositoryFixture;

@@ -3,6 +3,7 @@ import { notificationChannel } from '../../lib/system-database/schema-name.util'
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { createRepositories, type SystemRepositories } from '../../lib/system-database/system.repositories';
 import type { NewWorkflowRow } from '../../lib/system-database/run-lifecycle.repository';
+import type { OperationOutputRow } from '../../lib/system-database/system.rows';
 import { databaseUrl, dropSchema, uniqueSchema } from './database';
 
 /** The repositories over a freshly migrated schema of their own, without Nest. */
@@ -52,6 +53,11 @@ export function newRow(workflowId: string, fields: Partial<NewWorkflowRow> = {})
     updatedAt: now,
     ...fields,
   };
+}
+
+/** A successful step's checkpoint at `stepId` of a workflow. */
+export function stepRow(workflowId: string, stepId: number): OperationOutputRow {
+  return { workflowId, stepId, stepName: `step${stepId}`, output: '"done"', error: null, childWorkflowId: null, startedAt: 1, completedAt: 2 };
 }
 
 /** The messages on a schema's notification channel, heard on a connection of its own. */
