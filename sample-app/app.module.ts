@@ -5,8 +5,7 @@ import { DbosDashboardModule, DbosExceptionFilter, DbosModule } from 'nestjs-dbo
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from './app.config';
 import { CheckoutModule } from './checkout/checkout.module';
-import { appDataSourceOptions, createAppDataSource } from './database/app-data-source';
-import { DATABASE_SERVER, type DatabaseServer } from './database/database-server';
+import { appTypeOrmOptions } from './database/app-data-source';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders/orders.module';
@@ -16,11 +15,7 @@ import { StockModule } from './stock/stock.module';
   imports: [
     // First: the server is stopped after everything that uses it (see DatabaseModule).
     DatabaseModule,
-    TypeOrmModule.forRootAsync({
-      inject: [APP_CONFIG, DATABASE_SERVER],
-      useFactory: (config: AppConfig, server: DatabaseServer) => appDataSourceOptions(server.url, config.appSchema),
-      dataSourceFactory: createAppDataSource,
-    }),
+    TypeOrmModule.forRootAsync(appTypeOrmOptions),
     // One database for app data and workflow checkpoints: @Transaction steps commit with their checkpoint.
     DbosModule.forRootAsync({
       inject: [APP_CONFIG, DataSource],

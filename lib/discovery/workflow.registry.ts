@@ -49,6 +49,15 @@ export class WorkflowRegistry {
     return undefined;
   }
 
+  /** The @Step or @Transaction registered as `name`. */
+  getStep(name: string): StepRegistration | undefined {
+    return this.steps.find((s) => s.name === name);
+  }
+
+  stepNames(): string[] {
+    return this.steps.map((s) => s.name).sort();
+  }
+
   workflowNames(): string[] {
     return [...this.workflows.keys()].sort();
   }

@@ -11,6 +11,7 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
+import { DbosRunSuperseded } from './run-superseded.error';
 import type { StepRunner } from './step.runner';
 import { currentRun } from './workflow.run';
 
@@ -70,6 +71,8 @@ export class TransactionRunner {
           } catch (err) {
             throw await this.classifyBodyFailure(tx, err);
           }
+          // The process "died" (the test kit's crash()) while the body ran: nothing of it commits.
+          if (run.hasCrashed) throw new DbosRunSuperseded(run.workflowId);
           const output = serializeWithin(value, `the output of transaction ${registration.name}`, this.deps.limits.maxPayloadBytes);
           // A read-only transaction cannot write its checkpoint; it has no effects to guard either.
           const record = (text: string, values?: unknown[]) => transactions.query(tx, text, values);

@@ -286,6 +286,11 @@ export class WorkflowRun implements WorkflowRunView {
     this.stop(new DbosRunSuperseded(this.workflowId));
   }
 
+  /** Ended by crash(): a transaction still open rolls back, as the crash of its process would. */
+  get hasCrashed(): boolean {
+    return this.crashed;
+  }
+
   /** When the run ends without an outcome (interrupted): the held-back checkpoint is still written if it can be. */
   async settleHeldBack(): Promise<void> {
     if (this.crashed) return;

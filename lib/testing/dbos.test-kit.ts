@@ -4,6 +4,7 @@ import type { DbosDatabase } from '../dbos.database';
 import { DBOS_CLOCK, DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from '../dbos.constants';
 import { WorkflowRegistry } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import { RunningWorkflows } from '../execution/running-workflows.table';
 import { QueueDispatcher } from '../queues/queue.dispatcher';
@@ -95,6 +96,33 @@ export class DbosTestKit {
    */
   replay(workflowId: string, options?: ReplayOptions): Promise<void> {
     return this.replayer.replay(workflowId, options);
+  }
+
+  /**
+   * Crashes the process "at" step `stepName` (a @Step or @Transaction by its registered name, e.g.
+   * 'CheckoutService.shipOrder') the next time it runs, without a hook in the app's code: the
+   * step's body runs (a @Step's effects happen, a @Transaction's roll back), then crash() before
+   * its result is recorded. Resolves once the crashed workflows run again from their checkpoints.
+   */
+  crashAt(stepName: string): Promise<void> {
+    const step = this.registry.getStep(stepName);
+    if (!step) {
+      throw new DbosInvalidArgumentError(
+        `crashAt("${stepName}"): no @Step or @Transaction has that name (there are: ${this.registry.stepNames().join(', ')}).`,
+      );
+    }
+    const original = step.method;
+    return new Promise((resolve, reject) => {
+      const crash = () => this.crash().then(resolve, reject);
+      step.method = async function (this: unknown, ...args: unknown[]) {
+        step.method = original;
+        try {
+          return await original.apply(this, args);
+        } finally {
+          void crash(); // its first part, synchronous, marks the runs crashed before the step's result can be recorded
+        }
+      };
+    });
   }
 
   /**

@@ -1,14 +1,21 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { DbosContext, Step, Transaction, Workflow } from 'nestjs-dbos';
+import { Shipment } from '../shipping/shipment.entity';
 import { Stock } from '../stock/stock.entity';
 import type { CheckoutProgress, Order, Receipt } from './order';
+import { OutOfStockError } from './out-of-stock.error';
+import { PaymentNotConfirmedError } from './payment-not-confirmed.error';
 
 export const PROGRESS_STREAM = 'progress';
-import { OutOfStockError } from './out-of-stock.error';
+/** The topic of the payment provider's confirmation of a bank transfer (POST /orders/:workflowId/payment-confirmation). */
+export const PAYMENT_CONFIRMATION = 'payment-confirmation';
+/** How long a bank transfer may take to be confirmed before the order is cancelled. */
+export const CONFIRMATION_TIMEOUT_HOURS = 24;
 
 /**
  * The checkout as a durable workflow. After a crash it resumes from its last completed step: a
- * recorded payment or shipment is not made again, and the stock update commits exactly once.
+ * recorded payment is not made again, and the stock update and the shipment commit exactly once.
  */
 @Injectable()
 export class CheckoutService {
@@ -20,6 +27,7 @@ export class CheckoutService {
   async checkout(order: Order): Promise<Receipt> {
     const paymentId = await this.validatePayment(order);
     await this.progress({ stage: 'payment-validated', detail: paymentId });
+    if (order.payment === 'bank-transfer') await this.awaitPaymentConfirmation(paymentId);
     const remainingStock = await this.checkInventory(order);
     await this.progress({ stage: 'inventory-reserved', detail: `${remainingStock} left` });
     const trackingNumber = await this.shipOrder(order);
@@ -28,6 +36,22 @@ export class CheckoutService {
     await this.progress({ stage: 'customer-notified' });
     await this.dbos.closeStream(PROGRESS_STREAM);
     return { orderId: order.orderId, sku: order.sku, quantity: order.quantity, paymentId, trackingNumber, remainingStock };
+  }
+
+  /**
+   * A bank transfer is paid when the provider says so, through its webhook. The workflow waits for
+   * that message durably (a restart meanwhile changes nothing) for up to a day; then it cancels
+   * the payment request and the order, and nothing is taken from stock or shipped.
+   */
+  private async awaitPaymentConfirmation(paymentId: string): Promise<void> {
+    await this.progress({ stage: 'awaiting-payment-confirmation', detail: paymentId });
+    const timeoutMs = CONFIRMATION_TIMEOUT_HOURS * 3_600_000;
+    const confirmation = await this.dbos.recv<string>(PAYMENT_CONFIRMATION, { timeoutMs });
+    if (confirmation === null) {
+      await this.cancelPayment(paymentId);
+      throw new PaymentNotConfirmedError(paymentId, CONFIRMATION_TIMEOUT_HOURS);
+    }
+    await this.progress({ stage: 'payment-confirmed', detail: confirmation });
   }
 
   /** Each stage goes to the workflow's progress stream (durably, once), which the SSE endpoint relays. */
@@ -39,8 +63,15 @@ export class CheckoutService {
   @Step({ retries: { maxAttempts: 5, intervalMs: 500, backoffRate: 2 } })
   async validatePayment(order: Order): Promise<string> {
     const paymentId = `pay-${await this.dbos.randomUUID()}`;
-    this.logger.log(`Order ${order.orderId}: payment ${paymentId} authorized`);
+    const outcome = order.payment === 'bank-transfer' ? 'awaits the bank transfer' : 'authorized';
+    this.logger.log(`Order ${order.orderId}: payment ${paymentId} ${outcome}`);
     return paymentId;
+  }
+
+  /** Stands in for the payment provider's API: the transfer is no longer expected. */
+  @Step({ retries: { maxAttempts: 5, intervalMs: 500, backoffRate: 2 } })
+  async cancelPayment(paymentId: string): Promise<void> {
+    this.logger.log(`Payment ${paymentId} cancelled: not confirmed within ${CONFIRMATION_TIMEOUT_HOURS} hours`);
   }
 
   /** Takes the units from stock; the update commits together with the step's checkpoint. */
@@ -54,10 +85,11 @@ export class CheckoutService {
     return available - order.quantity;
   }
 
-  /** Stands in for a carrier's API. The tracking number is this step's checkpointed output. */
-  @Step({ retries: { maxAttempts: 3, intervalMs: 1_000 } })
+  /** Books the parcel for the warehouse: the shipment row commits together with the step's checkpoint, so an order ships once. */
+  @Transaction()
   async shipOrder(order: Order): Promise<string> {
-    const trackingNumber = `TRK-${(await this.dbos.randomUUID()).replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+    const trackingNumber = `TRK-${randomUUID().replace(/-/g, '').slice(0, 12).toUpperCase()}`;
+    await this.dbos.entityManager.insert(Shipment, { orderId: order.orderId, sku: order.sku, quantity: order.quantity, trackingNumber });
     this.logger.log(`Order ${order.orderId}: ${order.quantity} x ${order.sku} shipped, tracking ${trackingNumber}`);
     return trackingNumber;
   }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, Sse, type MessageEvent } from '@nestjs/common';
 import { map, type Observable } from 'rxjs';
 import { WorkflowClient, WorkflowStatus, type WorkflowStatusType } from 'nestjs-dbos';
-import { CheckoutService, PROGRESS_STREAM } from '../checkout/checkout.service';
+import { CheckoutService, PAYMENT_CONFIRMATION, PROGRESS_STREAM } from '../checkout/checkout.service';
 import type { CheckoutProgress, Order, Receipt } from '../checkout/order';
 import { ParseOrderPipe } from './parse-order.pipe';
 
@@ -26,6 +26,17 @@ export class OrdersController {
   async placeOrder(@Body(ParseOrderPipe) order: Order): Promise<OrderAccepted> {
     const handle = await this.client.start(CheckoutService, { workflowId: `order-${order.orderId}` }).checkout(order);
     return { workflowId: handle.workflowId };
+  }
+
+  /**
+   * The payment provider's webhook: a bank transfer arrived. The checkout waiting for it goes on.
+   * The idempotency key makes a webhook the provider repeats deliver nothing more; an unknown
+   * workflow id is a 404.
+   */
+  @Post(':workflowId/payment-confirmation')
+  @HttpCode(HttpStatus.ACCEPTED)
+  async confirmPayment(@Param('workflowId') workflowId: string): Promise<void> {
+    await this.client.send(workflowId, 'confirmed', PAYMENT_CONFIRMATION, { idempotencyKey: PAYMENT_CONFIRMATION });
   }
 
   /**
