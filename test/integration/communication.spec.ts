@@ -5,7 +5,7 @@ import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const gates = new Map<string, () => void>();
 const gate = (name: string) => new Promise<void>((resolve) => gates.set(name, resolve));
@@ -380,7 +380,7 @@ describe('workflow communication and time', () => {
       Family.ran = [];
       await Promise.all(Array.from({ length: 5 }, () => client.resume('resume-race')));
       await waitFor(() => Family.ran.includes('waiting'));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await quietPeriod(200, 'a second run of the resumed workflow would show now');
       expect(Family.ran).toEqual(['waiting']);
       await client.cancel('resume-race');
     });
