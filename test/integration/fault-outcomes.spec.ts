@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext, type OnModuleDestroy } from '
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DbosContext, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
+import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
@@ -173,8 +174,9 @@ describe('a deploy (graceful shutdown) is not a failure', () => {
     const started = new Promise<void>((resolve) => (Downstream.stepStarted = resolve));
     await first.get(WorkflowClient).start(Downstream, { workflowId: 'deploy-retry' }).notify();
     await started; // attempt 1 is in flight
+    const runs = first.get(RunningWorkflows);
     const closing = first.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => !runs.isAccepting, { what: 'the shutdown to begin (no new work taken)' });
     unhold(); // ... and fails now, during the shutdown
     await closing;
     Downstream.hold = undefined;
