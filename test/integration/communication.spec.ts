@@ -3,7 +3,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { DbosContext, DbosNotFoundError, DbosTimeoutError, DbosWorkflowCancelledError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
-import { createDbosApp } from '../support/app';
+import { beginClose, createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
@@ -211,8 +211,8 @@ describe('workflow communication and time', () => {
       const handle = await client.start(Messaging, { workflowId: 'recv-restart' }).recvThenBlock();
       await client.send('recv-restart', 'first', 'q');
       await waitFor(() => Messaging.log.includes('block:recv-restart'));
-      const closing = app!.close(); // waits for the blocked step, bounded: the workflow stays PENDING
-      setTimeout(() => open('recv-restart'), 100);
+      const { closing } = await beginClose(app!); // waits for the blocked step, bounded: the workflow stays PENDING
+      open('recv-restart');
       await closing;
       void handle;
       expect(await sql(`SELECT status FROM "${schema}".workflow_status WHERE workflow_id = 'recv-restart'`)).toEqual([{ status: 'PENDING' }]);

@@ -2,9 +2,8 @@ import { Injectable, type INestApplicationContext, type OnModuleDestroy } from '
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DbosContext, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
-import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
 import { serialize } from '../../lib/serialization/value.codec';
-import { createDbosApp } from '../support/app';
+import { beginClose, createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
@@ -174,9 +173,7 @@ describe('a deploy (graceful shutdown) is not a failure', () => {
     const started = new Promise<void>((resolve) => (Downstream.stepStarted = resolve));
     await first.get(WorkflowClient).start(Downstream, { workflowId: 'deploy-retry' }).notify();
     await started; // attempt 1 is in flight
-    const runs = first.get(RunningWorkflows);
-    const closing = first.close();
-    await waitFor(() => !runs.isAccepting, { what: 'the shutdown to begin (no new work taken)' });
+    const { closing } = await beginClose(first);
     unhold(); // ... and fails now, during the shutdown
     await closing;
     Downstream.hold = undefined;
