@@ -2,7 +2,8 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, DbosNotFoundError, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
+import { quietPeriod, waitFor } from '../support/wait';
 
 @Injectable()
 class Jobs {
@@ -54,7 +55,9 @@ describe('bulk cancel', () => {
     // The running ones first: cancelled one at a time, each would free a slot the dispatcher fills from the rest.
     await client.cancel([...running, ...queued]);
     expect(await statuses()).toEqual(ids.map(() => 'CANCELLED'));
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // Their slots are free here: a queued one the dispatcher took would start now.
+    await waitFor(() => app.get(RunningWorkflows).runningOnQueue('jobs') === 0, { what: 'the cancelled runs to end here' });
+    await quietPeriod(1_500, 'a queued one of the batch starting would show now');
     expect(Jobs.started.sort()).toEqual(running.sort());
     const steps = await sql<{ workflow_id: string }>(`SELECT DISTINCT workflow_id FROM "${schema}".operation_outputs ORDER BY 1`);
     expect(steps.map((r) => r.workflow_id)).toEqual(running.sort());

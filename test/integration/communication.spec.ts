@@ -3,9 +3,9 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { DbosContext, DbosNotFoundError, DbosTimeoutError, DbosWorkflowCancelledError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
-import { createDbosApp } from '../support/app';
+import { beginClose, createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const gates = new Map<string, () => void>();
 const gate = (name: string) => new Promise<void>((resolve) => gates.set(name, resolve));
@@ -211,8 +211,8 @@ describe('workflow communication and time', () => {
       const handle = await client.start(Messaging, { workflowId: 'recv-restart' }).recvThenBlock();
       await client.send('recv-restart', 'first', 'q');
       await waitFor(() => Messaging.log.includes('block:recv-restart'));
-      const closing = app!.close(); // waits for the blocked step, bounded: the workflow stays PENDING
-      setTimeout(() => open('recv-restart'), 100);
+      const { closing } = await beginClose(app!); // waits for the blocked step, bounded: the workflow stays PENDING
+      open('recv-restart');
       await closing;
       void handle;
       expect(await sql(`SELECT status FROM "${schema}".workflow_status WHERE workflow_id = 'recv-restart'`)).toEqual([{ status: 'PENDING' }]);
@@ -380,7 +380,7 @@ describe('workflow communication and time', () => {
       Family.ran = [];
       await Promise.all(Array.from({ length: 5 }, () => client.resume('resume-race')));
       await waitFor(() => Family.ran.includes('waiting'));
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await quietPeriod(200, 'a second run of the resumed workflow would show now');
       expect(Family.ran).toEqual(['waiting']);
       await client.cancel('resume-race');
     });

@@ -4,6 +4,7 @@ import { DbosContext, DbosDatabaseUnavailableError, Transaction, Workflow, Workf
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const schema = uniqueSchema('connloss');
 
@@ -22,8 +23,11 @@ class Flaky {
       const killer = new Client({ connectionString: databaseUrl() });
       await killer.connect();
       await killer.query('SELECT pg_terminate_backend($1)', [pid]);
+      // Gone: the next query on this connection fails.
+      await waitFor(async () => (await killer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rowCount === 0, {
+        what: `backend ${pid} to exit`,
+      });
       await killer.end();
-      await new Promise((resolve) => setTimeout(resolve, 100));
     }
     await manager.query('SELECT 1');
     return 'written';
@@ -62,7 +66,7 @@ describe('a connection lost mid-operation', () => {
         })
         .catch((e: Error) => e);
       expect(error).toBeInstanceOf(DbosDatabaseUnavailableError);
-      await new Promise((resolve) => setTimeout(resolve, 200)); // an unhandled 'error' event would surface here
+      await quietPeriod(200, "an unhandled 'error' event would surface now");
       await expect(db.query('SELECT 1 AS ok')).resolves.toEqual([{ ok: 1 }]);
     } finally {
       await db.close();

@@ -34,6 +34,7 @@ describe('a DataSource handed over before it is initialized', () => {
     await proxy.refuse();
     @Module({ imports: [DbosModule.forRoot({ database: { dataSource, startupRetryMs: 20_000 }, schema })], providers: [Greeter] })
     class AppModule {}
+    // Unreachable for the first 1.5 s on purpose (well within startupRetryMs): what the module must wait out.
     const healing = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => proxy.heal());
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     await healing;

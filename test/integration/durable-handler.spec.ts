@@ -7,7 +7,7 @@ import * as mqtt from 'mqtt';
 import { connect, type NatsConnection } from 'nats';
 import { DbosConfigurationError, DbosModule, DurableHandler, JetStreamServer, WorkflowClient } from '../../lib';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const run = randomBytes(4).toString('hex');
 const RMQ_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -136,7 +136,7 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
     await publish('orders.created', { orderId: 'A-1' });
     expect(await resultOf(app, 'OrderEvents.onOrderCreated:A-1')).toBe('A-1');
     await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await quietPeriod(300, 'a second run for the second delivery would show now');
     expect(app.get(Runs).seen.filter((s) => s === 'created A-1')).toHaveLength(1);
   });
 
@@ -148,7 +148,7 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
     await resultOf(app, 'OrderEvents.onOrderPaid:msg-7');
     await publish('orders.paid', { orderId: 'B-7' }, 'msg-7');
     await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await quietPeriod(300, 'a second run for the redelivery would show now');
     expect(app.get(Runs).seen.filter((s) => s === 'paid B-7')).toHaveLength(1);
     expect(await statuses(schema)).toContainEqual({ workflow_id: 'OrderEvents.onOrderPaid:msg-7', status: 'SUCCESS' });
   });
@@ -180,13 +180,32 @@ describe('@DurableHandler on RabbitMQ (hybrid app, noAck: false)', () => {
   });
 
   it('with awaitCompletion the message is acknowledged only once the workflow finished', async () => {
-    await publish('orders.shipped', { orderId: 'D-1' }, 'ship-1');
-    await waitFor(() => app.get(Runs).release !== undefined, 10_000);
-    // Started, not finished: closing the consumer returns the unacknowledged message to the queue.
-    await (app.getMicroservices()[0] as unknown as { serverInstance: { close(): Promise<void> } }).serverInstance.close();
-    await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 1, 10_000);
-    app.get(Runs).release!();
-    await resultOf(app, 'OrderEvents.onOrderShipped:ship-1');
+    // Every acknowledgement sent on an amqplib channel (the consumer's among them), and whether D-1's workflow had finished then.
+    const channelPrototype = Object.getPrototypeOf(Object.getPrototypeOf(channel)) as { ack(message: amqp.Message, allUpTo?: boolean): void };
+    const ack = channelPrototype.ack;
+    const acks: { messageId: unknown; finished: boolean }[] = [];
+    const spy = jest.spyOn(channelPrototype, 'ack').mockImplementation(function (this: unknown, message: amqp.Message, allUpTo?: boolean) {
+      acks.push({ messageId: message.properties.messageId, finished: app.get(Runs).seen.includes('shipped D-1') });
+      return ack.call(this, message, allUpTo);
+    });
+    try {
+      await publish('orders.shipped', { orderId: 'D-1' }, 'ship-1');
+      await waitFor(() => app.get(Runs).release !== undefined, 10_000);
+      // Started, not finished: closing the consumer returns the unacknowledged message to the queue.
+      await (app.getMicroservices()[0] as unknown as { serverInstance: { close(): Promise<void> } }).serverInstance.close();
+      await waitFor(async () => (await channel.checkQueue(queue)).messageCount === 1, 10_000);
+      expect(acks.filter((a) => a.messageId === 'ship-1')).toEqual([]);
+      app.get(Runs).release!();
+      await resultOf(app, 'OrderEvents.onOrderShipped:ship-1');
+      expect(await app.get(WorkflowClient).getStatus('OrderEvents.onOrderShipped:ship-1')).toMatchObject({ status: 'SUCCESS' });
+      // Finished: now it is acknowledged (on the consumer's closed channel, too late: the message went back, see above).
+      await waitFor(() => acks.some((a) => a.messageId === 'ship-1'), { what: 'the acknowledgement of ship-1' });
+      expect(acks.filter((a) => a.messageId === 'ship-1')).toEqual([{ messageId: 'ship-1', finished: true }]);
+      const back = await channel.get(queue, { noAck: true });
+      expect(back && back.properties.messageId).toBe('ship-1');
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('refuses at startup a RabbitMQ microservice that acknowledges on delivery (noAck not false)', async () => {
@@ -240,7 +259,7 @@ describe('@DurableHandler on MQTT (with a key: the transport gives messages no i
     try {
       for (let i = 0; i < 2; i++) await publisher.publishAsync(topic, JSON.stringify({ pattern: topic, data: { orderId: 'M-1' } }), { qos: 1 });
       await resultOf(app, `MqttOrders.onOrder:M-1`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await quietPeriod(500, 'a second run for the second publish would show now');
       expect(MqttOrders.runs).toEqual(['M-1']);
     } finally {
       await publisher.endAsync();

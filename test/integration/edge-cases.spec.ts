@@ -5,7 +5,7 @@ import { SystemDatabase } from '../../lib/system-database/system.database';
 import { RecoveryRepository } from '../../lib/system-database/recovery.repository';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const THIRTY_DAYS = 30 * 86_400_000;
 
@@ -60,7 +60,7 @@ describe('edge cases of cancellation, ownership and stored data', () => {
     await expect(handle.getResult({ timeoutMs: 10_000 })).rejects.toThrow(DbosWorkflowCancelledError);
     expect(Date.now() - started).toBeLessThan(1_000);
     const attemptsAtCancel = Edgy.attempts;
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await quietPeriod(700, 'a retry after the cancel would show now');
     expect(Edgy.attempts).toBe(attemptsAtCancel);
     expect(Edgy.attempts).toBeLessThanOrEqual(2);
   });

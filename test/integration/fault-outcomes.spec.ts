@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DbosContext, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
 import { serialize } from '../../lib/serialization/value.codec';
-import { createDbosApp } from '../support/app';
+import { beginClose, createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
@@ -173,8 +173,7 @@ describe('a deploy (graceful shutdown) is not a failure', () => {
     const started = new Promise<void>((resolve) => (Downstream.stepStarted = resolve));
     await first.get(WorkflowClient).start(Downstream, { workflowId: 'deploy-retry' }).notify();
     await started; // attempt 1 is in flight
-    const closing = first.close();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { closing } = await beginClose(first);
     unhold(); // ... and fails now, during the shutdown
     await closing;
     Downstream.hold = undefined;

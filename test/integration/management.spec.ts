@@ -3,7 +3,7 @@ import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 @Injectable()
 class Chores {
@@ -166,12 +166,19 @@ describe('workflow management', () => {
   it('automatic retention deletes old finished workflows', async () => {
     const retained = await createDbosApp([Chores], { schema, executorId: 'retention-exec', applicationVersion: 'v2', retention: { olderThanMs: 86_400_000 } });
     try {
+      // Old and finished; finished but recent; old but not finished (queued on a queue nobody runs).
       await sql(
-        `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, created_at, updated_at) VALUES ('ret-old', 'SUCCESS', 'Chores.quick', 1, 1)`,
+        `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, queue_name, created_at, updated_at)
+         VALUES ('ret-old', 'SUCCESS', 'Chores.quick', NULL, 1, 1), ('ret-recent', 'SUCCESS', 'Chores.quick', NULL, $1, $1),
+                ('ret-old-queued', 'ENQUEUED', 'Chores.quick', 'ret-nowhere', 1, 1)`,
+        [Date.now()],
       );
       await retained.close(); // close, then start again: retention runs at start
       const again = await createDbosApp([Chores], { schema, executorId: 'retention-exec', applicationVersion: 'v2', retention: { olderThanMs: 86_400_000 } });
-      await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'ret-old'`)).length === 0);
+      const left = async () =>
+        (await sql<{ id: string }>(`SELECT workflow_id AS id FROM "${schema}".workflow_status WHERE workflow_id LIKE 'ret-%' ORDER BY 1`)).map((r) => r.id);
+      await waitFor(async () => !(await left()).includes('ret-old'), { what: 'retention at start deleting ret-old', timeoutMs: 30_000 });
+      expect(await left()).toEqual(['ret-old-queued', 'ret-recent']);
       await again.close();
     } finally {
       await retained.close().catch(() => undefined);
@@ -208,7 +215,7 @@ describe('application versions on one database', () => {
     try {
       const client = v2.get(WorkflowClient);
       await waitFor(() => warn.mock.calls.some(([m]) => String(m).includes('1 ENQUEUED of version "v1"') && String(m).includes('1 PENDING of version "v1"')));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await quietPeriod(300, 'a recovery or dequeue of the v1 workflows by v2 would show now');
       expect(Chores.ran).toEqual([]); // neither recovered nor dequeued by v2
       expect((await client.list({ applicationVersion: 'v1', status: ['PENDING', 'ENQUEUED'] })).map((w) => w.workflowId).sort()).toEqual([
         'v1-pending',

@@ -1,6 +1,7 @@
 import { NotificationListener } from '../../lib/system-database/notification.listener';
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { databaseUrl, sql } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const quiet = { warn: () => undefined, log: () => undefined };
 
@@ -12,13 +13,23 @@ describe('NotificationListener', () => {
     try {
       expect(listener.isListening).toBe(true);
       let ready = false;
+      let checks = 0;
       const started = Date.now();
-      const waiting = listener.waitUntil(['msg:w1'], async () => (ready ? 'woken' : undefined), Date.now() + 20_000);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const waiting = listener.waitUntil(
+        ['msg:w1'],
+        async () => {
+          checks++;
+          return ready ? 'woken' : undefined;
+        },
+        Date.now() + 20_000,
+      );
+      // It subscribes before each check: once a check found nothing, it waits for the NOTIFY.
+      await waitFor(() => checks === 1, { what: 'the waiter checked once' });
       ready = true;
       await sql(`SELECT pg_notify($1, 'msg:w1')`, [channel]);
       await expect(waiting).resolves.toBe('woken');
       expect(Date.now() - started).toBeLessThan(2_000); // not the 10 s safety poll
+      expect(checks).toBe(2); // the NOTIFY woke the second check
     } finally {
       await listener.close();
     }

@@ -7,7 +7,7 @@ import { QueueRepository } from '../../lib/system-database/queue.repository';
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { maxOverlap, waitFor } from '../support/wait';
+import { maxOverlap, quietPeriod, waitFor } from '../support/wait';
 
 const VERSION = 'own-v1';
 
@@ -40,6 +40,7 @@ class Jobs {
   @Step()
   async slowly(): Promise<void> {
     const start = Date.now();
+    // Its run lasts a while on purpose: runs of the queue that overlap show in `intervals`.
     await new Promise((resolve) => setTimeout(resolve, 250));
     intervals.push([start, Date.now()]);
   }
@@ -189,7 +190,8 @@ describe('queued work runs once, within its limits', () => {
     await client.start(Jobs, { queue: 'single', workflowId: 'waiter' }).queued('w');
     await client.cancel('waiter');
     await client.resume('waiter');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitFor(async () => (await statusOf(schema, 'waiter')).status === 'ENQUEUED', { what: 'the resumed waiter back on its queue' });
+    await quietPeriod(500, 'the waiter started past the limit of 1 would show now');
     expect((await statusOf(schema, 'waiter')).status).toBe('ENQUEUED');
     await client.send('holder', 'go', 'go');
     expect(await client.retrieve('waiter').getResult({ timeoutMs: 10_000 })).toBe('w');

@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 /** Which build of the code the next app runs. */
 const build = { patched: false, shipped: [] as string[] };
@@ -40,7 +41,7 @@ describe('patches across a restart', () => {
   it('a workflow recorded before the patch recovers on patched code through the old path; a new run takes the new one', async () => {
     app = await createDbosApp([DispatchService], { schema, executorId: 'patch-exec', applicationVersion: 'same' });
     await app.get(WorkflowClient).start(DispatchService, { workflowId: 'recorded-old' }).order('recorded-old');
-    await waitFor(() => build.shipped.length === 1);
+    await waitFor(() => build.shipped.length === 1, { what: 'the old ship step run', intervalMs: 20 });
     await app.close(); // stays PENDING, waiting for its message
 
     build.patched = true;
@@ -56,11 +57,3 @@ describe('patches across a restart', () => {
     expect((await client.listSteps('fresh')).map((s) => s.name)[0]).toBe('DBOS.patch:new-carrier');
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -1,8 +1,12 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Step, Workflow, WorkflowClient } from '../../lib';
+import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
+import type { DbosDatabase } from '../../lib/dbos.database';
+import { QueueDispatcher } from '../../lib/queues/queue.dispatcher';
 import { createDbosApp } from '../support/app';
 import { dropSchema, uniqueSchema } from '../support/database';
 import { watchStatements } from '../support/statements';
+import { waitFor } from '../support/wait';
 
 @Injectable()
 class Jobs {
@@ -30,8 +34,15 @@ describe('an enqueue wakes the claim of its own queue only', () => {
 
   it('a job enqueued on one of four idle queues is claimed without a claim of the other three before it', async () => {
     const client = app.get(WorkflowClient);
-    await (await client.start(Jobs, { queue: 'orders' }).run(0)).getResult({ timeoutMs: 10_000 }); // settle the start-up passes
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const notices: string[] = [];
+    (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).listener.onAny((key) => notices.push(key));
+    await (await client.start(Jobs, { queue: 'orders' }).run(0)).getResult({ timeoutMs: 10_000 });
+    // The start-up passes and this job's wakes are over: both its queue notices (its enqueue, its outcome)
+    // came, and the dispatcher sleeps with nothing due (it holds a waker only while it sleeps).
+    const dispatcher = app.get(QueueDispatcher) as unknown as { wakeSleeper?: () => void };
+    await waitFor(() => notices.filter((key) => key === 'queue:orders').length >= 2 && dispatcher.wakeSleeper !== undefined, {
+      what: "the dispatcher asleep after the orders job's two notices",
+    });
 
     // The queue named by each claim statement the module sends, in order.
     const claimed: string[] = [];

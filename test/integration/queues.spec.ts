@@ -2,7 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosConfigurationError, DbosConflictError, DbosTimeoutError, QueueRegistry, Step, Workflow, WorkflowClient, DbosContext } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const gates = new Map<string, () => void>();
 const openGate = (name: string) => gates.get(name)?.();
@@ -59,7 +59,7 @@ describe('durable queues (one process)', () => {
     const first = await client.start(Jobs, { queue: 'serial', workflowId: 'serial-1' }).job('serial-gate', 1);
     await waitFor(() => Jobs.started.length === 1);
     const second = await client.start(Jobs, { queue: 'serial', workflowId: 'serial-2' }).job(null, 2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await quietPeriod(100, 'serial-2 claimed past the limit of 1 would show now');
     expect((await second.getStatus())!.status).toBe('ENQUEUED');
     expect((await client.list({ queue: 'serial', status: 'ENQUEUED' })).map((w) => w.workflowId)).toEqual(['serial-2']);
     expect((await client.list({ queue: 'serial', status: 'PENDING' })).map((w) => w.workflowId)).toEqual(['serial-1']);
@@ -124,7 +124,7 @@ describe('durable queues (one process)', () => {
       }
     }
     await waitFor(() => Jobs.started.length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await quietPeriod(200, 'a second start within a partition would show now');
     expect(Jobs.started.map((s) => s.id).sort()).toEqual(['t-a-0', 't-b-0']);
     for (let i = 0; i < 3; i++) {
       openGate(`t-a-${i}`);

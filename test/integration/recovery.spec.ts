@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosMaxRecoveryAttemptsError, DbosNondeterminismError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize, serializeError } from '../../lib/serialization/value.codec';
-import { createDbosApp } from '../support/app';
+import { beginClose, createDbosApp } from '../support/app';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
@@ -178,8 +178,8 @@ describe('recovery at bootstrap', () => {
     const a = await start();
     const handle = await a.get(WorkflowClient).start(Pipeline, { workflowId: 'graceful' }).long(3);
     await waitFor(() => Pipeline.calls.includes('two'));
-    const closing = a.close();
-    setTimeout(release, 200);
+    const { closing } = await beginClose(a);
+    release(); // the step in flight ends during the shutdown, which waited for it
     await closing;
     app = undefined;
     void handle;

@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosContext, DbosNondeterminismError, Step, Workflow, WorkflowClient, WorkflowReplayer } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { dropSchema, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 /** The code of the workflow as it changes between "deploys" (one process: the body reads `code`). */
 type Code = 'v1' | 'changed' | 'shorter' | 'longer' | 'patched' | 'deprecated';
@@ -146,7 +147,7 @@ describe('replay checks and patches', () => {
 
   it('a PENDING workflow replays up to its frontier without consuming its message or running anything', async () => {
     const handle = await client.start(ShippingService, { workflowId: 'pending-1' }).waiting('pending-1');
-    await waitFor(async () => (await client.listSteps('pending-1')).length >= 2);
+    await waitFor(async () => (await client.listSteps('pending-1')).length >= 2, { what: 'two steps of pending-1 recorded', intervalMs: 20 });
     await expect(replayer.replay('pending-1')).resolves.toBeUndefined();
     expect(service.shipped).toEqual([]);
     await client.send('pending-1', 'yes', 'go');
@@ -156,7 +157,7 @@ describe('replay checks and patches', () => {
 
   it('a PENDING workflow whose recorded steps the new code does not take fails the check', async () => {
     await client.start(ShippingService, { workflowId: 'pending-2' }).waiting('pending-2');
-    await waitFor(async () => (await client.listSteps('pending-2')).length >= 2);
+    await waitFor(async () => (await client.listSteps('pending-2')).length >= 2, { what: 'two steps of pending-2 recorded', intervalMs: 20 });
     service.code = 'changed';
     const original = service.reserve;
     service.reserve = service.notify as never; // as if the first step were renamed
@@ -169,11 +170,3 @@ describe('replay checks and patches', () => {
     }
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

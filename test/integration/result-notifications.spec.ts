@@ -1,11 +1,33 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosContext, DbosSerializationError, Step, Workflow, WorkflowClient } from '../../lib';
+import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
+import type { DbosDatabase } from '../../lib/dbos.database';
+import type { NotificationListener } from '../../lib/system-database/notification.listener';
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
 import { statementsDuring } from '../support/statements';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
+
+/** Counts the checks of `client`'s waits that found nothing yet: after one, that waiter sleeps until a notification (or its 10 s poll). */
+function emptyChecksOf(client: WorkflowClient): { count: number } {
+  const listener = (client as unknown as { backend: { listener: NotificationListener } }).backend.listener;
+  const waitUntil = listener.waitUntil.bind(listener);
+  const counter = { count: 0 };
+  listener.waitUntil = <T>(keys: string[], check: () => Promise<T | undefined>, deadline?: number, signal?: AbortSignal) =>
+    waitUntil(
+      keys,
+      async () => {
+        const value = await check();
+        if (value === undefined) counter.count++;
+        return value;
+      },
+      deadline,
+      signal,
+    );
+  return counter;
+}
 
 @Injectable()
 class Gate {
@@ -30,6 +52,7 @@ describe('the announcement of a finished workflow', () => {
   const schema = uniqueSchema('finnotify');
   let app: INestApplicationContext;
   let remote: WorkflowClient;
+  let remoteEmptyChecks: { count: number };
   // What any process LISTENing on the schema's channel hears.
   let ear: Client;
   const heard: string[] = [];
@@ -37,6 +60,7 @@ describe('the announcement of a finished workflow', () => {
   beforeAll(async () => {
     app = await createDbosApp([Gate], { schema, queues: [{ name: 'fin-q' }] });
     remote = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    remoteEmptyChecks = emptyChecksOf(remote);
     ear = new Client({ connectionString: databaseUrl() });
     await ear.connect();
     ear.on('notification', (message) => heard.push(message.payload ?? ''));
@@ -114,8 +138,9 @@ describe('the announcement of a finished workflow', () => {
        VALUES ('fin-old-writer', 'PENDING', 'Gate.quick', '[1]', 'old-exec', 'v0', $1, $1, 'fin-q')`,
       [now],
     );
+    const checked = remoteEmptyChecks.count;
     const result = remote.retrieve<number>('fin-old-writer').getResult({ timeoutMs: 30_000 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => remoteEmptyChecks.count > checked, { what: 'the remote waiter asleep on fin-old-writer' });
     heard.length = 0;
     const writtenAt = Date.now();
     // The outcome statement of the version before the announcing statements.
@@ -136,11 +161,12 @@ describe('the announcement of a finished workflow', () => {
        VALUES ('fin-corrupt', 'PENDING', 'Gate.quick', '{not json', 'fin-exec', 'v1', $1, $1)`,
       [now],
     );
+    const checked = remoteEmptyChecks.count;
     const result = remote
       .retrieve('fin-corrupt')
       .getResult({ timeoutMs: 30_000 })
       .catch((e: Error) => e);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => remoteEmptyChecks.count > checked, { what: 'the remote waiter asleep on fin-corrupt' });
     const startedAt = Date.now();
     const restarted = await createDbosApp([Gate], { schema, executorId: 'fin-exec', applicationVersion: 'v1' });
     try {
@@ -154,10 +180,13 @@ describe('the announcement of a finished workflow', () => {
 
   it('a workflow finishing here does not make this process check the status of its own runs', async () => {
     const gate = app.get(Gate);
+    const notified: string[] = [];
+    (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).listener.onAny((key) => notified.push(key));
     const sent = await statementsDuring(schema, async () => {
       await Promise.all(Array.from({ length: 40 }, (_, i) => gate.quick(i)));
-      // Its notifications arrive in a few milliseconds (the LISTEN connection is idle).
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Its notifications reach this process's listener, then a check they prompted would be sent.
+      await waitFor(() => notified.filter((key) => key.startsWith('status:')).length >= 40, { what: 'the 40 outcomes notified to this process' });
+      await quietPeriod(300, 'a status check prompted by the notifications would be sent now');
     });
     // The check of a remote status change (a cancel elsewhere) reads the runs' rows: none is needed here.
     expect(sent.filter((text) => text.startsWith('SELECT w.workflow_id, w.status, w.error, w.cancel_root'))).toEqual([]);
@@ -165,8 +194,9 @@ describe('the announcement of a finished workflow', () => {
 
   it('a waiter in another process is woken by the outcome, not by its safety poll', async () => {
     const handle = await app.get(WorkflowClient).start(Gate, { workflowId: 'fin-remote' }).held();
+    const checked = remoteEmptyChecks.count;
     const result = remote.retrieve<number>('fin-remote').getResult({ timeoutMs: 30_000 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => remoteEmptyChecks.count > checked, { what: 'the remote waiter asleep on fin-remote' });
     const sentAt = Date.now();
     await remote.send('fin-remote', 'now', 'go');
     await expect(result).resolves.toBe(1);

@@ -9,6 +9,7 @@ import { WorkflowResumer } from '../../lib/recovery/workflow.resumer';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const VERSION = 'edges-v1';
 
@@ -117,7 +118,10 @@ describe('run ownership at the edges', () => {
     const options = { schema, executorId: `edges-${workflowId}`, applicationVersion: VERSION };
     const app = await createDbosApp([Edgy], options);
     await app.get(WorkflowClient).start(Edgy, { workflowId })[method]();
-    await new Promise((resolve) => setTimeout(resolve, 200)); // waiting
+    // Waiting: its deadline (DBOS.sleep or DBOS.recvDeadline, step 0) is recorded before the wait.
+    await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".operation_outputs WHERE workflow_id = $1`, [workflowId])).length > 0, {
+      what: `${workflowId} waiting`,
+    });
     await app.close();
     const [row] = await sql<{ status: string; output: string | null }>(`SELECT status, output FROM "${schema}".workflow_status WHERE workflow_id = $1`, [
       workflowId,

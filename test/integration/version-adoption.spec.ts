@@ -3,6 +3,7 @@ import { DbosContext, Step, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { run } from '../../lib/cli/cli.runner';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const shipped: string[] = [];
 
@@ -73,14 +74,22 @@ describe('a new version adopts the PENDING workflows of a version no executor ru
     const old = await createDbosApp([OldShipping], { schema, executorId: 'old-exec', ...lease });
     const oldClient = old.get(WorkflowClient);
     for (const id of ['ok-1', 'ok-2', 'div-1']) await oldClient.start(OldShipping, { workflowId: id }).flow(id);
-    await waitFor(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.operation_outputs`))[0].n >= 6);
+    await waitFor(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.operation_outputs`))[0].n >= 6, {
+      what: 'six steps recorded',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     const oldVersion = (await versionOf('ok-1')).application_version;
     await old.close(); // its executor is gone: nothing runs version oldVersion now
 
     const next = await createDbosApp([NewShipping], { schema, executorId: 'new-exec', ...lease });
     apps.push(next);
     const client = next.get(WorkflowClient);
-    await waitFor(async () => (await versionOf('ok-1')).application_version !== oldVersion && (await versionOf('ok-2')).application_version !== oldVersion);
+    await waitFor(async () => (await versionOf('ok-1')).application_version !== oldVersion && (await versionOf('ok-2')).application_version !== oldVersion, {
+      what: 'ok-1 and ok-2 adopted by the new version',
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
     const newVersion = (await versionOf('ok-1')).application_version;
     for (const id of ['ok-1', 'ok-2', 'div-1']) await client.send(id, 'go', 'go');
     await expect(client.retrieve('ok-1').getResult({ timeoutMs: 15_000 })).resolves.toBe('go');
@@ -115,11 +124,3 @@ describe('a new version adopts the PENDING workflows of a version no executor ru
     ]);
   }, 60_000);
 });
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -14,7 +14,7 @@ import {
 } from '../../lib';
 import { resolveDbosOptions } from '../../lib/dbos.options';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 /** Every line the app logs, with its level and context. */
 class CapturedLog implements LoggerService {
@@ -110,7 +110,8 @@ class Hooks {
 }
 
 const eventsOf = (workflowId: string) => Hooks.events.filter((e) => e.workflowId === workflowId);
-const settle = () => new Promise((resolve) => setTimeout(resolve, 400));
+/** After the event (and log line) awaited came: the window in which a second one would show. */
+const noSecondEvent = () => quietPeriod(400, 'a second event or log line would show now');
 
 async function startApp(schema: string, log: CapturedLog, options: Partial<DbosModuleOptions> = {}): Promise<INestApplicationContext> {
   @Module({
@@ -155,8 +156,8 @@ describe('workflow events, operator logs and connection names', () => {
     const handle = await client.start(Orders, { workflowId: 'ev-ok' }).ok('a');
     // A hook that never settles must not hold up the result (the hook is not awaited).
     await expect(handle.getResult({ timeoutMs: 5_000 })).resolves.toBe('ok:a');
-    await waitFor(() => eventsOf('ev-ok').length > 0);
-    await settle();
+    await waitFor(() => eventsOf('ev-ok').length > 0 && log.matching(/hook Hooks\.explode failed for workflow ev-ok/).length > 0);
+    await noSecondEvent();
     expect(eventsOf('ev-ok')).toEqual([
       expect.objectContaining({
         type: 'finished',
@@ -176,8 +177,8 @@ describe('workflow events, operator logs and connection names', () => {
   it('failed: fires once with the error, and a hook filtered by workflow name hears only its workflow; the ERROR is logged once', async () => {
     const handle = await client.start(Orders, { workflowId: 'ev-boom' }).boom('b');
     await expect(handle.getResult({ timeoutMs: 5_000 })).rejects.toThrow('boom b');
-    await waitFor(() => eventsOf('ev-boom').length > 0);
-    await settle();
+    await waitFor(() => eventsOf('ev-boom').length > 0 && log.matching(/^Workflow ev-boom \(Orders\.boom\) ended in ERROR/).length > 0);
+    await noSecondEvent();
     expect(eventsOf('ev-boom')).toEqual([expect.objectContaining({ type: 'failed', workflowName: 'Orders.boom', status: 'ERROR' })]);
     expect(eventsOf('ev-boom')[0].error).toBeInstanceOf(Error);
     expect(eventsOf('ev-boom')[0].error!.message).toBe('boom b');
@@ -190,8 +191,8 @@ describe('workflow events, operator logs and connection names', () => {
     await waitFor(async () => (await client.getStatus('ev-tree.child'))?.status === 'PENDING');
     await waitFor(() => Orders.ran.includes('ev-tree.child'));
     await client.cancel('ev-tree');
-    await waitFor(() => eventsOf('ev-tree.child').length > 0 && eventsOf('ev-tree').length > 0);
-    await settle(); // the NOTIFY of the cancel comes back to this process too: no second event
+    await waitFor(() => eventsOf('ev-tree.child').length > 0 && eventsOf('ev-tree').length > 0 && log.matching(/ev-tree/).length > 0);
+    await noSecondEvent(); // the NOTIFY of the cancel comes back to this process too
     expect(eventsOf('ev-tree')).toEqual([
       expect.objectContaining({ type: 'cancelled', status: 'CANCELLED', cancelSource: 'here', workflowName: 'Orders.parent' }),
     ]);
@@ -211,8 +212,8 @@ describe('workflow events, operator logs and connection names', () => {
     } finally {
       await outside.close();
     }
-    await waitFor(() => eventsOf('ev-remote').length > 0);
-    await settle();
+    await waitFor(() => eventsOf('ev-remote').length > 0 && log.matching(/ev-remote/).length > 0);
+    await noSecondEvent();
     expect(eventsOf('ev-remote')).toEqual([expect.objectContaining({ type: 'cancelled', cancelSource: 'remote', workflowName: 'Orders.wait' })]);
     expect(log.matching(/ev-remote/)).toEqual([
       expect.objectContaining({ message: 'Workflow ev-remote (Orders.wait): its run here stopped, cancelled by another process' }),
@@ -238,8 +239,11 @@ describe('workflow events, operator logs and connection names', () => {
       .then((h) => h.getResult());
     // As if a start's reply was lost: PENDING on this executor, nothing running it here.
     await sql(`UPDATE "${schema}".workflow_status SET status = 'PENDING', output = NULL, updated_at = 0 WHERE workflow_id = 'ev-sweep'`);
-    await waitFor(() => eventsOf('ev-sweep').filter((e) => e.type === 'finished').length === 2, 15_000);
-    await settle();
+    await waitFor(
+      () => eventsOf('ev-sweep').filter((e) => e.type === 'finished').length === 2 && log.matching(/^Workflow ev-sweep .*recovered/).length > 0,
+      15_000,
+    );
+    await noSecondEvent();
     expect(eventsOf('ev-sweep').map((e) => [e.type, e.recoverySource])).toEqual([
       ['finished', undefined],
       ['recovered', 'sweep'],
@@ -256,8 +260,11 @@ describe('workflow events, operator logs and connection names', () => {
     await sql(
       `UPDATE "${schema}".workflow_status SET status = 'PENDING', output = NULL, executor_id = 'dead-exec', updated_at = 0 WHERE workflow_id = 'ev-adopt'`,
     );
-    await waitFor(() => eventsOf('ev-adopt').filter((e) => e.type === 'finished').length === 2, 15_000);
-    await settle();
+    await waitFor(
+      () => eventsOf('ev-adopt').filter((e) => e.type === 'finished').length === 2 && log.matching(/^Workflow ev-adopt .*recovered/).length > 0,
+      15_000,
+    );
+    await noSecondEvent();
     const recovered = eventsOf('ev-adopt').filter((e) => e.type === 'recovered');
     expect(recovered).toEqual([expect.objectContaining({ recoverySource: 'adoption', previousExecutorId: 'dead-exec', status: 'PENDING' })]);
     expect(log.matching(/^Workflow ev-adopt \(Orders\.ok\) recovered by adoption from silent executor "dead-exec"/)).toHaveLength(1);
@@ -271,8 +278,8 @@ describe('workflow events, operator logs and connection names', () => {
     await sql(
       `UPDATE "${schema}".workflow_status SET status = 'PENDING', output = NULL, updated_at = 0, recovery_attempts = 1000 WHERE workflow_id = 'ev-max'`,
     );
-    await waitFor(() => eventsOf('ev-max').length === 2, 15_000);
-    await settle();
+    await waitFor(() => eventsOf('ev-max').length === 2 && log.matching(/^Workflow ev-max .*exceeded/).length > 0, 15_000);
+    await noSecondEvent();
     expect(eventsOf('ev-max')[1]).toMatchObject({ type: 'failed', status: 'MAX_RECOVERY_ATTEMPTS_EXCEEDED' });
     expect(eventsOf('ev-max')[1].error?.name).toBe('DbosMaxRecoveryAttemptsError');
     expect(log.matching(/^Workflow ev-max \(Orders\.ok\) exceeded \d+ recovery attempts/)).toHaveLength(1);
@@ -310,7 +317,7 @@ describe('workflow events, operator logs and connection names', () => {
     );
     expect(killed.length).toBe(1);
     await waitFor(() => log.matching(/^LISTEN connection is back/).length > 0);
-    await settle();
+    await noSecondEvent();
     expect(log.matching(/^LISTEN connection is back/)).toEqual([expect.objectContaining({ context: 'DbosNotifications' })]);
   });
 
@@ -320,8 +327,8 @@ describe('workflow events, operator logs and connection names', () => {
     await app.close(); // the run is interrupted: the workflow stays PENDING on this executor
     app = await startApp(schema, log, { database: { url: databaseUrl(), applicationName: 'checkout-api' } });
     client = app.get(WorkflowClient);
-    await waitFor(() => eventsOf('ev-restart').length > 0);
-    await settle();
+    await waitFor(() => eventsOf('ev-restart').length > 0 && log.matching(/^Workflow ev-restart .*recovered/).length > 0);
+    await noSecondEvent();
     expect(eventsOf('ev-restart')).toEqual([expect.objectContaining({ type: 'recovered', recoverySource: 'restart', status: 'PENDING' })]);
     expect(log.matching(/^Workflow ev-restart \(Orders\.wait\) recovered by restart recovery/)).toHaveLength(1);
     const names = await sql<{ application_name: string }>(

@@ -1,6 +1,7 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { waitFor } from '../support/wait';
 
 describe('crash recovery with a real SIGKILL', () => {
   const schema = uniqueSchema('crash');
@@ -58,6 +59,9 @@ describe('crash recovery with a real SIGKILL', () => {
     // a body that waits on anything else has it written meanwhile.
     const first = startApp({ START_PAUSE: 'crash-paused' });
     await first.waitForOutput(/PAUSED_AFTER_STEP/);
+    await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".operation_outputs WHERE workflow_id = 'crash-paused'`)).length > 0, {
+      what: 'the step checkpoint written while the body waits',
+    });
     await first.kill('SIGKILL');
     expect(await effects('crash-paused')).toEqual(['validatePayment']);
     const recorded = await sql<{ step_name: string }>(`SELECT step_name FROM "${schema}".operation_outputs WHERE workflow_id = 'crash-paused'`);
@@ -71,11 +75,15 @@ describe('crash recovery with a real SIGKILL', () => {
   });
 
   it('a durable sleep interrupted by SIGKILL wakes at its original deadline after the restart', async () => {
-    const napMs = 8_000;
+    // Long enough that the restarted app is up well before the deadline, even on a loaded machine.
+    const napMs = 15_000;
     const first = startApp({ START_NAP: 'nap-1', NAP_MS: String(napMs) });
     await first.waitForOutput(/NAPPING/);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".operation_outputs WHERE workflow_id = 'nap-1' AND step_name = 'DBOS.sleep'`)).length > 0, {
+      what: 'the deadline of the sleep recorded',
+    });
     await first.kill('SIGKILL');
+    // Down for 2 s on purpose: a restart that slept the whole duration again would end measurably after the deadline.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const restartedAt = Date.now();
     const second = startApp();

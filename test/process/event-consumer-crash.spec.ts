@@ -3,7 +3,7 @@ import * as amqp from 'amqplib';
 import { connect, RetentionPolicy, type NatsConnection } from 'nats';
 import { ChildApp } from '../support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const MESSAGES = 500;
 const WORKFLOW = 'Events.onEvent';
@@ -28,7 +28,7 @@ async function consumeWithTwoCrashes(schema: string, env: Record<string, string>
       60_000,
       100,
     );
-    await new Promise((resolve) => setTimeout(resolve, 500)); // a late redelivery would show now
+    await quietPeriod(500, 'a late redelivery would show now');
   } finally {
     await last.kill('SIGTERM');
   }

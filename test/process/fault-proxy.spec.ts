@@ -4,6 +4,7 @@ import { ChildApp } from '../support/child-app';
 import { databaseUrl } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
 import { freePort } from '../support/ports';
+import { waitFor } from '../support/wait';
 
 function target(): { host: string; port: number } {
   const parsed = new URL(databaseUrl());
@@ -124,8 +125,9 @@ describe('FaultProxy', () => {
     const outcome = await settledWithin(a.client.query('SELECT 1'), 2_000);
     expect(outcome).toHaveProperty('error');
     expect((outcome as { error: Error }).error.message).toMatch(/Connection terminated|ECONNRESET|not queryable|closed/i);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(b.errors.map((e) => (e as NodeJS.ErrnoException).code ?? e.message).join(' ')).toMatch(/ECONNRESET|terminated/i);
+    const errorsOfB = () => b.errors.map((e) => (e as NodeJS.ErrnoException).code ?? e.message).join(' ');
+    await waitFor(() => /ECONNRESET|terminated/i.test(errorsOfB()), { what: "b's connection error event" });
+    expect(errorsOfB()).toMatch(/ECONNRESET|terminated/i);
     expect(proxy.counters).toMatchObject({ cuts: 1, cutConnections: 2, open: 0 });
     // New connections still work.
     const { client } = await open();

@@ -57,7 +57,7 @@ describe('database outages', () => {
   let url: string;
   let app: INestApplicationContext | undefined;
 
-  const admin = (text: string) => sqlAt(url, text);
+  const admin = <R = Record<string, unknown>>(text: string) => sqlAt<R>(url, text);
 
   beforeAll(async () => {
     await server.start();
@@ -76,8 +76,16 @@ describe('database outages', () => {
     const client = app.get(WorkflowClient);
     const handles = await Promise.all(Array.from({ length: 20 }, (_, i) => client.start(Ledger, { workflowId: `o-${i}` }).fiveSteps(i)));
 
+    let written = 0;
+    const moreWritten = async () => {
+      const n = (await admin<{ n: number }>(`SELECT count(*)::int AS n FROM ${effects}`))[0].n;
+      const more = n > written || n === 100;
+      written = n;
+      return more;
+    };
     for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      // Each termination hits running workflows: a step was written since the last one (unless all 100 are).
+      await waitFor(moreWritten, { what: `a step written before termination ${i + 1}`, timeoutMs: 30_000, intervalMs: 20 });
       await admin(
         `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
       );
@@ -86,6 +94,7 @@ describe('database outages', () => {
     await server.stop();
     await expect(client.list()).rejects.toThrow(DbosDatabaseUnavailableError);
     await expect(app.get(DbosHealthIndicator).isHealthy('workflows')).resolves.toMatchObject({ workflows: { status: 'down', database: 'down' } });
+    // Down for 1.5 s on purpose: the outage the workflows must pause through.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     await server.start();
 

@@ -6,9 +6,15 @@ import { createDbosApp } from '../support/app';
 import { ChildApp } from '../support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
-import { waitFor } from '../support/wait';
+import { quietPeriod, waitFor } from '../support/wait';
 
 const LEASE_MS = 2_000;
+
+/** The executor's last heartbeat (database clock, epoch ms), 0 when it has none. */
+async function heartbeatAt(schema: string, executorId: string): Promise<number> {
+  const [row] = await sql<{ at: string }>(`SELECT heartbeat_at AS at FROM "${schema}".executors WHERE executor_id = $1`, [executorId]);
+  return Number(row?.at ?? 0);
+}
 
 describe('a cut-off executor stops acting', () => {
   const schema = uniqueSchema('partition');
@@ -51,9 +57,11 @@ describe('a cut-off executor stops acting', () => {
       return row?.status === 'SUCCESS';
     }, 10_000);
 
+    const lastBeat = await heartbeatAt(schema, 'exec-cut');
     proxy.heal(); // the cut-off executor can reach the database again: it must find out it lost the workflow
     proxy.cut(); // connections open during the partition are dead, as the server gave up on them
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    await waitFor(async () => (await heartbeatAt(schema, 'exec-cut')) > lastBeat, { what: "the cut-off executor's heartbeat back", timeoutMs: 20_000 });
+    await quietPeriod(4_000, 'a step run by the cut-off executor would show now');
     expect(cutOff.log).not.toMatch(/STEP2 exec-cut/);
     const [row] = await sql<{ output: string; executor_id: string }>(
       `SELECT output, executor_id FROM "${schema}".workflow_status WHERE workflow_id = 'cut-off'`,
@@ -74,14 +82,12 @@ describe('heartbeats use their own connection', () => {
 
   it('a pool whose every connection is held does not stop the heartbeat', async () => {
     app = await createDbosApp([], { schema, executorId: 'beating', database: { url: databaseUrl(), poolSize: 2 }, recovery: { executorLeaseMs: 900 } });
-    const heartbeat = async () =>
-      Number((await sql<{ at: string }>(`SELECT heartbeat_at AS at FROM "${schema}".executors WHERE executor_id = 'beating'`))[0].at);
     const pool = (app.get(DBOS_SYSTEM_DATABASE) as DbosDatabase).system.pool;
     const held = await Promise.all([pool.connect(), pool.connect()]);
     try {
-      const before = await heartbeat();
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      expect(await heartbeat()).toBeGreaterThan(before);
+      const before = await heartbeatAt(schema, 'beating');
+      await waitFor(async () => (await heartbeatAt(schema, 'beating')) > before, { what: 'a heartbeat while the pool is held', timeoutMs: 20_000 });
+      expect(await heartbeatAt(schema, 'beating')).toBeGreaterThan(before);
     } finally {
       for (const client of held) client.release();
     }
@@ -131,7 +137,7 @@ describe('connections cut again and again', () => {
     const until = Date.now() + 3_000;
     while (Date.now() < until) {
       proxy.cut();
-      await new Promise((resolve) => setTimeout(resolve, 40));
+      await new Promise((resolve) => setTimeout(resolve, 40)); // the cadence of the cuts, on purpose
     }
     for (const [i] of handles.entries()) {
       const [row] = await waitForRow(schema, `cut-${i}`);
