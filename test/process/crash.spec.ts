@@ -75,8 +75,7 @@ describe('crash recovery with a real SIGKILL', () => {
   });
 
   it('a durable sleep interrupted by SIGKILL wakes at its original deadline after the restart', async () => {
-    // Long enough that the restarted app is up well before the deadline, even on a loaded machine.
-    const napMs = 15_000;
+    const napMs = 8_000;
     const first = startApp({ START_NAP: 'nap-1', NAP_MS: String(napMs) });
     await first.waitForOutput(/NAPPING/);
     await waitFor(async () => (await sql(`SELECT 1 FROM "${schema}".operation_outputs WHERE workflow_id = 'nap-1' AND step_name = 'DBOS.sleep'`)).length > 0, {
