@@ -28,9 +28,11 @@ describe('bulk recovery after a SIGKILL', () => {
     return child;
   };
 
-  const fillAndKill = async (schema: string, executorId: string, workflows = WORKFLOWS) => {
+  /** Fills, then (once `beforeKill` is done) SIGKILLs the filler with its workflows PENDING. */
+  const fillAndKill = async (schema: string, executorId: string, workflows = WORKFLOWS, beforeKill?: () => Promise<unknown>) => {
     const filler = start(schema, { EXECUTOR_ID: executorId, FILL: String(workflows) });
     await filler.waitForOutput(/FILLED/, 180_000);
+    await beforeKill?.();
     await filler.kill('SIGKILL');
     const pending = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE status = 'PENDING'`);
     expect(pending[0].n).toBe(workflows);
@@ -70,9 +72,12 @@ describe('bulk recovery after a SIGKILL', () => {
   it(`takeover: 2 live executors share the ${WORKFLOWS} PENDING workflows of a dead one and finish them, each step once`, async () => {
     const schema = uniqueSchema('bulk_takeover');
     schemas.push(schema);
-    await fillAndKill(schema, 'bulk-dead');
-    const adopters = [start(schema, { EXECUTOR_ID: 'bulk-b' }), start(schema, { EXECUTOR_ID: 'bulk-c' })];
-    await Promise.all(adopters.map((a) => a.waitForOutput(/READY/, 60_000)));
+    // Both adopters are up before the executor dies, so neither finds its lease run out alone
+    // (a slow start on a loaded machine would otherwise leave the whole takeover to the other).
+    await fillAndKill(schema, 'bulk-dead', WORKFLOWS, async () => {
+      const adopters = [start(schema, { EXECUTOR_ID: 'bulk-b' }), start(schema, { EXECUTOR_ID: 'bulk-c' })];
+      await Promise.all(adopters.map((a) => a.waitForOutput(/READY/, 60_000)));
+    });
     await expectEachStepOnce(schema);
     const spread = await sql<{ executor: string; n: number }>(
       `SELECT executor, count(DISTINCT workflow_id)::int AS n FROM "${schema}".effects WHERE step = 'second' GROUP BY executor ORDER BY executor`,
