@@ -15,6 +15,7 @@ const FRAMEWORK_FREE = [
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
+  'lib/observability/**',
 ];
 
 /**
@@ -26,11 +27,13 @@ const MAY_IMPORT = {
   errors: [],
   serialization: ['errors'],
   interfaces: [],
+  // The OpenTelemetry bridge: loads the optional @opentelemetry/api; usable from the client up.
+  observability: [],
   decorators: ['interfaces', 'dbos.constants.ts'],
   'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'dbos.constants.ts'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
   context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
@@ -46,6 +49,7 @@ const MAY_IMPORT = {
     'discovery/workflow.registry.ts',
     'queues/queue.registry.ts',
     'events',
+    'observability',
   ],
   recovery: [
     'common',
@@ -56,6 +60,7 @@ const MAY_IMPORT = {
     'workflow',
     'execution',
     'events',
+    'observability',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
@@ -80,6 +85,7 @@ const MAY_IMPORT = {
     'system-database',
     'workflow',
     'execution',
+    'observability',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
@@ -87,7 +93,16 @@ const MAY_IMPORT = {
   discovery: ['common', 'errors', 'interfaces', 'decorators', 'execution', 'events', 'scheduler/cron.parser.ts', 'dbos.constants.ts'],
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
-  'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  'event-processing': [
+    'common',
+    'errors',
+    'interfaces',
+    'workflow',
+    'execution',
+    'observability',
+    'discovery/registration.interfaces.ts',
+    'discovery/workflow.registry.ts',
+  ],
   dashboard: ['errors', 'serialization', 'interfaces', 'system-database', 'client', 'filters', 'queues/queue.registry.ts', 'dbos.constants.ts'],
   cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
   // The testing entry (nestjs-dbos/testing) wraps DbosModule: it sits above the root files.

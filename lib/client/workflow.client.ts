@@ -5,6 +5,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
+import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
 import type { StreamEntry } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -116,6 +117,7 @@ export class WorkflowClient {
         inputs,
         applicationVersion: options.applicationVersion ?? null,
         options,
+        traceContext: currentTraceContext(),
       }),
     );
     if (result.inserted) return this.retrieve<R>(workflowId);

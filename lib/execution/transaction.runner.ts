@@ -6,6 +6,7 @@ import { delay } from '../common/delay.util';
 import { currentWorkflowContext, workflowContextStorage } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import { observeStepAttempt } from '../observability/step-attempt';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
@@ -75,7 +76,9 @@ export class TransactionRunner {
           }
           return { value, output };
         };
-        const { value, output } = isolationLevel ? await this.deps.dataSource.transaction(isolationLevel, body) : await this.deps.dataSource.transaction(body);
+        const { value, output } = await observeStepAttempt({ workflowId: run.workflowId, stepId, stepName: registration.name, attempt }, () =>
+          isolationLevel ? this.deps.dataSource.transaction(isolationLevel, body) : this.deps.dataSource.transaction(body),
+        );
         if (readOnly) return await steps.record(run, checkpointRow(at, { output }), () => value);
         return value;
       } catch (caught) {

@@ -8,6 +8,7 @@ import { untilAvailable } from '../execution/until-available.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { WorkflowRecoverySource } from '../interfaces/workflow-event.interface';
 import type { WorkflowStatusType } from '../interfaces/workflow-status.interface';
+import { countRecovery } from '../observability/metrics';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
@@ -124,6 +125,7 @@ export class WorkflowResumer {
       adoption: `by adoption from silent executor "${previousExecutorId}"`,
     }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
+    countRecovery(row.workflowName, source);
     this.logger.log(`Workflow ${row.workflowId} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
     this.events.emit({
       type: 'recovered',
