@@ -5,6 +5,7 @@ import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosSerializationError } from '../errors/serialization.error';
 import type { WorkflowControl } from '../execution/workflow.control';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
+import { traceContextOfHeaders } from '../observability/trace-context';
 import { isTerminal } from '../workflow/workflow.outcome';
 import type { DurableMessageRunner } from './durable-handler.bindings';
 import type { DurableHandlerOptions } from './durable-handler.options';
@@ -40,7 +41,9 @@ export class DurableMessageHandler implements DurableMessageRunner {
       return this.deadLetter(message, error, undefined);
     }
     try {
-      await this.executor.startWorkflow(this.registration, [data], { workflowId, queue: this.options.queue });
+      // The trace the message carried (W3C headers), else the span active here (a transport's instrumentation).
+      const traceContext = traceContextOfHeaders(message.headers());
+      await this.executor.startWorkflow(this.registration, [data], { workflowId, queue: this.options.queue }, { traceContext });
       if (this.options.awaitCompletion) await this.finished(workflowId);
     } catch (error) {
       if (isPoison(error)) return this.deadLetter(message, error, workflowId);
