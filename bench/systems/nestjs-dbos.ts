@@ -9,6 +9,9 @@ import { Client } from 'pg';
 import { main, queueProbe, recoveryProbe, waitForCount } from '../harness';
 import { uncounted } from '../counting';
 import { measureScale } from '../scale';
+import { registerBenchOtel } from '../otel';
+
+if (process.env.BENCH_OTEL === '1') registerBenchOtel();
 
 const QUEUE = 'bench';
 
