@@ -10,6 +10,7 @@ import { isTerminal } from '../workflow/workflow.outcome';
 import type { DurableMessageRunner } from './durable-handler.bindings';
 import type { DurableHandlerOptions } from './durable-handler.options';
 import { eventMessageOf, type EventMessage } from './event-message';
+import { workflowLabel } from '../observability/log-label';
 
 /** Why a message can never start its workflow: it goes to the dead letters instead of coming back forever. */
 export function isPoison(error: unknown): boolean {
@@ -47,7 +48,7 @@ export class DurableMessageHandler implements DurableMessageRunner {
       if (this.options.awaitCompletion) await this.finished(workflowId);
     } catch (error) {
       if (isPoison(error)) return this.deadLetter(message, error, workflowId);
-      this.logger.warn(`Message for workflow "${workflowId}" (${message.transport}) will be delivered again: ${(error as Error).message}`);
+      this.logger.warn(`${workflowLabel(workflowId)}: its ${message.transport} message will be delivered again: ${(error as Error).message}`);
       return message.retryLater(error);
     }
     await message.ack();

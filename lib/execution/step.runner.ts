@@ -17,6 +17,7 @@ import type { LeaseGate } from './lease.gate';
 import { withRetries } from './retry.util';
 import { DbosRunSuperseded } from './run-superseded.error';
 import { currentRun, type WorkflowRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 /** Postgres errors after which a system-database operation is simply tried again. */
 const RETRYABLE_SYSTEM_ERRORS = new Set(['40001', '40P01', '23505']);
@@ -131,7 +132,7 @@ export class StepRunner {
       registration.name,
       (stepId) =>
         withRetries(
-          `Step ${registration.name} of workflow ${run.workflowId}`,
+          workflowLabel(run.workflowId, { stepId, stepName: registration.name }),
           registration.options.retries,
           this.logger,
           (attempt) =>

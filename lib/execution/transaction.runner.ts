@@ -14,6 +14,7 @@ import { serializeWithin } from '../workflow/workflow.limits';
 import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
 import type { StepRunner } from './step.runner';
 import { currentRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 /** Postgres errors after which a transaction is simply tried again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);
@@ -91,7 +92,7 @@ export class TransactionRunner {
         if (instead !== undefined) throw instead;
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
-          this.logger.warn(`Transaction ${registration.name} of workflow ${run.workflowId} hit ${code} (attempt ${attempt}), retrying`);
+          this.logger.warn(`${workflowLabel(run.workflowId, { stepId, stepName: registration.name })}: transaction hit ${code} (attempt ${attempt}), retrying`);
           await delay(backoff(attempt, TRANSACTION_RETRY));
           continue;
         }

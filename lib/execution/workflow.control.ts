@@ -20,6 +20,7 @@ import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import type { WorkflowExecutor } from './workflow.executor';
+import { workflowLabel } from '../observability/log-label';
 
 export interface WorkflowControlDependencies {
   executor: WorkflowExecutor;
@@ -142,7 +143,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       }
       const reason = lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
       run.stop(reason);
-      this.logger.log(`Workflow ${lost.workflowId} (${run.workflowName}): its run here stopped, cancelled by another process`);
+      this.logger.log(`${workflowLabel(lost.workflowId)} (${run.workflowName}): its run here stopped, cancelled by another process`);
       this.events.emit({
         type: 'cancelled',
         workflowId: lost.workflowId,
@@ -177,7 +178,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       if (registration && row.status === 'PENDING') await this.executor.launchFromCheckpoints(registration, row);
     }
     if (rows.length > 0)
-      this.logger.log(`Workflow ${workflowId} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
+      this.logger.log(`${workflowLabel(workflowId)} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
   }
 
   /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
@@ -197,7 +198,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     );
     const row = registration ? await this.listing.get(forkId) : null;
     if (registration && row) await this.executor.launchFromCheckpoints(registration, row);
-    this.logger.log(`Workflow ${workflowId} forked from step ${options.fromStep} as ${forkId}`);
+    this.logger.log(`${workflowLabel(workflowId)} forked from step ${options.fromStep} as ${forkId}`);
     return forkId;
   }
 

@@ -33,6 +33,7 @@ import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import { WorkflowRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 export interface ExecutorDependencies {
   lifecycle: RunLifecycleRepository;
@@ -178,7 +179,7 @@ export class WorkflowExecutor {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
       if (await this.deps.lifecycle.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
-        this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
+        this.logger.error(`${workflowLabel(workflowId)} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
       }
       return;
@@ -242,14 +243,14 @@ export class WorkflowExecutor {
           this.logger.warn((err as Error).message);
         } else {
           const pause = backoff(outage);
-          this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
+          this.logger.warn(`${workflowLabel(workflowId)} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
           await delay(pause, this.stopSignal);
         }
         // Lost again while re-reading: back to waiting (never a rerun from a stale position).
         const replay = await untilAvailable(`the state of workflow ${workflowId}`, this.stopSignal, this.logger, () => this.replayState(run));
         if ('finished' in replay) return outcomeOf(replay.finished);
         run = run.replay(replay.recorded, this.deps.gate.generation);
-        this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
+        this.logger.log(`${workflowLabel(workflowId)} continues from its checkpoints`);
       }
     }
   }
@@ -306,7 +307,7 @@ export class WorkflowExecutor {
     if (result === 'completed') {
       countFinished(run.workflowName, status, run.elapsedMs);
       if (status === 'ERROR') {
-        this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
+        this.logger.warn(`${workflowLabel(workflowId)} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
         const error = value instanceof Error ? value : new Error(String(value));
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: run.workflowName, status: 'ERROR', error });
         throw value;

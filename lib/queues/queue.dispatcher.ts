@@ -9,6 +9,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { QueueRegistry } from './queue.registry';
 import { NOTICE_PREFIX } from '../system-database/system.names';
+import { workflowLabel } from '../observability/log-label';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
@@ -201,7 +202,9 @@ export class QueueDispatcher {
       await this.executor.launchFromCheckpoints(registration, row, hasSteps);
     } catch (err) {
       if (!this.executor.isAccepting) return; // shutting down: it resumes at this executor's next start
-      this.logger.error(`Could not start queued workflow ${row.workflowId}: ${(err as Error).message}; it resumes at this executor's next start.`);
+      this.logger.error(
+        `${workflowLabel(row.workflowId)}: could not start it from queue "${row.queueName}": ${(err as Error).message}; it resumes at this executor's next start.`,
+      );
     }
   }
 

@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, Param, type INestApplication } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param, type INestApplication, type LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
@@ -60,7 +60,16 @@ class OrdersController {
   }
 }
 
+/** The app's logger (app.useLogger), as a pino or winston adapter would be: keeps every line. */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log = (message: unknown) => void this.lines.push(String(message));
+  warn = (message: unknown) => void this.lines.push(String(message));
+  error = (message: unknown) => void this.lines.push(String(message));
+}
+
 describe('OpenTelemetry: traces and metrics with the real SDK', () => {
+  const logger = new CapturingLogger();
   const schema = uniqueSchema('otel');
   const otel = registerOtel();
   const exporter = otel.exporter as InMemorySpanExporter;
@@ -78,7 +87,8 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     })
     class AppModule {}
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+    app = moduleRef.createNestApplication();
+    app.useLogger(logger);
     await app.init();
     client = app.get(WorkflowClient);
   });
@@ -129,6 +139,13 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     const [workflow] = named(spans, 'workflow Orders.checkout');
     expect(workflow.status.code).toBe(SpanStatusCode.ERROR);
     expect(parentOf(workflow)).toBeUndefined(); // started outside any span: a trace of its own
+    // The module's lines reach the app's logger, naming the workflow (and step) and the trace.
+    const traceId = workflow.spanContext().traceId;
+    expect(logger.lines.filter((l) => l.startsWith('Workflow failing-1 '))).toEqual([
+      `Workflow failing-1 step 1 (Orders.charge) [trace ${traceId}] failed (attempt 1/3), retrying in 5 ms: card declined for f-1`,
+      `Workflow failing-1 step 1 (Orders.charge) [trace ${traceId}] failed (attempt 2/3), retrying in 10 ms: card declined for f-1`,
+      `Workflow failing-1 [trace ${traceId}] (Orders.checkout) ended in ERROR: Error: card declined for f-1`,
+    ]);
   });
 
   it("a child workflow's span is a child of the parent's start operation", async () => {
