@@ -295,7 +295,14 @@ export class WorkflowClient {
   private async forkOne(workflowId: string, options: ForkOptions): Promise<string> {
     if (this.backend.local) return this.backend.local.fork(workflowId, options);
     const forkId = options.workflowId ?? randomUUID();
-    await this.backend.admin.fork(workflowId, forkId, options.fromStep, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
+    await this.backend.admin.fork(
+      workflowId,
+      forkId,
+      options.fromStep,
+      { status: 'ENQUEUED', queueName: null },
+      options.applicationVersion ?? null,
+      currentTraceContext(),
+    );
     return forkId;
   }
 

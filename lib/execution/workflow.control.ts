@@ -21,6 +21,7 @@ import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import type { WorkflowExecutor } from './workflow.executor';
 import { workflowLabel } from '../observability/log-label';
+import { currentTraceContext } from '../observability/trace-context';
 
 export interface WorkflowControlDependencies {
   executor: WorkflowExecutor;
@@ -195,6 +196,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       options.fromStep,
       registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
       version,
+      currentTraceContext(),
     );
     const row = registration ? await this.listing.get(forkId) : null;
     if (registration && row) await this.executor.launchFromCheckpoints(registration, row);

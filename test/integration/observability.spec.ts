@@ -171,6 +171,20 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'queued-1', 'dbos.queue.name': 'traced', 'dbos.recovered': false });
   });
 
+  it("a fork made inside a span runs in the forker's trace", async () => {
+    await (await client.start(Orders, { workflowId: 'to-fork' }).checkout('k-1')).getResult();
+    const forker = await otel.tracer.startActiveSpan('fork it', async (span) => {
+      await client.fork('to-fork', { fromStep: 1, workflowId: 'forked-1' });
+      span.end();
+      return span.spanContext();
+    });
+    await client.retrieve('forked-1').getResult({ timeoutMs: 10_000 });
+    await waitFor(() => named(spansOf(forker.traceId), 'workflow Orders.checkout').length === 1);
+    const [workflow] = named(spansOf(forker.traceId), 'workflow Orders.checkout');
+    expect(parentOf(workflow)).toBe(forker.spanId);
+    expect(workflow.attributes['dbos.workflow.id']).toBe('forked-1');
+  });
+
   it('the metrics count what ran', async () => {
     const sum = async (name: string, match: Record<string, unknown>) =>
       (await otel.points<number>(name)).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + p.value, 0);
