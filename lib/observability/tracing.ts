@@ -61,15 +61,19 @@ export interface StepSpanInfo {
 
 /** Runs `fn` inside the span `step <name>` (a child of the active span: the workflow's). */
 export function inStepSpan<T>(step: StepSpanInfo, fn: () => Promise<T>): Promise<T> {
+  if (!tracingOn()) return fn();
+  return inSpan(
+    `step ${step.stepName}`,
+    { 'dbos.workflow.id': step.workflowId, 'dbos.step.id': step.stepId, 'dbos.step.name': step.stepName, 'dbos.step.attempt': step.attempt },
+    fn,
+  );
+}
+
+/** Runs `fn` inside a span `name`, a child of the active span; none while tracing is off. */
+export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
   const api = otel();
   if (!api || !tracingOn()) return fn();
-  const attributes: Attributes = {
-    'dbos.workflow.id': step.workflowId,
-    'dbos.step.id': step.stepId,
-    'dbos.step.name': step.stepName,
-    'dbos.step.attempt': step.attempt,
-  };
-  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(`step ${step.stepName}`, { attributes });
+  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(name, { attributes });
   return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => false);
 }
 

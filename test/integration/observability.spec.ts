@@ -36,6 +36,10 @@ class Orders {
     return out;
   }
 
+  @Workflow() async nap(ms: number): Promise<void> {
+    await this.dbos.sleep(ms);
+  }
+
   @Workflow() async parent(id: string): Promise<string[]> {
     const child = await this.dbos.startWorkflow(Orders).checkout(id);
     return child.getResult();
@@ -169,6 +173,17 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 1);
     const [workflow] = named(spansOf(traceId), 'workflow Orders.checkout');
     expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'queued-1', 'dbos.queue.name': 'traced', 'dbos.recovered': false });
+  });
+
+  it('a durable sleep is a span as long as the wait, with the recording of its wake-up time inside', async () => {
+    await (await client.start(Orders, { workflowId: 'nap-1' }).nap(150)).getResult();
+    const spans = exporter.getFinishedSpans().filter((s) => s.attributes['dbos.workflow.id'] === 'nap-1');
+    const [sleep] = named(spans, 'sleep');
+    const [recorded] = named(spans, 'step DBOS.sleep');
+    expect(parentOf(recorded)).toBe(sleep.spanContext().spanId);
+    expect(parentOf(sleep)).toBe(named(spans, 'workflow Orders.nap')[0].spanContext().spanId);
+    const ms = (s: ReadableSpan) => s.duration[0] * 1e3 + s.duration[1] / 1e6;
+    expect(ms(sleep)).toBeGreaterThanOrEqual(145);
   });
 
   it("a fork made inside a span runs in the forker's trace", async () => {
