@@ -16,6 +16,7 @@ const FRAMEWORK_FREE = [
   'lib/common/**',
   'lib/errors/**',
   'lib/transactions/**',
+  'lib/observability/**',
 ];
 
 /**
@@ -29,11 +30,13 @@ const MAY_IMPORT = {
   interfaces: [],
   // The adapters type each ORM structurally and import none at run time (optional peers).
   transactions: ['common', 'errors', 'interfaces'],
+  // The OpenTelemetry bridge: loads the optional @opentelemetry/api; usable from the client up.
+  observability: [],
   decorators: ['interfaces', 'dbos.constants.ts'],
   'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'dbos.constants.ts'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
   context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
@@ -49,6 +52,7 @@ const MAY_IMPORT = {
     'discovery/workflow.registry.ts',
     'queues/queue.registry.ts',
     'events',
+    'observability',
   ],
   recovery: [
     'common',
@@ -59,6 +63,7 @@ const MAY_IMPORT = {
     'workflow',
     'execution',
     'events',
+    'observability',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
@@ -83,6 +88,7 @@ const MAY_IMPORT = {
     'system-database',
     'workflow',
     'execution',
+    'observability',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
@@ -90,7 +96,16 @@ const MAY_IMPORT = {
   discovery: ['common', 'errors', 'interfaces', 'decorators', 'execution', 'events', 'scheduler/cron.parser.ts', 'dbos.constants.ts'],
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],
-  'event-processing': ['common', 'errors', 'interfaces', 'workflow', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  'event-processing': [
+    'common',
+    'errors',
+    'interfaces',
+    'workflow',
+    'execution',
+    'observability',
+    'discovery/registration.interfaces.ts',
+    'discovery/workflow.registry.ts',
+  ],
   dashboard: [
     'errors',
     'serialization',

@@ -10,6 +10,7 @@ import { ListIndexes1764028800020 } from './1764028800020-list-indexes';
 import { RowStatusNotify1764028800030 } from './1764028800030-row-status-notify';
 import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
 import { OutcomeNotices1764028800032 } from './1764028800032-outcome-notices';
+import { TraceContext1764028800033 } from './1764028800033-trace-context';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -25,4 +26,5 @@ export const SYSTEM_MIGRATIONS = [
   RowStatusNotify1764028800030,
   RareStatusNameIndex1764028800031,
   OutcomeNotices1764028800032,
+  TraceContext1764028800033,
 ];

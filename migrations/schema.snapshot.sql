@@ -164,7 +164,8 @@ CREATE TABLE {schema}.workflow_status (
     updated_at bigint NOT NULL,
     run_epoch integer DEFAULT 0 NOT NULL,
     cancel_root text,
-    announced_epoch integer
+    announced_epoch integer,
+    trace_context text
 );
 
 ALTER TABLE ONLY {schema}.migrations ALTER COLUMN id SET DEFAULT nextval('{schema}.migrations_id_seq'::regclass);

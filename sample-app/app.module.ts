@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { OrdersModule } from './orders/orders.module';
 import { StockModule } from './stock/stock.module';
+import { TelemetryModule } from './telemetry/telemetry.module';
 
 @Module({
   imports: [
@@ -29,6 +30,8 @@ import { StockModule } from './stock/stock.module';
     OrdersModule,
     // GET /health/live and /health/ready.
     HealthModule,
+    // GET /metrics for Prometheus (the OpenTelemetry SDK is started by main.ts, see telemetry/otel.ts).
+    TelemetryModule,
     // The operations dashboard at http://localhost:3000/dbos (put it behind the app's auth with `guards`).
     DbosDashboardModule.forRoot({ path: '/dbos' }),
   ],

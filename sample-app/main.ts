@@ -1,3 +1,4 @@
+import './telemetry/otel'; // first: the SDK instruments http before Nest loads it
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

@@ -10,6 +10,9 @@ import { main, queueProbe, recoveryProbe, waitForCount } from '../harness';
 import { uncounted } from '../counting';
 import { measureScale } from '../scale';
 import { DAY, fillHistory } from '../history';
+import { registerBenchOtel } from '../otel';
+
+if (process.env.BENCH_OTEL === '1') registerBenchOtel();
 
 const QUEUE = 'bench';
 

@@ -5,6 +5,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
+import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
 import type { StreamEntry } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -119,6 +120,7 @@ export class WorkflowClient {
         inputs,
         applicationVersion: options.applicationVersion ?? null,
         options,
+        traceContext: currentTraceContext(),
       }),
     );
     if (result.inserted) return this.retrieve<R>(workflowId);
@@ -296,7 +298,14 @@ export class WorkflowClient {
   private async forkOne(workflowId: string, options: ForkOptions): Promise<string> {
     if (this.backend.local) return this.backend.local.fork(workflowId, options);
     const forkId = options.workflowId ?? randomUUID();
-    await this.backend.admin.fork(workflowId, forkId, options.fromStep, { status: 'ENQUEUED', queueName: null }, options.applicationVersion ?? null);
+    await this.backend.admin.fork(
+      workflowId,
+      forkId,
+      options.fromStep,
+      { status: 'ENQUEUED', queueName: null },
+      options.applicationVersion ?? null,
+      currentTraceContext(),
+    );
     return forkId;
   }
 

@@ -5,10 +5,12 @@ import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosSerializationError } from '../errors/serialization.error';
 import type { WorkflowControl } from '../execution/workflow.control';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
+import { traceContextOfHeaders } from '../observability/trace-context';
 import { isTerminal } from '../workflow/workflow.outcome';
 import type { DurableMessageRunner } from './durable-handler.bindings';
 import type { DurableHandlerOptions } from './durable-handler.options';
 import { eventMessageOf, type EventMessage } from './event-message';
+import { workflowLabel } from '../observability/log-label';
 
 /** Why a message can never start its workflow: it goes to the dead letters instead of coming back forever. */
 export function isPoison(error: unknown): boolean {
@@ -40,11 +42,13 @@ export class DurableMessageHandler implements DurableMessageRunner {
       return this.deadLetter(message, error, undefined);
     }
     try {
-      await this.executor.startWorkflow(this.registration, [data], { workflowId, queue: this.options.queue });
+      // The trace the message carried (W3C headers), else the span active here (a transport's instrumentation).
+      const traceContext = traceContextOfHeaders(message.headers());
+      await this.executor.startWorkflow(this.registration, [data], { workflowId, queue: this.options.queue }, { traceContext });
       if (this.options.awaitCompletion) await this.finished(workflowId);
     } catch (error) {
       if (isPoison(error)) return this.deadLetter(message, error, workflowId);
-      this.logger.warn(`Message for workflow "${workflowId}" (${message.transport}) will be delivered again: ${(error as Error).message}`);
+      this.logger.warn(`${workflowLabel(workflowId)}: its ${message.transport} message will be delivered again: ${(error as Error).message}`);
       return message.retryLater(error);
     }
     await message.ack();

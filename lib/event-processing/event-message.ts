@@ -8,6 +8,8 @@ export interface EventMessage {
   transport: string;
   /** The transport's identity of the message, the same on every delivery; undefined when it has none. */
   identity(): string | undefined;
+  /** The W3C trace-context headers it carried (traceparent, tracestate), when the transport has headers. */
+  headers(): Record<string, unknown> | undefined;
   ack(): Promise<void>;
   /** Never delivered again: to the transport's dead-letter mechanism when it has one. */
   deadLetter(reason: string): Promise<void>;
@@ -23,7 +25,7 @@ interface AmqpChannel {
   nack(message: unknown, allUpTo?: boolean, requeue?: boolean): void;
 }
 interface AmqpMessage {
-  properties: { messageId?: unknown };
+  properties: { messageId?: unknown; headers?: Record<string, unknown> };
 }
 type Ctx = Record<string, unknown> | null | undefined;
 
@@ -57,6 +59,7 @@ function rmqMessage(ctx: RmqLike): EventMessage {
   return {
     transport: 'RabbitMQ',
     identity: () => (message.properties.messageId === undefined ? undefined : String(message.properties.messageId)),
+    headers: () => message.properties.headers,
     ack: async () => safely(() => channel.ack(message)),
     deadLetter: async () => safely(() => channel.nack(message, false, false)),
     retryLater: async () => void setTimeout(() => safely(() => channel.nack(message, false, true)), RETRY_DELAY_MS).unref(),
@@ -66,7 +69,7 @@ function rmqMessage(ctx: RmqLike): EventMessage {
 interface KafkaLike {
   getTopic(): string;
   getPartition(): number;
-  getMessage(): { offset: string };
+  getMessage(): { offset: string; headers?: Record<string, unknown> };
 }
 
 /** Kafka: Nest commits the offset after the handler resolved, so acknowledging is returning. */
@@ -74,6 +77,7 @@ function kafkaMessage(ctx: KafkaLike): EventMessage {
   return {
     transport: 'Kafka',
     identity: () => `${ctx.getTopic()}-${ctx.getPartition()}-${ctx.getMessage().offset}`,
+    headers: () => ctx.getMessage().headers,
     ack: async () => undefined,
     // No dead-letter topic of its own: the offset moves past it (the log line keeps it).
     deadLetter: async () => undefined,
@@ -87,6 +91,10 @@ function jetStreamMessage(ctx: JetStreamContext): EventMessage {
   return {
     transport: 'JetStream',
     identity: () => ctx.getIdentity(),
+    headers: () => {
+      const headers = ctx.getMessage().headers;
+      return headers && { traceparent: headers.get('traceparent'), tracestate: headers.get('tracestate') };
+    },
     ack: () => ctx.ack(),
     deadLetter: (reason) => ctx.deadLetter(reason),
     retryLater: async () => ctx.retryLater(),
@@ -98,6 +106,7 @@ function withoutAcknowledgement(transport: string): EventMessage {
   return {
     transport,
     identity: () => undefined,
+    headers: () => undefined,
     ack: async () => undefined,
     deadLetter: async () => undefined,
     retryLater: async (error) => {

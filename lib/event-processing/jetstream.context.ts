@@ -5,6 +5,8 @@ export interface JetStreamMessage {
   readonly data: Uint8Array;
   readonly redelivered: boolean;
   readonly info: { readonly stream: string; readonly redeliveryCount: number };
+  /** Its NATS headers, when it has any. */
+  readonly headers?: { get(name: string): string };
   ackAck(): Promise<boolean>;
   nak(millis?: number): void;
   term(reason?: string): void;

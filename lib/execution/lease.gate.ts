@@ -4,6 +4,7 @@ import type { RecoveryRepository } from '../system-database/recovery.repository'
 import { DbosRunSuperseded } from './run-superseded.error';
 import { DbosShutdownInterrupt } from './shutdown-interrupt.error';
 import type { WorkflowRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 /**
  * The gate before every new step. An executor cut off from the database for half its lease may
@@ -50,7 +51,8 @@ export class LeaseGate {
   async confirmOwnership(run: WorkflowRun, force = false): Promise<void> {
     if (!force && run.isConfirmedAt(this.heartbeatGeneration) && !this.isStale()) return;
     for (let waited = 0; this.isStale(); waited++) {
-      if (waited === 0) this.logger.warn(`Workflow ${run.workflowId} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
+      if (waited === 0)
+        this.logger.warn(`${workflowLabel(run.workflowId)} waits: no heartbeat for over half the lease; it resumes once ownership is confirmed.`);
       await delay(100, run.abortSignal).catch((err: unknown) => {
         throw run.interrupt(err);
       });

@@ -10,7 +10,8 @@ export async function withRetries<T>(
   label: string,
   retries: RetryOptions | undefined,
   logger: Logger,
-  attempt: () => Promise<T>,
+  /** Called with the attempt's number, from 1. */
+  attempt: (n: number) => Promise<T>,
   /** Read only when an attempt fails (a run makes its signal when first asked for it). */
   signalOf?: () => AbortSignal,
 ): Promise<T> {
@@ -20,7 +21,7 @@ export async function withRetries<T>(
   const maxInterval = retries?.maxIntervalMs ?? 60_000;
   for (let n = 1; ; n++) {
     try {
-      return await attempt();
+      return await attempt(n);
     } catch (err) {
       const signal = signalOf?.();
       if (n >= maxAttempts || signal?.aborted) throw err;

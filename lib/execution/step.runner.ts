@@ -3,6 +3,8 @@ import type { Sql } from '../system-database/sql';
 import { workflowContextStorage } from '../context/workflow-context.storage';
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosError } from '../errors/dbos.error';
+import { observeStepAttempt } from '../observability/step-attempt';
+import { inStepSpan } from '../observability/tracing';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
@@ -15,6 +17,7 @@ import type { LeaseGate } from './lease.gate';
 import { withRetries } from './retry.util';
 import { DbosRunSuperseded } from './run-superseded.error';
 import { currentRun, type WorkflowRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 /** Postgres errors after which a system-database operation is simply tried again. */
 const RETRYABLE_SYSTEM_ERRORS = new Set(['40001', '40P01', '23505']);
@@ -32,6 +35,8 @@ export interface OperationOptions<T> {
   childWorkflowIdOf?: (value: T) => string;
   /** Hold the checkpoint back (see WorkflowRun.holdBack) instead of writing it before returning. */
   holdBack?: boolean;
+  /** `fn` makes the spans of its attempts itself (a step); otherwise it runs in one span `step <name>`. */
+  ownSpans?: boolean;
 }
 
 /**
@@ -87,7 +92,7 @@ export class StepRunner {
     let output: string | null = null;
     let error: string | null = null;
     try {
-      value = await fn(stepId);
+      value = await (options.ownSpans ? fn(stepId) : inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, () => fn(stepId)));
       output = serializeWithin(value, `the output of step ${name}`, this.deps.limits.maxPayloadBytes);
     } catch (err) {
       const instead = run.notAnOutcome(err);
@@ -127,13 +132,16 @@ export class StepRunner {
       registration.name,
       (stepId) =>
         withRetries(
-          `Step ${registration.name} of workflow ${run.workflowId}`,
+          workflowLabel(run.workflowId, { stepId, stepName: registration.name }),
           registration.options.retries,
           this.logger,
-          () => workflowContextStorage.run({ run, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+          (attempt) =>
+            observeStepAttempt({ workflowId: run.workflowId, stepId, stepName: registration.name, attempt }, () =>
+              workflowContextStorage.run({ run, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+            ),
           () => run.signal,
         ),
-      { holdBack: true },
+      { holdBack: true, ownSpans: true },
     );
   }
 
@@ -150,6 +158,16 @@ export class StepRunner {
   ): Promise<T> {
     const { stepId, recorded } = run.nextPosition(name);
     if (recorded) return replayCheckpoint<T>(run.workflowId, stepId, name, recorded);
+    return inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, () => this.systemTransactionAt(run, name, stepId, work, attempt));
+  }
+
+  private async systemTransactionAt<T>(
+    run: WorkflowRun,
+    name: string,
+    stepId: number,
+    work: (tx: Sql, stepId: number) => Promise<{ value: T } | undefined>,
+    attempt?: (stepId: number) => Promise<boolean>,
+  ): Promise<T> {
     for (;;) {
       await this.mayStart(run);
       if (attempt && !(await attempt(stepId).catch((err: unknown) => Promise.reject(run.interrupt(err))))) continue;

@@ -6,6 +6,7 @@ import { currentWorkflowContext, workflowContextStorage } from '../context/workf
 import type { StepRegistration } from '../discovery/workflow.registry';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import type { TransactionAdapter } from '../interfaces/transaction-adapter.interface';
+import { observeStepAttempt } from '../observability/step-attempt';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
@@ -14,6 +15,7 @@ import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { StepRunner } from './step.runner';
 import { currentRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 /** Postgres errors after which a transaction is simply tried again. */
 const RETRYABLE_TRANSACTION_ERRORS = new Set(['40001', '40P01']);
@@ -81,7 +83,9 @@ export class TransactionRunner {
           }
           return { value, output };
         };
-        const { value, output } = await transactions.transaction(body, { isolationLevel });
+        const { value, output } = await observeStepAttempt({ workflowId: run.workflowId, stepId, stepName: registration.name, attempt }, () =>
+          transactions.transaction(body, { isolationLevel }),
+        );
         if (readOnly) return await steps.record(run, checkpointRow(at, { output }), () => value);
         return value;
       } catch (caught) {
@@ -94,7 +98,7 @@ export class TransactionRunner {
         if (instead !== undefined) throw instead;
         const code = sqlStateOf(err);
         if (code && RETRYABLE_TRANSACTION_ERRORS.has(code) && attempt < 10) {
-          this.logger.warn(`Transaction ${registration.name} of workflow ${run.workflowId} hit ${code} (attempt ${attempt}), retrying`);
+          this.logger.warn(`${workflowLabel(run.workflowId, { stepId, stepName: registration.name })}: transaction hit ${code} (attempt ${attempt}), retrying`);
           await delay(backoff(attempt, TRANSACTION_RETRY));
           continue;
         }

@@ -7,6 +7,7 @@ import { serializeError } from '../serialization/value.codec';
 import type { AdminRepository, CancelledWorkflow } from '../system-database/admin.repository';
 import { logCancels } from './cancel-log.util';
 import type { RunningWorkflows } from './running-workflows.table';
+import { workflowLabel } from '../observability/log-label';
 
 export interface WorkflowCancellerDependencies {
   runs: RunningWorkflows;
@@ -51,7 +52,9 @@ export class WorkflowCanceller {
   /** Cancels the workflow with DbosTimeoutError at `deadline` (with its descendants); returns what disarms it. */
   armDeadline(workflowId: string, deadline: number): () => void {
     return this.deps.clock.schedule(deadline, () => {
-      void this.timeOut(workflowId, deadline).catch((err: Error) => this.logger.error(`Could not time out workflow ${workflowId}: ${err.message}`, err.stack));
+      void this.timeOut(workflowId, deadline).catch((err: Error) =>
+        this.logger.error(`${workflowLabel(workflowId)}: could not time it out: ${err.message}`, err.stack),
+      );
     });
   }
 

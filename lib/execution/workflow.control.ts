@@ -20,6 +20,8 @@ import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import type { WorkflowExecutor } from './workflow.executor';
+import { workflowLabel } from '../observability/log-label';
+import { currentTraceContext } from '../observability/trace-context';
 
 export interface WorkflowControlDependencies {
   executor: WorkflowExecutor;
@@ -144,7 +146,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       }
       const reason = lost.error ? deserializeError(lost.error) : new DbosWorkflowCancelledError(lost.workflowId);
       run.stop(reason);
-      this.logger.log(`Workflow ${lost.workflowId} (${run.workflowName}): its run here stopped, cancelled by another process`);
+      this.logger.log(`${workflowLabel(lost.workflowId)} (${run.workflowName}): its run here stopped, cancelled by another process`);
       this.events.emit({
         type: 'cancelled',
         workflowId: lost.workflowId,
@@ -179,7 +181,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       if (registration && row.status === 'PENDING') await this.executor.launchFromCheckpoints(registration, row);
     }
     if (rows.length > 0)
-      this.logger.log(`Workflow ${workflowId} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
+      this.logger.log(`${workflowLabel(workflowId)} resumed${rows.length > 1 ? ` with ${rows.length - 1} descendant(s) its cancel had stopped` : ''}`);
   }
 
   /** A new workflow that reuses the checkpoints (and what they published) before `fromStep`, and runs the rest. */
@@ -196,10 +198,11 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       options.fromStep,
       registration ? { status: 'PENDING', executorId: this.settings.executorId } : { status: 'ENQUEUED', queueName: null },
       version,
+      currentTraceContext(),
     );
     const row = registration ? await this.listing.get(forkId) : null;
     if (registration && row) await this.executor.launchFromCheckpoints(registration, row);
-    this.logger.log(`Workflow ${workflowId} forked from step ${options.fromStep} as ${forkId}`);
+    this.logger.log(`${workflowLabel(workflowId)} forked from step ${options.fromStep} as ${forkId}`);
     return forkId;
   }
 

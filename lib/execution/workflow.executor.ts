@@ -21,14 +21,19 @@ import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import type { WorkflowClock } from '../common/clock';
+import { countFinished, countStarted } from '../observability/metrics';
+import { currentTraceContext } from '../observability/trace-context';
+import { inWorkflowSpan } from '../observability/tracing';
 import type { ExecutorSettings } from './executor.settings';
 import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
 import { CheckpointTakenError } from './checkpoint-taken.error';
+import { isTransient } from './interruption.util';
 import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import { WorkflowRun } from './workflow.run';
+import { workflowLabel } from '../observability/log-label';
 
 export interface ExecutorDependencies {
   lifecycle: RunLifecycleRepository;
@@ -49,6 +54,8 @@ export interface ExecutorDependencies {
 export interface StartContext {
   parentWorkflowId?: string;
   parentDeadline?: number | null;
+  /** The trace context to store (a broker message's headers); default: the span active now. */
+  traceContext?: string | null;
 }
 
 /** What a run is launched with. */
@@ -60,6 +67,8 @@ interface Launch {
   deadline: number | null;
   queueName: string | null;
   epoch: number;
+  /** Its row's trace context (the parent of the run's span), and whether it was recovered. */
+  trace: { context: string | null; recovered: boolean };
 }
 
 /**
@@ -123,6 +132,7 @@ export class WorkflowExecutor {
         runsOn: queued ? undefined : this.settings.executorId,
         parentWorkflowId: context.parentWorkflowId,
         parentDeadline: context.parentDeadline,
+        traceContext: context.traceContext ?? currentTraceContext(),
       },
       this.deps.clock.now(),
     );
@@ -132,7 +142,8 @@ export class WorkflowExecutor {
       if (id === workflowId && result.existing && this.isOrphanedHere(result.existing)) this.deps.runs.reportOrphanedStart(result.existing, registration);
       return id;
     }
-    if (!queued) this.launch(registration, { workflowId, args, recorded: null, deadline: row.deadline, queueName: null, epoch: 0 });
+    const trace = { context: row.traceContext, recovered: false };
+    if (!queued) this.launch(registration, { workflowId, args, recorded: null, deadline: row.deadline, queueName: null, epoch: 0, trace });
     return workflowId;
   }
 
@@ -168,7 +179,7 @@ export class WorkflowExecutor {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
       if (await this.deps.lifecycle.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
-        this.logger.error(`Workflow ${workflowId} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
+        this.logger.error(`${workflowLabel(workflowId)} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
       }
       return;
@@ -178,7 +189,8 @@ export class WorkflowExecutor {
       preloaded ??
       (hasSteps ? await untilAvailable(`the checkpoints of ${workflowId}`, this.stopSignal, this.logger, () => this.deps.checkpoints.loadAll(workflowId)) : []);
     const recorded = hasSteps ? new Map(steps.map((s) => [s.stepId, s])) : null;
-    this.launch(registration, { workflowId, args, recorded, deadline: row.deadline, queueName: row.queueName, epoch: row.runEpoch });
+    const trace = { context: row.traceContext, recovered: row.recoveryAttempts > 0 };
+    this.launch(registration, { workflowId, args, recorded, deadline: row.deadline, queueName: row.queueName, epoch: row.runEpoch, trace });
   }
 
   private launch(registration: WorkflowRegistration, launch: Launch): void {
@@ -204,8 +216,11 @@ export class WorkflowExecutor {
       stopSignal: this.stopSignal,
       checkpoints: this.deps.checkpoints,
     });
+    const { trace, queueName } = launch;
+    if (!trace.recovered) countStarted(registration.name, queueName);
+    const span = { workflowId, workflowName: registration.name, queueName, recovered: trace.recovered, traceContext: trace.context };
     run.begin(
-      (first) => this.runToCompletion(registration, first, launch.args),
+      (first) => inWorkflowSpan(span, () => this.runToCompletion(registration, first, launch.args), isTransient),
       deadline === null ? undefined : this.deps.canceller.armDeadline(workflowId, deadline),
     );
     this.deps.runs.add(run);
@@ -228,14 +243,14 @@ export class WorkflowExecutor {
           this.logger.warn((err as Error).message);
         } else {
           const pause = backoff(outage);
-          this.logger.warn(`Workflow ${workflowId} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
+          this.logger.warn(`${workflowLabel(workflowId)} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
           await delay(pause, this.stopSignal);
         }
         // Lost again while re-reading: back to waiting (never a rerun from a stale position).
         const replay = await untilAvailable(`the state of workflow ${workflowId}`, this.stopSignal, this.logger, () => this.replayState(run));
         if ('finished' in replay) return outcomeOf(replay.finished);
         run = run.replay(replay.recorded, this.deps.gate.generation);
-        this.logger.log(`Workflow ${workflowId} continues from its checkpoints`);
+        this.logger.log(`${workflowLabel(workflowId)} continues from its checkpoints`);
       }
     }
   }
@@ -290,8 +305,9 @@ export class WorkflowExecutor {
       this.deps.lifecycle.complete({ workflowId, status, output, error, epoch, lastCheckpoint }),
     );
     if (result === 'completed') {
+      countFinished(run.workflowName, status, run.elapsedMs);
       if (status === 'ERROR') {
-        this.logger.warn(`Workflow ${workflowId} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
+        this.logger.warn(`${workflowLabel(workflowId)} (${run.workflowName}) ended in ERROR: ${describeWithCauses(value)}`);
         const error = value instanceof Error ? value : new Error(String(value));
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: run.workflowName, status: 'ERROR', error });
         throw value;

@@ -9,6 +9,7 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
+import { inSpan } from '../observability/tracing';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
@@ -75,6 +76,11 @@ export class WorkflowOperations implements DbosRuntime {
     const run = currentRun();
     const wakeAt = () => (typeof target === 'number' ? target : this.clock.now() + target.durationMs);
     if (!run) return sleepUntil(this.clock, wakeAt(), this.signalOf(undefined));
+    // One span for the whole sleep (the wait too); the recording of its wake-up time is a step span inside it.
+    return inSpan('sleep', { 'dbos.workflow.id': run.workflowId }, () => this.sleepIn(run, wakeAt));
+  }
+
+  private async sleepIn(run: WorkflowRun, wakeAt: () => number): Promise<void> {
     const deadline = await this.steps.runOperation(run, 'DBOS.sleep', async () => wakeAt());
     if (run.replayOnly) return; // a replay check waits for nothing
     const waitMs = deadline - this.clock.now();

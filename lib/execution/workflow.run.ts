@@ -44,6 +44,8 @@ interface RunLifetime {
   result?: Promise<unknown>;
   /** Cancels the deadline timer. */
   disarm?: () => void;
+  /** When the run began here (performance.now()): its duration, for the metrics. */
+  readonly launchedAt: number;
 }
 
 /** A step's checkpoint held back for one turn of the event loop; `writing` once its own write started. */
@@ -101,13 +103,18 @@ export class WorkflowRun implements WorkflowRunView {
     this.checkpoints = options.checkpoints;
     this.confirmedGeneration = options.generation;
     const abort = new AbortController();
-    this.lifetime = lifetime ?? { abort, linked: new LazyLinkedSignal([abort.signal, options.stopSignal]), finishing: false };
+    this.lifetime = lifetime ?? { abort, linked: new LazyLinkedSignal([abort.signal, options.stopSignal]), finishing: false, launchedAt: performance.now() };
   }
 
   /** Runs `execute` as this run; `disarm` cancels its deadline timer when it ends. */
   begin(execute: (run: WorkflowRun) => Promise<unknown>, disarm?: () => void): void {
     this.lifetime.result = execute(this);
     this.lifetime.disarm = disarm;
+  }
+
+  /** Milliseconds since the run began here (its replays after an outage included). */
+  get elapsedMs(): number {
+    return performance.now() - this.lifetime.launchedAt;
   }
 
   /** Settles with the run: its result, its error, or DbosRunSuperseded when another run took it over. */

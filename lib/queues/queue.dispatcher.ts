@@ -3,11 +3,13 @@ import type { WorkflowRegistry } from '../discovery/workflow.registry';
 import type { RunningWorkflows } from '../execution/running-workflows.table';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
+import { observeQueues, recordQueueWait } from '../observability/metrics';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { QueueRegistry } from './queue.registry';
 import { NOTICE_PREFIX } from '../system-database/system.names';
+import { workflowLabel } from '../observability/log-label';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
@@ -36,6 +38,8 @@ export class QueueDispatcher {
   private readonly reportedUnknown = new Set<string>();
   private readonly reportedStalled = new Set<string>();
   private subscribed = false;
+  /** Stops reporting the queue gauges. */
+  private unobserve?: () => void;
 
   constructor(
     private readonly repository: QueueRepository,
@@ -58,11 +62,13 @@ export class QueueDispatcher {
     }
     if (!this.stopped) return;
     this.stopped = false;
+    this.unobserve = observeQueues(() => this.queueCounts());
     this.loop = this.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unobserve?.();
     this.wake();
     await this.loop;
   }
@@ -174,6 +180,13 @@ export class QueueDispatcher {
     for (const queue of this.reportedStalled) if (!current.has(queue)) this.reportedStalled.delete(queue);
   }
 
+  /** The counts of the queues with work, and 0 for the other queues this process declares (the gauges). */
+  private async queueCounts(): Promise<{ queue: string; enqueued: number; running: number }[]> {
+    const counts = await this.repository.stats();
+    const idle = this.queues.list().filter((q) => !counts.some((c) => c.queue === q.name));
+    return [...counts, ...idle.map((q) => ({ queue: q.name, enqueued: 0, running: 0 }))];
+  }
+
   private roomIn(queue: QueueOptions): number {
     if (queue.workerConcurrency === undefined) return Number.MAX_SAFE_INTEGER;
     return queue.workerConcurrency - this.runs.runningOnQueue(queue.name);
@@ -182,12 +195,15 @@ export class QueueDispatcher {
   private async launch(row: WorkflowStatusRow, hasSteps: boolean): Promise<void> {
     const registration = this.registry.getWorkflow(row.workflowName);
     if (!registration) return; // claims are filtered by registered names
+    if (row.queueName !== null && row.recoveryAttempts === 0) recordQueueWait(row.queueName, (row.startedAt ?? Date.now()) - row.createdAt);
     // Claimed means PENDING here; launching waits out database blips itself.
     try {
       await this.executor.launchFromCheckpoints(registration, row, hasSteps);
     } catch (err) {
       if (!this.executor.isAccepting) return; // shutting down: it resumes at this executor's next start
-      this.logger.error(`Could not start queued workflow ${row.workflowId}: ${(err as Error).message}; it resumes at this executor's next start.`);
+      this.logger.error(
+        `${workflowLabel(row.workflowId)}: could not start it from queue "${row.queueName}": ${(err as Error).message}; it resumes at this executor's next start.`,
+      );
     }
   }
 

@@ -8,11 +8,13 @@ import { untilAvailable } from '../execution/until-available.util';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { WorkflowRecoverySource } from '../interfaces/workflow-event.interface';
 import type { WorkflowStatusType } from '../interfaces/workflow-status.interface';
+import { countRecovery } from '../observability/metrics';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
 import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
+import { workflowLabel } from '../observability/log-label';
 
 /**
  * The recovery entry points: takes a PENDING workflow that runs nowhere (after a restart, an
@@ -39,7 +41,7 @@ export class WorkflowResumer {
     this.started = true;
     this.runs.onOrphanedStart((row, registration) => {
       void this.resumePending(row, registration, 'sweep').catch((err: Error) =>
-        this.logger.error(`Could not run workflow ${row.workflowId}, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
+        this.logger.error(`${workflowLabel(row.workflowId)}: could not run it, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
       );
     });
   }
@@ -105,7 +107,7 @@ export class WorkflowResumer {
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
     if (await this.lifecycle.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
-      this.logger.error(`Workflow ${row.workflowId} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
+      this.logger.error(`${workflowLabel(row.workflowId)} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
       this.events.emit({
         type: 'failed',
         workflowId: row.workflowId,
@@ -124,7 +126,8 @@ export class WorkflowResumer {
       adoption: `by adoption from silent executor "${previousExecutorId}"`,
     }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
-    this.logger.log(`Workflow ${row.workflowId} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
+    countRecovery(row.workflowName, source);
+    this.logger.log(`${workflowLabel(row.workflowId)} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
     this.events.emit({
       type: 'recovered',
       workflowId: row.workflowId,

@@ -83,8 +83,15 @@ export class AdminRepository {
     });
   }
 
-  /** Copies `fromId` as `toId` with the checkpoints (and what they published) before `fromStep`. */
-  async fork(fromId: string, toId: string, fromStep: number, target: RunTarget, applicationVersion: string | null): Promise<void> {
+  /** Copies `fromId` as `toId` with the checkpoints (and what they published) before `fromStep`; `traceContext`: the forker's. */
+  async fork(
+    fromId: string,
+    toId: string,
+    fromStep: number,
+    target: RunTarget,
+    applicationVersion: string | null,
+    traceContext: string | null = null,
+  ): Promise<void> {
     const source = await this.listing.get(fromId);
     if (!source) throw notFound(fromId);
     await this.db.transaction(async (tx) => {
@@ -96,6 +103,7 @@ export class AdminRepository {
         executorId: place.status === 'PENDING' ? place.executorId : null,
         queueName: place.status === 'ENQUEUED' ? (place.queueName ?? source.queueName ?? INTERNAL_QUEUE) : null,
         applicationVersion,
+        traceContext,
       });
       if (!inserted) throw notFound(fromId);
       await this.checkpoints.copy(tx, fromId, toId, fromStep);
@@ -241,18 +249,24 @@ export class AdminRepository {
     tx: Sql,
     fromId: string,
     toId: string,
-    target: { status: 'PENDING' | 'ENQUEUED'; executorId: string | null; queueName: string | null; applicationVersion: string | null },
+    target: {
+      status: 'PENDING' | 'ENQUEUED';
+      executorId: string | null;
+      queueName: string | null;
+      applicationVersion: string | null;
+      traceContext: string | null;
+    },
   ): Promise<boolean> {
     const now = Date.now();
     // The fork keeps its source's place in line: priority and partition.
     const inserted = await tx.unnamed(
       `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
-         application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at)
+         application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at, trace_context)
        SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, partition_key, $1,
-              CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7
+              CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7, $8
          FROM {schema}.workflow_status WHERE workflow_id = $1
        RETURNING workflow_id`,
-      [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now],
+      [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now, target.traceContext],
     );
     return inserted.length > 0;
   }

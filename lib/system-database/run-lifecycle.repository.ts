@@ -45,6 +45,7 @@ const INSERT_ARRAY_TYPES = [
   'bigint',
   'bigint',
   'bigint',
+  'text',
 ];
 
 /** The tail of a SELECT that reads the CTE `notice` (so its messages are sent) and returns no row. */
@@ -120,6 +121,7 @@ export class RunLifecycleRepository {
         r.startedAt,
         r.createdAt,
         r.updatedAt,
+        r.traceContext,
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
@@ -127,7 +129,7 @@ export class RunLifecycleRepository {
     const inserted = await this.db.query<{ workflow_id: string }>(
       `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
          executor_id, application_version, queue_name, priority, deduplication_id, partition_key, delay_until,
-         timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at)
+         timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, trace_context)
        SELECT * FROM ${source.from}
        ON CONFLICT DO NOTHING
        RETURNING workflow_id`,

@@ -29,6 +29,8 @@ export interface WorkflowStatusRow {
   updatedAt: number;
   /** Counts the runs the workflow was handed to; a run writes only while it is still the current one. */
   runEpoch: number;
+  /** The W3C trace context (JSON of traceparent, tracestate) active at its start: every run of it continues that trace. */
+  traceContext: string | null;
 }
 
 /** One row of operation_outputs: a checkpoint, at its position in the workflow. */

@@ -15,6 +15,8 @@ export interface NewWorkflow {
   parentWorkflowId?: string;
   /** A child's deadline is never later than its parent's. */
   parentDeadline?: number | null;
+  /** The trace context active at the start (see currentTraceContext in observability/). */
+  traceContext?: string | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export function newWorkflowRow(workflow: NewWorkflow, now = Date.now()): NewWork
     startedAt: queued ? null : now,
     createdAt: now,
     updatedAt: now,
+    traceContext: workflow.traceContext ?? null,
   };
 }
 

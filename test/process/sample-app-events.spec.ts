@@ -2,9 +2,9 @@ import * as amqp from 'amqplib';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { OrderStatusView } from '../../sample-app/orders/orders.controller';
-import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
-import { freePort } from '../support/ports';
+import type { ChildApp } from '../support/child-app';
+import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { startSampleApp } from '../support/sample-app';
 import { waitFor } from '../support/wait';
 
 const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -45,20 +45,8 @@ describe('sample app as a hybrid app: orders.created events from RabbitMQ start 
   });
 
   it('an event (delivered twice) checks the order out once; an order sent both as an event and over HTTP, once too', async () => {
-    await sql(`CREATE SCHEMA IF NOT EXISTS "${appSchema}"`);
-    app = ChildApp.run('sample-app/main.ts', {
-      env: {
-        PORT: String(await freePort()),
-        DATABASE_URL: databaseUrl(),
-        DBOS_SCHEMA: dbosSchema,
-        APP_SCHEMA: appSchema,
-        RABBITMQ_URL,
-        ORDERS_QUEUE: ordersQueue,
-      },
-      detached: true,
-    });
-    const [, baseUrl] = await app.waitForOutput(/listening on (http:\/\/localhost:\d+)/, 120_000);
-    expect(app.log).toContain(`Consuming orders.created events from RabbitMQ queue "${ordersQueue}"`);
+    const { baseUrl } = await startSampleApp({ dbosSchema, appSchema }, { RABBITMQ_URL, ORDERS_QUEUE: ordersQueue }, (child) => (app = child));
+    expect(app!.log).toContain(`Consuming orders.created events from RabbitMQ queue "${ordersQueue}"`);
     const stockBefore = (await sql<{ count: number }>(`SELECT count FROM "${appSchema}".stock WHERE sku = 'widget'`))[0].count;
 
     const orderId = `ev-${randomUUID().slice(0, 8)}`;

@@ -48,6 +48,7 @@ export function newRow(workflowId: string, fields: Partial<NewWorkflowRow> = {})
     deadline: null,
     parentWorkflowId: null,
     forkedFrom: null,
+    traceContext: null,
     startedAt: fields.queueName ? null : now,
     createdAt: now,
     updatedAt: now,

@@ -1,0 +1,106 @@
+import type { Attributes, ProxyTracerProvider, Span } from '@opentelemetry/api';
+import { otel, type Otel } from './otel.api';
+import { contextOf } from './trace-context';
+
+/** The instrumentation scope of every span and instrument of the module. */
+export const INSTRUMENTATION_SCOPE = 'nestjs-dbos';
+
+let noopDelegate: unknown;
+
+/**
+ * True when the app registered a tracer provider. Without one no span is made at all (not even
+ * the API's no-op spans): one global lookup per operation is the whole cost.
+ */
+export function tracingOn(): boolean {
+  const api = otel();
+  if (!api) return false;
+  const provider = api.trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  if (typeof provider.getDelegate !== 'function') return true;
+  noopDelegate ??= new api.ProxyTracerProvider().getDelegate();
+  return provider.getDelegate() !== noopDelegate;
+}
+
+/** What the span of one run of a workflow says about it. */
+export interface WorkflowSpanInfo {
+  workflowId: string;
+  workflowName: string;
+  queueName: string | null;
+  /** Run again after a crash, an adoption or a sweep (the row's recovery attempts are above 0). */
+  recovered: boolean;
+  /** The trace context stored at its start (see currentTraceContext): the span's parent. */
+  traceContext: string | null;
+}
+
+/**
+ * Runs one run of a workflow (`run`) inside its span `workflow <name>`, a child of the context
+ * its start stored. `isInterruption` tells errors that end the run here without an outcome
+ * (shutdown, superseded, an outage): the span ends without the ERROR status then.
+ */
+export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>, isInterruption: (err: unknown) => boolean): Promise<T> {
+  const api = otel();
+  if (!api || !tracingOn()) return run();
+  const parent = contextOf(api, info.traceContext);
+  const attributes: Attributes = {
+    'dbos.workflow.id': info.workflowId,
+    'dbos.workflow.name': info.workflowName,
+    'dbos.recovered': info.recovered,
+  };
+  if (info.queueName !== null) attributes['dbos.queue.name'] = info.queueName;
+  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
+  return settleSpan(api, span, api.context.with(api.trace.setSpan(parent, span), run), isInterruption);
+}
+
+/** The position of an operation in its workflow, for its span. */
+export interface StepSpanInfo {
+  workflowId: string;
+  stepId: number;
+  stepName: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+}
+
+/** Runs `fn` inside the span `step <name>` (a child of the active span: the workflow's). */
+export function inStepSpan<T>(step: StepSpanInfo, fn: () => Promise<T>): Promise<T> {
+  if (!tracingOn()) return fn();
+  return inSpan(
+    `step ${step.stepName}`,
+    { 'dbos.workflow.id': step.workflowId, 'dbos.step.id': step.stepId, 'dbos.step.name': step.stepName, 'dbos.step.attempt': step.attempt },
+    fn,
+  );
+}
+
+/** Runs `fn` inside a span `name`, a child of the active span; none while tracing is off. */
+export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  const api = otel();
+  if (!api || !tracingOn()) return fn();
+  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(name, { attributes });
+  return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => false);
+}
+
+function settleSpan<T>(api: Otel, span: Span, work: Promise<T>, isInterruption: (err: unknown) => boolean): Promise<T> {
+  return work.then(
+    (value) => {
+      span.end();
+      return value;
+    },
+    (err: unknown) => {
+      if (isInterruption(err)) {
+        span.addEvent('interrupted', { 'exception.type': (err as Error)?.name ?? typeof err, 'exception.message': (err as Error)?.message ?? String(err) });
+      } else {
+        span.recordException(err instanceof Error ? err : String(err));
+        span.setStatus({ code: api.SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+      }
+      span.end();
+      throw err;
+    },
+  );
+}
+
+/** The id of the active span's trace, for log lines; undefined when no span is active or tracing is off. */
+export function activeTraceId(): string | undefined {
+  const api = otel();
+  const span = api?.trace.getActiveSpan();
+  if (!span) return undefined;
+  const { traceId } = span.spanContext();
+  return api!.isValidTraceId(traceId) ? traceId : undefined;
+}

@@ -1,0 +1,241 @@
+import { Controller, Get, Injectable, Module, Param, type INestApplication, type LoggerService } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import request from 'supertest';
+import { DbosContext, DbosModule, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
+import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { parentOf, registerOtel } from '../support/otel';
+import { waitFor } from '../support/wait';
+
+@Injectable()
+class Orders {
+  static failures = 0;
+  constructor(private readonly dbos: DbosContext) {}
+
+  @Step() async reserve(id: string): Promise<string> {
+    return `reserved-${id}`;
+  }
+
+  @Step({ retries: { maxAttempts: 3, intervalMs: 5 } }) async charge(id: string): Promise<string> {
+    if (Orders.failures > 0) {
+      Orders.failures--;
+      throw new Error(`card declined for ${id}`);
+    }
+    return `charged-${id}`;
+  }
+
+  @Transaction() async record(id: string): Promise<string> {
+    await this.dbos.entityManager.query('SELECT 1');
+    return `recorded-${id}`;
+  }
+
+  @Workflow() async checkout(id: string): Promise<string[]> {
+    const out = [await this.reserve(id), await this.charge(id), await this.record(id)];
+    await this.dbos.setEvent('done', true);
+    return out;
+  }
+
+  @Workflow() async nap(ms: number): Promise<void> {
+    await this.dbos.sleep(ms);
+  }
+
+  @Workflow() async parent(id: string): Promise<string[]> {
+    const child = await this.dbos.startWorkflow(Orders).checkout(id);
+    return child.getResult();
+  }
+}
+
+@Controller('orders')
+class OrdersController {
+  constructor(private readonly client: WorkflowClient) {}
+
+  /** A request handled inside a server span, as the HTTP instrumentation would open it. */
+  @Get(':id')
+  checkout(@Param('id') id: string): Promise<{ traceId: string; result: string[] }> {
+    return trace.getTracer('http').startActiveSpan(`GET /orders/${id}`, { kind: SpanKind.SERVER }, async (span) => {
+      try {
+        const handle = await this.client.start(Orders, { workflowId: `order-${id}` }).checkout(id);
+        return { traceId: span.spanContext().traceId, result: await handle.getResult() };
+      } finally {
+        span.end();
+      }
+    });
+  }
+}
+
+/** The app's logger (app.useLogger), as a pino or winston adapter would be: keeps every line. */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log = (message: unknown) => void this.lines.push(String(message));
+  warn = (message: unknown) => void this.lines.push(String(message));
+  error = (message: unknown) => void this.lines.push(String(message));
+}
+
+describe('OpenTelemetry: traces and metrics with the real SDK', () => {
+  const logger = new CapturingLogger();
+  const schema = uniqueSchema('otel');
+  const otel = registerOtel();
+  const exporter = otel.exporter as InMemorySpanExporter;
+  let app: INestApplication;
+  let client: WorkflowClient;
+
+  const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+  const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
+
+  beforeAll(async () => {
+    @Module({
+      imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'traced' }] })],
+      controllers: [OrdersController],
+      providers: [Orders],
+    })
+    class AppModule {}
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication();
+    app.useLogger(logger);
+    await app.init();
+    client = app.get(WorkflowClient);
+  });
+  afterAll(async () => {
+    await app.close();
+    await dropSchema(schema);
+    await otel.shutdown();
+  });
+  beforeEach(() => {
+    exporter.reset();
+    Orders.failures = 0;
+  });
+
+  it('a workflow started in a request is one trace: request, then workflow, then its steps', async () => {
+    const res = await request(app.getHttpServer()).get('/orders/o-1').expect(200);
+    expect(res.body.result).toEqual(['reserved-o-1', 'charged-o-1', 'recorded-o-1']);
+    const spans = spansOf(res.body.traceId);
+    const [server] = named(spans, 'GET /orders/o-1');
+    const [workflow] = named(spans, 'workflow Orders.checkout');
+    expect(server).toBeDefined();
+    expect(workflow).toBeDefined();
+    expect(parentOf(workflow)).toBe(server.spanContext().spanId);
+    expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'order-o-1', 'dbos.workflow.name': 'Orders.checkout', 'dbos.recovered': false });
+    expect(workflow.status.code).not.toBe(SpanStatusCode.ERROR);
+    const steps = spans
+      .filter((s) => parentOf(s) === workflow.spanContext().spanId)
+      .sort((a, b) => Number(a.attributes['dbos.step.id']) - Number(b.attributes['dbos.step.id']));
+    expect(steps.map((s) => [s.name, s.attributes['dbos.step.id'], s.attributes['dbos.step.attempt']])).toEqual([
+      ['step Orders.reserve', 0, 1],
+      ['step Orders.charge', 1, 1],
+      ['step Orders.record', 2, 1],
+      ['step DBOS.setEvent', 3, 1],
+    ]);
+    expect(steps[0].attributes).toMatchObject({ 'dbos.workflow.id': 'order-o-1', 'dbos.step.name': 'Orders.reserve' });
+  });
+
+  it("a failing step's attempts are spans with status ERROR and the exception, one per attempt", async () => {
+    Orders.failures = 5;
+    const handle = await client.start(Orders, { workflowId: 'failing-1' }).checkout('f-1');
+    await expect(handle.getResult()).rejects.toThrow('card declined for f-1');
+    const spans = exporter.getFinishedSpans().filter((s) => s.attributes['dbos.workflow.id'] === 'failing-1');
+    const attempts = named(spans, 'step Orders.charge');
+    expect(attempts.map((s) => s.attributes['dbos.step.attempt'])).toEqual([1, 2, 3]);
+    for (const attempt of attempts) {
+      expect(attempt.status).toEqual({ code: SpanStatusCode.ERROR, message: 'card declined for f-1' });
+      expect(attempt.events.find((e) => e.name === 'exception')?.attributes).toMatchObject({ 'exception.message': 'card declined for f-1' });
+    }
+    const [workflow] = named(spans, 'workflow Orders.checkout');
+    expect(workflow.status.code).toBe(SpanStatusCode.ERROR);
+    expect(parentOf(workflow)).toBeUndefined(); // started outside any span: a trace of its own
+    // The module's lines reach the app's logger, naming the workflow (and step) and the trace.
+    const traceId = workflow.spanContext().traceId;
+    expect(logger.lines.filter((l) => l.startsWith('Workflow failing-1 '))).toEqual([
+      `Workflow failing-1 step 1 (Orders.charge) [trace ${traceId}] failed (attempt 1/3), retrying in 5 ms: card declined for f-1`,
+      `Workflow failing-1 step 1 (Orders.charge) [trace ${traceId}] failed (attempt 2/3), retrying in 10 ms: card declined for f-1`,
+      `Workflow failing-1 [trace ${traceId}] (Orders.checkout) ended in ERROR: Error: card declined for f-1`,
+    ]);
+  });
+
+  it("a child workflow's span is a child of the parent's start operation", async () => {
+    const handle = await client.start(Orders, { workflowId: 'parent-1' }).parent('c-1');
+    await handle.getResult();
+    const spans = exporter.getFinishedSpans();
+    const [start] = spans.filter((s) => s.name === 'step DBOS.startWorkflow' && s.attributes['dbos.workflow.id'] === 'parent-1');
+    const [child] = spans.filter((s) => s.name === 'workflow Orders.checkout' && s.attributes['dbos.workflow.id'] === 'parent-1-0');
+    expect(parentOf(child)).toBe(start.spanContext().spanId);
+    expect(child.spanContext().traceId).toBe(start.spanContext().traceId);
+  });
+
+  it('a queued workflow enqueued inside a span runs in that trace, with its queue', async () => {
+    const traceId = await otel.tracer.startActiveSpan('enqueue', async (span) => {
+      await client.enqueue({ workflowName: 'Orders.checkout', queue: 'traced', workflowId: 'queued-1' }, 'q-1');
+      span.end();
+      return span.spanContext().traceId;
+    });
+    await client.retrieve('queued-1').getResult({ timeoutMs: 10_000 });
+    // The handle hears the outcome from the database; the span ends just after it is written.
+    await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 1);
+    const [workflow] = named(spansOf(traceId), 'workflow Orders.checkout');
+    expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'queued-1', 'dbos.queue.name': 'traced', 'dbos.recovered': false });
+  });
+
+  it('a durable sleep is a span as long as the wait, with the recording of its wake-up time inside', async () => {
+    await (await client.start(Orders, { workflowId: 'nap-1' }).nap(150)).getResult();
+    const spans = exporter.getFinishedSpans().filter((s) => s.attributes['dbos.workflow.id'] === 'nap-1');
+    const [sleep] = named(spans, 'sleep');
+    const [recorded] = named(spans, 'step DBOS.sleep');
+    expect(parentOf(recorded)).toBe(sleep.spanContext().spanId);
+    expect(parentOf(sleep)).toBe(named(spans, 'workflow Orders.nap')[0].spanContext().spanId);
+    const ms = (s: ReadableSpan) => s.duration[0] * 1e3 + s.duration[1] / 1e6;
+    expect(ms(sleep)).toBeGreaterThanOrEqual(145);
+  });
+
+  it("a fork made inside a span runs in the forker's trace", async () => {
+    await (await client.start(Orders, { workflowId: 'to-fork' }).checkout('k-1')).getResult();
+    const forker = await otel.tracer.startActiveSpan('fork it', async (span) => {
+      await client.fork('to-fork', { fromStep: 1, workflowId: 'forked-1' });
+      span.end();
+      return span.spanContext();
+    });
+    await client.retrieve('forked-1').getResult({ timeoutMs: 10_000 });
+    await waitFor(() => named(spansOf(forker.traceId), 'workflow Orders.checkout').length === 1);
+    const [workflow] = named(spansOf(forker.traceId), 'workflow Orders.checkout');
+    expect(parentOf(workflow)).toBe(forker.spanId);
+    expect(workflow.attributes['dbos.workflow.id']).toBe('forked-1');
+  });
+
+  it('the metrics count what ran', async () => {
+    const sum = async (name: string, match: Record<string, unknown>) =>
+      (await otel.points<number>(name)).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + p.value, 0);
+    const count = async (name: string, match: Record<string, unknown>) =>
+      (await otel.points<{ count: number }>(name))
+        .filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))
+        .reduce((n, p) => n + p.value.count, 0);
+    const before = {
+      started: await sum('dbos.workflows.started', { 'dbos.workflow.name': 'Orders.checkout' }),
+      success: await sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.checkout', status: 'SUCCESS' }),
+      error: await sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.checkout', status: 'ERROR' }),
+      durations: await count('dbos.workflow.duration', { 'dbos.workflow.name': 'Orders.checkout' }),
+      charges: await count('dbos.step.duration', { 'dbos.step.name': 'Orders.charge' }),
+      retries: await sum('dbos.step.retries', { 'dbos.step.name': 'Orders.charge' }),
+      waits: await count('dbos.queue.wait', { 'dbos.queue.name': 'traced' }),
+    };
+    await (await client.start(Orders, { workflowId: 'metrics-ok' }).checkout('m-1')).getResult();
+    Orders.failures = 1; // one retry, then success
+    await (await client.start(Orders, { workflowId: 'metrics-retry' }).checkout('m-2')).getResult();
+    Orders.failures = 3; // three failed attempts: ERROR
+    await expect((await client.start(Orders, { workflowId: 'metrics-error' }).checkout('m-3')).getResult()).rejects.toThrow();
+    await (await client.enqueue({ workflowName: 'Orders.checkout', queue: 'traced', workflowId: 'metrics-queued' }, 'm-4')).getResult({ timeoutMs: 10_000 });
+    // The queued one's handle hears the outcome from the database, a moment before its run counts it.
+    await waitFor(async () => (await sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.checkout', status: 'SUCCESS' })) === before.success + 3);
+
+    expect(await sum('dbos.workflows.started', { 'dbos.workflow.name': 'Orders.checkout' })).toBe(before.started + 4);
+    expect(await sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.checkout', status: 'SUCCESS' })).toBe(before.success + 3);
+    expect(await sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.checkout', status: 'ERROR' })).toBe(before.error + 1);
+    expect(await count('dbos.workflow.duration', { 'dbos.workflow.name': 'Orders.checkout' })).toBe(before.durations + 4);
+    expect(await count('dbos.step.duration', { 'dbos.step.name': 'Orders.charge' })).toBe(before.charges + 1 + 2 + 3 + 1);
+    expect(await sum('dbos.step.retries', { 'dbos.step.name': 'Orders.charge' })).toBe(before.retries + 1 + 2);
+    expect(await count('dbos.queue.wait', { 'dbos.queue.name': 'traced' })).toBe(before.waits + 1);
+    // The queue gauges read the system database at each collection.
+    expect(await otel.points('dbos.queue.depth')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ attributes: { 'dbos.queue.name': 'traced' }, value: 0 })]),
+    );
+    expect(await otel.points('dbos.queue.running')).toEqual(expect.arrayContaining([expect.objectContaining({ attributes: { 'dbos.queue.name': 'traced' } })]));
+  });
+});
