@@ -164,17 +164,22 @@ describe.each(ORM_NAMES)('@Transaction on %s', (ormName) => {
 
 describe('an ORM on another database than the system database', () => {
   it('is refused at startup, saying which databases differ', async () => {
+    // A database of its own (the one the tests use may be `postgres` itself, on the embedded server).
+    const otherName = `dbos_stray_${Math.random().toString(36).slice(2, 10)}`;
+    await sql(`CREATE DATABASE ${otherName}`);
     const other = new URL(databaseUrl());
-    other.pathname = '/postgres';
+    other.pathname = `/${otherName}`;
     const stray = await openOrm('knex', other.toString(), 'public');
     const schema = uniqueSchema('tx_stray');
     try {
       const failure = await createDbosApp([], { schema, transactions: stray.transactions }).catch((err: unknown) => err);
+      if (!(failure instanceof Error)) await (failure as INestApplicationContext).close();
       expect(failure).toBeInstanceOf(DbosConfigurationError);
-      expect((failure as Error).message).toMatch(/The knex client given as `transactions` is connected to postgres .* but the system database is \S+ /);
+      expect((failure as Error).message).toMatch(/The knex client given as `transactions` is connected to dbos_stray_\w+ .* but the system database is \S+ /);
     } finally {
       await stray.close();
       await dropSchema(schema);
+      await sql(`DROP DATABASE IF EXISTS ${otherName}`);
     }
   });
 });
