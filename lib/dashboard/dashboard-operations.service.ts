@@ -104,7 +104,7 @@ export class DashboardOperationsService {
   private async verdictOf(row: WorkflowStatusRow): Promise<StrandedView> {
     const view = { workflowId: row.workflowId, workflowName: row.workflowName, applicationVersion: row.applicationVersion, createdAt: row.createdAt };
     try {
-      await this.replayer.replay(row.workflowId, { timeoutMs: REPLAY_TIMEOUT_MS });
+      await this.replayer.replayStatus(row, { timeoutMs: REPLAY_TIMEOUT_MS });
       return { ...view, verdict: 'replays' };
     } catch (err) {
       if (err instanceof DbosNondeterminismError) {

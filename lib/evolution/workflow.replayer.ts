@@ -33,7 +33,12 @@ export class WorkflowReplayer {
   async replay(workflowId: string, options: ReplayOptions = {}): Promise<void> {
     const row = await this.listing.get(workflowId);
     if (!row) throw new DbosNotFoundError(`Cannot replay workflow "${workflowId}": no workflow has that id.`);
-    await this.replayRow(row, await this.checkpoints.loadAll(workflowId), options);
+    await this.replayStatus(row, options);
+  }
+
+  /** replay() of a status row read already: only its checkpoints are read. */
+  async replayStatus(row: WorkflowStatusRow, options: ReplayOptions = {}): Promise<void> {
+    await this.replayRow(row, await this.checkpoints.loadAll(row.workflowId), options);
   }
 
   /** replay() of a row read already, with its checkpoints. */
