@@ -25,9 +25,11 @@ function scans(plan) {
   return [...new Set(found)].join(', ');
 }
 
-async function timeCall(probe, name, call) {
-  await call(); // untimed: warms the plan cache and the buffers
-  const { text, values } = counting.last;
+// `call` timed 5 times after one untimed run (it warms the plan cache and the buffers): the p50 in
+// ms (2 decimals), the last result, and the statement the untimed run sent last.
+async function p50Of(call) {
+  await call();
+  const sent = counting.last;
   const times = [];
   let result;
   for (let k = 0; k < 5; k++) {
@@ -36,6 +38,12 @@ async function timeCall(probe, name, call) {
     times.push(performance.now() - start);
   }
   times.sort((a, b) => a - b);
+  return { ms: Math.round(percentile(times, 50) * 100) / 100, result, sent };
+}
+
+async function timeCall(probe, name, call) {
+  const { ms, result, sent } = await p50Of(call);
+  const { text, values } = sent;
   let plan;
   try {
     const explained = await probe.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
@@ -45,7 +53,7 @@ async function timeCall(probe, name, call) {
   }
   return {
     call: name,
-    ms: Math.round(percentile(times, 50) * 100) / 100,
+    ms,
     rows: Array.isArray(result) ? result.length : (result?.workflows?.length ?? null),
     plan,
   };
@@ -75,17 +83,7 @@ async function timeDashboard(openDashboard, base) {
       ['GET /overview', '/overview'],
     ];
     const timed = [];
-    for (const [call, route] of routes) {
-      await get(route);
-      const times = [];
-      for (let k = 0; k < 5; k++) {
-        const start = performance.now();
-        await get(route);
-        times.push(performance.now() - start);
-      }
-      times.sort((a, b) => a - b);
-      timed.push({ call, ms: Math.round(percentile(times, 50) * 100) / 100 });
-    }
+    for (const [call, route] of routes) timed.push({ call, ms: (await p50Of(() => get(route))).ms });
     return timed;
   } finally {
     await close();
