@@ -7,37 +7,27 @@ import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflo
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
-import type { StreamEntry } from '../system-database/communication.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
-import type { ReopenTarget } from '../system-database/admin.repository';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
 import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
-import { isTerminal } from '../workflow/workflow.outcome';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
-import { WorkflowHandle, type GetStatusOptions, type LocalResults } from './workflow.handle';
+import { WorkflowHandle, type GetStatusOptions } from './workflow.handle';
 import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
+import { WorkflowStreams } from './workflow.streams';
+import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
 
 export type { ClassType, WorkflowStarter } from './workflow.starter';
-import { eventKey, INTERNAL_QUEUE, statusKey, streamKey } from '../system-database/system.names';
-
-/** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
-const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
+import { eventKey } from '../system-database/system.names';
 
 /** Only this module builds clients (see the constructor). */
 const BUILT_HERE = Symbol('WorkflowClient.over');
 
-/** What the client needs of an in-process executor, when there is one. */
-export interface LocalWorkflowRuntime extends LocalResults {
-  start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string>;
-  cancel(workflowIds: string[]): Promise<void>;
-  resume(workflowId: string, options: ResumeOptions): Promise<void>;
-  fork(workflowId: string, options: ForkOptions): Promise<string>;
-}
+export type { LocalWorkflowRuntime } from './workflow.admin';
 
 /** @internal */
 export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
@@ -54,6 +44,9 @@ import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClie
  * app, or use `WorkflowClient.connect()` from any Node process.
  */
 export class WorkflowClient {
+  private readonly streams: WorkflowStreams;
+  private readonly admin: WorkflowAdmin;
+
   /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
   constructor(
     key: typeof BUILT_HERE,
@@ -64,6 +57,8 @@ export class WorkflowClient {
         'WorkflowClient is not constructed directly: inject it in a Nest app that imports DbosModule, or call `await WorkflowClient.connect({ database: { url } })` elsewhere.',
       );
     }
+    this.streams = new WorkflowStreams(backend);
+    this.admin = new WorkflowAdmin(backend);
   }
 
   /** @internal A client over the module's repositories (the Nest provider) or a connection of its own (`connect`). */
@@ -161,43 +156,13 @@ export class WorkflowClient {
   }
 
   /** The values of a workflow's stream as they are written; ends when the stream is closed or the workflow ends. */
-  async *readStream<T = unknown>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
-    for await (const event of this.readStreamEvents<T>(workflowId, key, signal)) yield event.data;
-  }
-
-  /** The stream's values with their offsets (the SSE event ids). */
-  private async *readStreamEvents<T>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<StreamEvent<T>, void, undefined> {
-    let offset = 0;
-    for (;;) {
-      const batch = await this.backend.listener.waitUntil(
-        [streamKey(workflowId), statusKey(workflowId)],
-        () => this.nextStreamBatch(workflowId, key, offset),
-        Infinity,
-        signal,
-      );
-      if (!batch || batch === 'ended') return;
-      for (const entry of batch) {
-        if (entry.closed) return;
-        offset = entry.offset + 1;
-        yield { data: deserialize<T>(entry.value), id: String(entry.offset) };
-      }
-    }
-  }
-
-  private async nextStreamBatch(workflowId: string, key: string, offset: number): Promise<StreamEntry[] | 'ended' | undefined> {
-    const entries = await this.backend.communication.readStream(workflowId, key, offset);
-    if (entries.length > 0) return entries;
-    const row = await this.backend.listing.get(workflowId);
-    if (!row) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
-    if (!isTerminal(row.status)) return undefined;
-    // It ended: anything written before its last write is visible now.
-    const last = await this.backend.communication.readStream(workflowId, key, offset);
-    return last.length > 0 ? last : 'ended';
+  readStream<T = unknown>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<T, void, undefined> {
+    return this.streams.read<T>(workflowId, key, signal);
   }
 
   /** `readStream` as an rxjs Observable (for `@Sse()`); unsubscribing stops the reader. */
   stream$<T = unknown>(workflowId: string, key: string): Observable<T> {
-    return observe((signal) => this.readStream<T>(workflowId, key, signal));
+    return this.streams.values$<T>(workflowId, key);
   }
 
   /**
@@ -208,7 +173,7 @@ export class WorkflowClient {
    */
   async sse$<T = unknown>(workflowId: string, key: string): Promise<Observable<StreamEvent<T>>> {
     await this.requireWorkflow(workflowId);
-    return observe((signal) => this.readStreamEvents<T>(workflowId, key, signal));
+    return this.streams.events$<T>(workflowId, key);
   }
 
   /**
@@ -260,10 +225,8 @@ export class WorkflowClient {
    * ids are cancelled at once, all or nothing: a queue never starts some of them between the
    * others, and when an id is unknown nothing is cancelled (DbosNotFoundError names the unknown ids).
    */
-  async cancel(workflowIds: string | string[]): Promise<void> {
-    const ids = ([] as string[]).concat(workflowIds);
-    if (this.backend.local) await this.backend.local.cancel(ids);
-    else await this.backend.admin.cancel(ids);
+  cancel(workflowIds: string | string[]): Promise<void> {
+    return this.admin.cancel(([] as string[]).concat(workflowIds));
   }
 
   /**
@@ -276,8 +239,7 @@ export class WorkflowClient {
   async resume<R = unknown>(workflowIds: string | string[], options: ResumeOptions = {}): Promise<WorkflowHandle<R> | WorkflowHandle<R>[]> {
     const handles: WorkflowHandle<R>[] = [];
     for (const workflowId of ([] as string[]).concat(workflowIds)) {
-      if (this.backend.local) await this.backend.local.resume(workflowId, options);
-      else await this.backend.admin.reopen(workflowId, REMOTE_REOPEN, options.applicationVersion ?? null);
+      await this.admin.resume(workflowId, options);
       handles.push(this.retrieve<R>(workflowId));
     }
     return Array.isArray(workflowIds) ? handles : handles[0];
@@ -290,23 +252,9 @@ export class WorkflowClient {
     const handles: WorkflowHandle<R>[] = [];
     for (const workflowId of ([] as string[]).concat(workflowIds)) {
       const forkOptions = Array.isArray(workflowIds) ? { ...options, workflowId: undefined } : options;
-      handles.push(this.retrieve<R>(await this.forkOne(workflowId, forkOptions)));
+      handles.push(this.retrieve<R>(await this.admin.fork(workflowId, forkOptions)));
     }
     return Array.isArray(workflowIds) ? handles : handles[0];
-  }
-
-  private async forkOne(workflowId: string, options: ForkOptions): Promise<string> {
-    if (this.backend.local) return this.backend.local.fork(workflowId, options);
-    const forkId = options.workflowId ?? randomUUID();
-    await this.backend.admin.fork(
-      workflowId,
-      forkId,
-      options.fromStep,
-      { status: 'ENQUEUED', queueName: null },
-      options.applicationVersion ?? null,
-      currentTraceContext(),
-    );
-    return forkId;
   }
 
   /**
@@ -331,20 +279,4 @@ export class WorkflowClient {
     }
     return this.backend.local;
   }
-}
-
-/** An async iterable as an Observable; unsubscribing aborts the iteration. */
-function observe<T>(iterate: (signal: AbortSignal) => AsyncIterable<T>): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    const abort = new AbortController();
-    void (async () => {
-      try {
-        for await (const value of iterate(abort.signal)) subscriber.next(value);
-        subscriber.complete();
-      } catch (err) {
-        if (!abort.signal.aborted) subscriber.error(err);
-      }
-    })();
-    return () => abort.abort();
-  });
 }
