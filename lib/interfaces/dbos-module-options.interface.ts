@@ -65,7 +65,7 @@ export interface DatabaseConnectionOptions extends PoolerOptions {
   /**
    * Longest a statement of the module's own connections may run (server-side statement_timeout;
    * the client gives up shortly after, so a query on a half-open socket fails instead of hanging).
-   * Default 30 000 ms. Migrations run without it.
+   * Default 30 000 ms; also on the @Transaction pool the module opens from `url`. Migrations run without it.
    */
   statementTimeoutMs?: number;
   /**

@@ -98,12 +98,14 @@ export class SystemDatabase implements Sql {
 
   /**
    * Options for another DataSource on this database with the module's connection settings
-   * (keepalive, connect timeout, error-safe clients) but none of its statement timeouts: for
-   * migrations, and for the app's @Transaction pool when the module opened the database itself.
+   * (keepalive, connect timeout, error-safe clients): for migrations, without the statement
+   * timeouts (an index build may take long), and for the app's @Transaction pool when the module
+   * opened the database itself, with them (`statementTimeoutMs`): a connection a partition left
+   * open and silent fails at the deadline there too, instead of holding its workflow forever.
    */
-  companionDataSourceOptions(name: string, role: string): DataSourceOptions {
+  companionDataSourceOptions(name: string, role: 'migrate' | 'transactions'): DataSourceOptions {
     // `name` is a TypeORM 0.3 option (1.x has none and ignores it).
-    return { ...systemDataSourceOptions(this.config, false, role), name } as unknown as DataSourceOptions;
+    return { ...systemDataSourceOptions(this.config, role === 'transactions', role), name } as unknown as DataSourceOptions;
   }
 
   /** `application_name` of a connection of this role (`<applicationName>:<role>`), when one is configured. */
