@@ -2,7 +2,7 @@ import { Injectable, Logger, type INestApplicationContext } from '@nestjs/common
 import { DbosContext, DbosInvalidArgumentError, DbosSerializationError, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
@@ -130,7 +130,7 @@ describe('bad input and misuse', () => {
 
   it('a queued workflow whose name no process registers stays ENQUEUED and is reported, not crashed on', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
-    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
     try {
       const handle = await outside.enqueue({ workflowName: 'Gone.away', queue: 'intake', workflowId: 'unknown-name' }, 1);
       const other = await createDbosApp([Intake], { schema, executorId: 'bad-exec-2', applicationVersion: 'v1', queues: [{ name: 'intake' }] });
@@ -155,7 +155,7 @@ describe('bad input and misuse', () => {
 
   it('a queue no live process declares is reported in the log once its work has waited, the queued workflows kept', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
-    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
     try {
       const handle = await outside.enqueue({ workflowName: 'Intake.take', queue: 'undeclared-anywhere', workflowId: 'stalled-1' }, 'x');
       // As if it had waited 40 s (the report comes 30 s to a minute after the work became due):

@@ -4,7 +4,7 @@ import { DbosContext, DbosNotFoundError, DbosTimeoutError, DbosWorkflowCancelled
 import { DBOS_SYSTEM_DATABASE } from '../../lib/dbos.constants';
 import type { DbosDatabase } from '../../lib/dbos.database';
 import { beginClose, createDbosApp } from '../support/app';
-import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const gates = new Map<string, () => void>();
@@ -347,7 +347,7 @@ describe('workflow communication and time', () => {
     });
 
     it('a cancel from another process (standalone client) reaches the running workflow through NOTIFY', async () => {
-      const outside = await WorkflowClient.connect({ database: { url: process.env.DATABASE_URL! }, schema });
+      const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
       try {
         const handle = await client.start(Family, { workflowId: 'cancel-remote' }).stepThenWait();
         await waitFor(() => Family.ran.includes('waiting'));

@@ -5,7 +5,7 @@ import { Test } from '@nestjs/testing';
 import type { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import * as amqp from 'amqplib';
 import { DbosModule, DurableHandler, WorkflowClient } from '../../lib';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 import { parentOf, registerOtel } from '../support/otel';
 import { waitFor } from '../support/wait';
 
@@ -33,7 +33,7 @@ describe('@DurableHandler continues the trace its message carried (RabbitMQ head
     connection = await amqp.connect(RMQ_URL);
     channel = await connection.createConfirmChannel();
     await channel.assertQueue(queue, { durable: false });
-    @Module({ imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000 })], controllers: [Shipments] })
+    @Module({ imports: [DbosModule.forRoot({ database: databaseOptions(), schema, shutdownTimeoutMs: 2_000 })], controllers: [Shipments] })
     class AppModule {}
     app = (await Test.createTestingModule({ imports: [AppModule] }).compile()).createNestApplication({ logger: ['error'] });
     app.connectMicroservice({ transport: Transport.RMQ, options: { urls: [RMQ_URL], queue, noAck: false, queueOptions: { durable: false } } });

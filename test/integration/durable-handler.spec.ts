@@ -6,7 +6,7 @@ import * as amqp from 'amqplib';
 import * as mqtt from 'mqtt';
 import { connect, type NatsConnection } from 'nats';
 import { DbosConfigurationError, DbosModule, DurableHandler, JetStreamServer, WorkflowClient } from '../../lib';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const run = randomBytes(4).toString('hex');
@@ -68,9 +68,7 @@ class OrderEvents {
  */
 async function hybridApp(schema: string, microservice: MicroserviceOptions, controllers: Type[] = [OrderEvents], initFirst = false): Promise<INestApplication> {
   @Module({
-    imports: [
-      DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'order-events', workerConcurrency: 1 }] }),
-    ],
+    imports: [DbosModule.forRoot({ database: databaseOptions(), schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'order-events', workerConcurrency: 1 }] })],
     controllers,
     providers: [Runs],
   })

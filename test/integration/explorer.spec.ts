@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { DbosConfigurationError, DbosModule, Step, Transaction, Workflow } from '../../lib';
 import { WorkflowRegistry } from '../../lib/discovery/workflow.registry';
 import { WorkflowExecutor } from '../../lib/execution/workflow.executor';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 
 @Injectable()
 class Billing {
@@ -42,7 +42,7 @@ describe('DbosExplorer', () => {
   afterAll(() => dropSchema(schema));
 
   const compile = (providers: unknown[], extra = {}) => {
-    @Module({ imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, ...extra })], providers: providers as never[] })
+    @Module({ imports: [DbosModule.forRoot({ database: databaseOptions(), schema, ...extra })], providers: providers as never[] })
     class AppModule {}
     return Test.createTestingModule({ imports: [AppModule] }).compile();
   };

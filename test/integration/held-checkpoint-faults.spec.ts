@@ -5,7 +5,7 @@ import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
 import { CheckpointRepository } from '../../lib/system-database/checkpoint.repository';
 import { RunLifecycleRepository } from '../../lib/system-database/run-lifecycle.repository';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 import { waitFor } from '../support/wait';
 
 // Faults injected at the module's own repository calls (a reply lost after its commit, an outage
@@ -63,7 +63,7 @@ describe('a held-back checkpoint under faults', () => {
 
   beforeAll(async () => {
     app = await createDbosApp([Held], { schema });
-    remote = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    remote = await WorkflowClient.connect({ database: databaseOptions(), schema });
   });
   afterAll(async () => {
     await remote.close();

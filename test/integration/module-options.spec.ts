@@ -11,7 +11,7 @@ import {
   type DbosOptionsFactory,
 } from '../../lib';
 import { SystemDatabase } from '../../lib/system-database/system.database';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 
 @Injectable()
 class Greeter {
@@ -25,7 +25,7 @@ const schema = uniqueSchema('opts');
 @Injectable()
 class ConfigService {
   get(): DbosModuleOptions {
-    return { database: { url: databaseUrl() }, schema };
+    return { database: databaseOptions(), schema };
   }
 }
 
@@ -35,7 +35,7 @@ class ConfigModule {}
 @Injectable()
 class DbosConfig implements DbosOptionsFactory {
   createDbosOptions(): DbosModuleOptions {
-    return { database: { url: databaseUrl() }, schema };
+    return { database: databaseOptions(), schema };
   }
 }
 

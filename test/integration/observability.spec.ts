@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 import { DbosContext, DbosModule, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 import { parentOf, registerOtel } from '../support/otel';
 import { waitFor } from '../support/wait';
 
@@ -85,7 +85,7 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
 
   beforeAll(async () => {
     @Module({
-      imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'traced' }] })],
+      imports: [DbosModule.forRoot({ database: databaseOptions(), schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'traced' }] })],
       controllers: [OrdersController],
       providers: [Orders],
     })

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import { DbosContext, DbosExceptionFilter, DbosModule, DbosSerializationError, Step, Workflow, WorkflowClient } from '../../lib';
 import { deserialize, serialize } from '../../lib/serialization/value.codec';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 
 /** What ValidationPipe({ transform: true }) hands a controller: an instance of a data class. */
 class CreateOrderDto {
@@ -94,7 +94,7 @@ describe('payload and status shapes over HTTP', () => {
 
   beforeAll(async () => {
     @Module({
-      imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema, shutdownTimeoutMs: 2_000 })],
+      imports: [DbosModule.forRoot({ database: databaseOptions(), schema, shutdownTimeoutMs: 2_000 })],
       controllers: [OrdersController],
       providers: [Orders, { provide: APP_FILTER, useClass: DbosExceptionFilter }],
     })

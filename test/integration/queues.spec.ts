@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosConfigurationError, DbosConflictError, DbosTimeoutError, QueueRegistry, Step, Workflow, WorkflowClient, DbosContext } from '../../lib';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const gates = new Map<string, () => void>();
@@ -78,7 +78,7 @@ describe('durable queues (one process)', () => {
   });
 
   it('enqueue by workflow name from a standalone client, which does not have the class', async () => {
-    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
     try {
       const handle = await outside.enqueue<number>({ workflowName: 'Jobs.job', queue: 'open' }, null, 42);
       await expect(handle.getResult({ timeoutMs: 10_000 })).resolves.toBe(42);

@@ -7,7 +7,7 @@ import type { NotificationListener } from '../../lib/system-database/notificatio
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
 import { statementsDuring } from '../support/statements';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 /** Counts the checks of `client`'s waits that found nothing yet: after one, that waiter sleeps until a notification (or its 10 s poll). */
@@ -59,7 +59,7 @@ describe('the announcement of a finished workflow', () => {
 
   beforeAll(async () => {
     app = await createDbosApp([Gate], { schema, queues: [{ name: 'fin-q' }] });
-    remote = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    remote = await WorkflowClient.connect({ database: databaseOptions(), schema });
     remoteEmptyChecks = emptyChecksOf(remote);
     ear = new Client({ connectionString: databaseUrl() });
     await ear.connect();

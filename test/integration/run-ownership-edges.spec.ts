@@ -8,7 +8,7 @@ import { RecoveryService } from '../../lib/recovery/recovery.service';
 import { WorkflowResumer } from '../../lib/recovery/workflow.resumer';
 import { serialize } from '../../lib/serialization/value.codec';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { waitFor } from '../support/wait';
 
 const VERSION = 'edges-v1';
@@ -89,7 +89,7 @@ describe('run ownership at the edges', () => {
     @Module({
       imports: [
         DbosModule.forRoot({
-          database: { url: databaseUrl() },
+          database: databaseOptions(),
           schema,
           executorId: 'edges-init',
           applicationVersion: VERSION,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { DbosContext, Transaction, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
-import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 
 const appSchema = uniqueSchema('stockapp');
 
@@ -51,7 +51,7 @@ describe('@Transaction entities when the module opens the database from a URL', 
   });
 
   it('an entity the module does not know fails the step with an error that says where to declare it', async () => {
-    const app = await createDbosApp([Inventory], { schema, database: { url: process.env.DATABASE_URL! } });
+    const app = await createDbosApp([Inventory], { schema, database: databaseOptions() });
     try {
       const handle = await app.get(WorkflowClient).start(Inventory, { workflowId: 'tea-2' }).order('tea');
       const error = await handle.getResult().catch((e: Error) => e);

@@ -13,7 +13,7 @@ import {
   type WorkflowEvent,
 } from '../../lib';
 import { resolveDbosOptions } from '../../lib/dbos.options';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 /** Every line the app logs, with its level and context. */
@@ -117,7 +117,7 @@ async function startApp(schema: string, log: CapturedLog, options: Partial<DbosM
   @Module({
     imports: [
       DbosModule.forRoot({
-        database: { url: databaseUrl() },
+        database: databaseOptions(),
         schema,
         executorId: 'hooks-exec',
         applicationVersion: 'v1',
@@ -206,7 +206,7 @@ describe('workflow events, operator logs and connection names', () => {
   it('cancelled elsewhere: the process running it logs that its run stopped, and fires once', async () => {
     await client.start(Orders, { workflowId: 'ev-remote' }).wait('ev-remote');
     await waitFor(() => Orders.ran.includes('ev-remote'));
-    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
     try {
       await outside.cancel('ev-remote');
     } finally {

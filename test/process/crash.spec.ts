@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { waitFor } from '../support/wait';
 
 describe('crash recovery with a real SIGKILL', () => {
@@ -32,7 +32,7 @@ describe('crash recovery with a real SIGKILL', () => {
 
     const second = startApp();
     await second.waitForOutput(/READY/);
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
     await expect(client.retrieve('crash-in-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'reserved-o-1', 'shipped-o-1']);
     expect(await effects('crash-in-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
     const status = await client.retrieve('crash-in-tx').getStatus();
@@ -47,7 +47,7 @@ describe('crash recovery with a real SIGKILL', () => {
 
     const second = startApp();
     await second.waitForOutput(/READY/);
-    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client ??= await WorkflowClient.connect({ database: databaseOptions(), schema });
     await expect(client.retrieve('crash-after-tx').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'reserved-o-1', 'shipped-o-1']);
     expect(await effects('crash-after-tx')).toEqual(['reserveStock', 'ship', 'validatePayment']);
     const steps = await client.listSteps('crash-after-tx');
@@ -69,7 +69,7 @@ describe('crash recovery with a real SIGKILL', () => {
 
     const second = startApp();
     await second.waitForOutput(/READY/);
-    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client ??= await WorkflowClient.connect({ database: databaseOptions(), schema });
     await expect(client.retrieve('crash-paused').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['paid-o-1', 'shipped-o-1']);
     expect(await effects('crash-paused')).toEqual(['ship', 'validatePayment']);
   });
@@ -88,7 +88,7 @@ describe('crash recovery with a real SIGKILL', () => {
     const second = startApp();
     await second.waitForOutput(/READY/);
     const readyAt = Date.now();
-    client ??= await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client ??= await WorkflowClient.connect({ database: databaseOptions(), schema });
     const wokeAt = await client.retrieve<number>('nap-1').getResult({ timeoutMs: 30_000 });
     const sleepStep = (await client.listSteps('nap-1')).find((s) => s.name === 'DBOS.sleep')!;
     const deadline = sleepStep.output as number;

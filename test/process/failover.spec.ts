@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { maxOverlap, waitFor } from '../support/wait';
 
 const LEASE_MS = 2_000;
@@ -21,7 +21,7 @@ describe('failover between executors', () => {
   beforeAll(async () => {
     await startWorker('f1');
     await Promise.all([startWorker('f2'), startWorker('f3')]);
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
   }, 120_000);
   afterAll(async () => {
     await client?.close();

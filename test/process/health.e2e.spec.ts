@@ -6,7 +6,7 @@ import request from 'supertest';
 import type { App } from 'supertest/types';
 import { DbosContext, DbosHealthIndicator, DbosModule, Workflow, WorkflowClient, type DbosModuleOptions } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
 import { waitFor } from '../support/wait';
 
@@ -125,7 +125,7 @@ describe('health over HTTP with @nestjs/terminus', () => {
 
   describe('while recovery is not done', () => {
     const schema = uniqueSchema('health_recovery');
-    const options: DbosModuleOptions = { database: { url: databaseUrl() }, schema, executorId: 'health-exec', applicationVersion: 'v1' };
+    const options: DbosModuleOptions = { database: databaseOptions(), schema, executorId: 'health-exec', applicationVersion: 'v1' };
     let app: INestApplication | undefined;
     let locker: Client | undefined;
 

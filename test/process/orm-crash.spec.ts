@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { generatedPrismaClient, ORM_NAMES } from '../support/orms';
 
 describe.each(ORM_NAMES)('@Transaction on %s, with a real SIGKILL right after the commit', (orm) => {
@@ -37,7 +37,7 @@ describe.each(ORM_NAMES)('@Transaction on %s, with a real SIGKILL right after th
 
     const second = startApp();
     await second.waitForOutput(/READY/);
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
     await expect(client.retrieve(id).getResult({ timeoutMs: 30_000 })).resolves.toEqual([`credited-${id}`, `notified-${id}`]);
     expect(await sql(`SELECT amount FROM "${appSchema}".ledger WHERE account = $1`, [id])).toEqual([{ amount: 10 }]);
     expect((await client.listSteps(id)).map((s) => s.name)).toEqual(['Payments.credit', 'Payments.notify']);

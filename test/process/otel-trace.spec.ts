@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
 import { registerOtel } from '../support/otel';
 
 interface PrintedSpan {
@@ -32,7 +32,7 @@ describe('the trace of a workflow continues in another process', () => {
     const migrator = startApp(); // migrates the schema
     await migrator.waitForOutput(/READY/);
     await migrator.kill('SIGTERM');
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
   });
   afterEach(async () => {
     await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL')));

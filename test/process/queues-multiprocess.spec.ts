@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { maxOverlap, waitFor } from '../support/wait';
 
 /** Queue limits hold across real processes sharing one database. */
@@ -19,7 +19,7 @@ describe('durable queues across processes', () => {
   beforeAll(async () => {
     await startWorker('w1'); // migrates first, alone
     await Promise.all([startWorker('w2'), startWorker('w3')]);
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
   }, 120_000);
   afterAll(async () => {
     await client?.close();

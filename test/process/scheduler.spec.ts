@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { DbosConfigurationError, DbosModule, Scheduled, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 describe('@Scheduled across two processes', () => {
@@ -96,7 +96,7 @@ describe('@Scheduled catch-up and validation', () => {
   });
 
   it('an invalid cron expression is a startup error that quotes it', async () => {
-    @Module({ imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, schema })], providers: [BadCron] })
+    @Module({ imports: [DbosModule.forRoot({ database: databaseOptions(), schema })], providers: [BadCron] })
     class BadModule {}
     const moduleRef = await Test.createTestingModule({ imports: [BadModule] }).compile();
     const error = await moduleRef

@@ -1,6 +1,6 @@
 import { WorkflowClient } from '../../lib';
 import { ChildApp } from '../support/child-app';
-import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
+import { dropSchema, sql, uniqueSchema, databaseOptions } from '../support/database';
 import { waitFor } from '../support/wait';
 
 describe('a deploy of changed code with real processes', () => {
@@ -42,7 +42,7 @@ describe('a deploy of changed code with real processes', () => {
     await next.waitForOutput(/READY/);
     await waitFor(async () => (await row('ok-1')).application_version !== oldVersion && (await row('ok-2')).application_version !== oldVersion, 30_000, 100);
     await next.waitForOutput(/div-1 \(shipping\.flow\) of version "\w+" stays PENDING on its version: it diverges from this code at step 0/, 10_000);
-    client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    client = await WorkflowClient.connect({ database: databaseOptions(), schema });
     for (const id of ['ok-1', 'ok-2', 'div-1']) await client.send(id, 'go', 'go');
     await expect(client.retrieve('ok-1').getResult({ timeoutMs: 20_000 })).resolves.toBe('go');
     await expect(client.retrieve('ok-2').getResult({ timeoutMs: 20_000 })).resolves.toBe('go');

@@ -3,13 +3,13 @@ import { Module, type INestApplicationContext, type Provider } from '@nestjs/com
 import { Test } from '@nestjs/testing';
 import { DbosModule, type DbosModuleOptions } from '../../lib';
 import { RunningWorkflows } from '../../lib/execution/running-workflows.table';
-import { databaseUrl } from './database';
+import { databaseOptions } from './database';
 import { waitFor } from './wait';
 
 /** A Nest app context with DbosModule on the test database and the given providers. */
 export async function createDbosApp(providers: Provider[], options: DbosModuleOptions & { schema: string }): Promise<INestApplicationContext> {
   @Module({
-    imports: [DbosModule.forRoot({ database: { url: databaseUrl() }, shutdownTimeoutMs: 2_000, ...options })],
+    imports: [DbosModule.forRoot({ database: databaseOptions(), shutdownTimeoutMs: 2_000, ...options })],
     providers,
   })
   class TestAppModule {}

@@ -1,7 +1,7 @@
 import { Injectable, Module, type CanActivate, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, type DbosDashboardOptions } from '../../lib';
-import { databaseUrl } from './database';
+import { databaseOptions } from './database';
 
 /** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message. */
 @Injectable()
@@ -46,7 +46,7 @@ export async function startDashboardApp(
   @Module({
     imports: [
       DbosModule.forRoot({
-        database: { url: databaseUrl() },
+        database: databaseOptions(),
         schema,
         shutdownTimeoutMs: 1_000,
         executorId: 'dash-exec',

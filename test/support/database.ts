@@ -7,6 +7,15 @@ export function databaseUrl(): string {
   return url;
 }
 
+/**
+ * The module's `database` options for the tests: DATABASE_URL, through a pooler when the run says
+ * so (DBOS_POOLER=transaction|session and DBOS_LISTEN_URL, set by test/support/with-pgbouncer.ts).
+ */
+export function databaseOptions(url = databaseUrl()): { url: string; pooler?: 'transaction' | 'session'; listenUrl?: string } {
+  const pooler = process.env.DBOS_POOLER as 'transaction' | 'session' | undefined;
+  return pooler ? { url, pooler, listenUrl: process.env.DBOS_LISTEN_URL } : { url };
+}
+
 /** A schema name of its own for one suite, so suites never see each other's workflows. */
 export function uniqueSchema(prefix: string): string {
   return `t_${prefix}_${randomBytes(4).toString('hex')}`;
