@@ -23,7 +23,7 @@ import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import type { WorkflowClock } from '../common/clock';
 import { countFinished, countStarted } from '../observability/metrics';
 import { currentTraceContext } from '../observability/trace-context';
-import { inWorkflowSpan } from '../observability/tracing';
+import { inWorkflowSpan, type RunEnd } from '../observability/tracing';
 import type { ExecutorSettings } from './executor.settings';
 import { untilAvailable } from './until-available.util';
 import type { LeaseGate } from './lease.gate';
@@ -219,8 +219,19 @@ export class WorkflowExecutor {
     const { trace, queueName } = launch;
     if (!trace.recovered) countStarted(registration.name, queueName);
     const span = { workflowId, workflowName: registration.name, queueName, recovered: trace.recovered, traceContext: trace.context };
+    // A run whose abort signal fired (a cancel, its deadline) ended CANCELLED, whatever its body threw then.
+    const endOf = (err: unknown): RunEnd => (isTransient(err) ? 'interrupted' : run.abortSignal.aborted ? 'cancelled' : 'failed');
     run.begin(
-      (first) => inWorkflowSpan(span, () => this.runToCompletion(registration, first, launch.args), isTransient),
+      (first) =>
+        inWorkflowSpan(
+          span,
+          () =>
+            this.runToCompletion(registration, first, launch.args).catch((err: unknown) => {
+              if (endOf(err) === 'cancelled') countFinished(registration.name, 'CANCELLED', first.elapsedMs);
+              throw err;
+            }),
+          endOf,
+        ),
       deadline === null ? undefined : this.deps.canceller.armDeadline(workflowId, deadline),
     );
     this.deps.runs.add(run);

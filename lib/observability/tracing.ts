@@ -32,11 +32,18 @@ export interface WorkflowSpanInfo {
 }
 
 /**
- * Runs one run of a workflow (`run`) inside its span `workflow <name>`, a child of the context
- * its start stored. `isInterruption` tells errors that end the run here without an outcome
- * (shutdown, superseded, an outage): the span ends without the ERROR status then.
+ * How a run that threw ended: `interrupted` here without an outcome (shutdown, superseded, an
+ * outage), `cancelled` (a cancel or its deadline: the workflow's status is CANCELLED), or `failed`
+ * (its error is its outcome).
  */
-export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>, isInterruption: (err: unknown) => boolean): Promise<T> {
+export type RunEnd = 'interrupted' | 'cancelled' | 'failed';
+
+/**
+ * Runs one run of a workflow (`run`) inside its span `workflow <name>`, a child of the context
+ * its start stored. `endOf` tells how a run that threw ended: only a failure sets the ERROR
+ * status; an interruption is an event, a cancellation an event and `dbos.workflow.status`.
+ */
+export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>, endOf: (err: unknown) => RunEnd): Promise<T> {
   const api = otel();
   if (!api || !tracingOn()) return run();
   const parent = contextOf(api, info.traceContext);
@@ -47,7 +54,7 @@ export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>,
   };
   if (info.queueName !== null) attributes['dbos.queue.name'] = info.queueName;
   const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
-  return settleSpan(api, span, api.context.with(api.trace.setSpan(parent, span), run), isInterruption);
+  return settleSpan(api, span, api.context.with(api.trace.setSpan(parent, span), run), endOf);
 }
 
 /** The position of an operation in its workflow, for its span. */
@@ -74,18 +81,20 @@ export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promis
   const api = otel();
   if (!api || !tracingOn()) return fn();
   const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(name, { attributes });
-  return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => false);
+  return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => 'failed');
 }
 
-function settleSpan<T>(api: Otel, span: Span, work: Promise<T>, isInterruption: (err: unknown) => boolean): Promise<T> {
+function settleSpan<T>(api: Otel, span: Span, work: Promise<T>, endOf: (err: unknown) => RunEnd): Promise<T> {
   return work.then(
     (value) => {
       span.end();
       return value;
     },
     (err: unknown) => {
-      if (isInterruption(err)) {
-        span.addEvent('interrupted', { 'exception.type': (err as Error)?.name ?? typeof err, 'exception.message': (err as Error)?.message ?? String(err) });
+      const end = endOf(err);
+      if (end !== 'failed') {
+        span.addEvent(end, { 'exception.type': (err as Error)?.name ?? typeof err, 'exception.message': (err as Error)?.message ?? String(err) });
+        if (end === 'cancelled') span.setAttribute('dbos.workflow.status', 'CANCELLED');
       } else {
         span.recordException(err instanceof Error ? err : String(err));
         span.setStatus({ code: api.SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });

@@ -200,6 +200,24 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(workflow.attributes['dbos.workflow.id']).toBe('forked-1');
   });
 
+  it('a cancelled workflow ends its span with a cancelled event, not an error, and counts as finished CANCELLED', async () => {
+    const cancelled = async () =>
+      (await otel.points<number>('dbos.workflows.finished'))
+        .filter((p) => p.attributes['dbos.workflow.name'] === 'Orders.nap' && p.attributes.status === 'CANCELLED')
+        .reduce((n, p) => n + p.value, 0);
+    const before = await cancelled();
+    const handle = await client.start(Orders, { workflowId: 'cancelled-nap' }).nap(60_000);
+    await waitFor(async () => (await client.listSteps('cancelled-nap')).length === 1, { what: 'the nap to record its wake-up time' });
+    await client.cancel('cancelled-nap');
+    await expect(handle.getResult()).rejects.toThrow(/cancelled/i);
+    await waitFor(() => named(exporter.getFinishedSpans(), 'workflow Orders.nap').length === 1, { what: 'the span of the cancelled run to end' });
+    const [span] = named(exporter.getFinishedSpans(), 'workflow Orders.nap');
+    expect(span.status.code).toBe(SpanStatusCode.UNSET);
+    expect(span.attributes['dbos.workflow.status']).toBe('CANCELLED');
+    expect(span.events.map((e) => e.name)).toEqual(['cancelled']);
+    await waitFor(async () => (await cancelled()) === before + 1, { what: 'the cancellation to be counted' });
+  });
+
   it('the metrics count what ran', async () => {
     const sum = async (name: string, match: Record<string, unknown>) =>
       (await otel.points<number>(name)).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + p.value, 0);

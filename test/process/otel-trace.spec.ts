@@ -77,4 +77,20 @@ describe('the trace of a workflow continues in another process', () => {
     // The recorded first step is replayed, not run: only the second has a span in this process.
     expect(spans.filter((s) => s.parentSpanId === workflow.spanId).map((s) => s.name)).toEqual(['step TracedJob.second']);
   });
+
+  it('a workflow adopted by another executor after its own died keeps its trace id', async () => {
+    const first = startApp({ START_TRACED: 'adopted-1', HANG: '1', EXECUTOR_ID: 'otel-gone', LEASE_MS: '1500' });
+    const [, traceId, startSpanId] = await first.waitForOutput(/TRACE (\w+) (\w+)/);
+    await first.waitForOutput(/HANGING/);
+    await first.kill('SIGKILL');
+
+    // Another executor id: nothing recovers otel-gone's workflows at startup; its monitor adopts them once the lease ran out.
+    const adopter = startApp({ EXECUTOR_ID: 'otel-adopter', LEASE_MS: '1500' });
+    await expect(client.retrieve('adopted-1').getResult({ timeoutMs: 30_000 })).resolves.toEqual(['first-a', 'second-a']);
+    expect((await client.getStatus('adopted-1'))!.executorId).toBe('otel-adopter');
+    await adopter.waitForOutput(/SPAN .*"name":"workflow TracedJob.run"/);
+    const workflow = printedSpans(adopter).find((s) => s.name === 'workflow TracedJob.run')!;
+    expect(workflow).toMatchObject({ traceId, parentSpanId: startSpanId });
+    expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'adopted-1', 'dbos.recovered': true });
+  });
 });
