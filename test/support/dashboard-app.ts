@@ -1,4 +1,5 @@
 import { Injectable, Module, type CanActivate, type INestApplication } from '@nestjs/common';
+import type { AbstractHttpAdapter } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, type DbosDashboardOptions } from '../../lib';
 import { databaseOptions } from './database';
@@ -42,6 +43,7 @@ export async function startDashboardApp(
   schema: string,
   dashboard: DbosDashboardOptions,
   extraProviders: (new (...args: never[]) => CanActivate)[] = [],
+  httpAdapter?: AbstractHttpAdapter,
 ): Promise<INestApplication> {
   @Module({
     imports: [
@@ -59,7 +61,11 @@ export async function startDashboardApp(
   })
   class DashboardTestModule {}
   const moduleRef = await Test.createTestingModule({ imports: [DashboardTestModule] }).compile();
-  const app = moduleRef.createNestApplication({ logger: ['error', 'warn'] });
+  const app = httpAdapter
+    ? moduleRef.createNestApplication(httpAdapter, { logger: ['error', 'warn'] })
+    : moduleRef.createNestApplication({ logger: ['error', 'warn'] });
   await app.init();
+  // Fastify answers requests once its plugins are loaded.
+  if (httpAdapter) await (app.getHttpAdapter().getInstance() as { ready?: () => Promise<unknown> }).ready?.();
   return app;
 }
