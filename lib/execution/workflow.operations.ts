@@ -9,6 +9,7 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
+import { stepOptionsProblem } from './step-options.check';
 import { inSpan } from '../observability/tracing';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
@@ -181,12 +182,16 @@ export class WorkflowOperations implements DbosRuntime {
     }
     const store = currentWorkflowContext();
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
+    // A step attempt abandoned at its deadline (or cancelled) writes nothing more to its workflow.
+    if (store.abortSignal?.aborted) throw store.abortSignal.reason;
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
   }
 
   async runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions): Promise<T> {
     if (typeof fn !== 'function') throw new DbosInvalidArgumentError(`DbosContext.runStep(fn, options) needs a function as fn, got ${typeof fn}.`);
+    const problem = stepOptionsProblem(options);
+    if (problem) throw new DbosInvalidArgumentError(`DbosContext.runStep(fn, options): ${problem}.`);
     const name = options.name ?? (fn.name || 'runStep');
     const registration: StepRegistration = { kind: 'step', name, className: '', methodName: name, method: async () => fn(), options };
     return (await this.steps.runStep(registration, registration, [])) as T;
