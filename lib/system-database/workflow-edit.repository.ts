@@ -78,7 +78,7 @@ export class WorkflowEditRepository {
    * Deletes a workflow and what it owns (with `children`, its descendants too), in one
    * transaction, its rows locked first. Without `force` only finished workflows: DbosConflictError
    * naming the first unfinished one. Each deletion is announced (`status:<id>`), so that a run
-   * still going anywhere hears that its workflow is gone, and stops. Returns the ids deleted.
+   * still going anywhere hears that its workflow is gone, and stops. Returns the ids deleted, the workflow first.
    */
   async delete(workflowId: string, options: DeleteWorkflowOptions = {}): Promise<string[]> {
     return this.db.transaction(async (tx) => {
@@ -93,8 +93,9 @@ export class WorkflowEditRepository {
       }
       const deleted = await tx.unnamed<{ workflow_id: string }>(
         `WITH doomed AS (SELECT unnest($1::text[]) AS workflow_id), ${DELETE_DOOMED}
-         SELECT workflow_id, pg_notify('${notificationChannel(this.db.schema)}', '${NOTICE_PREFIX.status}' || workflow_id) FROM deleted`,
-        [rows.map((r) => r.workflow_id)],
+         SELECT workflow_id, pg_notify('${notificationChannel(this.db.schema)}', '${NOTICE_PREFIX.status}' || workflow_id) FROM deleted
+          ORDER BY workflow_id <> $2, workflow_id`,
+        [rows.map((r) => r.workflow_id), workflowId],
       );
       return deleted.map((r) => r.workflow_id);
     });
