@@ -102,7 +102,10 @@ export class WorkflowOperations implements DbosRuntime {
         throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
       }
     };
-    if (!run) return send(randomUUID());
+    if (!run) {
+      throwIfAttemptAbandoned();
+      return send(randomUUID());
+    }
     await this.steps.runSystemTransaction(run, 'DBOS.send', async (client, stepId) => {
       // The id is the sender's position, so even a repeated attempt delivers once.
       await send(`${run.workflowId}:${stepId}`, client);
@@ -182,8 +185,7 @@ export class WorkflowOperations implements DbosRuntime {
     }
     const store = currentWorkflowContext();
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
-    // A step attempt abandoned at its deadline (or cancelled) writes nothing more to its workflow.
-    if (store.abortSignal?.aborted) throw store.abortSignal.reason;
+    throwIfAttemptAbandoned();
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
   }
@@ -254,4 +256,10 @@ export class WorkflowOperations implements DbosRuntime {
   private signalOf(run: WorkflowRun | undefined): AbortSignal {
     return run ? run.signal : this.deps.runs.stopSignal;
   }
+}
+
+/** Inside a step attempt abandoned at its deadline (or cancelled): its signal's reason, so it writes nothing more through DbosContext. */
+function throwIfAttemptAbandoned(): void {
+  const signal = currentWorkflowContext()?.abortSignal;
+  if (signal?.aborted) throw signal.reason;
 }
