@@ -10,7 +10,7 @@ export { RecoveryService } from './recovery/recovery.service';
 export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
 export { QueueRegistry } from './queues/queue.registry';
 
-export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
+export type { ResumeOptions, ForkOptions, SendOptions, DeleteWorkflowOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';

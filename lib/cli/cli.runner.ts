@@ -19,6 +19,7 @@ import { queueCommands } from './commands/queues.command';
 import { replayCommands } from './commands/replay.command';
 import { versionCommands } from './commands/versions.command';
 import { workflowCommands } from './commands/workflows.command';
+import { workflowEditCommands } from './commands/workflow-edit.command';
 import { connectClient, hideSecrets, resolveConnection } from './cli.connection';
 import { GLOBAL_OPTIONS, PROGRAM, commandHelp, generalHelp, groupHelp, helpHint } from './cli.help';
 
@@ -32,7 +33,15 @@ type Options = Record<string, OptionValue>;
 
 type Invocation = { kind: 'help'; text: string; exitCode: number } | { kind: 'command'; spec: CommandSpec; options: Options; args: string[] };
 
-export const COMMANDS: CommandSpec[] = [...workflowCommands, ...queueCommands, ...migrateCommands, ...gcCommands, ...replayCommands, ...versionCommands];
+export const COMMANDS: CommandSpec[] = [
+  ...workflowCommands,
+  ...workflowEditCommands,
+  ...queueCommands,
+  ...migrateCommands,
+  ...gcCommands,
+  ...replayCommands,
+  ...versionCommands,
+];
 
 /** Runs one command line (without the program name) and returns its exit code. */
 export async function run(argv: string[], io: CliIO = processIO()): Promise<number> {

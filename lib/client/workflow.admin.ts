@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { currentTraceContext } from '../observability/trace-context';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
+import { DbosNotFoundError } from '../errors/not-found.error';
 import type { AdminRepository, ReopenTarget } from '../system-database/admin.repository';
+import type { ListingRepository } from '../system-database/listing.repository';
+import type { DeleteWorkflowOptions, WorkflowEditRepository } from '../system-database/workflow-edit.repository';
 import { INTERNAL_QUEUE } from '../system-database/system.names';
 import type { ForkOptions, ResumeOptions } from './client-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
@@ -20,8 +24,13 @@ export interface LocalWorkflowRuntime extends LocalResults {
 
 export interface AdminBackend {
   admin: AdminRepository;
+  edits: WorkflowEditRepository;
+  listing: ListingRepository;
   local?: LocalWorkflowRuntime;
 }
+
+/** The range of the `priority` column (a Postgres integer). */
+const PRIORITY_RANGE = [-(2 ** 31), 2 ** 31 - 1] as const;
 
 /**
  * The client's management calls: through the local runtime when the process has one (so its own
@@ -53,5 +62,39 @@ export class WorkflowAdmin {
       currentTraceContext(),
     );
     return forkId;
+  }
+
+  async setPriority(workflowId: string, priority: number): Promise<void> {
+    if (!Number.isInteger(priority) || priority < PRIORITY_RANGE[0] || priority > PRIORITY_RANGE[1]) {
+      throw new DbosInvalidArgumentError(
+        `setPriority(${JSON.stringify(workflowId)}, ${String(priority)}): the priority must be a whole number (lower runs first).`,
+      );
+    }
+    await this.backend.edits.setPriority(workflowId, priority);
+  }
+
+  async setDelay(workflowId: string, delayMs: number): Promise<void> {
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
+      throw new DbosInvalidArgumentError(
+        `setDelay(${JSON.stringify(workflowId)}, ${String(delayMs)}): the delay must be a number of milliseconds from now, 0 or more.`,
+      );
+    }
+    await this.backend.edits.setDelay(workflowId, Math.ceil(delayMs));
+  }
+
+  /**
+   * Deletes a workflow (with `children`, its descendants too) and what it owns. With `force`, an
+   * unfinished one is cancelled first, through the local runtime when there is one, so that its
+   * runner stops (here at once, elsewhere when it hears the cancel) before its rows go; whatever
+   * the runner still tries to write after that is fenced off (its workflow row is gone).
+   */
+  async delete(workflowId: string, options: DeleteWorkflowOptions): Promise<string[]> {
+    if (options.force) {
+      const row = await this.backend.listing.get(workflowId);
+      if (!row) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
+      // Without `children`, a finished workflow's running children are left alone (a cancel would stop them).
+      if (options.children || row.status === 'PENDING' || row.status === 'ENQUEUED') await this.cancel([workflowId]);
+    }
+    return this.backend.edits.delete(workflowId, options);
   }
 }

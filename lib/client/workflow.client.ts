@@ -20,6 +20,7 @@ import { WorkflowHandle, type GetStatusOptions } from './workflow.handle';
 import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
 import { WorkflowStreams } from './workflow.streams';
 import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
+import type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 
 export type { ClassType, WorkflowStarter } from './workflow.starter';
 import { eventKey } from '../system-database/system.names';
@@ -36,6 +37,7 @@ export interface WorkflowClientBackend extends Omit<SystemRepositories, 'schedul
   close?: () => Promise<void>;
 }
 
+export type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 export type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClientConnectOptions } from './client-options.interface';
 import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClientConnectOptions } from './client-options.interface';
 
@@ -265,6 +267,34 @@ export class WorkflowClient {
    */
   deleteOlderThan(date: Date, options: { batchSize?: number; pauseRatio?: number } = {}): Promise<number> {
     return this.backend.admin.deleteFinishedBefore(date.getTime(), options.batchSize, options.pauseRatio);
+  }
+
+  /**
+   * Changes the priority of a workflow waiting on its queue (ENQUEUED): lower runs first, on a
+   * queue declared with `priorityEnabled` (elsewhere it is kept but not used). DbosConflictError
+   * once a queue has started it; DbosNotFoundError for an unknown id.
+   */
+  setPriority(workflowId: string, priority: number): Promise<void> {
+    return this.admin.setPriority(workflowId, priority);
+  }
+
+  /**
+   * Makes a workflow waiting on its queue (ENQUEUED) start no earlier than `delayMs` from now (0:
+   * at once), shorter or longer than its delay was; the queue's dispatchers are woken to keep the
+   * new time. DbosConflictError once a queue has started it; DbosNotFoundError for an unknown id.
+   */
+  setDelay(workflowId: string, delayMs: number): Promise<void> {
+    return this.admin.setDelay(workflowId, delayMs);
+  }
+
+  /**
+   * Deletes a finished workflow and everything it owns (steps, messages to it, events, streams,
+   * idempotency keys); with `children`, its child workflows too, recursively. An unfinished one is
+   * refused (DbosConflictError) unless `force`: it is then cancelled first, so its runner stops,
+   * and deleted. Returns the ids deleted.
+   */
+  delete(workflowId: string, options: DeleteWorkflowOptions = {}): Promise<string[]> {
+    return this.admin.delete(workflowId, options);
   }
 
   async close(): Promise<void> {

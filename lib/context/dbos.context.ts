@@ -24,9 +24,13 @@ export class DbosContext {
     return currentWorkflowContext()?.run.workflowId || undefined;
   }
 
-  /** Aborted when the running workflow is cancelled or times out: pass it to fetch() and friends. */
+  /**
+   * Aborted when the running workflow is cancelled or times out, and inside a step with
+   * `timeoutMs` also at the deadline of the running attempt: pass it to fetch() and friends.
+   */
   get abortSignal(): AbortSignal | undefined {
-    return currentWorkflowContext()?.run.abortSignal;
+    const store = currentWorkflowContext();
+    return store?.abortSignal ?? store?.run.abortSignal;
   }
 
   /** The TypeORM EntityManager of the running `@Transaction` (TypeORM, the default; with another ORM use `tx()`). */
@@ -105,8 +109,8 @@ export class DbosContext {
 
   /**
    * Runs `fn` as a step of the running workflow, for code that cannot carry `@Step` (a
-   * third-party client's call, a closure): checkpointed and retried (`options.retries`) like a
-   * `@Step`, so a recovered or replayed workflow gets the recorded result without calling it again.
+   * third-party client's call, a closure): checkpointed, retried (`options.retries`) and given a
+   * deadline per attempt (`options.timeoutMs`) like a `@Step`, so a recovered or replayed workflow gets the recorded result without calling it again.
    * `options.name` is the step's recorded name (default: the function's name, else `runStep`).
    * Outside a workflow, or inside a step, `fn` simply runs.
    */

@@ -14,6 +14,8 @@ export interface WorkflowContextStore {
   stepName?: string;
   /** Position of the running step. */
   stepId?: number;
+  /** The running step attempt's signal: the run's abortSignal, also aborted at the attempt's deadline (`timeoutMs`). */
+  abortSignal?: AbortSignal;
   /** The running @Transaction's transaction object, as its ORM hands it (`DbosContext.tx()`). */
   tx?: unknown;
   /** The same, when that ORM is TypeORM. */

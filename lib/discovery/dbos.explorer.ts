@@ -6,6 +6,7 @@ import { DbosConfigurationError } from '../errors/configuration.error';
 import type { ExecutorSettings } from '../execution/executor.settings';
 import { WorkflowEventsBus } from '../events/workflow-events.bus';
 import { StepRunner } from '../execution/step.runner';
+import { stepOptionsProblem } from '../execution/step-options.check';
 import { TransactionRunner } from '../execution/transaction.runner';
 import { WorkflowOperations } from '../execution/workflow.operations';
 import type { DbosModuleOptions } from '../interfaces/dbos-module-options.interface';
@@ -130,6 +131,8 @@ export class DbosExplorer implements OnModuleInit {
     }
     const kind = step ? 'step' : 'transaction';
     const options = (step ?? transaction)!;
+    const problem = step && stepOptionsProblem(step);
+    if (problem) throw new DbosConfigurationError(`@Step on ${className}.${methodName}: ${problem}.`);
     const registration: StepRegistration = {
       kind,
       name: options.name ?? `${className}.${methodName}`,

@@ -3,8 +3,9 @@ import { delay } from '../common/delay.util';
 import type { RetryOptions } from '../interfaces/workflow-options.interface';
 
 /**
- * Runs `attempt` until it succeeds or the attempts run out; the last error is thrown. A
- * cancellation or shutdown (`signal`) stops the retries, also during the wait between them.
+ * Runs `attempt` until it succeeds, the attempts run out or `retries.retryIf` refuses an error;
+ * the last error is thrown. A cancellation or shutdown (`signal`) stops the retries, also during
+ * the wait between them.
  */
 export async function withRetries<T>(
   label: string,
@@ -25,9 +26,26 @@ export async function withRetries<T>(
     } catch (err) {
       const signal = signalOf?.();
       if (n >= maxAttempts || signal?.aborted) throw err;
+      if (!(await mayRetry(label, retries, logger, err, n))) throw err;
       logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);
       await delay(interval, signal);
       interval = Math.min(interval * backoff, maxInterval);
     }
+  }
+}
+
+/** What `retries.retryIf` says of `err` (true without one); a predicate that throws refuses, and its failure is logged. */
+async function mayRetry(label: string, retries: RetryOptions | undefined, logger: Logger, err: unknown, n: number): Promise<boolean> {
+  if (!retries?.retryIf) return true;
+  try {
+    if (await retries.retryIf(err, n)) return true;
+    logger.warn(`${label} failed (attempt ${n}), not retried (retryIf refused it): ${(err as Error)?.message ?? err}`);
+    return false;
+  } catch (predicateErr) {
+    logger.error(
+      `${label}: retries.retryIf threw on the error of attempt ${n}, so the step fails with that error: ${(predicateErr as Error)?.message ?? predicateErr}`,
+      (predicateErr as Error)?.stack,
+    );
+    return false;
   }
 }

@@ -15,6 +15,7 @@ import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
 import { isTransient } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
 import { withRetries } from './retry.util';
+import { stepTimedOut, withinDeadline } from './attempt.deadline';
 import { DbosRunSuperseded } from './run-superseded.error';
 import { currentRun, type WorkflowRun } from './workflow.run';
 import { workflowLabel } from '../observability/log-label';
@@ -123,21 +124,32 @@ export class StepRunner {
     return this.settle(run, row, result, outcome);
   }
 
-  /** A @Step: checkpointed inside a workflow body; a plain call elsewhere. */
+  /**
+   * A @Step: checkpointed inside a workflow body; a plain call elsewhere. Each attempt runs under
+   * its own deadline (`timeoutMs`); only what `withRetries` finally returns or throws is recorded,
+   * so an abandoned attempt's late result never is.
+   */
   runStep(registration: StepRegistration, instance: object, args: unknown[]): Promise<unknown> {
     const run = currentRun();
     if (!run) return registration.method.apply(instance, args);
+    const { name, options } = registration;
     return this.runOperation(
       run,
-      registration.name,
+      name,
       (stepId) =>
         withRetries(
-          workflowLabel(run.workflowId, { stepId, stepName: registration.name }),
-          registration.options.retries,
+          workflowLabel(run.workflowId, { stepId, stepName: name }),
+          options.retries,
           this.logger,
           (attempt) =>
-            observeStepAttempt({ workflowId: run.workflowId, stepId, stepName: registration.name, attempt }, () =>
-              workflowContextStorage.run({ run, stepName: registration.name, stepId }, () => registration.method.apply(instance, args)),
+            observeStepAttempt({ workflowId: run.workflowId, stepId, stepName: name, attempt }, () =>
+              withinDeadline(
+                options.timeoutMs,
+                run.abortSignal,
+                () => stepTimedOut(run.workflowId, stepId, name, attempt, options.timeoutMs!),
+                async (abortSignal) =>
+                  workflowContextStorage.run({ run, stepName: name, stepId, abortSignal }, () => registration.method.apply(instance, args)),
+              ),
             ),
           () => run.signal,
         ),

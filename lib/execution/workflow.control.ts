@@ -140,7 +140,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       // Stopped already, or being stopped, by a cancel or a timeout made here: reported where it happened.
       if (run.isStopped || this.runs.isCancellingHere(lost.workflowId, lost.cancelRoot)) continue;
       if (lost.status !== 'CANCELLED') {
-        // Another run owns it now (resumed, adopted).
+        // Another run owns it now (resumed, adopted), or it was deleted: this run writes nothing more.
         run.stop(new DbosRunSuperseded(lost.workflowId));
         continue;
       }

@@ -9,6 +9,7 @@ import { DbosError } from '../errors/dbos.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
+import { stepOptionsProblem } from './step-options.check';
 import { inSpan } from '../observability/tracing';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
@@ -101,7 +102,10 @@ export class WorkflowOperations implements DbosRuntime {
         throw new DbosNotFoundError(`Cannot send to workflow "${destinationId}": no workflow has that id.`);
       }
     };
-    if (!run) return send(randomUUID());
+    if (!run) {
+      throwIfAttemptAbandoned();
+      return send(randomUUID());
+    }
     await this.steps.runSystemTransaction(run, 'DBOS.send', async (client, stepId) => {
       // The id is the sender's position, so even a repeated attempt delivers once.
       await send(`${run.workflowId}:${stepId}`, client);
@@ -181,12 +185,15 @@ export class WorkflowOperations implements DbosRuntime {
     }
     const store = currentWorkflowContext();
     if (!store?.run.workflowId) throw new DbosError(`${operation} can only be called from a workflow or one of its steps.`);
+    throwIfAttemptAbandoned();
     // From inside a step: written at once (a retried step may write again), tagged with the step's position.
     await this.communication.appendStream(undefined, store.run.workflowId, key, value, closed, store.stepId ?? null);
   }
 
   async runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions): Promise<T> {
     if (typeof fn !== 'function') throw new DbosInvalidArgumentError(`DbosContext.runStep(fn, options) needs a function as fn, got ${typeof fn}.`);
+    const problem = stepOptionsProblem(options);
+    if (problem) throw new DbosInvalidArgumentError(`DbosContext.runStep(fn, options): ${problem}.`);
     const name = options.name ?? (fn.name || 'runStep');
     const registration: StepRegistration = { kind: 'step', name, className: '', methodName: name, method: async () => fn(), options };
     return (await this.steps.runStep(registration, registration, [])) as T;
@@ -249,4 +256,10 @@ export class WorkflowOperations implements DbosRuntime {
   private signalOf(run: WorkflowRun | undefined): AbortSignal {
     return run ? run.signal : this.deps.runs.stopSignal;
   }
+}
+
+/** Inside a step attempt abandoned at its deadline (or cancelled): its signal's reason, so it writes nothing more through DbosContext. */
+function throwIfAttemptAbandoned(): void {
+  const signal = currentWorkflowContext()?.abortSignal;
+  if (signal?.aborted) throw signal.reason;
 }

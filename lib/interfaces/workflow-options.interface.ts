@@ -7,6 +7,13 @@ export interface RetryOptions {
   backoffRate?: number;
   /** Cap on a single wait. Default 60 000 ms. */
   maxIntervalMs?: number;
+  /**
+   * Which errors are retried: called with each failed attempt's error (a DbosTimeoutError for an
+   * attempt past its `timeoutMs`) and the attempt's number, from 1. False (or a promise of false)
+   * fails the step at once with that error; default: every error is retried. If it throws, the
+   * step fails at once with the attempt's error and the predicate's failure is logged.
+   */
+  retryIf?: (error: unknown, attempt: number) => boolean | Promise<boolean>;
 }
 
 export interface WorkflowDecoratorOptions {
@@ -22,6 +29,13 @@ export interface StepDecoratorOptions {
   /** Registered name; default `ClassName.methodName`. */
   name?: string;
   retries?: RetryOptions;
+  /**
+   * Deadline of each attempt, in ms of real time from the attempt's start. At the deadline the
+   * attempt's `DbosContext.abortSignal` aborts and the attempt fails with DbosTimeoutError, even if
+   * its code never settles; `retries` then decide. What the abandoned attempt returns or throws
+   * later is ignored, never recorded. Default: no deadline.
+   */
+  timeoutMs?: number;
 }
 
 export type IsolationLevel = 'READ UNCOMMITTED' | 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE';

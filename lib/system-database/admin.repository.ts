@@ -7,6 +7,7 @@ import type { SystemDatabase } from './system.database';
 import type { ListingRepository } from './listing.repository';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import { INTERNAL_QUEUE } from './system.names';
+import { DELETE_DOOMED } from './workflow-edit.repository';
 
 export type RunTarget = { status: 'PENDING'; executorId: string } | { status: 'ENQUEUED'; queueName: string | null };
 
@@ -131,21 +132,7 @@ export class AdminRepository {
               AND status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')
             ORDER BY created_at
             LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), steps AS (
-           DELETE FROM {schema}.operation_outputs o USING doomed d WHERE o.workflow_id = d.workflow_id
-         ), events AS (
-           DELETE FROM {schema}.workflow_events e USING doomed d WHERE e.workflow_id = d.workflow_id
-         ), history AS (
-           DELETE FROM {schema}.workflow_events_history h USING doomed d WHERE h.workflow_id = d.workflow_id
-         ), streams AS (
-           DELETE FROM {schema}.streams x USING doomed d WHERE x.workflow_id = d.workflow_id
-         ), messages AS (
-           DELETE FROM {schema}.notifications m USING doomed d WHERE m.destination_id = d.workflow_id
-         ), message_keys AS (
-           DELETE FROM {schema}.message_keys k USING doomed d WHERE k.destination_id = d.workflow_id
-         ), deleted AS (
-           DELETE FROM {schema}.workflow_status w USING doomed d WHERE w.workflow_id = d.workflow_id RETURNING 1
-         )
+         ), ${DELETE_DOOMED}
          SELECT (SELECT count(*)::int FROM deleted) AS n, (SELECT max(created_at) FROM doomed) AS last`,
         [cutoff, batchSize, from],
       );

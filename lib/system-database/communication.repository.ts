@@ -120,7 +120,9 @@ export class CommunicationRepository {
     await this.on(client).unnamed(
       `INSERT INTO {schema}.streams (workflow_id, key, "offset", value, closed, step_id)
        SELECT $1, $2, COALESCE(max("offset") + 1, 0), $3, $4, $5
-         FROM {schema}.streams WHERE workflow_id = $1 AND key = $2`,
+         FROM {schema}.streams WHERE workflow_id = $1 AND key = $2
+       -- A step still running after its workflow was deleted writes nothing.
+       HAVING EXISTS (SELECT 1 FROM {schema}.workflow_status w WHERE w.workflow_id = $1)`,
       [workflowId, key, value, closed, stepId],
     );
   }

@@ -88,8 +88,8 @@ export class RecoveryRepository {
   }
 
   /**
-   * Of these runs (workflow and epoch), those that no longer own their workflow: it was cancelled
-   * or finished, or another run has it now (resumed, adopted). No payloads are read.
+   * Of these runs (workflow and epoch), those that no longer own their workflow: it was cancelled,
+   * finished or deleted, or another run has it now (resumed, adopted). No payloads are read.
    */
   async lostRuns(
     runs: { workflowId: string; epoch: number }[],
@@ -97,10 +97,11 @@ export class RecoveryRepository {
   ): Promise<{ workflowId: string; status: string; error: string | null; cancelRoot: string | null }[]> {
     if (runs.length === 0) return [];
     const rows = await this.db.query<{ workflow_id: string; status: string; error: string | null; cancel_root: string | null }>(
-      `SELECT w.workflow_id, w.status, w.error, w.cancel_root
+      // A deleted workflow (client.delete with force) is lost too: its status reads DELETED.
+      `SELECT r.workflow_id, COALESCE(w.status, 'DELETED') AS status, w.error, w.cancel_root
          FROM unnest($1::text[], $2::int[]) AS r(workflow_id, run_epoch)
-         JOIN {schema}.workflow_status w ON w.workflow_id = r.workflow_id
-        WHERE NOT (w.status = 'PENDING' AND w.executor_id = $3 AND w.run_epoch = r.run_epoch)`,
+         LEFT JOIN {schema}.workflow_status w ON w.workflow_id = r.workflow_id
+        WHERE w.workflow_id IS NULL OR NOT (w.status = 'PENDING' AND w.executor_id = $3 AND w.run_epoch = r.run_epoch)`,
       [runs.map((r) => r.workflowId), runs.map((r) => r.epoch), executorId],
     );
     return rows.map((r) => ({ workflowId: r.workflow_id, status: r.status, error: r.error, cancelRoot: r.cancel_root }));

@@ -11,6 +11,7 @@ import { RunLifecycleRepository } from './run-lifecycle.repository';
 import { SchedulerRepository } from './scheduler.repository';
 import { notificationChannel } from './schema-name.util';
 import type { SystemDatabase } from './system.database';
+import { WorkflowEditRepository } from './workflow-edit.repository';
 
 /** Every repository of the system tables, over one system database, each named by what uses it. */
 export interface SystemRepositories {
@@ -22,6 +23,8 @@ export interface SystemRepositories {
   recovery: RecoveryRepository;
   /** Cancel, resume, fork, versions and retention (the control, the client, the CLI). */
   admin: AdminRepository;
+  /** Priority, delay and deletion of one workflow by id (the client's management calls, the CLI). */
+  edits: WorkflowEditRepository;
   checkpoints: CheckpointRepository;
   communication: CommunicationRepository;
   queues: QueueRepository;
@@ -39,6 +42,7 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
     listing,
     recovery: new RecoveryRepository(system),
     admin: new AdminRepository(system, listing, checkpoints, communication),
+    edits: new WorkflowEditRepository(system, clock),
     checkpoints,
     communication,
     queues: new QueueRepository(system, clock),

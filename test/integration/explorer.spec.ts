@@ -37,6 +37,11 @@ class DoubleDecorated {
   async both(): Promise<void> {}
 }
 
+@Injectable()
+class NoDeadline {
+  @Step({ timeoutMs: 0 }) async call(): Promise<void> {}
+}
+
 describe('DbosExplorer', () => {
   const schema = uniqueSchema('explore');
   afterAll(() => dropSchema(schema));
@@ -86,6 +91,14 @@ describe('DbosExplorer', () => {
   it('refuses a method that is both a workflow and a step', async () => {
     const moduleRef = await compile([DoubleDecorated]);
     await expect(moduleRef.createNestApplication({ logger: false }).init()).rejects.toThrow(/DoubleDecorated.both has more than one/);
+    await moduleRef.close();
+  });
+
+  it('refuses a @Step whose timeoutMs is not a positive number, naming the method', async () => {
+    const moduleRef = await compile([NoDeadline]);
+    const init = moduleRef.createNestApplication({ logger: false }).init();
+    await expect(init).rejects.toBeInstanceOf(DbosConfigurationError);
+    await expect(init).rejects.toThrow(/@Step on NoDeadline.call: timeoutMs must be a positive number of milliseconds, got 0/);
     await moduleRef.close();
   });
 

@@ -222,6 +222,16 @@ describe('nestjs-dbos/testing: a Nest e2e test of durable workflows', () => {
     expect(effects).toEqual(['digest:bob@example.com']);
   });
 
+  it('client.setDelay is on the module clock too: the new delay passes with advanceTime', async () => {
+    const digest = await client.start(OnboardingService, { queue: 'mail', delayMs: 10 * 60_000 }).sendDigest('carol@example.com');
+    await client.setDelay(digest.workflowId, 60 * 60_000);
+    await kit.advanceTime('59m');
+    expect((await digest.getStatus())!.status).toBe('ENQUEUED');
+    await kit.advanceTime('1m');
+    expect((await digest.getStatus())!.status).toBe('SUCCESS');
+    expect(effects).toContain('digest:carol@example.com');
+  });
+
   it('cron ticks fire once each, in order, as the clock passes them', async () => {
     await kit.advanceTime('2d');
     const ticks = effects.filter((e) => e.startsWith('nightly:'));

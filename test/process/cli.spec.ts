@@ -320,6 +320,39 @@ describe('nestjs-dbos CLI', () => {
     expect(await statusOf('cli-q-next')).not.toBe('CANCELLED');
   });
 
+  it('workflows set-priority and set-delay change a queued workflow, and refuse one its queue started', async () => {
+    const priority = await cli('workflows', 'set-priority', 'cli-q-next', '3');
+    expect(priority).toMatchObject({ code: 0, stdout: 'Priority of cli-q-next is now 3\n' });
+    const before = Date.now();
+    const delay = await cli('workflows', 'set-delay', 'cli-q-next', '10m');
+    expect(delay.code).toBe(0);
+    expect(delay.stdout).toMatch(/^cli-q-next starts no earlier than \d{4}-\d{2}-\d{2}T[\d:.]+Z$/m);
+    const [row] = await sql<{ priority: number; delay_until: string }>(
+      `SELECT priority, delay_until FROM "${schema}".workflow_status WHERE workflow_id = 'cli-q-next'`,
+    );
+    expect(row.priority).toBe(3);
+    expect(Number(row.delay_until) - before).toBeGreaterThanOrEqual(600_000);
+    expect(Number(row.delay_until) - before).toBeLessThan(660_000);
+    const refused = await cli('workflows', 'set-priority', 'cli-q-held', '1');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Workflow "cli-q-held" is PENDING, not ENQUEUED: its priority can only be changed while it waits on its queue');
+  });
+
+  it('workflows delete deletes a finished workflow (--children: with its children) and refuses a running one without --force', async () => {
+    const withChildren = await cli('workflows', 'delete', 'cli-parent', '--children');
+    expect(withChildren).toMatchObject({ code: 0, stdout: 'Deleted 2 workflows: cli-parent, cli-child\n' });
+    const refused = await cli('workflows', 'delete', 'cli-q-held');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      'Workflow "cli-q-held" is PENDING: only finished workflows are deleted. Cancel it first (client.cancel), or pass { force: true }',
+    );
+    const left = await sql<{ workflow_id: string }>(
+      `SELECT workflow_id FROM "${schema}".workflow_status WHERE workflow_id IN ('cli-parent', 'cli-child', 'cli-q-held') ORDER BY 1`,
+    );
+    expect(left.map((r) => r.workflow_id)).toEqual(['cli-q-held']);
+    expect(await cli('workflows', 'delete', 'no-such-workflow')).toMatchObject({ code: 3 });
+  });
+
   it('an unreachable database exits 4 and never shows the password', async () => {
     const result = await runCli(['workflows', 'list', '--database-url', 'postgres://u:secret@127.0.0.1:1/x']);
     expect(result.code).toBe(4);
@@ -343,7 +376,7 @@ describe('nestjs-dbos CLI', () => {
     const cases: [string[], string][] = [
       [[], 'Usage: nestjs-dbos <command> [options]'],
       [['frobnicate'], 'error: Unknown command "frobnicate".'],
-      [['workflows'], 'error: "workflows" needs a command: list, get, steps, cancel, resume, fork.'],
+      [['workflows'], 'error: "workflows" needs a command: list, get, steps, cancel, resume, fork, delete, set-priority, set-delay.'],
       [
         ['workflows', 'list', '--status', 'DONE'],
         'error: Unknown status "DONE": use one of ENQUEUED, PENDING, SUCCESS, ERROR, CANCELLED, MAX_RECOVERY_ATTEMPTS_EXCEEDED.',
@@ -356,6 +389,11 @@ describe('nestjs-dbos CLI', () => {
       [['workflows', 'get'], 'error: workflows get needs ID.'],
       [['workflows', 'get', 'a', 'b'], 'error: Unexpected argument "b".'],
       [['workflows', 'fork', 'cli-total'], 'error: Option --from-step is required.'],
+      [['workflows', 'set-priority', 'cli-q-next', 'high'], 'error: PRIORITY "high" must be a whole number (lower runs first).'],
+      [
+        ['workflows', 'set-delay', 'cli-q-next', 'soon'],
+        'error: DELAY "soon" is not a duration: use a number and a unit (ms, s, m, h, d, w), e.g. 30m, 2h or 7d.',
+      ],
       [['gc', '--older-than', 'soon'], 'error: --older-than "soon" is neither an ISO date (2026-01-31, 2026-01-31T12:00:00Z) nor a time ago (30m, 2h, 7d).'],
       [
         ['queues', '--schema', 'not-a-schema'],
@@ -377,6 +415,8 @@ describe('nestjs-dbos CLI', () => {
     for (const line of [
       'workflows list',
       'workflows fork ID',
+      'workflows delete ID',
+      'workflows set-priority ID PRIORITY',
       'queues',
       'migrate',
       'gc',

@@ -28,6 +28,11 @@ describe('the public surface', () => {
     expect(typed.database).toBeDefined();
   });
 
+  it('WorkflowClient controls queued workflows and deletes them', () => {
+    for (const method of ['setPriority', 'setDelay', 'delete'])
+      expect(typeof (WorkflowClient.prototype as unknown as Record<string, unknown>)[method]).toBe('function');
+  });
+
   it('one startupRetryMs default for the module and the system database', () => {
     expect(resolveDbosOptions({ database: { url: 'postgres://x@127.0.0.1/x' } }).database.startupRetryMs).toBe(30_000);
   });

@@ -5,7 +5,8 @@ import type { RetryOptions } from '../../lib/interfaces/workflow-options.interfa
 /** A logger that keeps its warnings. */
 function recordingLogger(): { logger: Logger; warnings: string[] } {
   const warnings: string[] = [];
-  return { logger: { warn: (message: string) => warnings.push(message) } as unknown as Logger, warnings };
+  const logger = { warn: (message: string) => warnings.push(message), error: (message: string) => warnings.push(`error: ${message}`) };
+  return { logger: logger as unknown as Logger, warnings };
 }
 
 /** An operation that fails `failures` times, then answers 'ok'; it records when each attempt ran. */
@@ -95,5 +96,40 @@ describe('withRetries', () => {
     const run = await runToEnd({ maxAttempts: 10, intervalMs: 10 }, 10, abort.signal);
     expect(run.attempts).toBe(1);
     expect(run).toMatchObject({ error: new Error('failure 1') });
+  });
+
+  it('fails at once with the error retryIf refuses, after one attempt', async () => {
+    const seen: [string, number][] = [];
+    const run = await runToEnd({ maxAttempts: 5, intervalMs: 10, retryIf: (err, n) => (seen.push([(err as Error).message, n]), false) }, 10);
+    expect(run).toMatchObject({ attempts: 1, error: new Error('failure 1') });
+    expect(seen).toEqual([['failure 1', 1]]);
+    expect(run.warnings).toEqual(['charge failed (attempt 1), not retried (retryIf refused it): failure 1']);
+  });
+
+  it('retries what retryIf accepts, also when it answers with a promise', async () => {
+    const run = await runToEnd({ maxAttempts: 5, intervalMs: 10, retryIf: async (err) => (err as Error).message !== 'failure 3' }, 10);
+    expect(run).toMatchObject({ attempts: 3, error: new Error('failure 3') });
+  });
+
+  it('is not asked after the last attempt', async () => {
+    const retryIf = jest.fn(() => true);
+    const run = await runToEnd({ maxAttempts: 2, intervalMs: 10, retryIf }, 10);
+    expect(run.attempts).toBe(2);
+    expect(retryIf).toHaveBeenCalledTimes(1);
+  });
+
+  it('a retryIf that throws fails the step with the attempt error, and its failure is logged', async () => {
+    const run = await runToEnd(
+      {
+        maxAttempts: 5,
+        intervalMs: 10,
+        retryIf: () => {
+          throw new Error('predicate bug');
+        },
+      },
+      10,
+    );
+    expect(run).toMatchObject({ attempts: 1, error: new Error('failure 1') });
+    expect(run.warnings).toEqual([expect.stringMatching(/^error: charge: retries.retryIf threw .*: predicate bug$/)]);
   });
 });
