@@ -60,7 +60,9 @@ export class WorkflowDebouncer {
   /** `debounce` by workflow name (no class needed): the run is taken by an executor of `applicationVersion`, or of any version. */
   debounceByName(key: string, options: DebounceByNameOptions, args: unknown[]): Promise<string> {
     if (typeof options.workflowName !== 'string' || options.workflowName.length === 0) {
-      throw new DbosInvalidArgumentError('debounce() by name needs options.workflowName, the registered name of the workflow (ClassName.methodName by default).');
+      throw new DbosInvalidArgumentError(
+        'debounce() by name needs options.workflowName, the registered name of the workflow (ClassName.methodName by default).',
+      );
     }
     const target = { workflowName: options.workflowName, className: null, applicationVersion: options.applicationVersion ?? null, now: Date.now() };
     return this.debounce(key, options, target, args);
