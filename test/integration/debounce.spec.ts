@@ -177,6 +177,34 @@ describe('client.debounce', () => {
     }
   });
 
+  it('a call that held the due burst while a dispatcher skipped it wakes the dispatcher: the run starts at once, not at its next poll', async () => {
+    const first = await client.debounce('skipped', { periodMs: 1_000, maxWaitMs: 1_000 }, Digest).send('k1');
+    const holder = new Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    try {
+      // Stands for a call holding the row when the burst comes due: the dispatcher's claim skips it (SKIP LOCKED).
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = $1 FOR UPDATE`, [first.workflowId]);
+      const due = Number((await row(first.workflowId)).delay_until);
+      await waitFor(() => Date.now() > due + 300, { what: 'the burst to come due while the row is held', timeoutMs: 5_000 });
+      const second = client.debounce('skipped', { periodMs: 1_000, maxWaitMs: 1_000 }, Digest).send('k2');
+      await waitFor(
+        async () =>
+          (await sql(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`%UPDATE "${schema}".workflow_status%SET inputs%`]))
+            .length === 1,
+        { what: 'the second call to wait for the held row' },
+      );
+      await holder.query('COMMIT');
+      const releasedAt = Date.now();
+      expect((await second).workflowId).toBe(first.workflowId);
+      await expect(first.getResult({ timeoutMs: 10_000 })).resolves.toBe('k2');
+      // The dispatcher found nothing else due and polls again 5 s after its skipped claim; the call's commit woke it.
+      expect(Number((await row(first.workflowId)).started_at) - releasedAt).toBeLessThan(2_500);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('keys are scoped by workflow: the same key on two workflows gives two runs', async () => {
     const send = await client.debounce('shared-key', { periodMs: 100 }, Digest).send('to-send');
     const archive = await client.debounce('shared-key', { periodMs: 100 }, Digest).archive('to-archive');
