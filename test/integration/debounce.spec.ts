@@ -11,6 +11,8 @@ import {
   WorkflowClient,
   type WorkflowHandle,
 } from '../../lib';
+import { QueueDispatcher } from '../../lib/queues/queue.dispatcher';
+import { INTERNAL_QUEUE } from '../../lib/system-database/system.names';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
@@ -76,6 +78,11 @@ describe('client.debounce', () => {
       ])
     )[0];
   const runsOf = (workflowId: string) => Digest.runs.filter((r) => r.id === workflowId).map((r) => r.value);
+  /** How late the run started after its burst came due (a dispatcher that misses the delay waits for its 5 s poll). */
+  const lateness = async (workflowId: string) => {
+    const { started_at, delay_until } = await row(workflowId);
+    return Number(started_at) - Number(delay_until);
+  };
 
   beforeAll(async () => {
     app = await createDbosApp([Digest], { schema, queues: [{ name: 'digests', workerConcurrency: 1 }] });
@@ -105,6 +112,7 @@ describe('client.debounce', () => {
     expect(done.status).toBe('SUCCESS');
     expect(Number(done.delay_until)).toBeGreaterThanOrEqual(lastCallAt + 400);
     expect(Number(done.started_at)).toBeGreaterThanOrEqual(Number(done.delay_until));
+    expect(await lateness(workflowId)).toBeLessThan(4_000);
     expect((await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_name = 'Digest.send'`)).length).toBe(1);
   });
 
@@ -141,6 +149,7 @@ describe('client.debounce', () => {
     gates.get('g2')!();
     await expect(first.getResult({ timeoutMs: 10_000 })).resolves.toBe('g1');
     await expect(second.getResult({ timeoutMs: 10_000 })).resolves.toBe('g2');
+    expect(await lateness(second.workflowId)).toBeLessThan(4_000);
   });
 
   it('a call that loses the race with a claim opens a new burst; the claimed run keeps the arguments it was claimed with', async () => {
@@ -205,12 +214,43 @@ describe('client.debounce', () => {
     }
   });
 
+  it('a burst that comes due while a dispatcher claims starts then, not at the dispatcher’s next poll', async () => {
+    const burst = await client.debounce('due-mid-pass', { periodMs: 60_000 }, Digest).send('d1');
+    const holder = new Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      const due = Date.now() + 600;
+      await holder.query(`UPDATE "${schema}".workflow_status SET delay_until = $2 WHERE workflow_id = $1`, [burst.workflowId, due]);
+      // Holds the claim's UPDATE after it read the clock, before the burst is due; its look at the next delay comes after.
+      await holder.query(`LOCK TABLE "${schema}".workflow_status IN SHARE MODE`);
+      app.get(QueueDispatcher).wake(INTERNAL_QUEUE);
+      await waitFor(
+        async () =>
+          (await sql(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1`, [`WITH room AS%"${schema}".workflow_status%`])).length >
+          0,
+        { what: 'the claim to wait' },
+      );
+      await waitFor(() => Date.now() > due + 200, { what: 'the burst to come due during the claim' });
+      await holder.query('COMMIT');
+      const releasedAt = Date.now();
+      await expect(burst.getResult({ timeoutMs: 10_000 })).resolves.toBe('d1');
+      // That claim found it not yet due; the dispatcher's next poll is 5 s away.
+      expect(Number((await row(burst.workflowId)).started_at) - releasedAt).toBeLessThan(2_500);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('keys are scoped by workflow: the same key on two workflows gives two runs', async () => {
     const send = await client.debounce('shared-key', { periodMs: 100 }, Digest).send('to-send');
     const archive = await client.debounce('shared-key', { periodMs: 100 }, Digest).archive('to-archive');
     expect(archive.workflowId).not.toBe(send.workflowId);
     await expect(send.getResult({ timeoutMs: 10_000 })).resolves.toBe('to-send');
     await expect(archive.getResult({ timeoutMs: 10_000 })).resolves.toBe('to-archive');
+    // A delay that runs out while a dispatcher's pass is between its claim and its look at the next delay still counts.
+    expect(await lateness(send.workflowId)).toBeLessThan(4_000);
+    expect(await lateness(archive.workflowId)).toBeLessThan(4_000);
   });
 
   it('by name from a standalone client, calls collapse with the app’s calls of the same key; with a class it says to debounce by name', async () => {
