@@ -25,7 +25,7 @@ export interface DebounceByNameOptions extends DebounceOptions {
   applicationVersion?: string;
 }
 
-/** @internal What a debounced run is, as the calling process knows its workflow. */
+/** What a debounced run is, as the calling process knows its workflow (from its registration, or by name). */
 export interface DebounceTarget {
   workflowName: string;
   className: string | null;
