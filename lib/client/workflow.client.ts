@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
@@ -139,6 +140,7 @@ export class WorkflowClient {
     const { debouncer } = this.backend;
     if ('workflowName' in options) return debouncer.debounceByName(key, options, rest).then((id) => this.retrieve(id));
     const type = rest[0] as ClassType;
+    if (typeof type !== 'function') throw new DbosInvalidArgumentError('debounce(key, options, Type): pass the workflow class, or options.workflowName.');
     return workflowStarter(async (methodName, args) => {
       const target = this.requireLocal('debounce() with a class', 'Debounce by name: debounce(key, { ...options, workflowName }, ...args).');
       return this.retrieve(await debouncer.debounce(key, options, target.debounceTarget(type, methodName, options), args));

@@ -277,6 +277,9 @@ describe('client.debounce', () => {
     await expect(client.debounce('bad', { periodMs: 100, maxWaitMs: 1.5 }, Digest).send('x')).rejects.toThrow(/maxWaitMs must be a whole number/);
     await expect(client.debounce('bad', { periodMs: 100, queue: 'nowhere' }, Digest).send('x')).rejects.toThrow(DbosQueueNotDeclaredError);
     await expect(client.debounce('bad', { periodMs: 100 }, Digest).notAWorkflow()).rejects.toThrow(DbosNotFoundError);
+    expect(() => (client.debounce as (key: string, options: object) => unknown)('bad', { periodMs: 100 })).toThrow(
+      /pass the workflow class, or options.workflowName/,
+    );
     expect(await sql(`SELECT 1 FROM "${schema}".debounce WHERE debounce_key = 'bad'`)).toEqual([]);
   });
 
