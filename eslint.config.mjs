@@ -12,6 +12,7 @@ const FRAMEWORK_FREE = [
   'lib/embedded-postgres/**',
   'lib/serialization/**',
   'lib/client/**',
+  'lib/debounce/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -36,7 +37,9 @@ const MAY_IMPORT = {
   'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
+  // Debounced starts: bursts as delayed ENQUEUED rows, under a row lock per key.
+  debounce: ['errors', 'serialization', 'system-database', 'workflow', 'observability'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'debounce', 'dbos.constants.ts'],
   context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
@@ -47,6 +50,7 @@ const MAY_IMPORT = {
     'system-database',
     'workflow',
     'client',
+    'debounce',
     'context',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',

@@ -35,6 +35,7 @@ import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 import { DedicatedConnection } from './system-database/dedicated.connection';
+import { WorkflowDebouncer } from './debounce/workflow.debouncer';
 
 /**
  * How the parts are wired, in one place: each provider is made from what it needs, and nothing
@@ -189,7 +190,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowClient,
       useFactory: (database: DbosDatabase, control: WorkflowControl) =>
-        WorkflowClient.over({ ...database.repositories, listener: database.listener, local: control }),
+        WorkflowClient.over({ ...database.repositories, listener: database.listener, debouncer: new WorkflowDebouncer(database.system), local: control }),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowControl],
     },
     {

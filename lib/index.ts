@@ -6,6 +6,7 @@ export { DbosContext } from './context/dbos.context';
 export * from './transactions';
 export { WorkflowClient, type WorkflowStarter, type ClassType, type WorkflowClientConnectOptions, type StreamEvent } from './client/workflow.client';
 export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './client/workflow.handle';
+export type { DebounceOptions, DebounceByNameOptions } from './debounce/debounce.options';
 export { RecoveryService } from './recovery/recovery.service';
 export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
 export { QueueRegistry } from './queues/queue.registry';

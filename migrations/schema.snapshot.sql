@@ -51,6 +51,12 @@ CREATE FUNCTION {schema}.notify_waiters() RETURNS trigger
         RETURN NULL;
       END $$;
 
+CREATE TABLE {schema}.debounce (
+    workflow_name text NOT NULL,
+    debounce_key text NOT NULL,
+    workflow_id text
+);
+
 CREATE TABLE {schema}.executors (
     executor_id text NOT NULL,
     application_version text NOT NULL,
@@ -175,6 +181,9 @@ ALTER TABLE ONLY {schema}.notifications ALTER COLUMN seq SET DEFAULT nextval('{s
 ALTER TABLE ONLY {schema}.migrations
     ADD CONSTRAINT "PK_8c82d7f526340ab734260ea46be" PRIMARY KEY (id);
 
+ALTER TABLE ONLY {schema}.debounce
+    ADD CONSTRAINT debounce_pkey PRIMARY KEY (workflow_name, debounce_key);
+
 ALTER TABLE ONLY {schema}.executors
     ADD CONSTRAINT executors_pkey PRIMARY KEY (executor_id);
 
@@ -201,6 +210,8 @@ ALTER TABLE ONLY {schema}.workflow_events
 
 ALTER TABLE ONLY {schema}.workflow_status
     ADD CONSTRAINT workflow_status_pkey PRIMARY KEY (workflow_id);
+
+CREATE INDEX debounce_workflow_idx ON {schema}.debounce USING btree (workflow_id);
 
 CREATE INDEX notifications_destination_idx ON {schema}.notifications USING btree (destination_id, topic, seq);
 
@@ -251,3 +262,6 @@ CREATE TRIGGER workflow_status_enqueued AFTER INSERT ON {schema}.workflow_status
 CREATE TRIGGER workflow_status_finished AFTER UPDATE OF status ON {schema}.workflow_status FOR EACH ROW WHEN (((new.status IS DISTINCT FROM old.status) AND (new.status <> ALL (ARRAY['PENDING'::text, 'ENQUEUED'::text])) AND (NOT ((new.status = ANY (ARRAY['SUCCESS'::text, 'ERROR'::text])) AND (NOT (new.announced_epoch IS DISTINCT FROM new.run_epoch)))))) EXECUTE FUNCTION {schema}.notify_status();
 
 CREATE TRIGGER workflow_status_queue_changed AFTER UPDATE OF status ON {schema}.workflow_status FOR EACH ROW WHEN (((new.queue_name IS NOT NULL) AND (new.status IS DISTINCT FROM old.status) AND ((old.status = 'PENDING'::text) OR (new.status = 'ENQUEUED'::text)) AND (NOT ((new.status = ANY (ARRAY['SUCCESS'::text, 'ERROR'::text])) AND (NOT (new.announced_epoch IS DISTINCT FROM new.run_epoch)))))) EXECUTE FUNCTION {schema}.notify_queue();
+
+ALTER TABLE ONLY {schema}.debounce
+    ADD CONSTRAINT debounce_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES {schema}.workflow_status(workflow_id) ON DELETE CASCADE;

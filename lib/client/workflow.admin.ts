@@ -10,6 +10,7 @@ import type { ForkOptions, ResumeOptions } from './client-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { LocalResults } from './workflow.handle';
 import type { ClassType } from './workflow.starter';
+import type { DebounceOptions, DebounceTarget } from '../debounce/debounce.options';
 
 /** Without an executor in this process, a resumed workflow waits on a queue for one that has its code. */
 const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', runnableNames: [], fallbackQueue: INTERNAL_QUEUE };
@@ -20,6 +21,8 @@ export interface LocalWorkflowRuntime extends LocalResults {
   cancel(workflowIds: string[]): Promise<void>;
   resume(workflowId: string, options: ResumeOptions): Promise<void>;
   fork(workflowId: string, options: ForkOptions): Promise<string>;
+  /** What a debounced run of `type.methodName` is, as this process registers it (its queue and options checked). */
+  debounceTarget(type: ClassType, methodName: string, options: DebounceOptions): DebounceTarget;
 }
 
 export interface AdminBackend {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
@@ -21,6 +22,8 @@ import { workflowStarter, type ClassType, type WorkflowStarter } from './workflo
 import { WorkflowStreams } from './workflow.streams';
 import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
 import type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
+import type { DebounceByNameOptions, DebounceOptions } from '../debounce/debounce.options';
+import { WorkflowDebouncer } from '../debounce/workflow.debouncer';
 
 export type { ClassType, WorkflowStarter } from './workflow.starter';
 import { eventKey } from '../system-database/system.names';
@@ -33,6 +36,7 @@ export type { LocalWorkflowRuntime } from './workflow.admin';
 /** @internal */
 export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
   listener: NotificationListener;
+  debouncer: WorkflowDebouncer;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
 }
@@ -87,6 +91,7 @@ export class WorkflowClient {
     return WorkflowClient.over({
       ...createRepositories(system),
       listener,
+      debouncer: new WorkflowDebouncer(system),
       close: async () => {
         await listener.close();
         await system.close();
@@ -122,6 +127,26 @@ export class WorkflowClient {
     );
     if (result.inserted) return this.retrieve<R>(workflowId);
     return this.retrieve<R>(await resolveExisting(this.backend.queues, result.existing, options.workflowName, workflowId, options));
+  }
+
+  /**
+   * Collapses a burst of calls with the same key into one run with the last call's arguments,
+   * `periodMs` after the last call (at most `maxWaitMs` after the first): every call of the burst
+   * gets a handle of that run; a call once it has started opens a new burst. Keys are scoped by
+   * workflow. `debounce(key, options, Type).method(...args)`, or by name from any process:
+   * `debounce(key, { ...options, workflowName }, ...args)`. See docs/debounce.md.
+   */
+  debounce<T>(key: string, options: DebounceOptions, type: ClassType<T>): WorkflowStarter<T>;
+  debounce<R = unknown>(key: string, options: DebounceByNameOptions, ...args: unknown[]): Promise<WorkflowHandle<R>>;
+  debounce(key: string, options: DebounceOptions | DebounceByNameOptions, ...rest: unknown[]): WorkflowStarter<unknown> | Promise<WorkflowHandle> {
+    const { debouncer } = this.backend;
+    if ('workflowName' in options) return debouncer.debounceByName(key, options, rest).then((id) => this.retrieve(id));
+    const type = rest[0] as ClassType;
+    if (typeof type !== 'function') throw new DbosInvalidArgumentError('debounce(key, options, Type): pass the workflow class, or options.workflowName.');
+    return workflowStarter(async (methodName, args) => {
+      const target = this.requireLocal('debounce() with a class', 'Debounce by name: debounce(key, { ...options, workflowName }, ...args).');
+      return this.retrieve(await debouncer.debounce(key, options, target.debounceTarget(type, methodName, options), args));
+    });
   }
 
   /** Depth (ENQUEUED) and running (PENDING) count of every queue with work. */
@@ -301,11 +326,9 @@ export class WorkflowClient {
     await this.backend.close?.();
   }
 
-  private requireLocal(operation: string): LocalWorkflowRuntime {
+  private requireLocal(operation: string, byName = 'Start workflows by name with enqueue().'): LocalWorkflowRuntime {
     if (!this.backend.local) {
-      throw new DbosConfigurationError(
-        `${operation} needs the workflow classes of a Nest app; this client was made with WorkflowClient.connect(). Start workflows by name with enqueue().`,
-      );
+      throw new DbosConfigurationError(`${operation} needs the workflow classes of a Nest app; this client was made with WorkflowClient.connect(). ${byName}`);
     }
     return this.backend.local;
   }

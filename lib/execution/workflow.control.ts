@@ -22,6 +22,7 @@ import type { WorkflowCanceller } from './workflow.canceller';
 import type { WorkflowExecutor } from './workflow.executor';
 import { workflowLabel } from '../observability/log-label';
 import { currentTraceContext } from '../observability/trace-context';
+import type { DebounceOptions, DebounceTarget } from '../debounce/debounce.options';
 
 export interface WorkflowControlDependencies {
   executor: WorkflowExecutor;
@@ -88,13 +89,30 @@ export class WorkflowControl implements LocalWorkflowRuntime {
   }
 
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string> {
+    return this.executor.startWorkflow(this.registrationOf(type, methodName), args, options);
+  }
+
+  debounceTarget(type: ClassType, methodName: string, options: DebounceOptions): DebounceTarget {
+    const registration = this.registrationOf(type, methodName);
+    this.executor.checkQueued({ ...options, queue: options.queue ?? INTERNAL_QUEUE });
+    return {
+      workflowName: registration.name,
+      className: registration.className,
+      applicationVersion: this.settings.applicationVersion,
+      timeoutMs: registration.options.timeoutMs,
+      now: this.deps.clock.now(),
+      maxPayloadBytes: this.settings.maxPayloadBytes,
+    };
+  }
+
+  private registrationOf(type: ClassType, methodName: string): WorkflowRegistration {
     const registration = this.registry.getWorkflowOf(type, methodName);
     if (!registration) {
       throw new DbosNotFoundError(
         `${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow() and make ${type.name} a provider of the app.`,
       );
     }
-    return this.executor.startWorkflow(registration, args, options);
+    return registration;
   }
 
   /** A handle whose result comes from the local run while there is one (see localResult). */

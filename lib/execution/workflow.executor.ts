@@ -107,8 +107,13 @@ export class WorkflowExecutor {
     const inputs = serializeWithin(args, `the arguments of workflow ${registration.name}`, this.settings.maxPayloadBytes);
     const workflowId = options.workflowId ?? randomUUID();
     checkWorkflowId(workflowId);
-    if (options.queue !== undefined) checkEnqueueOptions(this.deps.queueRegistry.require(options.queue), options);
+    this.checkQueued(options);
     return this.deps.runs.whileStarting(workflowId, () => this.insertAndLaunch(registration, args, inputs, workflowId, options, context));
+  }
+
+  /** A queued start's queue is declared here and its options fit it (DbosQueueNotDeclaredError, DbosConfigurationError). */
+  checkQueued(options: StartWorkflowOptions): void {
+    if (options.queue !== undefined) checkEnqueueOptions(this.deps.queueRegistry.require(options.queue), options);
   }
 
   private async insertAndLaunch(

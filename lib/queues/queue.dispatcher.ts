@@ -114,6 +114,8 @@ export class QueueDispatcher {
     if (names.length === 0) return null;
     const all = this.queues.list();
     const queues = due === 'all' ? all : all.filter((q) => due.has(q.name));
+    // Before the claims read the clock: a delay that runs out while they run is still ahead of it (see nextEligibleAt).
+    const claimedAt = this.executor.clock.now();
     let limited = false;
     await Promise.all(
       queues.map(async (queue) => {
@@ -134,7 +136,7 @@ export class QueueDispatcher {
     );
     await this.reportUnknownWorkflows(all, names);
     // A pass over some queues leaves the others' next time (a delay, a rate limit) as it was.
-    if (limited) this.nextEligible = await this.repository.nextEligibleAt(all);
+    if (limited) this.nextEligible = await this.repository.nextEligibleAt(all, claimedAt);
     else if (due === 'all') this.nextEligible = null;
     return this.nextEligible;
   }

@@ -129,10 +129,14 @@ export class QueueRepository {
             ${this.claimedUpdate('picked')}`;
   }
 
-  /** When the next delayed or rate-limited workflow of these queues may start (epoch ms), if any. */
-  async nextEligibleAt(queues: QueueOptions[]): Promise<number | null> {
+  /**
+   * When the next delayed or rate-limited workflow of these queues may start (epoch ms), if any,
+   * counting delays after `now`: pass the time of the claims just made, so a delay that ran out
+   * between them and this read still counts (it is past: the dispatcher claims again at once)
+   * instead of leaving it to the next poll.
+   */
+  async nextEligibleAt(queues: QueueOptions[], now = this.clock.now()): Promise<number | null> {
     if (queues.length === 0) return null;
-    const now = this.clock.now();
     const delayed = await this.db.query<{ at: string | null }>(
       `SELECT min(delay_until) AS at FROM {schema}.workflow_status
         WHERE queue_name = ANY($1::text[]) AND status = 'ENQUEUED' AND delay_until > $2`,

@@ -12,6 +12,13 @@ describe('the public surface', () => {
     expect(Object.getOwnPropertyNames(root.RecoveryService.prototype).sort()).toEqual(['constructor', 'isRecovered', 'whenRecovered']);
   });
 
+  it('WorkflowClient debounces (the option types DebounceOptions and DebounceByNameOptions are exported as types)', () => {
+    expect(typeof WorkflowClient.prototype.debounce).toBe('function');
+    const options: root.DebounceByNameOptions = { periodMs: 1_000, maxWaitMs: 5_000, queue: 'q', workflowName: 'W.run' };
+    const byClass: root.DebounceOptions = options;
+    expect(byClass.periodMs).toBe(1_000);
+  });
+
   it('WorkflowClient is built by the module or connect(), never with new', () => {
     // The constructor is not in the published types (stripInternal); at run time a direct call says what to do instead.
     const Construct = WorkflowClient as unknown as new (backend: unknown) => WorkflowClient;
