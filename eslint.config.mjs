@@ -12,6 +12,7 @@ const FRAMEWORK_FREE = [
   'lib/embedded-postgres/**',
   'lib/serialization/**',
   'lib/client/**',
+  'lib/fan-out/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -36,8 +37,10 @@ const MAY_IMPORT = {
   'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
-  context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
+  // Waiting on a set of workflows (waitAll, waitFirst): one waiter over the set.
+  'fan-out': ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'fan-out', 'observability', 'dbos.constants.ts'],
+  context: ['common', 'errors', 'interfaces', 'client', 'fan-out', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
     'common',
@@ -46,6 +49,7 @@ const MAY_IMPORT = {
     'interfaces',
     'system-database',
     'workflow',
+    'fan-out',
     'client',
     'context',
     'discovery/registration.interfaces.ts',
