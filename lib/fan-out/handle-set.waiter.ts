@@ -9,6 +9,9 @@ import { NOTICE_PREFIX, statusKey } from '../system-database/system.names';
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 
+/** How long a wake waits for more notifications before it reads (a bound on the latency it adds). */
+const COALESCE_MS = 5;
+
 /** What the set waiter reads and listens with. */
 export interface HandleSetBackend {
   listing: ListingRepository;
@@ -79,6 +82,8 @@ export async function waitForSet(
       const recheck = await sleepUntilWoken(listener.recheckIntervalMs * (0.75 + Math.random() * 0.5), deadline, (w) => (wake = w));
       wake = undefined;
       if (recheck) notified = new Set(unfinished);
+      // Workflows of a set tend to finish together: a moment lets one read take the notifications of several.
+      else await new Promise((resolve) => setTimeout(resolve, COALESCE_MS));
     }
   } finally {
     stopWatching();
