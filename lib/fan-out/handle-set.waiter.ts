@@ -1,4 +1,4 @@
-import { setLongTimeout } from '../common/delay.util';
+import type { WorkflowClock } from '../common/clock';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import { DbosTimeoutError } from '../errors/timeout.error';
@@ -48,7 +48,8 @@ export async function waitForSet(
   const { listing, listener } = backend;
   const finished = new Map<string, SetOutcome>();
   const unfinished = new Set(workflowIds);
-  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  const { clock } = listener;
+  const deadline = options.timeoutMs === undefined ? Infinity : clock.now() + options.timeoutMs;
   // Ids notified since the last read; all of them for the first read and each re-check.
   let notified = new Set<string>(unfinished);
   let wake: (() => void) | undefined;
@@ -78,8 +79,8 @@ export async function waitForSet(
         if (settles(finished, newly)) return finished;
       }
       if (notified.size > 0) continue; // woken while reading
-      if (Date.now() >= deadline) throw waitTimeout(unfinished, workflowIds.length);
-      const recheck = await sleepUntilWoken(listener.recheckIntervalMs * (0.75 + Math.random() * 0.5), deadline, (w) => (wake = w));
+      if (clock.now() >= deadline) throw waitTimeout(unfinished, workflowIds.length);
+      const recheck = await sleepUntilWoken(clock, listener.recheckIntervalMs * (0.75 + Math.random() * 0.5), deadline, (w) => (wake = w));
       wake = undefined;
       if (recheck) notified = new Set(unfinished);
       // Workflows of a set tend to finish together: a moment lets one read take the notifications of several.
@@ -91,17 +92,19 @@ export async function waitForSet(
   }
 }
 
-/** Sleeps until woken (false), or until the re-check time or the deadline (true). */
-function sleepUntilWoken(recheckMs: number, deadline: number, setWake: (wake: () => void) => void): Promise<boolean> {
+/**
+ * Sleeps until woken (false), or until the re-check time (real time) or the deadline (the module's
+ * clock) passes (true). The wait is on the clock, so a workflow waiting here counts as blocked.
+ */
+function sleepUntilWoken(clock: WorkflowClock, recheckMs: number, deadline: number, setWake: (wake: () => void) => void): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
-    let cancelDeadline: (() => void) | undefined;
     const timer = setTimeout(() => done(true), recheckMs);
-    const done = (recheck: boolean) => {
+    const cancelDeadline = clock.wait(deadline, () => done(true));
+    function done(recheck: boolean): void {
       clearTimeout(timer);
-      cancelDeadline?.();
+      cancelDeadline();
       resolve(recheck);
-    };
-    if (deadline !== Infinity) cancelDeadline = setLongTimeout(() => done(true), Math.max(0, deadline - Date.now()));
+    }
     setWake(() => done(false));
   });
 }

@@ -44,7 +44,8 @@ export class NotificationListener {
     private readonly connection: ClientConfig | undefined,
     readonly channel: string,
     private readonly logger: ListenerLogger,
-    private readonly clock: WorkflowClock = realClock,
+    /** The module's clock: waits registered on it count a workflow as blocked (the testing module's runUntilIdle). */
+    readonly clock: WorkflowClock = realClock,
     private readonly configuredPollMs?: number,
   ) {}
 

@@ -36,7 +36,7 @@ describe('a fan-out killed with SIGKILL while its children run', () => {
     const second = startApp();
     await second.waitForOutput(/READY/);
     client = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
-    const results = await client.retrieve<number[]>('fan-parent').getResult({ timeoutMs: 60_000 });
+    const results = await client.retrieve<number[]>('fan-parent').getResult({ timeoutMs: 120_000 });
     expect(results).toEqual(Array.from({ length: N }, (_, i) => 10 * i));
 
     // No child enqueued twice: N child workflows, each with the id of the parent's start position.
@@ -54,5 +54,5 @@ describe('a fan-out killed with SIGKILL while its children run', () => {
     const steps = await client.listSteps('fan-parent');
     expect(steps.map((s) => s.name)).toEqual([...Array.from({ length: N }, () => 'DBOS.startWorkflow'), 'DBOS.waitAll']);
     expect(await client.retrieve('fan-parent').getStatus()).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1 });
-  });
+  }, 240_000);
 });
