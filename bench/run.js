@@ -232,7 +232,9 @@ function runChild(name, databaseUrl, settings, workloads) {
     },
   });
   // scale fills and then deletes its history: 4 more minutes per million rows beyond the first.
-  const limitMs = CHILD_TIMEOUT_MS + (workloads.includes('scale') ? Math.max(0, settings.scaleRows / 1e6 - 1) * 4 * 60_000 : 0);
+  // fanout: 25 ms more per child of each parent run (DBOS Transact's 10,000 awaited one by one take minutes).
+  const fanoutMs = workloads.includes('fanout') ? settings.fanoutChildren.reduce((a, b) => a + b, 0) * settings.fanoutStarts.length * 25 : 0;
+  const limitMs = CHILD_TIMEOUT_MS + fanoutMs + (workloads.includes('scale') ? Math.max(0, settings.scaleRows / 1e6 - 1) * 4 * 60_000 : 0);
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   let rows = null;
   let lastError = '';
@@ -410,7 +412,7 @@ function printFanout(rows, settings) {
   console.log(`\n== fanout: ${describe('fanout', settings)}`);
   const header = ['system', 'starts', 'children', 'children/s', 'parent s', `children/s vs ${REFERENCE}`, 'stmts/child', 'commits/child'];
   const reference = (r) => rows.find((e) => e.system === REFERENCE && e.starts === r.starts && e.children === r.children && !e.unavailable);
-  const order = (r) => `${r.starts ?? ''}:${String(r.children ?? 0).padStart(9, '0')}`;
+  const order = (r) => (r.unavailable ? '~' : `${r.starts}:${String(r.children).padStart(9, '0')}`);
   const lines = [...rows]
     .sort((a, b) => order(a).localeCompare(order(b)))
     .map((r) =>
