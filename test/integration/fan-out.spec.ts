@@ -111,6 +111,18 @@ describe('fan-out: waitAll and waitFirst', () => {
     await releaseAll(held);
   });
 
+  it('without LISTEN (behind a transaction pooler) the set is re-read every pollIntervalMs', async () => {
+    const polling = await WorkflowClient.connect({ database: { url: databaseUrl(), pooler: 'transaction', pollIntervalMs: 50 }, schema });
+    try {
+      const handles = await startHeld(3);
+      const all = polling.waitAll(handles);
+      await releaseAll(handles);
+      await expect(all).resolves.toEqual([0, 1, 2]);
+    } finally {
+      await polling.close();
+    }
+  });
+
   it('waitFirst resolves with the handle of the first workflow to finish', async () => {
     const handles = await startHeld(3);
     const first = remote.waitFirst(handles);
