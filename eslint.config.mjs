@@ -13,6 +13,7 @@ const FRAMEWORK_FREE = [
   'lib/serialization/**',
   'lib/client/**',
   'lib/debounce/**',
+  'lib/fan-out/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -39,8 +40,10 @@ const MAY_IMPORT = {
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
   // Debounced starts: bursts as delayed ENQUEUED rows, under a row lock per key.
   debounce: ['errors', 'serialization', 'system-database', 'workflow', 'observability'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'debounce', 'dbos.constants.ts'],
-  context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
+  // Waiting on a set of workflows (waitAll, waitFirst): one waiter over the set.
+  'fan-out': ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'fan-out', 'observability', 'debounce', 'dbos.constants.ts'],
+  context: ['common', 'errors', 'interfaces', 'client', 'fan-out', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
     'common',
@@ -49,6 +52,7 @@ const MAY_IMPORT = {
     'interfaces',
     'system-database',
     'workflow',
+    'fan-out',
     'client',
     'debounce',
     'context',

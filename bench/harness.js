@@ -258,6 +258,45 @@ async function measureQueueLatency(system, queue, options) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// fanout: one parent workflow starts N child workflows (one trivial step each) on a queue of
+// global concurrency `fanoutConcurrency` and awaits all their results. Rate = children / the
+// parent's wall time, from the call of the parent to its result.
+
+async function measureFanout(system, fanout, options) {
+  const rows = [];
+  // Warm-up: one small fan-out through the same path, untimed.
+  if (options.warmup > 0) await runFanout(fanout, Math.min(options.warmup, 50), 'warmup', options.fanoutStarts[0]);
+  for (const starts of options.fanoutStarts)
+    for (const n of options.fanoutChildren) {
+      const before = counting.snapshot();
+      const start = performance.now();
+      await runFanout(fanout, n, `${starts}-${n}`, starts);
+      const elapsedMs = performance.now() - start;
+      console.error(`[${system}] fanout: ${n} children (${starts} starts) in ${(elapsedMs / 1000).toFixed(2)} s`);
+      rows.push({
+        workload: 'fanout',
+        system,
+        starts,
+        children: n,
+        workflowsPerSec: round((n * 1000) / elapsedMs, 1),
+        parentSec: round(elapsedMs / 1000, 2),
+        p50Ms: null,
+        p99Ms: null,
+        ...counting.perOperation(before, n),
+      });
+    }
+  return rows;
+}
+
+// Runs one parent of n children and checks it returned every child's result in order.
+async function runFanout(fanout, n, label, starts) {
+  const results = await fanout.run(n, `fan-${label}-${process.pid}`, starts);
+  if (!Array.isArray(results) || results.length !== n || results.some((r, i) => r !== i)) {
+    throw new Error(`fanout of ${n}: the parent returned ${JSON.stringify(results).slice(0, 200)}, expected [0..${n - 1}]`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function measure(system, hooks, options) {
   const rows = [];
@@ -267,6 +306,7 @@ async function measure(system, hooks, options) {
   if (wants('queue')) rows.push(...(await measureQueue(system, hooks.queue, options)));
   if (wants('queue-latency')) rows.push(...(await measureQueueLatency(system, hooks.queue, options)));
   if (wants('scale')) rows.push(...(await hooks.scale(options)));
+  if (wants('fanout')) rows.push(...(await measureFanout(system, hooks.fanout, options)));
   return rows;
 }
 

@@ -22,7 +22,7 @@ const BENCH_DIR = __dirname;
 const ROOT = path.resolve(BENCH_DIR, '..');
 const CHILD_TIMEOUT_MS = 4 * 60_000;
 
-const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale', 'footprint'];
+const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale', 'fanout', 'footprint'];
 // What runs without --workloads: footprint (about two minutes: a tsc build of lib/, six short
 // processes and an idle window that starts 31 s after one of them started) is asked for by name.
 const DEFAULT_WORKLOADS = WORKLOADS.filter((w) => w !== 'footprint');
@@ -44,6 +44,10 @@ const DESCRIPTIONS = {
     "takeover = 2 live executors, from the dead one's lease ({recoveryLeaseMs} ms) expiring; " +
     'history rows = finished workflows (3 steps each) filled and analysed before the N started',
   scale: '{scaleRows} finished workflows (3 steps each) filled with generate_series; then {scaleWorkflows} workflows, {inflight} in flight',
+  fanout:
+    'one parent workflow starts {fanoutChildren} child workflows (one no-op step each) on a queue of concurrency {fanoutConcurrency} ' +
+    'and awaits all their results; rate = children / parent wall time (call of the parent to its result); ' +
+    'starts: concurrent = all started at once (Promise.all), sequential = each start awaited in turn',
   footprint:
     'an idle Nest application context, bare and with DbosModule (a queue, one workflow of 2 steps), the library compiled to JavaScript; ' +
     'memory after start-up, 50 workflow calls (DbosModule only), gc() and 5 s idle, median of {footprintRuns} fresh processes each; ' +
@@ -64,7 +68,7 @@ const SYSTEMS = {
   },
   'dbos-transact': {
     database: 'bench_dbos_transact',
-    workloads: ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery'],
+    workloads: ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'fanout'],
     recoveryVariants: ['restart'],
     argv: ['bench/systems/dbos-transact.js'],
   },
@@ -89,7 +93,7 @@ const SYSTEMS = {
 };
 
 // Workloads that share a child process (and its warm-up).
-const GROUPS = [['sequential', 'concurrent'], ['messaging'], ['queue'], ['queue-latency'], ['scale']];
+const GROUPS = [['sequential', 'concurrent'], ['messaging'], ['queue'], ['queue-latency'], ['scale'], ['fanout']];
 
 const REFERENCE = 'dbos-transact';
 const OURS = 'nestjs-dbos';
@@ -101,7 +105,8 @@ usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYS
                         [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
                         [--queue-latency-jobs N] [--queue-latency-idle-ms N] [--recovery-workflows N]
                         [--recovery-lease-ms N] [--history-rows N[,N...]] [--scale-rows N] [--scale-workflows N]
-                        [--footprint-window-s N] [--footprint-runs N]
+                        [--footprint-window-s N] [--footprint-runs N] [--fanout-children N[,N...]] [--fanout-concurrency N]
+                        [--fanout-starts concurrent,sequential]
 without --workloads: ${DEFAULT_WORKLOADS.join(',')}
 systems: ${Object.keys(SYSTEMS).join(', ')}`);
   process.exit(2);
@@ -148,6 +153,9 @@ function readOptions() {
         'scale-workflows': { type: 'string', default: '3000' },
         'footprint-window-s': { type: 'string', default: '30' },
         'footprint-runs': { type: 'string', default: '3' },
+        'fanout-children': { type: 'string', default: '1000' },
+        'fanout-concurrency': { type: 'string', default: '50' },
+        'fanout-starts': { type: 'string', default: 'concurrent,sequential' },
       },
     }).values;
   } catch (err) {
@@ -186,6 +194,9 @@ function readOptions() {
       scaleWorkflows: Math.max(100, count(values['scale-workflows'], 'scale-workflows')),
       footprintWindowSec: Math.max(1, count(values['footprint-window-s'], 'footprint-window-s')),
       footprintRuns: Math.max(1, count(values['footprint-runs'], 'footprint-runs')),
+      fanoutChildren: values['fanout-children'].split(',').map((v) => Math.max(1, count(v.trim(), 'fanout-children'))),
+      fanoutConcurrency: Math.max(1, count(values['fanout-concurrency'], 'fanout-concurrency')),
+      fanoutStarts: list(values['fanout-starts'], ['concurrent', 'sequential'], 'fanout-start'),
     },
   };
 }
@@ -221,7 +232,9 @@ function runChild(name, databaseUrl, settings, workloads) {
     },
   });
   // scale fills and then deletes its history: 4 more minutes per million rows beyond the first.
-  const limitMs = CHILD_TIMEOUT_MS + (workloads.includes('scale') ? Math.max(0, settings.scaleRows / 1e6 - 1) * 4 * 60_000 : 0);
+  // fanout: 25 ms more per child of each parent run (DBOS Transact's 10,000 awaited one by one take minutes).
+  const fanoutMs = workloads.includes('fanout') ? settings.fanoutChildren.reduce((a, b) => a + b, 0) * settings.fanoutStarts.length * 25 : 0;
+  const limitMs = CHILD_TIMEOUT_MS + fanoutMs + (workloads.includes('scale') ? Math.max(0, settings.scaleRows / 1e6 - 1) * 4 * 60_000 : 0);
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   let rows = null;
   let lastError = '';
@@ -395,7 +408,32 @@ function printFootprint(rows, settings) {
   for (const line of formatTable(['statement', 'count', 'per s'], textLines)) console.log(`  ${line}`);
 }
 
+function printFanout(rows, settings) {
+  console.log(`\n== fanout: ${describe('fanout', settings)}`);
+  const header = ['system', 'starts', 'children', 'children/s', 'parent s', `children/s vs ${REFERENCE}`, 'stmts/child', 'commits/child'];
+  const reference = (r) => rows.find((e) => e.system === REFERENCE && e.starts === r.starts && e.children === r.children && !e.unavailable);
+  const order = (r) => (r.unavailable ? '~' : `${r.starts}:${String(r.children).padStart(9, '0')}`);
+  const lines = [...rows]
+    .sort((a, b) => order(a).localeCompare(order(b)))
+    .map((r) =>
+      r.unavailable
+        ? [r.system, '-', '-', 'UNAVAILABLE', '-', '-', '-', '-']
+        : [
+            r.system,
+            r.starts,
+            String(r.children),
+            fixed(r.workflowsPerSec, 1),
+            fixed(r.parentSec, 2),
+            ratio(r.workflowsPerSec, reference(r)?.workflowsPerSec),
+            ...perOp(r),
+          ],
+    );
+  for (const line of formatTable(header, lines)) console.log(line);
+  for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} fanout: ${r.unavailable}`);
+}
+
 function printWorkload(workload, rows, settings) {
+  if (workload === 'fanout') return printFanout(rows, settings);
   if (workload === 'recovery') return printRecovery(rows, settings);
   if (workload === 'scale') return printScale(rows, settings);
   if (workload === 'footprint') return printFootprint(rows, settings);

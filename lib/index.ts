@@ -13,6 +13,7 @@ export { QueueRegistry } from './queues/queue.registry';
 
 export type { ResumeOptions, ForkOptions, SendOptions, DeleteWorkflowOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';
+export type { ResultsOf, WaitForHandlesOptions } from './fan-out/fan-out';
 export { DBOS_MODULE_OPTIONS } from './dbos.constants';
 export { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 export {

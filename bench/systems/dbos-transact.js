@@ -77,6 +77,34 @@ const rwf = DBOS.registerWorkflow(
   { name: 'rwf' },
 );
 
+// fanout: a parent starts n children on the fan-out queue (DBOS.startWorkflow with queueName,
+// as its docs show for fan-out), then awaits each handle's result. `concurrent` starts them all
+// at once (Promise.all) and awaits the results together; `sequential` awaits each start, then
+// each result, one after another.
+const FANOUT_QUEUE = 'fanout';
+const fanChild = DBOS.registerWorkflow(
+  async (i) => {
+    await s1();
+    return i;
+  },
+  { name: 'fanChild' },
+);
+const fanParent = DBOS.registerWorkflow(
+  async (n, starts) => {
+    const start = (i) => DBOS.startWorkflow(fanChild, { queueName: FANOUT_QUEUE })(i);
+    if (starts === 'concurrent') {
+      const handles = await Promise.all(Array.from({ length: n }, (_, i) => start(i)));
+      return Promise.all(handles.map((handle) => handle.getResult()));
+    }
+    const handles = [];
+    for (let i = 0; i < n; i++) handles.push(await start(i));
+    const results = [];
+    for (const handle of handles) results.push(await handle.getResult());
+    return results;
+  },
+  { name: 'fanParent' },
+);
+
 let probe;
 let recoveryUrl = '';
 async function probeCount(text) {
@@ -100,8 +128,15 @@ main('dbos-transact', {
         minPollingIntervalMs: options.dbosQueuePollMs,
       });
     }
+    if (options.workloads.includes('fanout')) {
+      // The same polling interval as the queue workload (see the README).
+      await DBOS.registerQueue(FANOUT_QUEUE, { globalConcurrency: options.fanoutConcurrency, minPollingIntervalMs: options.dbosQueuePollMs });
+    }
   },
   runOne: (i) => wf(i),
+  fanout: {
+    run: async (n, workflowID, starts) => (await DBOS.startWorkflow(fanParent, { workflowID })(n, starts)).getResult(),
+  },
   messaging: {
     async startEcho(workflowID, rounds) {
       const handle = await DBOS.startWorkflow(echo, { workflowID })(rounds);

@@ -41,6 +41,7 @@ interface QueueJob {
 interface BenchOptions {
   workloads: string[];
   queueConcurrency: number;
+  fanoutConcurrency: number;
 }
 
 @Injectable()
@@ -88,6 +89,34 @@ class BenchService {
   }
 }
 
+// fanout: a parent starts n children on the fan-out queue, then awaits them all with one waiter.
+// `concurrent` starts them all at once (Promise.all: the inserts and checkpoints are batched);
+// `sequential` awaits each start.
+const FANOUT_QUEUE = 'fanout';
+@Injectable()
+class FanoutBench {
+  constructor(private readonly dbos: DbosContext) {}
+
+  @Step() async one() {
+    return 1;
+  }
+
+  @Workflow()
+  async fanChild(i: number) {
+    await this.one();
+    return i;
+  }
+
+  @Workflow()
+  async fanParent(n: number, starts: 'concurrent' | 'sequential') {
+    const start = (i: number) => this.dbos.startWorkflow(FanoutBench, { queue: FANOUT_QUEUE }).fanChild(i);
+    if (starts === 'concurrent') return this.dbos.waitAll(await Promise.all(Array.from({ length: n }, (_, i) => start(i))));
+    const handles = [];
+    for (let i = 0; i < n; i++) handles.push(await start(i));
+    return this.dbos.waitAll(handles);
+  }
+}
+
 // recovery: body entry -> r1 -> r2 (blocks while filling) -> r3.
 @Injectable()
 class RecoveryBench {
@@ -116,10 +145,14 @@ class RecoveryBench {
 function benchModule(url: string, options: BenchOptions) {
   // The queue is declared only when a queue workload runs, so the other workloads measure
   // the module exactly as an app without queues would configure it.
-  const queues = options.workloads.some((w) => w === 'queue' || w === 'queue-latency')
-    ? [{ name: QUEUE, workerConcurrency: options.queueConcurrency }]
-    : undefined;
-  @Module({ imports: [DbosModule.forRoot({ database: { url }, queues })], providers: [BenchService] })
+  const queues = [
+    ...(options.workloads.some((w) => w === 'queue' || w === 'queue-latency') ? [{ name: QUEUE, workerConcurrency: options.queueConcurrency }] : []),
+    ...(options.workloads.includes('fanout') ? [{ name: FANOUT_QUEUE, concurrency: options.fanoutConcurrency }] : []),
+  ];
+  @Module({
+    imports: [DbosModule.forRoot({ database: { url }, queues: queues.length > 0 ? queues : undefined })],
+    providers: [BenchService, FanoutBench],
+  })
   class BenchModule {}
   return BenchModule;
 }
@@ -157,6 +190,10 @@ main('nestjs-dbos', {
     client = app.get(WorkflowClient);
   },
   runOne: (i: number) => service.wf(i),
+  fanout: {
+    run: async (n: number, workflowId: string, starts: 'concurrent' | 'sequential') =>
+      (await client.start(FanoutBench, { workflowId }).fanParent(n, starts)).getResult(),
+  },
   messaging: {
     async startEcho(workflowId: string, rounds: number) {
       const handle = await client.start(BenchService, { workflowId }).echo(rounds);

@@ -18,6 +18,7 @@ import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type GetStatusOptions } from './workflow.handle';
+import { waitAll, waitFirstIndex, type ResultsOf, type WaitForHandlesOptions } from '../fan-out/fan-out';
 import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
 import { WorkflowStreams } from './workflow.streams';
 import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
@@ -156,6 +157,20 @@ export class WorkflowClient {
 
   retrieve<R = unknown>(workflowId: string): WorkflowHandle<R> {
     return new WorkflowHandle<R>(workflowId, this.backend);
+  }
+
+  /**
+   * The results of the workflows of `handles`, in their order, waited for together (one waiter
+   * and one read per wake over the whole set, however many). Rejects as soon as one is known to
+   * have failed, with the error its `getResult()` would throw. See docs/fan-out.md.
+   */
+  waitAll<const T extends readonly WorkflowHandle<unknown>[]>(handles: T, options: WaitForHandlesOptions = {}): Promise<ResultsOf<T>> {
+    return waitAll(this.backend, handles, options) as Promise<ResultsOf<T>>;
+  }
+
+  /** The first of `handles` whose workflow finishes (in success or failure); the same handle object. */
+  async waitFirst<H extends WorkflowHandle<unknown>>(handles: readonly H[], options: WaitForHandlesOptions = {}): Promise<H> {
+    return handles[await waitFirstIndex(this.backend, handles, options)];
   }
 
   /** The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and output too. */

@@ -15,5 +15,9 @@ export interface DbosRuntime {
   runStep<T>(fn: () => T | Promise<T>, options: StepDecoratorOptions): Promise<T>;
   patched(name: string): Promise<boolean>;
   deprecatePatch(name: string): Promise<void>;
+  /** The results of the handles' workflows, in order; checkpointed in a workflow. */
+  waitAll(handles: readonly WorkflowHandle<unknown>[]): Promise<unknown[]>;
+  /** The index of the first of the handles to finish; checkpointed in a workflow (the same winner on replay). */
+  waitFirst(handles: readonly WorkflowHandle<unknown>[]): Promise<number>;
   startWorkflow(type: Function, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<WorkflowHandle<unknown>>;
 }

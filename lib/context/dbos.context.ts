@@ -1,5 +1,7 @@
 import type { EntityManager } from 'typeorm';
+import type { WorkflowHandle } from '../client/workflow.handle';
 import { workflowStarter, type WorkflowStarter } from '../client/workflow.starter';
+import type { ResultsOf } from '../fan-out/fan-out';
 import { DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosError } from '../errors/dbos.error';
 import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
@@ -130,6 +132,25 @@ export class DbosContext {
   /** Retires patch `name` (its old path deleted): runs recorded while it was checked still line up. Only in a @Workflow body. */
   deprecatePatch(name: string): Promise<void> {
     return this.runtime.deprecatePatch(name);
+  }
+
+  /**
+   * The results of the workflows of `handles` (children started with `startWorkflow`, or any
+   * handles), in their order, waited for together with one waiter over the set. Rejects as soon as
+   * one is known to have failed, with the error its `getResult()` would throw. In a workflow it is
+   * one checkpointed operation: a recovered or replayed workflow gets the recorded results (or
+   * error) without waiting again. See docs/fan-out.md.
+   */
+  waitAll<const T extends readonly WorkflowHandle<unknown>[]>(handles: T): Promise<ResultsOf<T>> {
+    return this.runtime.waitAll(handles) as Promise<ResultsOf<T>>;
+  }
+
+  /**
+   * The first of `handles` whose workflow finishes (in success or failure): the same handle object.
+   * In a workflow the winner is checkpointed, so after a recovery it is the same one.
+   */
+  async waitFirst<H extends WorkflowHandle<unknown>>(handles: readonly H[]): Promise<H> {
+    return handles[await this.runtime.waitFirst(handles)];
   }
 
   /** Starts a workflow; from a workflow it is a child, its start and its result checkpointed. */

@@ -8,6 +8,8 @@ import type { StepRegistration, WorkflowRegistration, WorkflowRegistry } from '.
 import { DbosError } from '../errors/dbos.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
+import { waitAll, waitFirstIndex } from '../fan-out/fan-out';
+import { idsOf } from '../fan-out/handle-set.waiter';
 import type { StartWorkflowOptions, StepDecoratorOptions } from '../interfaces/workflow-options.interface';
 import { stepOptionsProblem } from './step-options.check';
 import { inSpan } from '../observability/tracing';
@@ -215,6 +217,31 @@ export class WorkflowOperations implements DbosRuntime {
     const parent = currentRun();
     if (parent) return this.startChild(parent, registration, args, options);
     return this.deps.control.handle(await this.deps.executor.startWorkflow(registration, args, options));
+  }
+
+  /** From a workflow: one checkpointed operation holding the results (or the first failure). */
+  async waitAll(handles: readonly WorkflowHandle<unknown>[]): Promise<unknown[]> {
+    idsOf(handles, 'DbosContext.waitAll(handles)');
+    const run = currentRun();
+    const backend = this.deps.control.handles;
+    if (!run) return waitAll(backend, handles, { signal: this.signalOf(undefined) });
+    return this.steps.runOperation(run, 'DBOS.waitAll', () => waitAll(backend, handles, { signal: run.signal }));
+  }
+
+  /** From a workflow: the winner's id is checkpointed, so a recovered run picks the same handle. */
+  async waitFirst(handles: readonly WorkflowHandle<unknown>[]): Promise<number> {
+    const ids = idsOf(handles, 'DbosContext.waitFirst(handles)');
+    const run = currentRun();
+    const backend = this.deps.control.handles;
+    if (!run) return waitFirstIndex(backend, handles, { signal: this.signalOf(undefined) });
+    const winner = await this.steps.runOperation(run, 'DBOS.waitFirst', async () => ids[await waitFirstIndex(backend, handles, { signal: run.signal })]);
+    const index = ids.indexOf(winner);
+    if (index < 0) {
+      throw new DbosError(
+        `Workflow "${run.workflowId}" is not deterministic: waitFirst recorded "${winner}" as the first to finish, but it is not among the handles given now. Pass the same handles on every run.`,
+      );
+    }
+    return index;
   }
 
   /** Calling a @Workflow method: run it durably and return its result (from a workflow: as a child). */

@@ -4,6 +4,12 @@ import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './
 import type { SystemDatabase } from './system.database';
 import type { WorkflowStatusRow } from './system.rows';
 
+const FINISHED = `status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')`;
+const STATUS_COLUMNS_OF_FINISHED = STATUS_COLUMNS.replace(
+  'inputs, output, error,',
+  `NULL AS inputs, CASE WHEN ${FINISHED} THEN output END AS output, CASE WHEN ${FINISHED} THEN error END AS error,`,
+);
+
 /** Reads of workflow status rows: by id, by ids, and the filtered, paged list. */
 export class ListingRepository {
   constructor(private readonly db: SystemDatabase) {}
@@ -16,6 +22,15 @@ export class ListingRepository {
   async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
     return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
+  }
+
+  /**
+   * The rows of `workflowIds`, with the output and error of the finished ones only (a fan-out's
+   * wait reads the rows of a set of workflows in one statement per wake, no payload of the rest).
+   */
+  async getFinishing(workflowIds: string[]): Promise<WorkflowStatusRow[]> {
+    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS_OF_FINISHED} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
+    return rows.map(toStatusRow);
   }
 
   /**

@@ -44,7 +44,8 @@ export class NotificationListener {
     private readonly connection: ClientConfig | undefined,
     readonly channel: string,
     private readonly logger: ListenerLogger,
-    private readonly clock: WorkflowClock = realClock,
+    /** The module's clock: waits registered on it count a workflow as blocked (the testing module's runUntilIdle). */
+    readonly clock: WorkflowClock = realClock,
     private readonly configuredPollMs?: number,
   ) {}
 
@@ -194,12 +195,42 @@ export class NotificationListener {
         const value = await check();
         if (value !== undefined) return value;
         if (deadline <= this.clock.now()) return undefined;
-        const poll = (this.listening ? SAFETY_POLL_MS : this.pollIntervalMs) * (0.75 + Math.random() * 0.5);
+        const poll = this.recheckIntervalMs * (0.75 + Math.random() * 0.5);
         await wakeup.wait(poll, deadline);
       } finally {
         wakeup.dispose();
       }
     }
+  }
+
+  /**
+   * Calls `onKey(key)` each time one of `keys` is notified (and for every key when LISTEN comes
+   * back: what was sent meanwhile was missed), until the returned function is called. Registered
+   * once for the whole wait, unlike `waitUntil`: a set of thousands of keys is not registered
+   * again at each wake. Without LISTEN nothing calls it: the caller re-checks every
+   * `recheckIntervalMs`.
+   */
+  watch(keys: Iterable<string>, onKey: (key: string) => void): () => void {
+    const entries: [string, () => void][] = [];
+    for (const key of keys) {
+      const wake = () => onKey(key);
+      let set = this.waiters.get(key);
+      if (!set) this.waiters.set(key, (set = new Set()));
+      set.add(wake);
+      entries.push([key, wake]);
+    }
+    return () => {
+      for (const [key, wake] of entries.splice(0)) {
+        const set = this.waiters.get(key);
+        set?.delete(wake);
+        if (set?.size === 0) this.waiters.delete(key);
+      }
+    };
+  }
+
+  /** How long a waiter sleeps before re-checking on its own: long while LISTEN works. */
+  get recheckIntervalMs(): number {
+    return this.listening ? SAFETY_POLL_MS : this.pollIntervalMs;
   }
 
   private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<void>; dispose(): void } {

@@ -40,6 +40,13 @@ describe('the public surface', () => {
       expect(typeof (WorkflowClient.prototype as unknown as Record<string, unknown>)[method]).toBe('function');
   });
 
+  it('waitAll and waitFirst on the client and on DbosContext (the fan-out calls)', () => {
+    for (const name of ['waitAll', 'waitFirst']) {
+      expect(typeof (WorkflowClient.prototype as unknown as Record<string, unknown>)[name]).toBe('function');
+      expect(typeof (root.DbosContext.prototype as unknown as Record<string, unknown>)[name]).toBe('function');
+    }
+  });
+
   it('one startupRetryMs default for the module and the system database', () => {
     expect(resolveDbosOptions({ database: { url: 'postgres://x@127.0.0.1/x' } }).database.startupRetryMs).toBe(30_000);
   });
