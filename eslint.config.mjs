@@ -12,6 +12,7 @@ const FRAMEWORK_FREE = [
   'lib/embedded-postgres/**',
   'lib/serialization/**',
   'lib/client/**',
+  'lib/app-transaction/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -36,7 +37,9 @@ const MAY_IMPORT = {
   'embedded-postgres': ['errors'],
   'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
+  // The client's writes in an app's TypeORM transaction (entityManager): reuses the ORM same-database check.
+  'app-transaction': ['common', 'errors', 'interfaces', 'system-database', 'workflow', 'transactions/same-database.check.ts'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'app-transaction', 'dbos.constants.ts'],
   context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [

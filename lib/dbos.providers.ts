@@ -189,7 +189,7 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowClient,
       useFactory: (database: DbosDatabase, control: WorkflowControl) =>
-        WorkflowClient.over({ ...database.repositories, listener: database.listener, local: control }),
+        WorkflowClient.over({ ...database.repositories, listener: database.listener, system: database.system, local: control }),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowControl],
     },
     {

@@ -12,6 +12,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
+import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
 import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
@@ -88,13 +89,22 @@ export class WorkflowControl implements LocalWorkflowRuntime {
   }
 
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string> {
+    return this.executor.startWorkflow(this.registrationOf(type, methodName), args, options);
+  }
+
+  /** The row of a start the client writes in the app's transaction: ENQUEUED (on the internal queue without `queue`), run once committed. */
+  queuedRow(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): NewWorkflowRow {
+    return this.executor.queuedRow(this.registrationOf(type, methodName), args, { ...options, queue: options.queue ?? INTERNAL_QUEUE });
+  }
+
+  private registrationOf(type: ClassType, methodName: string): WorkflowRegistration {
     const registration = this.registry.getWorkflowOf(type, methodName);
     if (!registration) {
       throw new DbosNotFoundError(
         `${type.name}.${methodName} is not a registered workflow: decorate it with @Workflow() and make ${type.name} a provider of the app.`,
       );
     }
-    return this.executor.startWorkflow(registration, args, options);
+    return registration;
   }
 
   /** A handle whose result comes from the local run while there is one (see localResult). */
