@@ -22,13 +22,11 @@ describe("start(Type, { entityManager }) with a real SIGKILL right after the app
        CREATE TABLE "${appSchema}".runs (id serial PRIMARY KEY, workflow_id text NOT NULL, executor_id text NOT NULL)`,
     );
   });
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((c) => c.kill('SIGKILL')));
-  });
   afterAll(async () => {
+    // The second app runs until here; the first died of its own SIGKILL.
+    await Promise.all(children.map((c) => c.kill('SIGKILL')));
     await client?.close();
-    await dropSchema(schema);
-    await dropSchema(appSchema);
+    await Promise.all([dropSchema(schema), dropSchema(appSchema)]);
   });
 
   it('the committed workflow is run, exactly once, by another process', async () => {
