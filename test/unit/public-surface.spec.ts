@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import * as root from '../../lib';
 import { resolveDbosOptions } from '../../lib/dbos.options';
-import type { DbosModuleOptions } from '../../lib';
+import type { ClientStartOptions, DbosModuleOptions, EnqueueOptions, ListWorkflowsOptions, SendOptions, WorkflowAttributes } from '../../lib';
 import { DbosConfigurationError, WorkflowClient } from '../../lib';
 
 describe('the public surface', () => {
@@ -26,6 +26,15 @@ describe('the public surface', () => {
     // @ts-expect-error the type refuses both, so this mistake is caught at compile time in TypeScript apps
     const typed: DbosModuleOptions = { database: { url: 'postgres://x@127.0.0.1/x', dataSource: new DataSource({ type: 'postgres' }) } };
     expect(typed.database).toBeDefined();
+  });
+
+  it('names the options of a start in the app transaction and of attributes (types of the root export)', () => {
+    const attributes: WorkflowAttributes = { tenant: 'acme' };
+    const start: ClientStartOptions = { attributes, entityManager: undefined };
+    const enqueue: EnqueueOptions = { workflowName: 'W.run', queue: 'q', attributes, entityManager: undefined };
+    const send: SendOptions = { idempotencyKey: 'k', entityManager: undefined };
+    const list: ListWorkflowsOptions = { attributes };
+    expect([start.attributes, enqueue.attributes, send.idempotencyKey, list.attributes]).toEqual([attributes, attributes, 'k', attributes]);
   });
 
   it('one startupRetryMs default for the module and the system database', () => {
