@@ -114,10 +114,11 @@ describe('workflow attributes', () => {
     await expect(client.list({ attributes: { tenant: 1 as unknown as string } })).rejects.toThrow(/The attributes filter: the value of "tenant" is number/);
   });
 
-  it('the CLI `workflows list --attr k=v` (repeatable) filters by them', async () => {
+  it('the CLI `workflows list --attr k=v` (repeatable) filters by them, and `workflows get` prints them', async () => {
     const cli = async (...args: string[]) => {
       let stdout = '';
-      const code = await run(['workflows', 'list', '--schema', schema, ...args], {
+      const command = args[0] === 'get' ? ['workflows', ...args] : ['workflows', 'list', ...args];
+      const code = await run([...command, '--schema', schema], {
         stdout: (t) => (stdout += t),
         stderr: (t) => (stdout += t),
         env: { DATABASE_URL: databaseUrl() },
@@ -133,5 +134,6 @@ describe('workflow attributes', () => {
     const bad = await cli('--attr', 'tenant');
     expect(bad.code).not.toBe(0);
     expect(bad.stdout).toContain('--attr "tenant" is not KEY=VALUE');
+    expect((await cli('get', 'a-1')).stdout).toMatch(/Attributes:\s+region=eu, tenant=acme/);
   });
 });
