@@ -14,6 +14,7 @@ const FRAMEWORK_FREE = [
   'lib/client/**',
   'lib/debounce/**',
   'lib/fan-out/**',
+  'lib/app-transaction/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -42,7 +43,21 @@ const MAY_IMPORT = {
   debounce: ['errors', 'serialization', 'system-database', 'workflow', 'observability'],
   // Waiting on a set of workflows (waitAll, waitFirst): one waiter over the set.
   'fan-out': ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'fan-out', 'observability', 'debounce', 'dbos.constants.ts'],
+  // The client's writes in an app's TypeORM transaction (entityManager): reuses the ORM same-database check.
+  'app-transaction': ['common', 'errors', 'interfaces', 'system-database', 'workflow', 'transactions/same-database.check.ts'],
+  client: [
+    'common',
+    'errors',
+    'serialization',
+    'interfaces',
+    'system-database',
+    'workflow',
+    'fan-out',
+    'observability',
+    'debounce',
+    'app-transaction',
+    'dbos.constants.ts',
+  ],
   context: ['common', 'errors', 'interfaces', 'client', 'fan-out', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [

@@ -190,7 +190,13 @@ export function createDbosProviders(): Provider[] {
     {
       provide: WorkflowClient,
       useFactory: (database: DbosDatabase, control: WorkflowControl) =>
-        WorkflowClient.over({ ...database.repositories, listener: database.listener, debouncer: new WorkflowDebouncer(database.system), local: control }),
+        WorkflowClient.over({
+          ...database.repositories,
+          listener: database.listener,
+          debouncer: new WorkflowDebouncer(database.system),
+          system: database.system,
+          local: control,
+        }),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowControl],
     },
     {

@@ -11,6 +11,7 @@ import { RowStatusNotify1764028800030 } from './1764028800030-row-status-notify'
 import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
 import { OutcomeNotices1764028800032 } from './1764028800032-outcome-notices';
 import { TraceContext1764028800033 } from './1764028800033-trace-context';
+import { WorkflowAttributes1764028800034 } from './1764028800034-workflow-attributes';
 import { Debounce1764028800036 } from './1764028800036-debounce';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
@@ -28,5 +29,6 @@ export const SYSTEM_MIGRATIONS = [
   RareStatusNameIndex1764028800031,
   OutcomeNotices1764028800032,
   TraceContext1764028800033,
+  WorkflowAttributes1764028800034,
   Debounce1764028800036,
 ];

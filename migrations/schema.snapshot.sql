@@ -171,7 +171,8 @@ CREATE TABLE {schema}.workflow_status (
     run_epoch integer DEFAULT 0 NOT NULL,
     cancel_root text,
     announced_epoch integer,
-    trace_context text
+    trace_context text,
+    attributes jsonb
 );
 
 ALTER TABLE ONLY {schema}.migrations ALTER COLUMN id SET DEFAULT nextval('{schema}.migrations_id_seq'::regclass);
@@ -214,6 +215,8 @@ ALTER TABLE ONLY {schema}.workflow_status
 CREATE INDEX debounce_workflow_idx ON {schema}.debounce USING btree (workflow_id);
 
 CREATE INDEX notifications_destination_idx ON {schema}.notifications USING btree (destination_id, topic, seq);
+
+CREATE INDEX workflow_status_attributes_idx ON {schema}.workflow_status USING gin (attributes jsonb_path_ops) WHERE (attributes IS NOT NULL);
 
 CREATE INDEX workflow_status_created_at_idx ON {schema}.workflow_status USING btree (created_at);
 

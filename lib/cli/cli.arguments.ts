@@ -39,6 +39,19 @@ export function listOption(ctx: CommandContext, name: string): string[] {
     .filter((item) => item.length > 0);
 }
 
+/** A repeatable `KEY=VALUE` option (`--attr tenant=acme --attr region=eu`) as an object; undefined when absent. The value may hold commas and `=`. */
+export function keyValueOption(ctx: CommandContext, name: string): Record<string, string> | undefined {
+  const value = ctx.options[name];
+  const raw = (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter((item): item is string => typeof item === 'string');
+  if (raw.length === 0) return undefined;
+  const pairs = raw.map((item): [string, string] => {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new UsageError(`--${name} "${item}" is not KEY=VALUE: write it as --${name} tenant=acme.`);
+    return [item.slice(0, at), item.slice(at + 1)];
+  });
+  return Object.fromEntries(pairs);
+}
+
 /** `30m`, `2h`, `7d`, ... in milliseconds. */
 export function parseDuration(text: string, option: string): number {
   const match = DURATION.exec(text.trim());

@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
@@ -22,6 +23,8 @@ export interface StreamEvent<T> {
 export interface SendOptions {
   /** Sending twice with one key to one workflow delivers once, also after the workflow received the first. */
   idempotencyKey?: string;
+  /** Write the message in this TypeORM transaction (on the system database): delivered only if, and when, it commits. */
+  entityManager?: EntityManager;
 }
 
 export interface ResumeOptions {

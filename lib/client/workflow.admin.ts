@@ -5,6 +5,7 @@ import { DbosNotFoundError } from '../errors/not-found.error';
 import type { AdminRepository, ReopenTarget } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { DeleteWorkflowOptions, WorkflowEditRepository } from '../system-database/workflow-edit.repository';
+import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
 import { INTERNAL_QUEUE } from '../system-database/system.names';
 import type { ForkOptions, ResumeOptions } from './client-options.interface';
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
@@ -18,6 +19,8 @@ const REMOTE_REOPEN: ReopenTarget = { executorId: '', applicationVersion: '', ru
 /** What the client needs of an in-process executor, when there is one. */
 export interface LocalWorkflowRuntime extends LocalResults {
   start(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): Promise<string>;
+  /** The ENQUEUED row of a start by class and method, not written (see WorkflowControl.queuedRow). */
+  queuedRow(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): NewWorkflowRow;
   cancel(workflowIds: string[]): Promise<void>;
   resume(workflowId: string, options: ResumeOptions): Promise<void>;
   fork(workflowId: string, options: ForkOptions): Promise<string>;

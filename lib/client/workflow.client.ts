@@ -4,7 +4,8 @@ import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
-import type { EnqueueOptions, StartWorkflowOptions } from '../interfaces/workflow-options.interface';
+import { WorkflowInserter } from '../app-transaction/workflow.inserter';
+import type { ClientStartOptions, EnqueueOptions } from '../interfaces/workflow-options.interface';
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
@@ -13,8 +14,8 @@ import type { QueueStats } from '../system-database/queue.repository';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
-import { resolveExisting } from '../workflow/enqueue.checks';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
+import { attributesFilter } from '../workflow/workflow.attributes';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { WorkflowHandle, type GetStatusOptions } from './workflow.handle';
@@ -38,6 +39,8 @@ export type { LocalWorkflowRuntime } from './workflow.admin';
 export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
   listener: NotificationListener;
   debouncer: WorkflowDebouncer;
+  /** The system database itself: statements in an app's transaction (`entityManager`) run through it. */
+  system: SystemDatabase;
   local?: LocalWorkflowRuntime;
   close?: () => Promise<void>;
 }
@@ -53,6 +56,7 @@ import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClie
 export class WorkflowClient {
   private readonly streams: WorkflowStreams;
   private readonly admin: WorkflowAdmin;
+  private readonly inserter: WorkflowInserter;
 
   /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
   constructor(
@@ -66,6 +70,7 @@ export class WorkflowClient {
     }
     this.streams = new WorkflowStreams(backend);
     this.admin = new WorkflowAdmin(backend);
+    this.inserter = new WorkflowInserter(backend);
   }
 
   /** @internal A client over the module's repositories (the Nest provider) or a connection of its own (`connect`). */
@@ -93,6 +98,7 @@ export class WorkflowClient {
       ...createRepositories(system),
       listener,
       debouncer: new WorkflowDebouncer(system),
+      system,
       close: async () => {
         await listener.close();
         await system.close();
@@ -100,11 +106,17 @@ export class WorkflowClient {
     });
   }
 
-  /** `await client.start(CheckoutService, { workflowId }).checkout(order)` returns a handle at once. */
-  start<T>(type: ClassType<T>, options: StartWorkflowOptions = {}): WorkflowStarter<T> {
-    return workflowStarter<T>(async (methodName, args) =>
-      this.retrieve(await this.requireLocal('start()').start(type as ClassType, methodName, args, options)),
-    );
+  /**
+   * `await client.start(CheckoutService, { workflowId }).checkout(order)` returns a handle at once.
+   * With `entityManager` the workflow is written in that TypeORM transaction and runs once it commits.
+   */
+  start<T>(type: ClassType<T>, options: ClientStartOptions = {}): WorkflowStarter<T> {
+    return workflowStarter<T>(async (methodName, args) => {
+      const { entityManager, ...start } = options;
+      const local = this.requireLocal('start()');
+      if (!entityManager) return this.retrieve(await local.start(type as ClassType, methodName, args, start));
+      return this.retrieve(await this.inserter.insert(local.queuedRow(type as ClassType, methodName, args, start), start, entityManager, 'start()'));
+    });
   }
 
   /**
@@ -115,19 +127,16 @@ export class WorkflowClient {
     const inputs = serialize(args, `the arguments of workflow ${options.workflowName}`);
     const workflowId = options.workflowId ?? randomUUID();
     checkWorkflowId(workflowId);
-    const result = await this.backend.lifecycle.insert(
-      newWorkflowRow({
-        workflowId,
-        workflowName: options.workflowName,
-        className: null,
-        inputs,
-        applicationVersion: options.applicationVersion ?? null,
-        options,
-        traceContext: currentTraceContext(),
-      }),
-    );
-    if (result.inserted) return this.retrieve<R>(workflowId);
-    return this.retrieve<R>(await resolveExisting(this.backend.queues, result.existing, options.workflowName, workflowId, options));
+    const row = newWorkflowRow({
+      workflowId,
+      workflowName: options.workflowName,
+      className: null,
+      inputs,
+      applicationVersion: options.applicationVersion ?? null,
+      options,
+      traceContext: currentTraceContext(),
+    });
+    return this.retrieve<R>(await this.inserter.insert(row, options, options.entityManager, 'enqueue()'));
   }
 
   /**
@@ -178,15 +187,13 @@ export class WorkflowClient {
     return this.retrieve(workflowId).getStatus(options);
   }
 
-  /** Sends a message to a workflow; with an idempotency key, a repeated send to it delivers nothing. */
+  /**
+   * Sends a message to a workflow; with an idempotency key, a repeated send to it delivers nothing.
+   * With `entityManager` it is written in that TypeORM transaction, delivered once it commits.
+   */
   async send(workflowId: string, message: unknown, topic?: string, options: SendOptions = {}): Promise<void> {
-    const result = await this.backend.communication.send(undefined, {
-      messageId: randomUUID(),
-      idempotencyKey: options.idempotencyKey,
-      destinationId: workflowId,
-      topic: topic ?? '',
-      message: serialize(message, 'the message'),
-    });
+    const outgoing = { messageId: randomUUID(), idempotencyKey: options.idempotencyKey, destinationId: workflowId, topic: topic ?? '' };
+    const result = await this.inserter.send({ ...outgoing, message: serialize(message, 'the message') }, options.entityManager);
     if (result === 'not-found') throw new DbosNotFoundError(`Cannot send to workflow "${workflowId}": no workflow has that id.`);
   }
 
@@ -234,7 +241,9 @@ export class WorkflowClient {
     if (!(await this.backend.listing.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   }
 
+  /** Workflows matching every filter given; `attributes`: only those whose attributes include every pair. */
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
+    attributesFilter(options.attributes);
     const rows = await this.backend.listing.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));
   }
@@ -246,6 +255,7 @@ export class WorkflowClient {
    */
   async listPage(options: Omit<ListWorkflowsOptions, 'offset'> = {}): Promise<WorkflowPage> {
     const limit = options.limit ?? 100;
+    attributesFilter(options.attributes);
     const rows = await this.backend.listing.list({ ...options, limit });
     const last = rows[rows.length - 1];
     return {

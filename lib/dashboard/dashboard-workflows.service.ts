@@ -17,7 +17,13 @@ export interface WorkflowListPage {
 }
 
 export interface WorkflowDetail {
-  workflow: WorkflowSummary & { className: string | null; input: unknown; output: unknown; error: Record<string, unknown> | null };
+  workflow: WorkflowSummary & {
+    className: string | null;
+    attributes: Record<string, string> | null;
+    input: unknown;
+    output: unknown;
+    error: Record<string, unknown> | null;
+  };
   steps: StepView[];
   events: { key: string; value: unknown }[];
   streams: { key: string; offset: number; value: unknown; closed: boolean }[];
@@ -64,6 +70,7 @@ export class DashboardWorkflowsService {
       workflow: {
         ...summaryOfInfo(info),
         className: info.className ?? null,
+        attributes: info.attributes ?? null,
         input: plainValue(info.input),
         output: plainValue(info.output),
         error: info.error ? plainError(info.error) : null,

@@ -12,6 +12,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
+import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
 import { INTERNAL_QUEUE, NOTICE_PREFIX } from '../system-database/system.names';
 import { checkWorkflowId } from '../workflow/workflow.limits';
 import type { WorkflowEventsBus } from '../events/workflow-events.bus';
@@ -103,6 +104,11 @@ export class WorkflowControl implements LocalWorkflowRuntime {
       now: this.deps.clock.now(),
       maxPayloadBytes: this.settings.maxPayloadBytes,
     };
+  }
+
+  /** The row of a start the client writes in the app's transaction: ENQUEUED (on the internal queue without `queue`), run once committed. */
+  queuedRow(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): NewWorkflowRow {
+    return this.executor.queuedRow(this.registrationOf(type, methodName), args, { ...options, queue: options.queue ?? INTERNAL_QUEUE });
   }
 
   private registrationOf(type: ClassType, methodName: string): WorkflowRegistration {

@@ -14,7 +14,7 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
-import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
+import type { NewWorkflowRow, RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import { describeWithCauses } from '../serialization/error-cause';
 import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks';
 import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
@@ -104,11 +104,16 @@ export class WorkflowExecutor {
    */
   async startWorkflow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions, context: StartContext = {}): Promise<string> {
     this.deps.runs.assertAccepting();
-    const inputs = serializeWithin(args, `the arguments of workflow ${registration.name}`, this.settings.maxPayloadBytes);
-    const workflowId = options.workflowId ?? randomUUID();
-    checkWorkflowId(workflowId);
-    this.checkQueued(options);
-    return this.deps.runs.whileStarting(workflowId, () => this.insertAndLaunch(registration, args, inputs, workflowId, options, context));
+    const row = this.newRow(registration, args, options, context);
+    return this.deps.runs.whileStarting(row.workflowId, () => this.insertAndLaunch(registration, args, row, options));
+  }
+
+  /**
+   * The row of a start that the caller writes (in the app's own transaction): ENQUEUED on
+   * `options.queue`, so no process runs it before it commits; a dispatcher claims it then.
+   */
+  queuedRow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions & { queue: string }): NewWorkflowRow {
+    return this.newRow(registration, args, options, {});
   }
 
   /** A queued start's queue is declared here and its options fit it (DbosQueueNotDeclaredError, DbosConfigurationError). */
@@ -116,17 +121,14 @@ export class WorkflowExecutor {
     if (options.queue !== undefined) checkEnqueueOptions(this.deps.queueRegistry.require(options.queue), options);
   }
 
-  private async insertAndLaunch(
-    registration: WorkflowRegistration,
-    args: unknown[],
-    inputs: string,
-    workflowId: string,
-    options: StartWorkflowOptions,
-    context: StartContext,
-  ): Promise<string> {
+  private newRow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions, context: StartContext): NewWorkflowRow {
+    const inputs = serializeWithin(args, `the arguments of workflow ${registration.name}`, this.settings.maxPayloadBytes);
+    const workflowId = options.workflowId ?? randomUUID();
+    checkWorkflowId(workflowId);
+    this.checkQueued(options);
     const queued = options.queue !== undefined;
     const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
-    const row = newWorkflowRow(
+    return newWorkflowRow(
       {
         workflowId,
         workflowName: registration.name,
@@ -141,6 +143,11 @@ export class WorkflowExecutor {
       },
       this.deps.clock.now(),
     );
+  }
+
+  private async insertAndLaunch(registration: WorkflowRegistration, args: unknown[], row: NewWorkflowRow, options: StartWorkflowOptions): Promise<string> {
+    const { workflowId } = row;
+    const queued = options.queue !== undefined;
     const result = await this.deps.lifecycle.insert(row);
     if (!result.inserted) {
       const id = await resolveExisting(this.deps.queues, result.existing, registration.name, workflowId, options);

@@ -1,3 +1,5 @@
+import type { EntityManager } from 'typeorm';
+
 export interface RetryOptions {
   /** Total attempts, the first included. Default 3 when `retries` is given. */
   maxAttempts?: number;
@@ -46,6 +48,13 @@ export interface TransactionDecoratorOptions {
   readOnly?: boolean;
 }
 
+/**
+ * Small string key/values stored with a workflow (`{ tenant: 'acme', orderId: 'o-1' }`) and listed
+ * by (`client.list({ attributes })`). At most 16 pairs; keys of 1 to 64 characters, values strings of
+ * at most 256, 2048 bytes in all as JSON.
+ */
+export type WorkflowAttributes = Record<string, string>;
+
 /** Options of one workflow start (`WorkflowClient.start`, `DbosContext.startWorkflow`). */
 export interface StartWorkflowOptions {
   /** Idempotency key: starting an id that exists returns that workflow and never runs it twice. */
@@ -64,6 +73,18 @@ export interface StartWorkflowOptions {
   delayMs?: number;
   /** Deadline from the start (for a queued workflow: from when it is dequeued). */
   timeoutMs?: number;
+  /** Stored with the workflow, shown by `getStatus()`/`list()`, and filtered on by `list({ attributes })` (see WorkflowAttributes). */
+  attributes?: WorkflowAttributes;
+}
+
+/** `WorkflowClient.start`: a start's options, and the app transaction to write it in. */
+export interface ClientStartOptions extends StartWorkflowOptions {
+  /**
+   * Write the workflow in this TypeORM transaction (an EntityManager whose queryRunner is in a
+   * transaction, on the system database): it exists only if that transaction commits, and runs
+   * after the commit, on `queue` or the internal queue (docs/transactional-start.md).
+   */
+  entityManager?: EntityManager;
 }
 
 /** `WorkflowClient.enqueue` by workflow name, from any process. */
@@ -72,6 +93,8 @@ export interface EnqueueOptions extends Omit<StartWorkflowOptions, 'queue'> {
   queue: string;
   /** Only executors of this version take it; default: any version. */
   applicationVersion?: string;
+  /** Write the workflow in this TypeORM transaction, as `ClientStartOptions.entityManager`. */
+  entityManager?: EntityManager;
 }
 
 export interface ScheduledOptions {

@@ -27,6 +27,8 @@ export interface WorkflowStatusInfo {
   error?: Error;
   parentWorkflowId?: string;
   forkedFrom?: string;
+  /** The attributes given at its start (`start(Type, { attributes })`); absent when it has none. */
+  attributes?: Record<string, string>;
 }
 
 /** One page of `listPage()`: the workflows, and the cursor of the next page (null on the last). */
@@ -61,6 +63,8 @@ export interface ListWorkflowsOptions {
   forkedFrom?: string;
   /** Workflow ids starting with this text. */
   workflowIdPrefix?: string;
+  /** Only workflows whose attributes include every one of these pairs (an indexed containment match). */
+  attributes?: Record<string, string>;
   limit?: number;
   /** Skips this many rows: the cost grows with it; prefer `cursor` (or `listPage()`) for paging. */
   offset?: number;

@@ -248,9 +248,9 @@ export class AdminRepository {
     // The fork keeps its source's place in line: priority and partition.
     const inserted = await tx.unnamed(
       `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs, executor_id,
-         application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at, trace_context)
+         application_version, queue_name, priority, partition_key, forked_from, started_at, created_at, updated_at, trace_context, attributes)
        SELECT $2, $3, workflow_name, class_name, inputs, $4, COALESCE($5, application_version), $6, priority, partition_key, $1,
-              CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7, $8
+              CASE WHEN $3 = 'PENDING' THEN $7::bigint END, $7, $7, $8, attributes
          FROM {schema}.workflow_status WHERE workflow_id = $1
        RETURNING workflow_id`,
       [fromId, toId, target.status, target.executorId, target.applicationVersion, target.queueName, now, target.traceContext],

@@ -1,6 +1,7 @@
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
+import type { Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 import type { WorkflowStatusRow } from './system.rows';
 
@@ -19,8 +20,9 @@ export class ListingRepository {
     return rows.length > 0 ? toStatusRow(rows[0]) : null;
   }
 
-  async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
-    const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
+  /** The rows of these ids; `on`: a transaction of the caller to read them in (default the pool). */
+  async getMany(workflowIds: string[], on: Sql = this.db): Promise<Map<string, WorkflowStatusRow>> {
+    const rows = await on.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
     return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
   }
 
@@ -58,6 +60,8 @@ export class ListingRepository {
     if (options.createdBefore) where.push(`created_at < ${param(options.createdBefore.getTime())}`);
     if (options.updatedAfter) where.push(`updated_at >= ${param(options.updatedAfter.getTime())}`);
     if (options.updatedBefore) where.push(`updated_at < ${param(options.updatedBefore.getTime())}`);
+    const attributes = options.attributes && Object.keys(options.attributes).length > 0 ? JSON.stringify(options.attributes) : null;
+    if (attributes !== null) where.push(`attributes @> ${param(attributes)}::jsonb`);
     if (options.workflowIdPrefix) {
       where.push(`workflow_id LIKE ${param(`${options.workflowIdPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)} ESCAPE '\\'`);
     }

@@ -7,7 +7,7 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 
 export const STATUS_COLUMNS = `workflow_id, status, workflow_name, class_name, inputs, output, error, executor_id,
   application_version, recovery_attempts, queue_name, priority, deduplication_id, partition_key, delay_until,
-  timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, run_epoch, trace_context`;
+  timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, run_epoch, trace_context, attributes`;
 
 /** STATUS_COLUMNS with the payloads (inputs, output, error) left unread. */
 export const STATUS_COLUMNS_WITHOUT_PAYLOADS = STATUS_COLUMNS.replace('inputs, output, error,', 'NULL AS inputs, NULL AS output, NULL AS error,');
@@ -55,6 +55,7 @@ export function toStatusRow(raw: Raw): WorkflowStatusRow {
     updatedAt: Number(raw.updated_at),
     runEpoch: Number(raw.run_epoch ?? 0),
     traceContext: str(raw.trace_context),
+    attributes: (raw.attributes as Record<string, string> | null | undefined) ?? null,
   };
 }
 

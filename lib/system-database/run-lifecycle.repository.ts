@@ -1,7 +1,7 @@
 import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 import type { ListingRepository } from './listing.repository';
 import { STEP_COLUMNS } from './row.mapping';
-import { ownedBy, whilePending } from './sql';
+import { ownedBy, whilePending, type Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { notificationChannel } from './schema-name.util';
@@ -46,6 +46,7 @@ const INSERT_ARRAY_TYPES = [
   'bigint',
   'bigint',
   'text',
+  'jsonb',
 ];
 
 /** The tail of a SELECT that reads the CTE `notice` (so its messages are sent) and returns no row. */
@@ -89,6 +90,15 @@ export class RunLifecycleRepository {
   }
 
   /**
+   * `insert` inside a transaction of the caller (`tx`: the app's, through its ORM), never batched
+   * with other starts: the row commits or rolls back with that transaction. What is there already
+   * is read through it too, so a second start of the id in the same transaction finds the first.
+   */
+  insertIn(tx: Sql, row: NewWorkflowRow): Promise<InsertWorkflowResult> {
+    return this.insertBatch([row], tx).then(([result]) => result);
+  }
+
+  /**
    * Records a workflow's result (with its last step's checkpoint, when given). 'not-pending' when
    * it was no longer PENDING under that run (cancelled, finished, resumed elsewhere);
    * 'checkpoint-not-recorded' when the checkpoint was not written (fenced, or its position taken),
@@ -98,7 +108,7 @@ export class RunLifecycleRepository {
     return this.outcomes.add(outcome);
   }
 
-  private async insertBatch(rows: NewWorkflowRow[]): Promise<InsertWorkflowResult[]> {
+  private async insertBatch(rows: NewWorkflowRow[], db: Sql = this.db): Promise<InsertWorkflowResult[]> {
     const columns: unknown[][] = INSERT_ARRAY_TYPES.map(() => []);
     for (const r of rows) {
       const values = [
@@ -122,14 +132,15 @@ export class RunLifecycleRepository {
         r.createdAt,
         r.updatedAt,
         r.traceContext,
+        r.attributes === null ? null : JSON.stringify(r.attributes),
       ];
       values.forEach((v, i) => columns[i].push(v));
     }
     const source = rowSource(INSERT_ARRAY_TYPES, columns, 'r');
-    const inserted = await this.db.query<{ workflow_id: string }>(
+    const inserted = await db.query<{ workflow_id: string }>(
       `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
          executor_id, application_version, queue_name, priority, deduplication_id, partition_key, delay_until,
-         timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, trace_context)
+         timeout_ms, deadline, parent_workflow_id, forked_from, started_at, created_at, updated_at, trace_context, attributes)
        SELECT * FROM ${source.from}
        ON CONFLICT DO NOTHING
        RETURNING workflow_id`,
@@ -139,7 +150,7 @@ export class RunLifecycleRepository {
     const unclaimed = new Set(inserted.map((r) => r.workflow_id));
     const wins = rows.map((r) => unclaimed.delete(r.workflowId));
     const conflicting = rows.filter((_, i) => !wins[i]).map((r) => r.workflowId);
-    const existing = conflicting.length > 0 ? await this.listing.getMany(conflicting) : new Map<string, WorkflowStatusRow>();
+    const existing = conflicting.length > 0 ? await this.listing.getMany(conflicting, db) : new Map<string, WorkflowStatusRow>();
     return rows.map((r, i) => (wins[i] ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null }));
   }
 

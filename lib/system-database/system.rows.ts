@@ -31,6 +31,8 @@ export interface WorkflowStatusRow {
   runEpoch: number;
   /** The W3C trace context (JSON of traceparent, tracestate) active at its start: every run of it continues that trace. */
   traceContext: string | null;
+  /** The workflow's attributes (string key/values given at its start), null when it has none. */
+  attributes: Record<string, string> | null;
 }
 
 /** One row of operation_outputs: a checkpoint, at its position in the workflow. */

@@ -17,12 +17,29 @@ export async function checkSameDatabase(
   checkpoints: string,
   systemQuery: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>,
 ): Promise<void> {
-  const [system] = await systemQuery(WHERE_AM_I, [checkpoints]);
-  const [app] = await adapter.transaction((tx) => adapter.query<{ database: string; has_checkpoints: boolean }>(tx, WHERE_AM_I, [checkpoints]), {});
-  if (app?.database === system?.database && app?.has_checkpoints) return;
+  const mismatch = await databaseMismatch((text, values) => adapter.transaction((tx) => adapter.query(tx, text, values), {}), checkpoints, systemQuery);
+  if (mismatch === null) return;
   throw new DbosConfigurationError(
-    `The ${adapter.name} client given as \`transactions\` is connected to ${app?.database ?? 'an unknown database'}, ` +
-      `but the system database is ${String(system?.database)}${app?.database === system?.database ? ` and ${checkpoints} is not visible to it` : ''}. ` +
+    `The ${adapter.name} client given as \`transactions\` is connected to ${mismatch}. ` +
       '@Transaction methods write their checkpoint in the system schema inside the same transaction: point the ORM at the same database as database.url.',
+  );
+}
+
+/**
+ * Null when a connection of the app (`appQuery`) is on the system database and sees its system
+ * schema (`checkpoints`, its checkpoint table, quoted); otherwise what it is connected to instead,
+ * as the middle of an error message: "<app database>, but the system database is <database>[ and ...]".
+ */
+export async function databaseMismatch(
+  appQuery: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>,
+  checkpoints: string,
+  systemQuery: (text: string, values: unknown[]) => Promise<Record<string, unknown>[]>,
+): Promise<string | null> {
+  const [system] = await systemQuery(WHERE_AM_I, [checkpoints]);
+  const [app] = await appQuery(WHERE_AM_I, [checkpoints]);
+  if (app?.database === system?.database && app?.has_checkpoints) return null;
+  return (
+    `${String(app?.database ?? 'an unknown database')}, but the system database is ${String(system?.database)}` +
+    `${app?.database === system?.database ? ` and ${checkpoints} is not visible to it` : ''}`
   );
 }

@@ -19,6 +19,7 @@ export function toStatusInfo(row: WorkflowStatusRow, withPayloads: boolean): Wor
   if (row.error) info.error = recordedError(row.error);
   if (row.parentWorkflowId) info.parentWorkflowId = row.parentWorkflowId;
   if (row.forkedFrom) info.forkedFrom = row.forkedFrom;
+  if (row.attributes) info.attributes = row.attributes;
   if (withPayloads) {
     if (row.inputs) info.input = deserialize<unknown[]>(row.inputs);
     if (row.output) info.output = deserialize(row.output);

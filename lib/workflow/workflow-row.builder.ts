@@ -1,5 +1,6 @@
 import type { StartWorkflowOptions } from '../interfaces/workflow-options.interface';
 import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
+import { attributesToStore } from './workflow.attributes';
 
 export interface NewWorkflow {
   workflowId: string;
@@ -51,6 +52,7 @@ export function newWorkflowRow(workflow: NewWorkflow, now = Date.now()): NewWork
     createdAt: now,
     updatedAt: now,
     traceContext: workflow.traceContext ?? null,
+    attributes: attributesToStore(options.attributes),
   };
 }
 

@@ -227,6 +227,12 @@ describe('dashboard API', () => {
     }
   });
 
+  it("shows a workflow's attributes in its detail (null without any)", async () => {
+    await (await client.start(Shop, { workflowId: 'attr-1', attributes: { tenant: 'acme', orderId: 'o-1' } }).order('labelled', 1)).getResult();
+    expect((await http().get('/ops/api/workflows/attr-1').expect(200)).body.workflow.attributes).toEqual({ tenant: 'acme', orderId: 'o-1' });
+    expect((await http().get('/ops/api/workflows/bad-1').expect(200)).body.workflow.attributes).toBeNull();
+  });
+
   it('reveals no database URL or password in anything it serves', async () => {
     const texts = await Promise.all(
       ['/ops', '/ops/api/config', '/ops/api/workflows', '/ops/api/workflows/bad-1', '/ops/api/queues', '/ops/api/executors', '/ops/api/overview'].map(

@@ -49,6 +49,7 @@ export function newRow(workflowId: string, fields: Partial<NewWorkflowRow> = {})
     parentWorkflowId: null,
     forkedFrom: null,
     traceContext: null,
+    attributes: null,
     startedAt: fields.queueName ? null : now,
     createdAt: now,
     updatedAt: now,

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import * as root from '../../lib';
 import { resolveDbosOptions } from '../../lib/dbos.options';
-import type { DbosModuleOptions } from '../../lib';
+import type { ClientStartOptions, DbosModuleOptions, EnqueueOptions, ListWorkflowsOptions, SendOptions, WorkflowAttributes } from '../../lib';
 import { DbosConfigurationError, WorkflowClient } from '../../lib';
 
 describe('the public surface', () => {
@@ -45,6 +45,15 @@ describe('the public surface', () => {
       expect(typeof (WorkflowClient.prototype as unknown as Record<string, unknown>)[name]).toBe('function');
       expect(typeof (root.DbosContext.prototype as unknown as Record<string, unknown>)[name]).toBe('function');
     }
+  });
+
+  it('names the options of a start in the app transaction and of attributes (types of the root export)', () => {
+    const attributes: WorkflowAttributes = { tenant: 'acme' };
+    const start: ClientStartOptions = { attributes, entityManager: undefined };
+    const enqueue: EnqueueOptions = { workflowName: 'W.run', queue: 'q', attributes, entityManager: undefined };
+    const send: SendOptions = { idempotencyKey: 'k', entityManager: undefined };
+    const list: ListWorkflowsOptions = { attributes };
+    expect([start.attributes, enqueue.attributes, send.idempotencyKey, list.attributes]).toEqual([attributes, attributes, 'k', attributes]);
   });
 
   it('one startupRetryMs default for the module and the system database', () => {

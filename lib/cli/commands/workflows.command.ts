@@ -4,6 +4,7 @@ import { DbosNotFoundError } from '../../errors/not-found.error';
 import type { ListWorkflowsOptions, StepInfo, WorkflowStatusInfo, WorkflowStatusType } from '../../interfaces/workflow-status.interface';
 import {
   flag,
+  keyValueOption,
   listOption,
   optionalInteger,
   optionalMoment,
@@ -42,6 +43,7 @@ const list: CommandSpec = {
     parent: { type: 'string', value: 'ID', description: 'Only child workflows of this workflow' },
     'forked-from': { type: 'string', value: 'ID', description: 'Only forks of this workflow' },
     'id-prefix': { type: 'string', value: 'TEXT', description: 'Only workflow ids starting with TEXT' },
+    attr: { type: 'string', multiple: true, value: 'KEY=VALUE', description: 'Only workflows with this attribute (repeat it: all must match)' },
     'created-after': { type: 'string', value: 'WHEN', description: 'Created at or after WHEN: an ISO date, or a time ago (30m, 2h, 7d)' },
     'created-before': { type: 'string', value: 'WHEN', description: 'Created before WHEN: an ISO date, or a time ago (30m, 2h, 7d)' },
     limit: { type: 'string', value: 'N', description: `At most N workflows (default ${DEFAULT_LIMIT})` },
@@ -50,7 +52,11 @@ const list: CommandSpec = {
     json: { type: 'boolean', description: 'Print a JSON array of the full statuses, inputs and outputs included' },
     'no-payloads': { type: 'boolean', description: 'With --json, leave inputs and outputs out' },
   },
-  examples: ['nestjs-dbos workflows list --status ERROR,CANCELLED --created-after 2h', 'nestjs-dbos workflows list --queue orders --json --no-payloads'],
+  examples: [
+    'nestjs-dbos workflows list --status ERROR,CANCELLED --created-after 2h',
+    'nestjs-dbos workflows list --queue orders --json --no-payloads',
+    'nestjs-dbos workflows list --attr tenant=acme --attr region=eu',
+  ],
   run: listWorkflows,
 };
 
@@ -135,6 +141,7 @@ function listFilters(ctx: CommandContext): ListWorkflowsOptions & { limit: numbe
     parentWorkflowId: stringOption(ctx, 'parent'),
     forkedFrom: stringOption(ctx, 'forked-from'),
     workflowIdPrefix: stringOption(ctx, 'id-prefix'),
+    attributes: keyValueOption(ctx, 'attr'),
     createdAfter: optionalMoment(ctx, 'created-after'),
     createdBefore: optionalMoment(ctx, 'created-before'),
     limit: optionalInteger(ctx, 'limit', 1) ?? DEFAULT_LIMIT,
@@ -185,6 +192,13 @@ function workflowDetails(w: WorkflowStatusInfo): string {
     ['Updated', formatDate(w.updatedAt)],
     ['Parent', w.parentWorkflowId],
     ['Forked from', w.forkedFrom],
+    [
+      'Attributes',
+      w.attributes &&
+        Object.entries(w.attributes)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', '),
+    ],
     ['Input', w.input === undefined ? undefined : summarize(w.input, 200)],
     ['Output', w.output === undefined ? undefined : summarize(w.output, 200)],
     ['Error', w.error ? describeError(w.error) : undefined],

@@ -89,6 +89,7 @@ function facts(w) {
     item('Recovery attempts', String(w.recoveryAttempts)),
     item('Parent', w.parentWorkflowId ? workflowLink(w.parentWorkflowId) : null),
     item('Forked from', w.forkedFrom ? workflowLink(w.forkedFrom) : null),
+    item('Attributes', w.attributes ? Object.entries(w.attributes).map(([k, v]) => el('div', { class: 'mono' }, `${k}=${v}`)) : null),
   );
 }
 
