@@ -11,6 +11,7 @@ const FRAMEWORK_FREE = [
   'lib/system-database/**',
   'lib/embedded-postgres/**',
   'lib/serialization/**',
+  'lib/payloads/**',
   'lib/client/**',
   'lib/workflow/**',
   'lib/common/**',
@@ -27,6 +28,8 @@ const MAY_IMPORT = {
   common: [],
   errors: [],
   serialization: ['errors'],
+  // The stored form of payloads (custom serializer, encryption): applied by the repositories.
+  payloads: ['errors', 'serialization', 'interfaces'],
   interfaces: [],
   // The adapters type each ORM structurally and import none at run time (optional peers).
   transactions: ['common', 'errors', 'interfaces'],
@@ -34,9 +37,9 @@ const MAY_IMPORT = {
   observability: [],
   decorators: ['interfaces', 'dbos.constants.ts'],
   'embedded-postgres': ['errors'],
-  'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
+  'system-database': ['common', 'errors', 'serialization', 'interfaces', 'payloads', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
-  client: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
+  client: ['common', 'errors', 'serialization', 'interfaces', 'payloads', 'system-database', 'workflow', 'observability', 'dbos.constants.ts'],
   context: ['common', 'errors', 'interfaces', 'client', 'dbos.constants.ts'],
   events: ['interfaces', 'context'],
   execution: [
@@ -117,7 +120,7 @@ const MAY_IMPORT = {
     'evolution/workflow.replayer.ts',
     'dbos.constants.ts',
   ],
-  cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
+  cli: ['common', 'errors', 'serialization', 'interfaces', 'payloads', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
   // The testing entry (nestjs-dbos/testing) wraps DbosModule: it sits above the root files.
   testing: [
     'common',

@@ -1,8 +1,9 @@
+import type { PayloadOptions } from '../interfaces/payload-options.interface';
 import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
-export interface WorkflowClientConnectOptions {
+export interface WorkflowClientConnectOptions extends PayloadOptions {
   /**
    * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
    * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
@@ -10,6 +11,7 @@ export interface WorkflowClientConnectOptions {
    */
   database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
   schema?: string;
+  // `serializer`, `encryption`: the app's (docs/payloads.md), so the client reads and writes the same payloads.
 }
 
 /** One value of a workflow stream as a server-sent event (the shape Nest's `@Sse()` sends). */

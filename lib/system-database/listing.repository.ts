@@ -1,6 +1,7 @@
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
+import { readStatusRow, readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import type { WorkflowStatusRow } from './system.rows';
 
@@ -10,12 +11,13 @@ export class ListingRepository {
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);
-    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+    return readStatusRow(this.db.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
   }
 
   async getMany(workflowIds: string[]): Promise<Map<string, WorkflowStatusRow>> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
-    return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
+    const read = await readStatusRows(this.db.payloads, rows.map(toStatusRow));
+    return new Map(read.map((row) => [row.workflowId, row]));
   }
 
   /**
@@ -79,6 +81,6 @@ export class ListingRepository {
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
-    return (await this.db.unnamed(text, values)).map(toStatusRow);
+    return readStatusRows(this.db.payloads, (await this.db.unnamed(text, values)).map(toStatusRow));
   }
 }
