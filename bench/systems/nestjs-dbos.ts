@@ -14,6 +14,9 @@ import { registerBenchOtel } from '../otel';
 
 if (process.env.BENCH_OTEL === '1') registerBenchOtel();
 
+// BENCH_ENCRYPTION=1: every payload encrypted at rest (docs/payloads.md), with a fixed bench key.
+const encryption = process.env.BENCH_ENCRYPTION === '1' ? { key: Buffer.alloc(32, 7) } : undefined;
+
 const QUEUE = 'bench';
 
 /**
@@ -119,7 +122,7 @@ function benchModule(url: string, options: BenchOptions) {
   const queues = options.workloads.some((w) => w === 'queue' || w === 'queue-latency')
     ? [{ name: QUEUE, workerConcurrency: options.queueConcurrency }]
     : undefined;
-  @Module({ imports: [DbosModule.forRoot({ database: { url }, queues })], providers: [BenchService] })
+  @Module({ imports: [DbosModule.forRoot({ database: { url }, queues, encryption })], providers: [BenchService] })
   class BenchModule {}
   return BenchModule;
 }
