@@ -140,6 +140,11 @@ export class SystemDatabase implements Sql {
     return this.config.payloads ?? PayloadCodec.plain;
   }
 
+  /** This database with payloads read and written through `codec` (the dashboard's display codec): the same pool and statements. */
+  withPayloads(codec: PayloadCodec): SystemDatabase {
+    return Object.create(this, { payloads: { value: codec } }) as SystemDatabase;
+  }
+
   /** `pollIntervalMs` of the configuration (how often waiters poll without LISTEN), when set. */
   get pollIntervalMs(): number | undefined {
     return this.config.pollIntervalMs;

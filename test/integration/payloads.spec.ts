@@ -1,6 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { DbosConfigurationError, DbosContext, Step, Workflow, WorkflowClient, type PayloadSerializer } from '../../lib';
+import { Injectable, Module, type INestApplication, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import request from 'supertest';
+import type { App } from 'supertest/types';
+import {
+  DbosConfigurationError,
+  DbosContext,
+  DbosDashboardModule,
+  DbosModule,
+  Step,
+  Workflow,
+  WorkflowClient,
+  type PayloadEncryptionOptions,
+  type PayloadSerializer,
+} from '../../lib';
 import { ChildApp } from '../support/child-app';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
@@ -64,9 +77,10 @@ async function payloadCapableColumns(schema: string): Promise<{ table: string; c
 async function cellsContaining(schema: string, needle: string): Promise<string[]> {
   const found: string[] = [];
   for (const { table, column } of await payloadCapableColumns(schema)) {
-    const rows = await sql(`SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE position($1 in convert_from(convert_to("${column}"::text, 'UTF8'), 'UTF8')) > 0`, [
-      needle,
-    ]);
+    const rows = await sql(
+      `SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE position($1 in convert_from(convert_to("${column}"::text, 'UTF8'), 'UTF8')) > 0`,
+      [needle],
+    );
     if (Number(rows[0].n) > 0) found.push(`${table}.${column}`);
   }
   return found;
@@ -121,7 +135,9 @@ describe('payloads at rest', () => {
     const columns = (await payloadCapableColumns(schema)).map((c) => `${c.table}.${c.column}`);
     expect(columns).toEqual(expect.arrayContaining(['workflow_status.inputs', 'operation_outputs.output', 'notifications.message', 'streams.value']));
     // What is stored is recognizably encrypted, with the key's id.
-    const [stored] = await sql<{ inputs: string; output: string; error: string | null }>(`SELECT inputs, output FROM "${schema}".workflow_status WHERE workflow_id = 'enc-1'`);
+    const [stored] = await sql<{ inputs: string; output: string; error: string | null }>(
+      `SELECT inputs, output FROM "${schema}".workflow_status WHERE workflow_id = 'enc-1'`,
+    );
     expect(stored.inputs).toMatch(/^dbos:enc:v1:[0-9a-f]{8}:/);
     expect(stored.output).toMatch(/^dbos:enc:v1:[0-9a-f]{8}:/);
 
@@ -241,16 +257,68 @@ describe('payloads at rest', () => {
     expect(await cellsContaining(both, SECRET)).toEqual([]);
   });
 
+  it('the dashboard shows payloads with the key, and [encrypted] in an app without it', async () => {
+    const schema = newSchema('dash');
+    const a = await app(schema, { encryption: { key: keyA } });
+    const client = a.get(WorkflowClient);
+    const handle = await client.start(Vault, { workflowId: 'dash-1' }).everything(`${SECRET}-input`);
+    await waitFor(async () => (await client.getEvent('dash-1', 'secret', { timeoutMs: 0 })) !== null, { what: 'the event' });
+    await client.send('dash-1', `${SECRET}-message`, 'inbox');
+    await handle.getResult();
+    await client.send('dash-1', `${SECRET}-unread`, 'later');
+
+    const withKey = await dashboardApp(schema, { key: keyA });
+    const shown = (
+      await request(withKey.getHttpServer() as App)
+        .get('/dbos/api/workflows/dash-1')
+        .expect(200)
+    ).body as Record<string, any>;
+    expect(shown.workflow.input).toEqual([`${SECRET}-input`]);
+    expect(shown.steps[0].output).toEqual({ secret: `${SECRET}-step-${SECRET}-input` });
+    expect(shown.events).toEqual([{ key: 'secret', value: `${SECRET}-event` }]);
+    await withKey.close();
+
+    const withoutKey = await dashboardApp(schema, undefined);
+    const hidden = (
+      await request(withoutKey.getHttpServer() as App)
+        .get('/dbos/api/workflows/dash-1')
+        .expect(200)
+    ).body as Record<string, any>;
+    await withoutKey.close();
+    expect(JSON.stringify(hidden)).not.toContain(SECRET);
+    expect(hidden.workflow).toMatchObject({ status: 'SUCCESS', input: '[encrypted]', output: '[encrypted]' });
+    const stepsShown = (hidden.steps as { output: unknown; error: { message: string } | null }[]).map((s) => s.output ?? s.error?.message);
+    expect(stepsShown.length).toBeGreaterThan(2);
+    expect(stepsShown).toEqual(stepsShown.map(() => '[encrypted]'));
+    expect(hidden.events).toEqual([{ key: 'secret', value: '[encrypted]' }]);
+    expect(hidden.messages).toMatchObject([{ topic: 'later', message: '[encrypted]' }]);
+  });
+
   it('refuses a key that is not 32 bytes, saying what is expected', async () => {
     const schema = newSchema('badkey');
     await expect(createDbosApp([Vault], { schema, encryption: { key: 'c2hvcnQ=' } })).rejects.toThrow(
       /encryption.key must be 32 bytes \(AES-256\): a Buffer or a base64 string of 32 bytes, not 5 bytes/,
     );
-    await expect(WorkflowClient.connect({ database: { url: databaseUrl() }, schema, encryption: { key: keyA, previousKeys: [Buffer.alloc(16)] } })).rejects.toThrow(
-      DbosConfigurationError,
-    );
+    await expect(
+      WorkflowClient.connect({ database: { url: databaseUrl() }, schema, encryption: { key: keyA, previousKeys: [Buffer.alloc(16)] } }),
+    ).rejects.toThrow(DbosConfigurationError);
   });
 });
+
+/** An ops dashboard app over the schema, taking no work, with or without the key. */
+async function dashboardApp(schema: string, encryption: PayloadEncryptionOptions | undefined): Promise<INestApplication> {
+  @Module({
+    imports: [
+      DbosModule.forRoot({ database: { url: databaseUrl() }, schema, startWork: false, encryption, shutdownTimeoutMs: 1_000 }),
+      DbosDashboardModule.forRoot({ path: '/dbos' }),
+    ],
+  })
+  class OpsDashboardModule {}
+  const moduleRef = await Test.createTestingModule({ imports: [OpsDashboardModule] }).compile();
+  const app = moduleRef.createNestApplication({ logger: ['error'] });
+  await app.init();
+  return app;
+}
 
 /** Runs the CLI as a real process. */
 async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
