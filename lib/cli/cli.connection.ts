@@ -63,13 +63,11 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
   try {
     return await withConnectTimeout(
       settings,
-      WorkflowClient.connect(
-        {
-          database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
-          schema: settings.schema,
-        },
-        { payloads: cliPayloadCodec(settings) },
-      ),
+      WorkflowClient.connect({
+        database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
+        schema: settings.schema,
+        payloadCodec: cliPayloadCodec(settings),
+      }),
     );
   } catch (err) {
     throw poolerMissing(err) ?? (err instanceof DbosConfigurationError ? schemaMissing(settings, err) : err);

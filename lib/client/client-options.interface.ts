@@ -1,4 +1,5 @@
 import type { PayloadOptions } from '../interfaces/payload-options.interface';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
@@ -12,6 +13,8 @@ export interface WorkflowClientConnectOptions extends PayloadOptions {
   database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
   schema?: string;
   // `serializer`, `encryption`: the app's (docs/payloads.md), so the client reads and writes the same payloads.
+  /** @internal A codec of its own instead of one made of `serializer` and `encryption` (the CLI's, which shows `[encrypted]`). */
+  payloadCodec?: PayloadCodec;
 }
 
 /** One value of a workflow stream as a server-sent event (the shape Nest's `@Sse()` sends). */

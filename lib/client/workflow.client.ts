@@ -9,7 +9,7 @@ import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueStats } from '../system-database/queue.repository';
-import { createPayloadCodec, type PayloadCodec } from '../payloads/payload.codec';
+import { createPayloadCodec } from '../payloads/payload.codec';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
@@ -67,8 +67,8 @@ export class WorkflowClient {
     return new WorkflowClient(BUILT_HERE, backend);
   }
 
-  /** A client of its own, outside Nest. Close it with `close()`. `internal.payloads`: a codec of its own (the CLI's). */
-  static async connect(options: WorkflowClientConnectOptions, internal: { payloads?: PayloadCodec } = {}): Promise<WorkflowClient> {
+  /** A client of its own, outside Nest. Close it with `close()`. */
+  static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
     const schema = options.schema ?? DEFAULT_SCHEMA;
     const system = await SystemDatabase.open({
       url: options.database.url,
@@ -80,7 +80,7 @@ export class WorkflowClient {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
-      payloads: internal.payloads ?? createPayloadCodec({ serializer: options.serializer, encryption: options.encryption }),
+      payloads: options.payloadCodec ?? createPayloadCodec({ serializer: options.serializer, encryption: options.encryption }),
     });
     const listener = createListener(system, console);
     await listener.start();
