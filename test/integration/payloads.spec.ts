@@ -62,25 +62,23 @@ class Vault {
   }
 }
 
-/** Every text, json, jsonb and bytea column of every table of the schema, as `table.column`. */
-async function payloadCapableColumns(schema: string): Promise<{ table: string; column: string }[]> {
-  const rows = await sql<{ table_name: string; column_name: string }>(
-    `SELECT c.table_name, c.column_name FROM information_schema.columns c
+/** Every text, json, jsonb and bytea column of every table of the schema, with its type. */
+async function payloadCapableColumns(schema: string): Promise<{ table: string; column: string; type: string }[]> {
+  const rows = await sql<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c
        JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-      WHERE c.table_schema = $1 AND c.data_type IN ('text', 'json', 'jsonb', 'bytea', 'character varying')`,
+      WHERE c.table_schema = $1 AND c.data_type IN ('text', 'json', 'jsonb', 'bytea', 'character varying', 'ARRAY')`,
     [schema],
   );
-  return rows.map((r) => ({ table: r.table_name, column: r.column_name }));
+  return rows.map((r) => ({ table: r.table_name, column: r.column_name, type: r.data_type }));
 }
 
-/** `table.column` of every cell of the schema that contains `needle`. */
+/** `table.column` of every cell of the schema that contains `needle` (bytea read as its bytes, not as hex). */
 async function cellsContaining(schema: string, needle: string): Promise<string[]> {
   const found: string[] = [];
-  for (const { table, column } of await payloadCapableColumns(schema)) {
-    const rows = await sql(
-      `SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE position($1 in convert_from(convert_to("${column}"::text, 'UTF8'), 'UTF8')) > 0`,
-      [needle],
-    );
+  for (const { table, column, type } of await payloadCapableColumns(schema)) {
+    const text = type === 'bytea' ? `encode("${column}", 'escape')` : `"${column}"::text`;
+    const rows = await sql(`SELECT count(*)::int AS n FROM "${schema}"."${table}" WHERE position($1 in ${text}) > 0`, [needle]);
     if (Number(rows[0].n) > 0) found.push(`${table}.${column}`);
   }
   return found;
