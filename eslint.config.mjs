@@ -11,6 +11,7 @@ const FRAMEWORK_FREE = [
   'lib/system-database/**',
   'lib/embedded-postgres/**',
   'lib/serialization/**',
+  'lib/payloads/**',
   'lib/client/**',
   'lib/debounce/**',
   'lib/fan-out/**',
@@ -30,6 +31,8 @@ const MAY_IMPORT = {
   common: [],
   errors: [],
   serialization: ['errors'],
+  // The stored form of payloads (custom serializer, encryption): applied by the repositories.
+  payloads: ['errors', 'serialization', 'interfaces'],
   interfaces: [],
   // The adapters type each ORM structurally and import none at run time (optional peers).
   transactions: ['common', 'errors', 'interfaces'],
@@ -37,7 +40,7 @@ const MAY_IMPORT = {
   observability: [],
   decorators: ['interfaces', 'dbos.constants.ts'],
   'embedded-postgres': ['errors'],
-  'system-database': ['common', 'errors', 'serialization', 'interfaces', 'dbos.constants.ts'],
+  'system-database': ['common', 'errors', 'serialization', 'interfaces', 'payloads', 'dbos.constants.ts'],
   workflow: ['common', 'errors', 'serialization', 'interfaces', 'system-database'],
   // Debounced starts: bursts as delayed ENQUEUED rows, under a row lock per key.
   debounce: ['errors', 'serialization', 'system-database', 'workflow', 'observability'],
@@ -50,6 +53,7 @@ const MAY_IMPORT = {
     'errors',
     'serialization',
     'interfaces',
+    'payloads',
     'system-database',
     'workflow',
     'fan-out',
@@ -140,7 +144,7 @@ const MAY_IMPORT = {
     'evolution/workflow.replayer.ts',
     'dbos.constants.ts',
   ],
-  cli: ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
+  cli: ['common', 'errors', 'serialization', 'interfaces', 'payloads', 'system-database', 'workflow', 'client', 'evolution', 'dbos.constants.ts'],
   // The testing entry (nestjs-dbos/testing) wraps DbosModule: it sits above the root files.
   testing: [
     'common',

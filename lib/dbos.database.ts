@@ -13,6 +13,7 @@ import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-p
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
 import { retryWhileUnreachable, SystemDatabase } from './system-database/system.database';
+import { createPayloadCodec } from './payloads/payload.codec';
 
 /** The module's open database: system tables, repositories, the LISTEN connection, and where @Transaction runs. */
 export class DbosDatabase {
@@ -37,6 +38,8 @@ export class DbosDatabase {
 
   /** `clock`: the module's workflow time (queue delays, wait deadlines); real time when not given. */
   static async open(options: ResolvedDbosOptions, clock?: WorkflowClock): Promise<DbosDatabase> {
+    // A wrong key length is a configuration error before anything starts.
+    const payloads = createPayloadCodec({ serializer: options.serializer, encryption: options.encryption });
     const appDataSource = options.database.dataSource;
     const { startupRetryMs } = options.database;
     if (appDataSource && !appDataSource.isInitialized) await DbosDatabase.initializeAppDataSource(appDataSource, startupRetryMs);
@@ -64,6 +67,7 @@ export class DbosDatabase {
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
       logger: new Logger('DbosDatabase'),
+      payloads,
     }).catch(async (err) => {
       await embedded?.stop();
       throw err;

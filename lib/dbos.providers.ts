@@ -35,7 +35,6 @@ import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
 import { DedicatedConnection } from './system-database/dedicated.connection';
-import { WorkflowDebouncer } from './debounce/workflow.debouncer';
 
 /**
  * How the parts are wired, in one place: each provider is made from what it needs, and nothing
@@ -193,7 +192,6 @@ export function createDbosProviders(): Provider[] {
         WorkflowClient.over({
           ...database.repositories,
           listener: database.listener,
-          debouncer: new WorkflowDebouncer(database.system),
           system: database.system,
           local: control,
         }),

@@ -14,6 +14,9 @@ import { registerBenchOtel } from '../otel';
 
 if (process.env.BENCH_OTEL === '1') registerBenchOtel();
 
+// BENCH_ENCRYPTION=1: every payload encrypted at rest (docs/payloads.md), with a fixed bench key.
+const encryption = process.env.BENCH_ENCRYPTION === '1' ? { key: Buffer.alloc(32, 7) } : undefined;
+
 const QUEUE = 'bench';
 
 /**
@@ -150,7 +153,7 @@ function benchModule(url: string, options: BenchOptions) {
     ...(options.workloads.includes('fanout') ? [{ name: FANOUT_QUEUE, concurrency: options.fanoutConcurrency }] : []),
   ];
   @Module({
-    imports: [DbosModule.forRoot({ database: { url }, queues: queues.length > 0 ? queues : undefined })],
+    imports: [DbosModule.forRoot({ database: { url }, queues: queues.length > 0 ? queues : undefined, encryption })],
     providers: [BenchService, FanoutBench],
   })
   class BenchModule {}

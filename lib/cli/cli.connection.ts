@@ -1,6 +1,7 @@
 import { redactUrl } from '../common/database-target.util';
 import type { WorkflowClient } from '../client/workflow.client';
 import { DbosConfigurationError } from '../errors/configuration.error';
+import { createPayloadCodec, type PayloadCodec } from '../payloads/payload.codec';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { quoteSchemaName } from '../system-database/schema-name.util';
 import type { SystemDatabase } from '../system-database/system.database';
@@ -29,7 +30,22 @@ export function resolveConnection(options: Readonly<Record<string, OptionValue>>
     throw new UsageError(`--pooler must be transaction or session, not "${pooler}".`);
   const listenUrl = typeof options['listen-url'] === 'string' ? options['listen-url'] : env.DATABASE_LISTEN_URL || undefined;
   if (listenUrl !== undefined && !isPostgresUrl(listenUrl)) throw new UsageError('The listen URL must be a postgres:// or postgresql:// URL.');
-  return { url, schema, pooler, listenUrl };
+  const keys = typeof options['encryption-key'] === 'string' ? options['encryption-key'] : env.DBOS_ENCRYPTION_KEY || undefined;
+  const encryptionKeys = keys
+    ?.split(',')
+    .map((k) => k.trim())
+    .filter((k) => k !== '');
+  return { url, schema, pooler, listenUrl, encryptionKeys };
+}
+
+/** How the CLI reads payloads: with the given keys if any; what it cannot decrypt is shown as `[encrypted]`. */
+export function cliPayloadCodec(settings: ConnectionSettings): PayloadCodec {
+  const [key, ...previousKeys] = settings.encryptionKeys ?? [];
+  try {
+    return createPayloadCodec({ encryption: key === undefined ? undefined : { key, previousKeys }, unreadable: 'placeholder' });
+  } catch (err) {
+    throw new UsageError(`--encryption-key: ${(err as Error).message}`);
+  }
 }
 
 function isPostgresUrl(url: string): boolean {
@@ -50,6 +66,7 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
       WorkflowClient.connect({
         database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
         schema: settings.schema,
+        payloadCodec: cliPayloadCodec(settings),
       }),
     );
   } catch (err) {
@@ -71,6 +88,7 @@ export async function openSystemDatabase(settings: ConnectionSettings, runMigrat
       applicationName: 'nestjs-dbos:cli',
       pooler: settings.pooler,
       listenUrl: settings.listenUrl,
+      payloads: cliPayloadCodec(settings),
     }),
   );
   return opening.catch((err: unknown) => {

@@ -13,6 +13,11 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     description: 'The URL goes through a connection pooler (PgBouncer) in this pool mode: transaction or session (default: $DATABASE_POOLER, else none)',
   },
   'listen-url': { type: 'string', value: 'URL', description: 'A direct URL for LISTEN behind a transaction pooler (default: $DATABASE_LISTEN_URL)' },
+  'encryption-key': {
+    type: 'string',
+    value: 'KEYS',
+    description: 'Base64 key(s) of the encrypted payloads, comma-separated, current first (default: $DBOS_ENCRYPTION_KEY; none: shown as [encrypted])',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 

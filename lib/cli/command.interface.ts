@@ -54,6 +54,8 @@ export interface ConnectionSettings {
   /** `--pooler`: see `database.pooler` of the module (docs/poolers.md). */
   pooler?: 'transaction' | 'session';
   listenUrl?: string;
+  /** `--encryption-key`: the keys payloads are read with (the first also writes); none: encrypted payloads show as `[encrypted]`. */
+  encryptionKeys?: string[];
 }
 
 export interface CommandContext {

@@ -1,9 +1,11 @@
 import type { EntityManager } from 'typeorm';
+import type { PayloadOptions } from '../interfaces/payload-options.interface';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
-export interface WorkflowClientConnectOptions {
+export interface WorkflowClientConnectOptions extends PayloadOptions {
   /**
    * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
    * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
@@ -11,6 +13,9 @@ export interface WorkflowClientConnectOptions {
    */
   database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
   schema?: string;
+  // `serializer`, `encryption`: the app's (docs/payloads.md), so the client reads and writes the same payloads.
+  /** @internal A codec of its own instead of one made of `serializer` and `encryption` (the CLI's, which shows `[encrypted]`). */
+  payloadCodec?: PayloadCodec;
 }
 
 /** One value of a workflow stream as a server-sent event (the shape Nest's `@Sse()` sends). */

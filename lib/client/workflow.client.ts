@@ -11,6 +11,7 @@ import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueStats } from '../system-database/queue.repository';
+import { createPayloadCodec } from '../payloads/payload.codec';
 import { SystemDatabase } from '../system-database/system.database';
 import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
@@ -38,7 +39,6 @@ export type { LocalWorkflowRuntime } from './workflow.admin';
 /** @internal */
 export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
   listener: NotificationListener;
-  debouncer: WorkflowDebouncer;
   /** The system database itself: statements in an app's transaction (`entityManager`) run through it. */
   system: SystemDatabase;
   local?: LocalWorkflowRuntime;
@@ -56,6 +56,7 @@ import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClie
 export class WorkflowClient {
   private readonly streams: WorkflowStreams;
   private readonly admin: WorkflowAdmin;
+  private debouncer?: WorkflowDebouncer;
   private readonly inserter: WorkflowInserter;
 
   /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
@@ -91,13 +92,13 @@ export class WorkflowClient {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
+      payloads: options.payloadCodec ?? createPayloadCodec({ serializer: options.serializer, encryption: options.encryption }),
     });
     const listener = createListener(system, console);
     await listener.start();
     return WorkflowClient.over({
       ...createRepositories(system),
       listener,
-      debouncer: new WorkflowDebouncer(system),
       system,
       close: async () => {
         await listener.close();
@@ -149,7 +150,7 @@ export class WorkflowClient {
   debounce<T>(key: string, options: DebounceOptions, type: ClassType<T>): WorkflowStarter<T>;
   debounce<R = unknown>(key: string, options: DebounceByNameOptions, ...args: unknown[]): Promise<WorkflowHandle<R>>;
   debounce(key: string, options: DebounceOptions | DebounceByNameOptions, ...rest: unknown[]): WorkflowStarter<unknown> | Promise<WorkflowHandle> {
-    const { debouncer } = this.backend;
+    const debouncer = (this.debouncer ??= new WorkflowDebouncer(this.backend.system));
     if ('workflowName' in options) return debouncer.debounceByName(key, options, rest).then((id) => this.retrieve(id));
     const type = rest[0] as ClassType;
     if (typeof type !== 'function') throw new DbosInvalidArgumentError('debounce(key, options, Type): pass the workflow class, or options.workflowName.');

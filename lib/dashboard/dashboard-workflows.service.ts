@@ -60,7 +60,7 @@ export class DashboardWorkflowsService {
     const info = await this.require(workflowId, true);
     const reads = this.backend.reads;
     const [steps, events, streams, messages, relatives] = await Promise.all([
-      this.client.listSteps(workflowId),
+      this.backend.displayClient.listSteps(workflowId),
       reads.events(workflowId),
       reads.streamEntries(workflowId),
       reads.unconsumedMessages(workflowId),
@@ -103,7 +103,7 @@ export class DashboardWorkflowsService {
 
   async fork(workflowId: string, fromStep: unknown): Promise<ActionResult> {
     await this.require(workflowId);
-    const steps = await this.client.listSteps(workflowId);
+    const steps = await this.backend.displayClient.listSteps(workflowId);
     const last = steps.reduce((max, s) => Math.max(max, s.stepId), 0);
     if (typeof fromStep !== 'number' || !Number.isInteger(fromStep) || fromStep < 0 || fromStep > last + 1) {
       throw new DbosInvalidArgumentError(`fromStep must be a step number from 0 to ${last + 1}, not ${JSON.stringify(fromStep ?? null)}.`);
@@ -129,7 +129,7 @@ export class DashboardWorkflowsService {
   }
 
   private async require(workflowId: string, loadPayloads = false): Promise<WorkflowStatusInfo> {
-    const info = await this.client.getStatus(workflowId, { loadPayloads });
+    const info = await this.backend.displayClient.getStatus(workflowId, { loadPayloads });
     if (!info) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     return info;
   }

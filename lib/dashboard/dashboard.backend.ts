@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { DBOS_EXECUTOR_SETTINGS, DBOS_SYSTEM_DATABASE } from '../dbos.constants';
+import { WorkflowClient } from '../client/workflow.client';
 import { DashboardRepository } from '../system-database/dashboard.repository';
+import { createRepositories } from '../system-database/system.repositories';
 import { VersionAdoptionRepository } from '../system-database/version-adoption.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { SystemDatabase } from '../system-database/system.database';
@@ -22,6 +24,7 @@ export class DashboardBackend {
   private database?: ModuleDatabase;
   private repository?: DashboardRepository;
   private versions?: VersionAdoptionRepository;
+  private display?: WorkflowClient;
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
@@ -33,6 +36,19 @@ export class DashboardBackend {
   get adoption(): VersionAdoptionRepository {
     this.versions ??= new VersionAdoptionRepository(this.moduleDatabase().system);
     return this.versions;
+  }
+
+  /**
+   * A client for the pages' reads of statuses and steps: payloads this process has no key for
+   * (an ops dashboard deployed without `encryption`, a key since removed) read as `[encrypted]`.
+   */
+  get displayClient(): WorkflowClient {
+    if (!this.display) {
+      const { system, listener } = this.moduleDatabase();
+      const display = system.withPayloads(system.payloads.forDisplay());
+      this.display = WorkflowClient.over({ ...createRepositories(display), listener, system: display });
+    }
+    return this.display;
   }
 
   get listener(): NotificationListener {

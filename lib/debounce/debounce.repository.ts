@@ -67,11 +67,13 @@ export class DebounceRepository {
   }
 
   /** The id of the run this call collapsed into: the waiting burst's, or a new one's. */
-  call(call: DebounceCall): Promise<{ workflowId: string; joined: boolean }> {
+  async call(call: DebounceCall): Promise<{ workflowId: string; joined: boolean }> {
+    // Stored as every workflow's inputs are (encrypted, or through the app's serializer, when configured).
+    const inputs = await this.db.payloads.encode(call.row.inputs);
     return this.db.transaction(async (tx) => {
       const lock = await this.lockKey(tx, [call.workflowName, call.key]);
       if (lock.workflow_id !== null) {
-        const joined = await tx.query(this.joinBurst, [lock.workflow_id, call.row.inputs, call.now, call.periodMs, call.maxWaitMs]);
+        const joined = await tx.query(this.joinBurst, [lock.workflow_id, inputs, call.now, call.periodMs, call.maxWaitMs]);
         if (joined.length > 0) return { workflowId: lock.workflow_id, joined: true };
       }
       const r = call.row;
@@ -79,7 +81,7 @@ export class DebounceRepository {
         r.workflowId,
         r.workflowName,
         r.className,
-        r.inputs,
+        inputs,
         r.applicationVersion,
         r.queueName,
         r.priority,

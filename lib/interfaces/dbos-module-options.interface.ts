@@ -1,6 +1,7 @@
 import type { InjectionToken, ModuleMetadata, OptionalFactoryDependency, Type } from '@nestjs/common';
 import type { DataSource, DataSourceOptions } from 'typeorm';
 import type { TransactionAdapter } from './transaction-adapter.interface';
+import type { PayloadEncryptionOptions, PayloadSerializer } from './payload-options.interface';
 
 /**
  * How the module reaches Postgres through a connection pooler (PgBouncer, the pooled endpoint of a
@@ -146,6 +147,10 @@ export interface DbosModuleOptions {
    * variable `DBOS_START_WORK=false` (set by `nestjs-dbos replay`) overrides it.
    */
   startWork?: boolean;
+  /** Replaces the built-in encoding of stored values (`serialize`/`deserialize`, either may be async). See docs/payloads.md. */
+  serializer?: PayloadSerializer;
+  /** AES-256-GCM encryption of every stored payload: `{ key, previousKeys? }`. See docs/payloads.md. */
+  encryption?: PayloadEncryptionOptions;
 }
 
 export interface DbosOptionsFactory {

@@ -3,6 +3,7 @@ import type { CheckpointRepository } from './checkpoint.repository';
 import type { CommunicationRepository } from './communication.repository';
 import type { WorkflowStatusRow } from './system.rows';
 import type { Sql } from './sql';
+import { readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import type { ListingRepository } from './listing.repository';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
@@ -165,7 +166,7 @@ export class AdminRepository {
          FROM target t
         WHERE w.workflow_id = t.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
        RETURNING w.workflow_id, w.workflow_name, t.root`,
-      [rootIds, error, Date.now()],
+      [rootIds, await this.db.payloads.encode(error, 'error'), Date.now()],
     );
     return rows.map((r) => ({ workflowId: r.workflow_id, workflowName: r.workflow_name, rootId: r.root }));
   }
@@ -227,7 +228,7 @@ export class AdminRepository {
        RETURNING ${statusColumnsOf('w')}`,
       [workflowId, applicationVersion, target.executorId, target.applicationVersion, target.runnableNames, target.fallbackQueue, Date.now()],
     );
-    const reopened = rows.map(toStatusRow);
+    const reopened = await readStatusRows(this.db.payloads, rows.map(toStatusRow));
     return reopened.sort((a, b) => (a.workflowId === workflowId ? -1 : b.workflowId === workflowId ? 1 : 0));
   }
 

@@ -1,6 +1,7 @@
 import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
 import { ownedBy, type Sql, type StatementRunner } from './sql';
+import { readStepRows, storedStepRow } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
@@ -34,14 +35,21 @@ export class CheckpointRepository {
 
   private async insertBatch(items: FencedCheckpoint[]): Promise<RecordCheckpointResult[]> {
     const rows = items.map((i) => i.row);
+    const [outputs, errors] = await Promise.all([
+      this.db.payloads.encodeAll(rows.map((r) => r.output)),
+      this.db.payloads.encodeAll(
+        rows.map((r) => r.error),
+        'error',
+      ),
+    ]);
     const source = rowSource(
       ['text', 'int', 'text', 'text', 'text', 'text', 'bigint', 'bigint', 'int'],
       [
         rows.map((r) => r.workflowId),
         rows.map((r) => r.stepId),
         rows.map((r) => r.stepName),
-        rows.map((r) => r.output),
-        rows.map((r) => r.error),
+        outputs,
+        errors,
         rows.map((r) => r.childWorkflowId),
         rows.map((r) => r.startedAt),
         rows.map((r) => r.completedAt),
@@ -79,7 +87,7 @@ export class CheckpointRepository {
       [workflowId, stepId, epoch],
     );
     if (!rows[0]?.owned || rows[0].step_id === null) return { recorded: false, fenced: true };
-    return { recorded: false, existing: toStepRow(rows[0]) };
+    return { recorded: false, existing: (await readStepRows(this.db.payloads, [toStepRow(rows[0])]))[0] };
   }
 
   /**
@@ -92,7 +100,8 @@ export class CheckpointRepository {
 
   /** Inserts the checkpoint on a system-database transaction's client. False when the position is taken or fenced. */
   async recordWith(tx: Sql, row: OperationOutputRow, epoch: number): Promise<boolean> {
-    const inserted = await tx.unnamed(`${this.insertOneSql} RETURNING step_id`, insertOneValues(row, epoch));
+    const stored = await storedStepRow(this.db.payloads, row);
+    const inserted = await tx.unnamed(`${this.insertOneSql} RETURNING step_id`, insertOneValues(stored, epoch));
     return inserted.length > 0;
   }
 
@@ -131,17 +140,14 @@ export class CheckpointRepository {
       `SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = ANY($1::text[]) ORDER BY workflow_id, step_id`,
       [workflowIds],
     );
-    for (const raw of rows) {
-      const row = toStepRow(raw);
-      byWorkflow.get(row.workflowId)?.push(row);
-    }
+    for (const row of await readStepRows(this.db.payloads, rows.map(toStepRow))) byWorkflow.get(row.workflowId)?.push(row);
     return byWorkflow;
   }
 
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
   async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
     const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
-    return rows.map(toStepRow);
+    return readStepRows(this.db.payloads, rows.map(toStepRow));
   }
 }
 

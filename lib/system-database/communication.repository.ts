@@ -27,7 +27,7 @@ export class CommunicationRepository {
     message: { messageId: string; destinationId: string; topic: string; message: string; idempotencyKey?: string },
   ): Promise<SendResult> {
     const db = this.on(client);
-    const values = [message.messageId, message.destinationId, message.topic, message.message, Date.now()];
+    const values = [message.messageId, message.destinationId, message.topic, await this.db.payloads.encode(message.message), Date.now()];
     const destinationExists = `EXISTS (SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $2)`;
     const inserted =
       message.idempotencyKey === undefined
@@ -70,10 +70,11 @@ export class CommunicationRepository {
        RETURNING message`,
       [destinationId, topic],
     );
-    return consumed.length > 0 ? { message: consumed[0].message } : undefined;
+    return consumed.length > 0 ? { message: await this.db.payloads.decode(consumed[0].message) } : undefined;
   }
 
-  async setEvent(client: Sql, workflowId: string, stepId: number, key: string, value: string): Promise<void> {
+  async setEvent(client: Sql, workflowId: string, stepId: number, key: string, given: string): Promise<void> {
+    const value = await this.db.payloads.encode(given);
     await client.unnamed(
       `INSERT INTO {schema}.workflow_events (workflow_id, key, value) VALUES ($1, $2, $3)
        ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value`,
@@ -92,16 +93,17 @@ export class CommunicationRepository {
       workflowId,
       key,
     ]);
-    return rows.length > 0 ? { value: rows[0].value } : undefined;
+    return rows.length > 0 ? { value: await this.db.payloads.decode(rows[0].value) } : undefined;
   }
 
   /** Appends to a stream (or closes it); offsets count from 0 per workflow and key. */
   async appendStream(client: Sql | undefined, workflowId: string, key: string, value: string | null, closed: boolean, stepId: number | null): Promise<void> {
     // Parallel steps of one workflow may append at once: on an offset clash, take the next one.
     // (Inside a transaction a clash aborts it; the caller's transaction is tried again.)
+    const stored = await this.db.payloads.encode(value);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.appendOnce(client, workflowId, key, value, closed, stepId);
+        await this.appendOnce(client, workflowId, key, stored, closed, stepId);
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== '23505' || client !== undefined || attempt >= 10) throw err;
@@ -133,7 +135,8 @@ export class CommunicationRepository {
         WHERE workflow_id = $1 AND key = $2 AND "offset" >= $3 ORDER BY "offset" LIMIT 1000`,
       [workflowId, key, fromOffset],
     );
-    return rows.map((r) => ({ offset: Number(r.offset), value: r.value, closed: r.closed }));
+    const values = await this.db.payloads.decodeAll(rows.map((r) => r.value));
+    return rows.map((r, i) => ({ offset: Number(r.offset), value: values[i], closed: r.closed }));
   }
 
   /** Copies what the steps before `beforeStep` of `fromId` published to `toId` (fork). */

@@ -4,6 +4,7 @@ import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import { GuardedClient } from './guarded.client';
 
 export interface SystemDatabaseConfig extends PoolerOptions {
@@ -29,6 +30,8 @@ export interface SystemDatabaseConfig extends PoolerOptions {
   applicationName?: string;
   /** Where migrations and startup retries are reported (a Nest Logger fits). Default: warnings to the console. */
   logger?: SystemLogger;
+  /** How payload columns are stored (serializer, encryption): applied by the repositories. Default: as the value codec wrote them. */
+  payloads?: PayloadCodec;
 }
 
 export interface SystemLogger {

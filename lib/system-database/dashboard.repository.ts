@@ -61,8 +61,18 @@ export interface StepLatency {
 export class DashboardRepository {
   constructor(private readonly db: SystemDatabase) {}
 
-  events(workflowId: string): Promise<{ key: string; value: string | null }[]> {
-    return this.db.unnamed(`SELECT key, value FROM {schema}.workflow_events WHERE workflow_id = $1 ORDER BY key LIMIT ${DETAIL_LIMIT}`, [workflowId]);
+  /** Payloads as shown: decoded, and `[encrypted]` where this process has not the key. */
+  private shown(values: (string | null)[]): Promise<(string | null)[]> {
+    return this.db.payloads.forDisplay().decodeAll(values);
+  }
+
+  async events(workflowId: string): Promise<{ key: string; value: string | null }[]> {
+    const rows = await this.db.unnamed<{ key: string; value: string | null }>(
+      `SELECT key, value FROM {schema}.workflow_events WHERE workflow_id = $1 ORDER BY key LIMIT ${DETAIL_LIMIT}`,
+      [workflowId],
+    );
+    const values = await this.shown(rows.map((r) => r.value));
+    return rows.map((r, i) => ({ key: r.key, value: values[i] }));
   }
 
   async streamEntries(workflowId: string): Promise<{ key: string; offset: number; value: string | null; closed: boolean }[]> {
@@ -70,7 +80,8 @@ export class DashboardRepository {
       `SELECT key, "offset", value, closed FROM {schema}.streams WHERE workflow_id = $1 ORDER BY key, "offset" LIMIT ${DETAIL_LIMIT}`,
       [workflowId],
     );
-    return rows.map((r) => ({ ...r, offset: Number(r.offset) }));
+    const values = await this.shown(rows.map((r) => r.value));
+    return rows.map((r, i) => ({ ...r, offset: Number(r.offset), value: values[i] }));
   }
 
   async unconsumedMessages(workflowId: string): Promise<{ topic: string; message: string | null; createdAt: number }[]> {
@@ -78,7 +89,8 @@ export class DashboardRepository {
       `SELECT topic, message, created_at FROM {schema}.notifications WHERE destination_id = $1 ORDER BY seq LIMIT ${DETAIL_LIMIT}`,
       [workflowId],
     );
-    return rows.map((r) => ({ topic: r.topic, message: r.message, createdAt: Number(r.created_at) }));
+    const messages = await this.shown(rows.map((r) => r.message));
+    return rows.map((r, i) => ({ topic: r.topic, message: messages[i], createdAt: Number(r.created_at) }));
   }
 
   /** Workflows started by this one (children) and made from it (forks). */

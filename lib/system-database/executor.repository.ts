@@ -2,6 +2,7 @@ import { DB_NOW, whilePending } from './sql';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { Queryable } from './queryable.interface';
+import { readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 
 /** An orphan (w joined to its executor e): $1 version, $2 this executor, $3 lease, $4 workflow names run here. */
@@ -72,7 +73,7 @@ export class ExecutorRepository {
         LIMIT $4`,
       [applicationVersion, selfId, leaseMs, limit],
     );
-    return rows.map(toStatusRow);
+    return readStatusRows(this.db.payloads, rows.map(toStatusRow));
   }
 
   /** Executors of this version whose heartbeat is within the lease (this one included once it beat). */
@@ -129,8 +130,7 @@ export class ExecutorRepository {
        RETURNING ${statusColumnsOf('w')}, p.executor_id AS previous_executor_id`,
       [applicationVersion, selfId, leaseMs, workflowNames, limit, Date.now()],
     );
-    return rows
-      .map((raw) => ({ row: toStatusRow(raw), previousExecutorId: String(raw.previous_executor_id) }))
-      .sort((a, b) => a.row.createdAt - b.row.createdAt);
+    const read = await readStatusRows(this.db.payloads, rows.map(toStatusRow));
+    return rows.map((raw, i) => ({ row: read[i], previousExecutorId: String(raw.previous_executor_id) })).sort((a, b) => a.row.createdAt - b.row.createdAt);
   }
 }

@@ -2,6 +2,7 @@ import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interfa
 import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { Sql } from './sql';
+import { readStatusRow, readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import type { WorkflowStatusRow } from './system.rows';
 
@@ -17,13 +18,14 @@ export class ListingRepository {
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);
-    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+    return readStatusRow(this.db.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
   }
 
   /** The rows of these ids; `on`: a transaction of the caller to read them in (default the pool). */
   async getMany(workflowIds: string[], on: Sql = this.db): Promise<Map<string, WorkflowStatusRow>> {
     const rows = await on.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
-    return new Map(rows.map((raw) => [String(raw.workflow_id), toStatusRow(raw)]));
+    const read = await readStatusRows(this.db.payloads, rows.map(toStatusRow));
+    return new Map(read.map((row) => [row.workflowId, row]));
   }
 
   /**
@@ -32,7 +34,7 @@ export class ListingRepository {
    */
   async getFinishing(workflowIds: string[]): Promise<WorkflowStatusRow[]> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS_OF_FINISHED} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
-    return rows.map(toStatusRow);
+    return readStatusRows(this.db.payloads, rows.map(toStatusRow));
   }
 
   /**
@@ -98,6 +100,6 @@ export class ListingRepository {
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
-    return (await this.db.unnamed(text, values)).map(toStatusRow);
+    return readStatusRows(this.db.payloads, (await this.db.unnamed(text, values)).map(toStatusRow));
   }
 }

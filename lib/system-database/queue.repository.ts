@@ -3,6 +3,7 @@ import { realClock, type WorkflowClock } from '../common/clock';
 import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
+import { readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 
 export interface ClaimRequest {
@@ -48,15 +49,18 @@ export class QueueRepository {
       queue.rateLimit?.periodMs ?? 0,
       request.workflowNames,
     ];
-    const toClaimed = (raw: Record<string, unknown>) => ({ row: toStatusRow(raw), hasSteps: Boolean(raw.has_steps) });
+    const toClaimed = async (raws: Record<string, unknown>[]) => {
+      const rows = await readStatusRows(this.db.payloads, raws.map(toStatusRow));
+      return rows.map((row, i) => ({ row, hasSteps: Boolean(raws[i].has_steps) }));
+    };
     // Without a limit across executors, SKIP LOCKED alone keeps claims apart: one statement, one commit.
-    if (!globalLimits) return (await this.db.query(text, values(this.clock.now()))).map(toClaimed);
+    if (!globalLimits) return toClaimed(await this.db.query(text, values(this.clock.now())));
     return this.db.transaction(async (tx) => {
       // Limits across executors count what the others run: claims of the queue take turns.
       const lock = 'SELECT pg_advisory_xact_lock($1)';
       await tx.query(lock, [this.lockKey(queue.name)]);
       // Read the clock only once the lock is held, so start times recorded under it never go backwards.
-      return (await tx.query(text, values(this.clock.now()))).map(toClaimed);
+      return toClaimed(await tx.query(text, values(this.clock.now())));
     });
   }
 

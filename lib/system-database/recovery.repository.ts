@@ -1,5 +1,6 @@
 import type { WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
+import { readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import { whilePending } from './sql';
 
@@ -34,7 +35,7 @@ export class RecoveryRepository {
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now(), expectedEpoch],
     );
-    return rows.length > 0 ? toStatusRow(rows[0]) : null;
+    return rows.length > 0 ? (await readStatusRows(this.db.payloads, [toStatusRow(rows[0])]))[0] : null;
   }
 
   /**
@@ -73,7 +74,9 @@ export class RecoveryRepository {
        RETURNING ${statusColumnsOf('w')}`,
       [executorId, applicationVersion, workflowNames, after?.createdAt ?? null, after?.workflowId ?? '', exclude, limit, Date.now(), touchedBefore],
     );
-    return rows.map(toStatusRow).sort((a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0));
+    return (await readStatusRows(this.db.payloads, rows.map(toStatusRow))).sort(
+      (a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0),
+    );
   }
 
   /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */
@@ -104,7 +107,11 @@ export class RecoveryRepository {
         WHERE w.workflow_id IS NULL OR NOT (w.status = 'PENDING' AND w.executor_id = $3 AND w.run_epoch = r.run_epoch)`,
       [runs.map((r) => r.workflowId), runs.map((r) => r.epoch), executorId],
     );
-    return rows.map((r) => ({ workflowId: r.workflow_id, status: r.status, error: r.error, cancelRoot: r.cancel_root }));
+    const errors = await this.db.payloads.decodeAll(
+      rows.map((r) => r.error),
+      'error',
+    );
+    return rows.map((r, i) => ({ workflowId: r.workflow_id, status: r.status, error: errors[i], cancelRoot: r.cancel_root }));
   }
 
   /** Ownership as the database sees it now: whether the run of `epoch` on `executorId` still owns the workflow. */

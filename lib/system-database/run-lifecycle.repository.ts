@@ -2,6 +2,7 @@ import type { OperationOutputRow, WorkflowStatusRow } from './system.rows';
 import type { ListingRepository } from './listing.repository';
 import { STEP_COLUMNS } from './row.mapping';
 import { ownedBy, whilePending, type Sql } from './sql';
+import { storedStepRow } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { notificationChannel } from './schema-name.util';
@@ -110,13 +111,14 @@ export class RunLifecycleRepository {
 
   private async insertBatch(rows: NewWorkflowRow[], db: Sql = this.db): Promise<InsertWorkflowResult[]> {
     const columns: unknown[][] = INSERT_ARRAY_TYPES.map(() => []);
-    for (const r of rows) {
+    const inputs = await this.db.payloads.encodeAll(rows.map((r) => r.inputs));
+    for (const [i, r] of rows.entries()) {
       const values = [
         r.workflowId,
         r.status,
         r.workflowName,
         r.className,
-        r.inputs,
+        inputs[i],
         r.executorId,
         r.applicationVersion,
         r.queueName,
@@ -154,7 +156,8 @@ export class RunLifecycleRepository {
     return rows.map((r, i) => (wins[i] ? { inserted: true } : { inserted: false, existing: existing.get(r.workflowId) ?? null }));
   }
 
-  private async completeBatch(outcomes: WorkflowOutcome[]): Promise<CompleteResult[]> {
+  private async completeBatch(given: WorkflowOutcome[]): Promise<CompleteResult[]> {
+    const outcomes = await Promise.all(given.map((o) => this.stored(o)));
     const step = (o: WorkflowOutcome) => o.lastCheckpoint;
     const source = rowSource(
       ['text', 'text', 'text', 'text', 'int', 'int', 'text', 'text', 'text', 'text', 'bigint', 'bigint'],
@@ -211,8 +214,21 @@ export class RunLifecycleRepository {
     );
   }
 
+  /** The outcome with its payloads (and its last checkpoint's) in their stored form. */
+  private async stored(outcome: WorkflowOutcome): Promise<WorkflowOutcome> {
+    const codec = this.db.payloads;
+    if (codec.isPlain) return outcome;
+    const [output, error, lastCheckpoint] = await Promise.all([
+      codec.encode(outcome.output),
+      codec.encode(outcome.error, 'error'),
+      outcome.lastCheckpoint && storedStepRow(codec, outcome.lastCheckpoint),
+    ]);
+    return { ...outcome, output, error, lastCheckpoint };
+  }
+
   /** Moves a workflow from one of `from` to `to`; false when it was in none of them. */
-  async transition(workflowId: string, from: string[], to: string, error: string | null = null): Promise<boolean> {
+  async transition(workflowId: string, from: string[], to: string, given: string | null = null): Promise<boolean> {
+    const error = await this.db.payloads.encode(given, 'error');
     const rows = await this.db.query(
       `WITH moved AS (
          UPDATE {schema}.workflow_status

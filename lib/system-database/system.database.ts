@@ -18,6 +18,7 @@ import {
   type SystemDatabaseConfig,
   type SystemLogger,
 } from './connection.options';
+import { PayloadCodec } from '../payloads/payload.codec';
 import type { Queryable } from './queryable.interface';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
@@ -134,6 +135,16 @@ export class SystemDatabase implements Sql {
    */
   listenConnectionConfig(): ClientConfig | undefined {
     return listenConnectionOf(this.config, this.connectionConfig('listen'));
+  }
+
+  /** The stored form of payloads: every repository encodes the payload columns it writes and decodes those it reads through it. */
+  get payloads(): PayloadCodec {
+    return this.config.payloads ?? PayloadCodec.plain;
+  }
+
+  /** This database with payloads read and written through `codec` (the dashboard's display codec): the same pool and statements. */
+  withPayloads(codec: PayloadCodec): SystemDatabase {
+    return Object.create(this, { payloads: { value: codec } }) as SystemDatabase;
   }
 
   /** `pollIntervalMs` of the configuration (how often waiters poll without LISTEN), when set. */

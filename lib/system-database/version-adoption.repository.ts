@@ -1,6 +1,7 @@
 import { DB_NOW, whilePending } from './sql';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
+import { readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 
 /** No executor of the row's version heartbeated within the lease ($lease). */
@@ -20,7 +21,7 @@ export class VersionAdoptionRepository {
         ORDER BY w.created_at, w.workflow_id LIMIT $4`,
       [version, leaseMs, workflowNames, limit],
     );
-    return rows.map(toStatusRow);
+    return readStatusRows(this.db.payloads, rows.map(toStatusRow));
   }
 
   /**
@@ -40,7 +41,7 @@ export class VersionAdoptionRepository {
         RETURNING ${statusColumnsOf('w')}`,
       [row.workflowId, selfId, version, row.runEpoch, row.applicationVersion, Date.now(), leaseMs],
     );
-    return rows[0] ? toStatusRow(rows[0]) : null;
+    return rows[0] ? (await readStatusRows(this.db.payloads, [toStatusRow(rows[0])]))[0] : null;
   }
 
   /** PENDING workflows of versions with no live executor (any name), oldest first: what `nestjs-dbos versions` lists. */
@@ -51,7 +52,7 @@ export class VersionAdoptionRepository {
         ORDER BY w.application_version, w.created_at, w.workflow_id LIMIT $2`,
       [leaseMs, limit],
     );
-    return rows.map(toStatusRow);
+    return readStatusRows(this.db.payloads, rows.map(toStatusRow));
   }
 
   /** Per application version: its PENDING workflows and its executors heartbeating within the lease. */

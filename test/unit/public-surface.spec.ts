@@ -1,7 +1,17 @@
 import { DataSource } from 'typeorm';
 import * as root from '../../lib';
 import { resolveDbosOptions } from '../../lib/dbos.options';
-import type { ClientStartOptions, DbosModuleOptions, EnqueueOptions, ListWorkflowsOptions, SendOptions, WorkflowAttributes } from '../../lib';
+import type {
+  ClientStartOptions,
+  DbosModuleOptions,
+  EnqueueOptions,
+  ListWorkflowsOptions,
+  PayloadEncryptionOptions,
+  PayloadOptions,
+  PayloadSerializer,
+  SendOptions,
+  WorkflowAttributes,
+} from '../../lib';
 import { DbosConfigurationError, WorkflowClient } from '../../lib';
 
 describe('the public surface', () => {
@@ -58,5 +68,15 @@ describe('the public surface', () => {
 
   it('one startupRetryMs default for the module and the system database', () => {
     expect(resolveDbosOptions({ database: { url: 'postgres://x@127.0.0.1/x' } }).database.startupRetryMs).toBe(30_000);
+  });
+});
+
+describe('the payload options', () => {
+  it('are typed on the module and the standalone client: a serializer (sync or async) and an encryption key', () => {
+    const serializer: PayloadSerializer = { serialize: async (value) => JSON.stringify(value), deserialize: (text) => JSON.parse(text) as unknown };
+    const encryption: PayloadEncryptionOptions = { key: Buffer.alloc(32), previousKeys: [Buffer.alloc(32, 1).toString('base64')] };
+    const module: DbosModuleOptions = { serializer, encryption };
+    const client: PayloadOptions = { serializer, encryption };
+    expect(module.encryption).toBe(client.encryption);
   });
 });
