@@ -9,6 +9,7 @@ export { WorkflowHandle, type GetResultOptions, type GetStatusOptions } from './
 export { RecoveryService } from './recovery/recovery.service';
 export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
 export { QueueRegistry } from './queues/queue.registry';
+export { ScheduleClient } from './schedules/schedule.client';
 
 export type { ResumeOptions, ForkOptions, SendOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';

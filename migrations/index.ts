@@ -11,6 +11,7 @@ import { RowStatusNotify1764028800030 } from './1764028800030-row-status-notify'
 import { RareStatusNameIndex1764028800031 } from './1764028800031-rare-status-name-index';
 import { OutcomeNotices1764028800032 } from './1764028800032-outcome-notices';
 import { TraceContext1764028800033 } from './1764028800033-trace-context';
+import { Schedules1764028800037 } from './1764028800037-schedules';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -27,4 +28,5 @@ export const SYSTEM_MIGRATIONS = [
   RareStatusNameIndex1764028800031,
   OutcomeNotices1764028800032,
   TraceContext1764028800033,
+  Schedules1764028800037,
 ];

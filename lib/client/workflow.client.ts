@@ -20,6 +20,7 @@ import { WorkflowHandle, type GetStatusOptions } from './workflow.handle';
 import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
 import { WorkflowStreams } from './workflow.streams';
 import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
+import { ScheduleClient } from '../schedules/schedule.client';
 
 export type { ClassType, WorkflowStarter } from './workflow.starter';
 import { eventKey } from '../system-database/system.names';
@@ -46,6 +47,8 @@ import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClie
 export class WorkflowClient {
   private readonly streams: WorkflowStreams;
   private readonly admin: WorkflowAdmin;
+  /** Schedules stored in the database: create, update, pause, resume, delete, list, trigger, backfill (docs/schedules.md). */
+  readonly schedules: ScheduleClient;
 
   /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
   constructor(
@@ -59,6 +62,7 @@ export class WorkflowClient {
     }
     this.streams = new WorkflowStreams(backend);
     this.admin = new WorkflowAdmin(backend);
+    this.schedules = new ScheduleClient(backend.schedules);
   }
 
   /** @internal A client over the module's repositories (the Nest provider) or a connection of its own (`connect`). */

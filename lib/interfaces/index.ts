@@ -3,3 +3,4 @@ export * from './workflow-options.interface';
 export * from './workflow-status.interface';
 export * from './workflow-event.interface';
 export * from './transaction-adapter.interface';
+export * from './schedule.interface';
