@@ -17,6 +17,7 @@ import { gcCommands } from './commands/gc.command';
 import { migrateCommands } from './commands/migrate.command';
 import { queueCommands } from './commands/queues.command';
 import { replayCommands } from './commands/replay.command';
+import { scheduleCommands } from './commands/schedules.command';
 import { versionCommands } from './commands/versions.command';
 import { workflowCommands } from './commands/workflows.command';
 import { connectClient, hideSecrets, resolveConnection } from './cli.connection';
@@ -32,7 +33,15 @@ type Options = Record<string, OptionValue>;
 
 type Invocation = { kind: 'help'; text: string; exitCode: number } | { kind: 'command'; spec: CommandSpec; options: Options; args: string[] };
 
-export const COMMANDS: CommandSpec[] = [...workflowCommands, ...queueCommands, ...migrateCommands, ...gcCommands, ...replayCommands, ...versionCommands];
+export const COMMANDS: CommandSpec[] = [
+  ...workflowCommands,
+  ...queueCommands,
+  ...scheduleCommands,
+  ...migrateCommands,
+  ...gcCommands,
+  ...replayCommands,
+  ...versionCommands,
+];
 
 /** Runs one command line (without the program name) and returns its exit code. */
 export async function run(argv: string[], io: CliIO = processIO()): Promise<number> {

@@ -1,5 +1,6 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { DbosConflictError, DbosContext, DbosInvalidArgumentError, DbosNotFoundError, ScheduleClient, Step, Workflow, WorkflowClient } from '../../lib';
+import { run } from '../../lib/cli/cli.runner';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
@@ -148,5 +149,38 @@ describe('ScheduleClient (one process)', () => {
     } finally {
       await standalone.close();
     }
+  });
+
+  it('the CLI lists, pauses, resumes, triggers and backfills schedules', async () => {
+    const cli = async (...argv: string[]) => {
+      let stdout = '';
+      let stderr = '';
+      const env = { ...process.env, DATABASE_URL: databaseUrl(), NO_COLOR: '1' };
+      const code = await run([...argv, '--schema', schema], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env });
+      return { code, stdout, stderr };
+    };
+    await schedules.create({ name: 'cli-daily', cron: '0 6 * * *', workflowName: 'Reports.daily', args: ['cli'], overlap: 'buffer-one' });
+    const table = await cli('schedules', 'list');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/cli-daily\s+0 6 \* \* \*\s+UTC\s+Reports\.daily\s+buffer-one\s+active/);
+
+    expect((await cli('schedules', 'pause', 'cli-daily')).stdout).toBe('Paused schedule "cli-daily"\n');
+    expect((await schedules.get('cli-daily'))!.paused).toBe(true);
+    const listed = JSON.parse((await cli('schedules', 'list', '--json')).stdout) as { name: string; paused: boolean }[];
+    expect(listed.find((s) => s.name === 'cli-daily')).toMatchObject({ paused: true });
+    expect((await cli('schedules', 'resume', 'cli-daily')).code).toBe(0);
+    expect((await schedules.get('cli-daily'))!.paused).toBe(false);
+
+    const triggered = await cli('schedules', 'trigger', 'cli-daily');
+    await expect(client.retrieve<string>(triggered.stdout.trim()).getResult({ timeoutMs: 10_000 })).resolves.toMatch(/^cli@/);
+
+    const backfilled = await cli('schedules', 'backfill', 'cli-daily', '--from', '3d', '--json');
+    expect((JSON.parse(backfilled.stdout) as { started: string[] }).started.length).toBeGreaterThanOrEqual(2);
+    const again = await cli('schedules', 'backfill', 'cli-daily', '--from', '3d');
+    expect(again.stdout).toMatch(/^Started 0 tick\(s\); \d+ of the range had a workflow already\.$/m);
+
+    const missing = await cli('schedules', 'pause', 'nope');
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('No schedule is named "nope"');
   });
 });

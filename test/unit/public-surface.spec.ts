@@ -7,7 +7,7 @@ import { DbosConfigurationError, WorkflowClient } from '../../lib';
 describe('the public surface', () => {
   it('exports the recovery facade, not the runner or the removed deprecated names', () => {
     const names = Object.keys(root);
-    expect(names).toEqual(expect.arrayContaining(['RecoveryService', 'WorkflowClient', 'QueueRegistry', 'DbosHealthIndicator']));
+    expect(names).toEqual(expect.arrayContaining(['RecoveryService', 'WorkflowClient', 'QueueRegistry', 'DbosHealthIndicator', 'ScheduleClient']));
     for (const gone of ['RecoveryRunner', 'QueueDispatcher', 'DbosHealthCheckError']) expect(names).not.toContain(gone);
     expect(Object.getOwnPropertyNames(root.RecoveryService.prototype).sort()).toEqual(['constructor', 'isRecovered', 'whenRecovered']);
   });
