@@ -184,3 +184,33 @@ describe('ScheduleClient (one process)', () => {
     expect(missing.stderr).toContain('No schedule is named "nope"');
   });
 });
+
+describe('runtime schedules without LISTEN (behind a transaction pooler, no listenUrl)', () => {
+  const schema = uniqueSchema('schedpoll');
+  let app: INestApplicationContext;
+
+  beforeAll(async () => {
+    app = await createDbosApp([Reports], { schema, database: { url: databaseUrl(), pooler: 'transaction' } });
+  });
+  afterAll(async () => {
+    await app.close();
+    await dropSchema(schema);
+  });
+
+  it('a schedule created elsewhere is picked up by polling, and its pause too', async () => {
+    const standalone = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    try {
+      const created = Date.now();
+      await standalone.schedules.create({ name: 'polled', cron: '* * * * * *', workflowName: 'Reports.daily', args: ['poll'] });
+      // The safety re-read comes every 10 s; the poll of a process without LISTEN every 0.5 s.
+      await waitFor(() => runsOf('polled').length >= 1, { what: 'a tick heard of by polling', timeoutMs: 5_000 });
+      expect(runsOf('polled')[0].scheduled - created).toBeLessThan(4_000);
+      await standalone.schedules.pause('polled');
+      const pausedAt = Date.now();
+      await quietPeriod(2_000, 'a tick after the pause would start');
+      expect(runsOf('polled').every((r) => r.scheduled <= pausedAt)).toBe(true);
+    } finally {
+      await standalone.close();
+    }
+  });
+});
