@@ -1,4 +1,4 @@
-import { WorkflowClient } from '../../lib';
+import { WorkflowClient, type OverlapPolicy } from '../../lib';
 import { ChildApp } from '../support/child-app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { maxOverlap, quietPeriod, waitFor } from '../support/wait';
@@ -17,7 +17,9 @@ describe('runtime schedules across two processes', () => {
   beforeAll(async () => {
     await sql(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     for (const table of ['ticks', 'slow_runs']) {
-      await sql(`CREATE TABLE "${schema}".${table} (scheduled_at timestamptz NOT NULL, executor text NOT NULL, started_at bigint, ended_at bigint)`);
+      await sql(
+        `CREATE TABLE "${schema}".${table} (workflow_id text NOT NULL, scheduled_at timestamptz NOT NULL, executor text NOT NULL, started_at bigint, ended_at bigint)`,
+      );
     }
     for (const id of ['rt-a', 'rt-b']) {
       const app = ChildApp.start('schedules-app.ts', { DBOS_SCHEMA: schema, EXECUTOR_ID: id });
@@ -32,23 +34,62 @@ describe('runtime schedules across two processes', () => {
     await dropSchema(schema);
   });
 
+  interface SlowRun {
+    id: string;
+    scheduled: number;
+    start: number;
+    end: number;
+    executor: string;
+  }
+  /** The finished runs of a schedule's slow workflow, by tick. */
+  const slowRuns = async (name: string): Promise<SlowRun[]> =>
+    (
+      await sql<{ id: string; t: Date; s: string; e: string; x: string }>(
+        `SELECT workflow_id AS id, scheduled_at AS t, started_at AS s, ended_at AS e, executor AS x FROM "${schema}".slow_runs
+          WHERE workflow_id LIKE $1 ORDER BY scheduled_at`,
+        [`schedule:${name}:%`],
+      )
+    ).map((r) => ({ id: r.id, scheduled: new Date(r.t).getTime(), start: Number(r.s), end: Number(r.e), executor: r.x }));
+
+  /** Runs a schedule of the 2.5 s workflow with `overlap` until `enough`, pauses it and waits for its last workflow to end. */
+  async function runSlow(name: string, overlap: OverlapPolicy, enough: () => Promise<boolean>): Promise<void> {
+    await client.schedules.create({ name, cron: '* * * * * *', workflowName: 'Ticks.slow', overlap });
+    await waitFor(enough, { what: `runs of ${name}`, timeoutMs: 25_000, intervalMs: 100 });
+    await client.schedules.pause(name);
+    await waitFor(async () => (await active('Ticks.slow')) === 0, { what: `the last run of ${name} to end`, timeoutMs: 10_000 });
+  }
+
   it("'skip' holds across processes: one run at a time, wherever it runs", async () => {
-    await client.schedules.create({ name: 'slow-skip', cron: '* * * * * *', workflowName: 'Ticks.slow', overlap: 'skip' });
-    const runs = async () =>
-      (await sql<{ t: Date; s: string; e: string }>(`SELECT scheduled_at AS t, started_at AS s, ended_at AS e FROM "${schema}".slow_runs ORDER BY 1`)).map(
-        (r) => ({
-          scheduled: new Date(r.t).getTime(),
-          start: Number(r.s),
-          end: Number(r.e),
-        }),
-      );
-    await waitFor(async () => (await runs()).length >= 2, { what: 'two slow runs', timeoutMs: 20_000, intervalMs: 100 });
-    await client.schedules.pause('slow-skip');
-    await waitFor(async () => (await active('Ticks.slow')) === 0, { what: 'the last slow run to end' });
-    const list = await runs();
+    await runSlow('slow-skip', 'skip', async () => (await slowRuns('slow-skip')).length >= 2);
+    const list = await slowRuns('slow-skip');
     expect(maxOverlap(list.map((r) => [r.start, r.end]))).toBe(1);
     for (let i = 1; i < list.length; i++) expect(list[i].scheduled - list[i - 1].scheduled).toBeGreaterThanOrEqual(2_000);
     expect((await client.schedules.get('slow-skip'))!.skippedTicks).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it("'buffer-one' holds across processes: the held-back tick starts when the running one ends, wherever each runs", async () => {
+    await runSlow('slow-buffer', 'buffer-one', async () => (await slowRuns('slow-buffer')).length >= 3);
+    const list = await slowRuns('slow-buffer');
+    expect(maxOverlap(list.map((r) => [r.start, r.end]))).toBe(1);
+    for (let i = 1; i < list.length; i++) {
+      expect(list[i].start).toBeGreaterThanOrEqual(list[i - 1].end);
+      expect(list[i].start - list[i - 1].end).toBeLessThan(1_500);
+      expect(list[i].start - list[i].scheduled).toBeGreaterThan(1_000);
+    }
+    expect((await client.schedules.get('slow-buffer'))!.skippedTicks).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
+  it("'cancel-other' holds across processes: each tick cancels the running workflow, wherever it runs", async () => {
+    const ofSchedule = async () =>
+      (await client.list({ workflowName: 'Ticks.slow', sortDesc: false })).filter((w) => w.workflowId.startsWith('schedule:slow-cancel:'));
+    await runSlow('slow-cancel', 'cancel-other', async () => (await ofSchedule()).length >= 4);
+    const runs = (await ofSchedule()).sort((a, b) => a.workflowId.localeCompare(b.workflowId));
+    const ticks = runs.map((w) => new Date(w.workflowId.slice('schedule:slow-cancel:'.length)).getTime());
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i] - ticks[i - 1]).toBe(1_000);
+    expect(runs.slice(0, -1).map((w) => w.status)).toEqual(runs.slice(0, -1).map(() => 'CANCELLED'));
+    expect(runs[runs.length - 1].status).toBe('SUCCESS');
+    // None of the cancelled ones got to its end.
+    expect((await slowRuns('slow-cancel')).map((r) => r.id)).toEqual([runs[runs.length - 1].workflowId]);
   }, 60_000);
 
   it('a schedule created by a client ticks once per tick on both, stops when paused, goes on when resumed, and survives the loss of a process', async () => {
