@@ -97,8 +97,8 @@ export class ScheduleRunner {
         this.apply(row.name, row);
         if (row.bufferedTick !== null) await this.startBuffered(row.name);
       }
-      const names2 = this.bufferedDecorators.map((d) => d.workflowName);
-      const holding = names2.length > 0 ? await this.repository.decoratorsWithBufferedTick(names2) : [];
+      const decorators = this.bufferedDecorators.map((d) => d.workflowName);
+      const holding = decorators.length > 0 ? await this.repository.decoratorsWithBufferedTick(decorators) : [];
       for (const decorator of this.bufferedDecorators.filter((d) => holding.includes(d.workflowName))) await this.startBufferedDecorator(decorator);
     } catch (err) {
       this.logger.error(`Could not read the schedules: ${(err as Error).message}`, (err as Error).stack);
@@ -107,7 +107,9 @@ export class ScheduleRunner {
 
   private async reload(name: string): Promise<void> {
     try {
-      this.apply(name, await this.repository.get(name));
+      const row = await this.repository.get(name);
+      this.apply(name, row);
+      if (row?.bufferedTick != null) await this.startBuffered(name); // resumed with a tick held back
     } catch (err) {
       this.logger.error(`Could not read schedule "${name}": ${(err as Error).message}`, (err as Error).stack);
     }
@@ -148,30 +150,25 @@ export class ScheduleRunner {
     this.armed.set(row.name, entry);
   }
 
-  private async fire(name: string, tick: number): Promise<void> {
-    if (this.stopped || !this.isAccepting()) return;
-    try {
-      await this.ticks.fireRuntime(name, tick);
-    } catch (err) {
-      this.logger.error(`Could not start schedule "${name}" for ${new Date(tick).toISOString()}: ${(err as Error).message}`, (err as Error).stack);
-    }
+  private fire(name: string, tick: number): Promise<void> {
+    return this.guarded(`start schedule "${name}" for ${new Date(tick).toISOString()}`, () => this.ticks.fireRuntime(name, tick));
   }
 
-  private async startBuffered(name: string): Promise<void> {
-    if (this.stopped || !this.isAccepting()) return;
-    try {
-      await this.ticks.startBufferedRuntime(name);
-    } catch (err) {
-      this.logger.error(`Could not start the held-back tick of schedule "${name}": ${(err as Error).message}`, (err as Error).stack);
-    }
+  private startBuffered(name: string): Promise<void> {
+    return this.guarded(`start the held-back tick of schedule "${name}"`, () => this.ticks.startBufferedRuntime(name));
   }
 
-  private async startBufferedDecorator(schedule: DecoratorSchedule): Promise<void> {
+  private startBufferedDecorator(schedule: DecoratorSchedule): Promise<void> {
+    return this.guarded(`start the held-back tick of @Scheduled ${schedule.workflowName}`, () => this.ticks.startBufferedDecorator(schedule));
+  }
+
+  /** Runs a decision unless this process stopped taking work; a failure is logged (the next tick, wake or re-read tries again). */
+  private async guarded(what: string, decide: () => Promise<unknown>): Promise<void> {
     if (this.stopped || !this.isAccepting()) return;
     try {
-      await this.ticks.startBufferedDecorator(schedule);
+      await decide();
     } catch (err) {
-      this.logger.error(`Could not start the held-back tick of @Scheduled ${schedule.workflowName}: ${(err as Error).message}`, (err as Error).stack);
+      this.logger.error(`Could not ${what}: ${(err as Error).message}`, (err as Error).stack);
     }
   }
 }

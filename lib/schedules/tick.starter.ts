@@ -52,10 +52,10 @@ export class TickStarter {
     return outcome;
   }
 
-  /** Starts the tick a 'buffer-one' runtime schedule holds back, once nothing of it runs. */
+  /** Starts the tick a 'buffer-one' runtime schedule holds back, once nothing of it runs (not while paused: then once resumed). */
   async startBufferedRuntime(name: string): Promise<TickOutcome | null> {
     return this.repository.decide({ kind: 'runtime', name }, runtimeRunPrefix(name), (state, running) =>
-      planBufferedStart(state, running, (t) => runtimeRun(state.schedule!, runtimeTickId(name, t), t)),
+      state.schedule!.paused ? null : planBufferedStart(state, running, (t) => runtimeRun(state.schedule!, runtimeTickId(name, t), t)),
     );
   }
 
