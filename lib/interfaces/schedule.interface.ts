@@ -25,9 +25,9 @@ export interface CreateScheduleOptions {
   queue?: string;
   /** Default `'allow'`. */
   overlap?: OverlapPolicy;
-  /** Create it paused. */
+  /** Create it paused (default false); with `upsert`, omitted leaves an existing schedule's pause as it is. */
   paused?: boolean;
-  /** An existing schedule of that name is replaced (its tick state kept) instead of a DbosConflictError. */
+  /** An existing schedule of that name is replaced (its tick state and, unless `paused` is given, its pause kept) instead of a DbosConflictError. */
   upsert?: boolean;
 }
 

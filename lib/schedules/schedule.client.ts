@@ -26,7 +26,9 @@ export class ScheduleClient {
 
   /**
    * Creates a schedule. A schedule of that name existing already is a DbosConflictError, unless
-   * `upsert` is set: then its definition is replaced and its tick state kept.
+   * `upsert` is set: then its definition is replaced, and its tick state kept, and its pause unless
+   * `paused` is given (an app may upsert its schedules at every start without undoing an operator's
+   * pause).
    */
   async create(options: CreateScheduleOptions): Promise<ScheduleInfo> {
     const row = toNewRow(options);
@@ -45,7 +47,7 @@ export class ScheduleClient {
   /** Changes some fields of a schedule; the next ticks follow the new definition. */
   async update(name: string, changes: ScheduleChanges): Promise<ScheduleInfo> {
     const current = await this.require(name);
-    const row = toNewRow({ ...current, queue: current.queue ?? undefined, ...changes, name, paused: current.paused });
+    const row = toNewRow({ ...current, queue: current.queue ?? undefined, ...changes, name, paused: undefined });
     if (!(await this.repository.replace(row))) throw notFound(name);
     return this.require(name);
   }
@@ -143,7 +145,7 @@ function toNewRow(options: CreateScheduleOptions): NewScheduleRow {
     inputs: serialize(options.args ?? [], `the arguments of schedule "${options.name}"`),
     queueName: options.queue ?? null,
     overlap,
-    paused: options.paused === true,
+    paused: options.paused ?? null,
   };
 }
 

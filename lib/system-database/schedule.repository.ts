@@ -20,7 +20,8 @@ export interface ScheduleRow {
   updatedAt: number;
 }
 
-export type NewScheduleRow = Pick<ScheduleRow, 'name' | 'cron' | 'timezone' | 'workflowName' | 'inputs' | 'queueName' | 'overlap' | 'paused'>;
+/** A definition to write; `paused` null: as it is (a replace), or not paused (an insert). */
+export type NewScheduleRow = Pick<ScheduleRow, 'name' | 'cron' | 'timezone' | 'workflowName' | 'inputs' | 'queueName' | 'overlap'> & { paused: boolean | null };
 
 /** Whose tick state: a runtime schedule (a `schedules` row) or a `@Scheduled` workflow (its `scheduler_state` row). */
 export type TickTarget = { kind: 'runtime'; name: string } | { kind: 'decorator'; workflowName: string };
@@ -98,17 +99,17 @@ export class ScheduleRepository {
   async insert(row: NewScheduleRow, now = Date.now()): Promise<boolean> {
     const inserted = await this.db.unnamed(
       `INSERT INTO {schema}.schedules (name, cron, timezone, workflow_name, inputs, queue_name, overlap, paused, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (name) DO NOTHING RETURNING name`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8::boolean, false), $9, $9) ON CONFLICT (name) DO NOTHING RETURNING name`,
       [row.name, row.cron, row.timezone, row.workflowName, row.inputs, row.queueName, row.overlap, row.paused, now],
     );
     return inserted.length > 0;
   }
 
-  /** Replaces the definition of an existing schedule, keeping its tick state; false when there is none. */
+  /** Replaces the definition of an existing schedule, keeping its tick state (and its pause, unless `paused` is given); false when there is none. */
   async replace(row: NewScheduleRow, now = Date.now()): Promise<boolean> {
     const updated = await this.db.unnamed(
       `UPDATE {schema}.schedules SET cron = $2, timezone = $3, workflow_name = $4, inputs = $5, queue_name = $6, overlap = $7,
-              paused = $8, updated_at = $9
+              paused = COALESCE($8::boolean, paused), updated_at = $9
         WHERE name = $1 RETURNING name`,
       [row.name, row.cron, row.timezone, row.workflowName, row.inputs, row.queueName, row.overlap, row.paused, now],
     );

@@ -47,6 +47,14 @@ describe('ScheduleClient (one process)', () => {
     expect(updated).toMatchObject({ cron: '30 4 * * *', overlap: 'skip', timezone: 'Europe/Paris', args: ['eu'] });
     await schedules.pause('crud');
     expect(await schedules.get('crud')).toMatchObject({ paused: true, nextTick: null });
+    // An update, and an upsert without `paused` (an app's start), leave an operator's pause as it is.
+    expect(await schedules.update('crud', { args: ['eu', 2] })).toMatchObject({ paused: true, args: ['eu', 2] });
+    const upserted = await schedules.create({ name: 'crud', cron: '0 5 * * *', workflowName: 'Reports.daily', upsert: true });
+    expect(upserted).toMatchObject({ paused: true, cron: '0 5 * * *', timezone: 'UTC', args: [], overlap: 'allow' });
+    expect(await schedules.create({ name: 'crud', cron: '0 5 * * *', workflowName: 'Reports.daily', upsert: true, paused: false })).toMatchObject({
+      paused: false,
+    });
+    await schedules.pause('crud');
     await schedules.resume('crud');
     expect((await schedules.list()).map((s) => [s.name, s.paused])).toContainEqual(['crud', false]);
     await schedules.delete('crud');
@@ -73,7 +81,7 @@ describe('ScheduleClient (one process)', () => {
     await schedules.create({ ...base, paused: true });
     await expect(schedules.create(base)).rejects.toThrow(DbosConflictError);
     const replaced = await schedules.create({ ...base, cron: '*/5 * * * *', upsert: true });
-    expect(replaced).toMatchObject({ cron: '*/5 * * * *', paused: false });
+    expect(replaced).toMatchObject({ cron: '*/5 * * * *', paused: true });
     await expect(schedules.update('errors', { cron: 'nope' })).rejects.toThrow(DbosInvalidArgumentError);
     await schedules.delete('errors');
   });
