@@ -110,6 +110,24 @@ describe('ScheduleClient (one process)', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
   });
 
+  it('an update or a delete made by another client reaches the app at once: the new cron ticks, a deleted schedule stops', async () => {
+    const other = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    try {
+      await schedules.create({ name: 'retimed', cron: '0 0 1 1 *', workflowName: 'Reports.daily', args: ['re'] });
+      const updated = Date.now();
+      await other.schedules.update('retimed', { cron: '* * * * * *', args: ['timed'] });
+      await waitFor(() => runsOf('retimed').length >= 1, { what: 'a tick of the new cron', timeoutMs: 5_000 });
+      expect(runsOf('retimed')[0]).toMatchObject({ region: 'timed' });
+      expect(runsOf('retimed')[0].scheduled - updated).toBeLessThan(3_000);
+      await other.schedules.delete('retimed');
+      const deletedAt = Date.now();
+      await quietPeriod(2_000, 'a tick of the deleted schedule would start');
+      expect(runsOf('retimed').every((r) => r.scheduled <= deletedAt)).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('trigger starts one run now, outside the cron (also while paused)', async () => {
     await schedules.create({ name: 'manual', cron: '0 0 1 1 *', workflowName: 'Reports.daily', args: ['apac'], paused: true });
     const before = Date.now();
