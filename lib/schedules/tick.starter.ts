@@ -8,7 +8,6 @@ import { decoratorRunPrefix, decoratorTickId, isTickOf, runtimeRunPrefix, runtim
 
 export interface TickLogger {
   log(message: string): void;
-  warn(message: string): void;
 }
 
 /** A `@Scheduled` workflow whose ticks are decided against the database (an overlap policy other than 'allow'). */
@@ -18,7 +17,7 @@ export interface DecoratorSchedule {
   queue?: string;
 }
 
-const silent: TickLogger = { log: () => undefined, warn: () => undefined };
+const silent: TickLogger = { log: () => undefined };
 
 /**
  * Starts the ticks of every schedule kind through one decision per tick against the database
@@ -85,7 +84,7 @@ export class TickStarter {
     if (!outcome) return;
     const at = new Date(tick).toISOString();
     const { plan, cancelled } = outcome;
-    if (plan.skipped) this.logger.warn(`${what}: tick ${at} skipped by its overlap policy (an earlier tick's workflow still runs)`);
+    if (plan.skipped) this.logger.log(`${what}: tick ${at} skipped by its overlap policy (an earlier tick's workflow still runs)`);
     else if (plan.bufferedTick === tick) this.logger.log(`${what}: tick ${at} waits for the running workflow to end (overlap 'buffer-one')`);
     if (cancelled.length > 0) this.logger.log(`${what}: tick ${at} cancelled ${cancelled.join(', ')} (overlap 'cancel-other')`);
   }

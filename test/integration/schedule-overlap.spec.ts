@@ -41,6 +41,11 @@ class Slow {
     await slowRun(this.dbos, scheduledTime, (ms) => this.rest(ms));
   }
 
+  @Scheduled('* * * * * *', { overlap: 'cancel-other' })
+  async replacing(scheduledTime: Date): Promise<void> {
+    await slowRun(this.dbos, scheduledTime, (ms) => this.rest(ms));
+  }
+
   @Scheduled('* * * * * *', { overlap: 'buffer-one' })
   async buffering(scheduledTime: Date): Promise<void> {
     await slowRun(this.dbos, scheduledTime, (ms) => this.rest(ms));
@@ -116,7 +121,7 @@ describe('overlap policies (a workflow of 2.5 s on a tick every second)', () => 
     for (const r of list.slice(0, -1)) expect(r.end).toBeUndefined();
   });
 
-  it("@Scheduled(cron, { overlap: 'skip' | 'buffer-one' }) holds the same way", async () => {
+  it("@Scheduled(cron, { overlap: 'skip' | 'buffer-one' | 'cancel-other' }) holds the same way", async () => {
     await waitFor(
       () => runsWith('sched-Slow.skipping-').filter((r) => r.end).length >= 2 && runsWith('sched-Slow.buffering-').filter((r) => r.end).length >= 2,
       {
@@ -131,5 +136,11 @@ describe('overlap policies (a workflow of 2.5 s on a tick every second)', () => 
     const buffering = runsWith('sched-Slow.buffering-').filter((r) => r.end);
     expectOneAtATime(buffering);
     for (let i = 1; i < buffering.length; i++) expect(buffering[i].start - buffering[i - 1].end!).toBeLessThan(1_000);
+    const replacing = await client.list({ workflowName: 'Slow.replacing', sortDesc: false });
+    expect(replacing.length).toBeGreaterThanOrEqual(4);
+    const cancelled = replacing.filter((w) => w.status === 'CANCELLED');
+    // All but the run of the latest tick (and at most one tick being decided) were cancelled by the next tick.
+    expect(cancelled.length).toBeGreaterThanOrEqual(replacing.length - 2);
+    for (const w of cancelled) expect(runs.get(w.workflowId)?.end).toBeUndefined();
   });
 });
