@@ -1,3 +1,4 @@
+import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosConflictError } from '../errors/conflict.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
@@ -21,6 +22,11 @@ export class ScheduleClient {
 
   /** @internal Built by the module and by WorkflowClient. */
   constructor(private readonly repository: ScheduleRepository) {
+    if (!repository) {
+      throw new DbosConfigurationError(
+        'ScheduleClient is not constructed directly: inject it in a Nest app that imports DbosModule, or use `client.schedules` of `await WorkflowClient.connect({ database: { url } })`.',
+      );
+    }
     this.ticks = new TickStarter(repository);
   }
 

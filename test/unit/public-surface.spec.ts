@@ -19,6 +19,11 @@ describe('the public surface', () => {
     expect(() => new Construct({})).toThrow(/inject it in a Nest app .* or call `await WorkflowClient.connect/);
   });
 
+  it('ScheduleClient is injected or reached as client.schedules, never built with new', () => {
+    const Construct = root.ScheduleClient as unknown as new () => unknown;
+    expect(() => new Construct()).toThrow(/inject it in a Nest app .* or use `client.schedules`/);
+  });
+
   it('database is { url } or { dataSource }: both at once is a DbosConfigurationError naming the choice', () => {
     const both = { database: { url: 'postgres://x@127.0.0.1/x', dataSource: new DataSource({ type: 'postgres' }) } } as unknown as DbosModuleOptions;
     expect(() => resolveDbosOptions(both)).toThrow(DbosConfigurationError);
