@@ -16,6 +16,7 @@ const FRAMEWORK_FREE = [
   'lib/debounce/**',
   'lib/fan-out/**',
   'lib/app-transaction/**',
+  'lib/schedules/**',
   'lib/workflow/**',
   'lib/common/**',
   'lib/errors/**',
@@ -48,6 +49,8 @@ const MAY_IMPORT = {
   'fan-out': ['common', 'errors', 'serialization', 'interfaces', 'system-database', 'workflow'],
   // The client's writes in an app's TypeORM transaction (entityManager): reuses the ORM same-database check.
   'app-transaction': ['common', 'errors', 'interfaces', 'system-database', 'workflow', 'transactions/same-database.check.ts'],
+  // Runtime schedules: the ScheduleClient and the tick decisions every kind of schedule shares.
+  schedules: ['errors', 'serialization', 'interfaces', 'system-database'],
   client: [
     'common',
     'errors',
@@ -60,6 +63,7 @@ const MAY_IMPORT = {
     'observability',
     'debounce',
     'app-transaction',
+    'schedules',
     'dbos.constants.ts',
   ],
   context: ['common', 'errors', 'interfaces', 'client', 'fan-out', 'dbos.constants.ts'],
@@ -119,7 +123,16 @@ const MAY_IMPORT = {
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],
-  scheduler: ['common', 'errors', 'interfaces', 'system-database', 'execution', 'discovery/registration.interfaces.ts', 'discovery/workflow.registry.ts'],
+  scheduler: [
+    'common',
+    'errors',
+    'interfaces',
+    'system-database',
+    'execution',
+    'schedules',
+    'discovery/registration.interfaces.ts',
+    'discovery/workflow.registry.ts',
+  ],
   discovery: ['common', 'errors', 'interfaces', 'decorators', 'execution', 'events', 'scheduler/cron.parser.ts', 'dbos.constants.ts'],
   health: ['common', 'errors', 'interfaces', 'system-database', 'recovery'],
   filters: ['errors'],

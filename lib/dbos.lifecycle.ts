@@ -23,6 +23,7 @@ import { RecoveryRunner } from './recovery/recovery.runner';
 import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
+import { ScheduleRunner } from './scheduler/schedule.runner';
 
 /** Unregistering the executor (a last write) gets this long past the shutdown timeout. */
 const MONITOR_STOP_GRACE_MS = 1_000;
@@ -51,6 +52,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     private readonly discovery: DiscoveryService,
     @Inject(DBOS_RESOLVED_OPTIONS) private readonly options: ResolvedDbosOptions,
     private readonly versions: VersionAdopter,
+    private readonly schedules: ScheduleRunner,
   ) {
     this.shutdownWatch = new ShutdownWatch(() => runs.stopTakingWork());
   }
@@ -65,6 +67,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     this.versions.start(Math.max(1_000, Math.floor(this.settings.executorLeaseMs / 2)));
     this.dispatcher.start();
     await this.scheduler.start();
+    await this.schedules.start();
     this.retention.start();
   }
 
@@ -82,6 +85,7 @@ export class DbosLifecycle implements OnApplicationBootstrap, OnModuleDestroy, B
     if (!this.options.startWork) return;
     const deadline = Date.now() + this.settings.shutdownTimeoutMs;
     this.scheduler.stop();
+    this.schedules.stop();
     this.retention.stop();
     const draining = this.executor.shutdown();
     await settleWithin(deadline, Promise.all([this.dispatcher.stop(), this.recovery.stop(), this.versions.stop()]));

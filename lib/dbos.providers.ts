@@ -1,4 +1,4 @@
-import type { Provider } from '@nestjs/common';
+import { Logger, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { WorkflowClient } from './client/workflow.client';
 import { DbosContext } from './context/dbos.context';
@@ -34,6 +34,9 @@ import { RecoveryService } from './recovery/recovery.service';
 import { WorkflowResumer } from './recovery/workflow.resumer';
 import { RetentionTask } from './scheduler/retention.task';
 import { WorkflowScheduler } from './scheduler/workflow.scheduler';
+import { ScheduleRunner } from './scheduler/schedule.runner';
+import { ScheduleClient } from './schedules/schedule.client';
+import { TickStarter } from './schedules/tick.starter';
 import { DedicatedConnection } from './system-database/dedicated.connection';
 
 /**
@@ -176,11 +179,35 @@ export function createDbosProviders(): Provider[] {
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, RunningWorkflows, LeaseGate, WorkflowResumer, WorkflowRegistry],
     },
     {
-      provide: WorkflowScheduler,
-      useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor) =>
-        new WorkflowScheduler(registry, executor, database.repositories.scheduler),
-      inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor],
+      provide: TickStarter,
+      useFactory: (database: DbosDatabase) => new TickStarter(database.repositories.schedules, new Logger('Schedules')),
+      inject: [DBOS_SYSTEM_DATABASE],
     },
+    {
+      provide: WorkflowScheduler,
+      useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor, ticks: TickStarter) =>
+        new WorkflowScheduler(registry, executor, database.repositories.scheduler, ticks),
+      inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor, TickStarter],
+    },
+    {
+      provide: ScheduleRunner,
+      // The registry is read at bootstrap (start), once the explorer has filled it.
+      useFactory: (database: DbosDatabase, registry: WorkflowRegistry, executor: WorkflowExecutor, ticks: TickStarter) =>
+        new ScheduleRunner(
+          database.repositories.schedules,
+          ticks,
+          database.listener,
+          executor.clock,
+          () => executor.isAccepting,
+          () =>
+            registry
+              .schedules()
+              .filter((s) => s.options.overlap === 'buffer-one')
+              .map((s) => ({ workflowName: s.registration.name, overlap: 'buffer-one' as const, queue: s.options.queue })),
+        ),
+      inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor, TickStarter],
+    },
+    { provide: ScheduleClient, useFactory: (database: DbosDatabase) => new ScheduleClient(database.repositories.schedules), inject: [DBOS_SYSTEM_DATABASE] },
     {
       provide: RetentionTask,
       useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) => new RetentionTask(database.repositories.admin, options.retention),
@@ -267,4 +294,4 @@ export function createDbosProviders(): Provider[] {
 }
 
 /** What the module gives the app: the public API only. */
-export const DBOS_EXPORTS = [WorkflowClient, DbosContext, QueueRegistry, RecoveryService, DbosHealthIndicator, WorkflowReplayer];
+export const DBOS_EXPORTS = [WorkflowClient, ScheduleClient, DbosContext, QueueRegistry, RecoveryService, DbosHealthIndicator, WorkflowReplayer];

@@ -10,6 +10,7 @@ export type { DebounceOptions, DebounceByNameOptions } from './debounce/debounce
 export { RecoveryService } from './recovery/recovery.service';
 export { WorkflowReplayer, type ReplayOptions } from './evolution/workflow.replayer';
 export { QueueRegistry } from './queues/queue.registry';
+export { ScheduleClient } from './schedules/schedule.client';
 
 export type { ResumeOptions, ForkOptions, SendOptions, DeleteWorkflowOptions } from './client/workflow.client';
 export type { QueueStats } from './system-database/queue.repository';

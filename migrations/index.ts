@@ -13,6 +13,7 @@ import { OutcomeNotices1764028800032 } from './1764028800032-outcome-notices';
 import { TraceContext1764028800033 } from './1764028800033-trace-context';
 import { WorkflowAttributes1764028800034 } from './1764028800034-workflow-attributes';
 import { Debounce1764028800036 } from './1764028800036-debounce';
+import { Schedules1764028800037 } from './1764028800037-schedules';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -31,4 +32,5 @@ export const SYSTEM_MIGRATIONS = [
   TraceContext1764028800033,
   WorkflowAttributes1764028800034,
   Debounce1764028800036,
+  Schedules1764028800037,
 ];

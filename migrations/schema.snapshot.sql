@@ -27,6 +27,14 @@ CREATE FUNCTION {schema}.notify_queue() RETURNS trigger
         RETURN NULL;
       END $$;
 
+CREATE FUNCTION {schema}.notify_schedule() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+      BEGIN
+        PERFORM pg_notify('{channel}', 'schedule:' || COALESCE(NEW.name, OLD.name));
+        RETURN NULL;
+      END $$;
+
 CREATE FUNCTION {schema}.notify_status() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -120,7 +128,26 @@ CREATE TABLE {schema}.operation_outputs (
 
 CREATE TABLE {schema}.scheduler_state (
     workflow_name text NOT NULL,
-    last_tick bigint NOT NULL
+    last_tick bigint,
+    buffered_tick bigint,
+    skipped_ticks bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE {schema}.schedules (
+    name text NOT NULL,
+    cron text NOT NULL,
+    timezone text NOT NULL,
+    workflow_name text NOT NULL,
+    inputs text NOT NULL,
+    queue_name text,
+    overlap text DEFAULT 'allow'::text NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    last_tick bigint,
+    buffered_tick bigint,
+    skipped_ticks bigint DEFAULT 0 NOT NULL,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    CONSTRAINT schedules_overlap_check CHECK ((overlap = ANY (ARRAY['allow'::text, 'skip'::text, 'buffer-one'::text, 'cancel-other'::text])))
 );
 
 CREATE TABLE {schema}.streams (
@@ -200,6 +227,9 @@ ALTER TABLE ONLY {schema}.operation_outputs
 ALTER TABLE ONLY {schema}.scheduler_state
     ADD CONSTRAINT scheduler_state_pkey PRIMARY KEY (workflow_name);
 
+ALTER TABLE ONLY {schema}.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+
 ALTER TABLE ONLY {schema}.streams
     ADD CONSTRAINT streams_pkey PRIMARY KEY (workflow_id, key, "offset");
 
@@ -255,6 +285,8 @@ CREATE INDEX workflow_status_updated_at_idx ON {schema}.workflow_status USING bt
 CREATE INDEX workflow_status_version_created_idx ON {schema}.workflow_status USING btree (application_version, created_at) WHERE (status <> 'PENDING'::text);
 
 CREATE TRIGGER notifications_notify AFTER INSERT ON {schema}.notifications FOR EACH ROW EXECUTE FUNCTION {schema}.notify_waiters();
+
+CREATE TRIGGER schedules_changed AFTER INSERT OR DELETE OR UPDATE OF cron, timezone, workflow_name, inputs, queue_name, overlap, paused ON {schema}.schedules FOR EACH ROW EXECUTE FUNCTION {schema}.notify_schedule();
 
 CREATE TRIGGER streams_notify AFTER INSERT ON {schema}.streams FOR EACH ROW EXECUTE FUNCTION {schema}.notify_waiters();
 

@@ -17,6 +17,7 @@ import { gcCommands } from './commands/gc.command';
 import { migrateCommands } from './commands/migrate.command';
 import { queueCommands } from './commands/queues.command';
 import { replayCommands } from './commands/replay.command';
+import { scheduleCommands } from './commands/schedules.command';
 import { versionCommands } from './commands/versions.command';
 import { workflowCommands } from './commands/workflows.command';
 import { workflowEditCommands } from './commands/workflow-edit.command';
@@ -37,6 +38,7 @@ export const COMMANDS: CommandSpec[] = [
   ...workflowCommands,
   ...workflowEditCommands,
   ...queueCommands,
+  ...scheduleCommands,
   ...migrateCommands,
   ...gcCommands,
   ...replayCommands,

@@ -27,6 +27,7 @@ import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
 import type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 import type { DebounceByNameOptions, DebounceOptions } from '../debounce/debounce.options';
 import { WorkflowDebouncer } from '../debounce/workflow.debouncer';
+import { ScheduleClient } from '../schedules/schedule.client';
 
 export type { ClassType, WorkflowStarter } from './workflow.starter';
 import { eventKey } from '../system-database/system.names';
@@ -58,6 +59,8 @@ export class WorkflowClient {
   private readonly admin: WorkflowAdmin;
   private debouncer?: WorkflowDebouncer;
   private readonly inserter: WorkflowInserter;
+  /** Schedules stored in the database: create, update, pause, resume, delete, list, trigger, backfill (docs/schedules.md). */
+  readonly schedules: ScheduleClient;
 
   /** @internal Not part of the published types: inject the client, or call `WorkflowClient.connect()`. */
   constructor(
@@ -72,6 +75,7 @@ export class WorkflowClient {
     this.streams = new WorkflowStreams(backend);
     this.admin = new WorkflowAdmin(backend);
     this.inserter = new WorkflowInserter(backend);
+    this.schedules = new ScheduleClient(backend.schedules);
   }
 
   /** @internal A client over the module's repositories (the Nest provider) or a connection of its own (`connect`). */

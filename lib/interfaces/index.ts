@@ -4,3 +4,4 @@ export * from './workflow-status.interface';
 export * from './workflow-event.interface';
 export * from './transaction-adapter.interface';
 export * from './payload-options.interface';
+export * from './schedule.interface';

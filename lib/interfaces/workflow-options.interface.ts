@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import type { OverlapPolicy } from './schedule.interface';
 
 export interface RetryOptions {
   /** Total attempts, the first included. Default 3 when `retries` is given. */
@@ -109,4 +110,10 @@ export interface ScheduledOptions {
    * or the most to start. Default false: missed ticks are skipped.
    */
   catchUp?: boolean | number;
+  /**
+   * What a tick does while the previous tick's workflow is still running (see OverlapPolicy);
+   * default `'allow'`. Other policies decide each tick against the database and enqueue it (on
+   * `queue`, or the internal queue) instead of starting it in the firing process.
+   */
+  overlap?: OverlapPolicy;
 }

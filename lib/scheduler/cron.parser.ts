@@ -1,9 +1,13 @@
 import { Cron } from 'croner';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import type { ScheduledOptions } from '../interfaces/workflow-options.interface';
+import { OVERLAP_POLICIES } from '../schedules/schedule.definition';
 
-/** Parses a cron expression, quoting it in the error when it is invalid. */
+/** Parses a cron expression, quoting it in the error when it is invalid (or the overlap policy is not one). */
 export function parseCron(expression: string, options: ScheduledOptions, where: string): Cron {
+  if (options.overlap !== undefined && !OVERLAP_POLICIES.includes(options.overlap)) {
+    throw new DbosConfigurationError(`${where}: overlap "${String(options.overlap)}" is not a policy; use one of ${OVERLAP_POLICIES.join(', ')}.`);
+  }
   try {
     return new Cron(expression, { timezone: options.timezone ?? 'UTC', paused: true });
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Cron } from 'croner';
 import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
+import type { TickStarter } from '../schedules/tick.starter';
 import { missedTicks, parseCron } from './cron.parser';
 
 const DEFAULT_MAX_CATCH_UP = 100;
@@ -10,6 +11,8 @@ const DEFAULT_MAX_CATCH_UP = 100;
 /**
  * Starts each @Scheduled workflow once per tick. Every process runs the same timers; the tick is
  * the workflow id (`sched-<name>-<ISO time>`), so however many processes fire, one workflow runs.
+ * With an overlap policy other than 'allow', the tick is decided against the database instead
+ * (TickStarter) and enqueued, so the policy holds across processes.
  */
 export class WorkflowScheduler {
   private readonly logger = new Logger(WorkflowScheduler.name);
@@ -20,6 +23,7 @@ export class WorkflowScheduler {
     private readonly registry: WorkflowRegistry,
     private readonly executor: WorkflowExecutor,
     private readonly state: SchedulerRepository,
+    private readonly ticks: TickStarter,
   ) {}
 
   /** Ticks are workflow time. */
@@ -72,6 +76,11 @@ export class WorkflowScheduler {
     if (this.stopped || !this.executor.isAccepting) return;
     const { registration, options } = schedule;
     try {
+      if (options.overlap !== undefined && options.overlap !== 'allow') {
+        const decorator = { workflowName: registration.name, overlap: options.overlap, queue: options.queue };
+        await this.ticks.fireDecorator(decorator, tick.getTime(), this.clock.now());
+        return;
+      }
       await this.executor.startWorkflow(registration, [tick, new Date(this.clock.now())], {
         workflowId: `sched-${registration.name}-${tick.toISOString()}`,
         queue: options.queue,

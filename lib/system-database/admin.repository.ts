@@ -180,6 +180,11 @@ export class AdminRepository {
     return new Set(rows.map((r) => r.workflow_id));
   }
 
+  /** Cancels these workflows and their unfinished descendants within the caller's transaction (an overlap policy); see cancelTrees. */
+  cancelWithin(tx: Sql, workflowIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
+    return this.cancelTrees(tx, workflowIds, error);
+  }
+
   /** Cancels one workflow and its unfinished descendants (a timeout); see cancelTrees. */
   cancelTree(workflowId: string, error: string | null): Promise<CancelledWorkflow[]> {
     return this.cancelTrees(this.db, [workflowId], error);

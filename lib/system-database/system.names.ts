@@ -16,11 +16,14 @@ export const NOTICE_PREFIX = {
   event: 'evt:',
   /** A stream of a workflow grew or closed: `strm:<workflowId>`. */
   stream: 'strm:',
+  /** A runtime schedule was created, changed or deleted: `schedule:<name>`. */
+  schedule: 'schedule:',
 } as const;
 
 export const statusKey = (workflowId: string): string => `${NOTICE_PREFIX.status}${workflowId}`;
 export const messageKey = (workflowId: string): string => `${NOTICE_PREFIX.message}${workflowId}`;
 export const eventKey = (workflowId: string): string => `${NOTICE_PREFIX.event}${workflowId}`;
+export const scheduleKey = (name: string): string => `${NOTICE_PREFIX.schedule}${name}`;
 export const streamKey = (workflowId: string): string => `${NOTICE_PREFIX.stream}${workflowId}`;
 
 /** Queue on which workflows wait that any executor of their version may run (resume, fork from a client, enqueue_workflow). */

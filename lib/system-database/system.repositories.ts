@@ -8,6 +8,7 @@ import { NotificationListener, type ListenerLogger } from './notification.listen
 import { QueueRepository } from './queue.repository';
 import { RecoveryRepository } from './recovery.repository';
 import { RunLifecycleRepository } from './run-lifecycle.repository';
+import { ScheduleRepository } from './schedule.repository';
 import { SchedulerRepository } from './scheduler.repository';
 import { notificationChannel } from './schema-name.util';
 import type { SystemDatabase } from './system.database';
@@ -29,6 +30,8 @@ export interface SystemRepositories {
   communication: CommunicationRepository;
   queues: QueueRepository;
   scheduler: SchedulerRepository;
+  /** Runtime schedules and every schedule's tick decisions (overlap policies). */
+  schedules: ScheduleRepository;
   executors: ExecutorRepository;
 }
 
@@ -37,16 +40,18 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
   const listing = new ListingRepository(system);
   const checkpoints = new CheckpointRepository(system);
   const communication = new CommunicationRepository(system);
+  const admin = new AdminRepository(system, listing, checkpoints, communication);
   return {
     lifecycle: new RunLifecycleRepository(system, listing),
     listing,
     recovery: new RecoveryRepository(system),
-    admin: new AdminRepository(system, listing, checkpoints, communication),
+    admin,
     edits: new WorkflowEditRepository(system, clock),
     checkpoints,
     communication,
     queues: new QueueRepository(system, clock),
     scheduler: new SchedulerRepository(system),
+    schedules: new ScheduleRepository(system, admin),
     executors: new ExecutorRepository(system),
   };
 }

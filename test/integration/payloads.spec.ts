@@ -180,7 +180,7 @@ describe('payloads at rest', () => {
     expect(read.stdout).toContain(`${SECRET}-input`);
   });
 
-  it('stores the flow-control payloads encrypted too: the arguments of a debounced call, results read by waitAll and waitFirst', async () => {
+  it('stores the flow-control payloads encrypted too: the arguments of a debounced call and of a runtime schedule, results read by waitAll and waitFirst', async () => {
     const schema = newSchema('encflow');
     const a = await app(schema, { encryption: { key: keyA }, queues: [{ name: 'payloads' }] });
     const client = a.get(WorkflowClient);
@@ -189,6 +189,11 @@ describe('payloads at rest', () => {
     const started = await Promise.all([1, 2].map((i) => client.start(Vault, { queue: 'payloads' }).echo(`${SECRET}-child-${i}`)));
     expect(await client.waitAll([debounced, ...started])).toEqual([`${SECRET}-debounced-2`, `${SECRET}-child-1`, `${SECRET}-child-2`]);
     expect((await client.waitFirst(started)).workflowId).toEqual(expect.any(String));
+    // A runtime schedule's arguments, stored and in the tick it starts.
+    await client.schedules.create({ name: 'nightly', cron: '0 3 * * *', workflowName: 'Vault.echo', args: [`${SECRET}-scheduled`], queue: 'payloads' });
+    expect((await client.schedules.get('nightly'))!.args).toEqual([`${SECRET}-scheduled`]);
+    const tick = await client.schedules.trigger('nightly');
+    expect(await client.retrieve(tick).getResult()).toBeInstanceOf(Date); // echo returns its first argument, the scheduled time
     expect(await cellsContaining(schema, SECRET)).toEqual([]);
   });
 

@@ -27,6 +27,13 @@ describe('parseCron', () => {
     expect(parse).toThrow(/^Reports\.hourly: invalid cron expression "every hour": /);
   });
 
+  it('refuses an overlap policy that is not one, naming the policies', () => {
+    const parse = () => parseCron('* * * * *', { overlap: 'queue' as never }, 'Reports.hourly');
+    expect(parse).toThrow(DbosConfigurationError);
+    expect(parse).toThrow(/^Reports\.hourly: overlap "queue" is not a policy; use one of allow, skip, buffer-one, cancel-other\.$/);
+    expect(() => parseCron('* * * * *', { overlap: 'buffer-one' }, 'Reports.hourly')).not.toThrow();
+  });
+
   it('refuses an out-of-range field', () => {
     expect(() => parseCron('0 61 * * * *', {}, 'Reports.bad')).toThrow(DbosConfigurationError);
   });

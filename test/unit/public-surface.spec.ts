@@ -17,7 +17,7 @@ import { DbosConfigurationError, WorkflowClient } from '../../lib';
 describe('the public surface', () => {
   it('exports the recovery facade, not the runner or the removed deprecated names', () => {
     const names = Object.keys(root);
-    expect(names).toEqual(expect.arrayContaining(['RecoveryService', 'WorkflowClient', 'QueueRegistry', 'DbosHealthIndicator']));
+    expect(names).toEqual(expect.arrayContaining(['RecoveryService', 'WorkflowClient', 'QueueRegistry', 'DbosHealthIndicator', 'ScheduleClient']));
     for (const gone of ['RecoveryRunner', 'QueueDispatcher', 'DbosHealthCheckError']) expect(names).not.toContain(gone);
     expect(Object.getOwnPropertyNames(root.RecoveryService.prototype).sort()).toEqual(['constructor', 'isRecovered', 'whenRecovered']);
   });
@@ -34,6 +34,11 @@ describe('the public surface', () => {
     const Construct = WorkflowClient as unknown as new (backend: unknown) => WorkflowClient;
     expect(() => new Construct({})).toThrow(DbosConfigurationError);
     expect(() => new Construct({})).toThrow(/inject it in a Nest app .* or call `await WorkflowClient.connect/);
+  });
+
+  it('ScheduleClient is injected or reached as client.schedules, never built with new', () => {
+    const Construct = root.ScheduleClient as unknown as new () => unknown;
+    expect(() => new Construct()).toThrow(/inject it in a Nest app .* or use `client.schedules`/);
   });
 
   it('database is { url } or { dataSource }: both at once is a DbosConfigurationError naming the choice', () => {
