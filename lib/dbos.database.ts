@@ -63,6 +63,9 @@ export class DbosDatabase {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
+      readUrl: options.database.readUrl,
+      readPoolSize: options.database.readPoolSize,
+      readFallback: options.database.readFallback,
       logger: new Logger('DbosDatabase'),
     }).catch(async (err) => {
       await embedded?.stop();

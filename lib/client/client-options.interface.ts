@@ -1,4 +1,4 @@
-import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+import type { PoolerOptions, ReadReplicaOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
@@ -7,8 +7,9 @@ export interface WorkflowClientConnectOptions {
    * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
    * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
    * `pooler`, `listenUrl`, `pollIntervalMs`: as the module's (docs/poolers.md).
+   * `readUrl`, `readPoolSize`, `readFallback`: a hot standby for list, listPage, listSteps and queueStats, as the module's (docs/replicas.md).
    */
-  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
+  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions & ReadReplicaOptions;
   schema?: string;
 }
 

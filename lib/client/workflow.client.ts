@@ -79,6 +79,9 @@ export class WorkflowClient {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
+      readUrl: options.database.readUrl,
+      readPoolSize: options.database.readPoolSize,
+      readFallback: options.database.readFallback,
     });
     const listener = createListener(system, console);
     await listener.start();
@@ -122,16 +125,19 @@ export class WorkflowClient {
     return this.retrieve<R>(await resolveExisting(this.backend.queues, result.existing, options.workflowName, workflowId, options));
   }
 
-  /** Depth (ENQUEUED) and running (PENDING) count of every queue with work. */
+  /** Depth (ENQUEUED) and running (PENDING) count of every queue with work (on the read replica with `database.readUrl`). */
   queueStats(): Promise<QueueStats[]> {
-    return this.backend.queues.stats();
+    return this.backend.reads.queueStats();
   }
 
   retrieve<R = unknown>(workflowId: string): WorkflowHandle<R> {
     return new WorkflowHandle<R>(workflowId, this.backend);
   }
 
-  /** The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and output too. */
+  /**
+   * The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and
+   * output too. Read on the primary (a status decides); `fromReplica: true` reads it on the replica.
+   */
   async getStatus(workflowId: string, options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
     return this.retrieve(workflowId).getStatus(options);
   }
@@ -192,8 +198,9 @@ export class WorkflowClient {
     if (!(await this.backend.listing.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   }
 
+  /** Workflows matching the filters; on the read replica with `database.readUrl` (it may lag: docs/replicas.md). */
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
-    const rows = await this.backend.listing.list(options);
+    const rows = await this.backend.reads.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));
   }
 
@@ -204,7 +211,7 @@ export class WorkflowClient {
    */
   async listPage(options: Omit<ListWorkflowsOptions, 'offset'> = {}): Promise<WorkflowPage> {
     const limit = options.limit ?? 100;
-    const rows = await this.backend.listing.list({ ...options, limit });
+    const rows = await this.backend.reads.list({ ...options, limit });
     const last = rows[rows.length - 1];
     return {
       workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
@@ -212,8 +219,9 @@ export class WorkflowClient {
     };
   }
 
+  /** The recorded steps (on the read replica with `database.readUrl`); DbosNotFoundError, checked on the primary, for an unknown id. */
   async listSteps(workflowId: string): Promise<StepInfo[]> {
-    const rows = await this.backend.checkpoints.loadAll(workflowId);
+    const rows = await this.backend.reads.steps(workflowId);
     if (rows.length === 0 && !(await this.backend.listing.get(workflowId))) {
       throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     }

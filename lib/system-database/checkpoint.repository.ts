@@ -139,10 +139,15 @@ export class CheckpointRepository {
   }
 
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
-  async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
-    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
-    return rows.map(toStepRow);
+  loadAll(workflowId: string): Promise<OperationOutputRow[]> {
+    return loadSteps(this.db, workflowId);
   }
+}
+
+/** Every checkpoint of a workflow, in step order, read through `sql` (the primary, or the read replica for display). */
+export async function loadSteps(sql: Sql, workflowId: string): Promise<OperationOutputRow[]> {
+  const rows = await sql.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
+  return rows.map(toStepRow);
 }
 
 function insertOneValues(row: OperationOutputRow, epoch: number): unknown[] {

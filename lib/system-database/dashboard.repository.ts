@@ -1,7 +1,6 @@
-import { DB_NOW } from './sql';
+import { DB_NOW, type Sql } from './sql';
 import { STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
-import type { SystemDatabase } from './system.database';
 
 /** Most rows of one kind a workflow's page shows (a workflow with more shows the first ones). */
 const DETAIL_LIMIT = 500;
@@ -59,7 +58,7 @@ export interface StepLatency {
  * table of millions of workflows.
  */
 export class DashboardRepository {
-  constructor(private readonly db: SystemDatabase) {}
+  constructor(private readonly db: Sql) {}
 
   events(workflowId: string): Promise<{ key: string; value: string | null }[]> {
     return this.db.unnamed(`SELECT key, value FROM {schema}.workflow_events WHERE workflow_id = $1 ORDER BY key LIMIT ${DETAIL_LIMIT}`, [workflowId]);

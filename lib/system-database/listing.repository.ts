@@ -1,12 +1,12 @@
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
-import type { SystemDatabase } from './system.database';
+import type { Sql } from './sql';
 import type { WorkflowStatusRow } from './system.rows';
 
 /** Reads of workflow status rows: by id, by ids, and the filtered, paged list. */
 export class ListingRepository {
-  constructor(private readonly db: SystemDatabase) {}
+  constructor(private readonly db: Sql) {}
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);

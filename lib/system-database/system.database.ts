@@ -19,6 +19,7 @@ import {
   type SystemLogger,
 } from './connection.options';
 import type { Queryable } from './queryable.interface';
+import { ReadReplica } from './read.replica';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
@@ -55,6 +56,7 @@ function migrationLockKey(schema: string): string {
  */
 export class SystemDatabase implements Sql {
   private readonly statements: SchemaStatements;
+  private replica?: ReadReplica;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -84,6 +86,7 @@ export class SystemDatabase implements Sql {
           const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
           if (config.runMigrations) await db.migrate();
           await db.assertSchemaReady();
+          if (config.readUrl) db.replica = await db.openReplica(config.readUrl);
           return db;
         } catch (err) {
           await dataSource.destroy().catch(() => undefined);
@@ -139,6 +142,28 @@ export class SystemDatabase implements Sql {
   /** `pollIntervalMs` of the configuration (how often waiters poll without LISTEN), when set. */
   get pollIntervalMs(): number | undefined {
     return this.config.pollIntervalMs;
+  }
+
+  /**
+   * Where management reads run (lists, step lists, queue stats, the dashboard): the replica of
+   * `readUrl` when one is configured, else this database. Never for a decision (a replica lags).
+   */
+  get reads(): Sql {
+    return this.replica ?? this;
+  }
+
+  private openReplica(readUrl: string): Promise<ReadReplica> {
+    return ReadReplica.open({
+      ...this.config,
+      readUrl,
+      primary: this,
+      primaryTarget: this.target,
+      connection: this.connectionConfig('replica'),
+      statements: this.statements,
+      schema: this.schema,
+      pooler: this.config.pooler !== undefined,
+      logger: this.logger,
+    });
   }
 
   /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
@@ -255,6 +280,7 @@ export class SystemDatabase implements Sql {
   }
 
   async close(): Promise<void> {
+    await this.replica?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }
