@@ -22,17 +22,9 @@ export interface ReplicaCheckTarget {
  * without lag, so nothing is wrong, but nothing is offloaded either.
  */
 export async function checkReplica(target: ReplicaCheckTarget): Promise<string | undefined> {
-  const { replica, replicaTarget, primaryTarget, schema } = target;
-  const [state] = await replica.unnamed<{ standby: boolean; migrated: boolean }>(
-    `SELECT pg_is_in_recovery() AS standby, to_regclass('{schema}.migrations') IS NOT NULL AS migrated`,
-  );
-  if (!state.migrated) {
-    throw new DbosConfigurationError(
-      `database.readUrl (${replicaTarget}) has no system schema "${schema}": it is not a replica of the system database ${primaryTarget}. ` +
-        `Point readUrl at a hot standby of that database (same database name), or remove it.`,
-    );
-  }
-  await waitForMigrations(target, state.standby);
+  const { replica, replicaTarget, primaryTarget } = target;
+  const [{ standby }] = await replica.unnamed<{ standby: boolean }>(`SELECT pg_is_in_recovery() AS standby`);
+  await waitForSchema(target, standby);
   const [replicaId, primaryId] = await Promise.all([systemIdentifier(replica), systemIdentifier(target.primary)]);
   if (replicaId !== undefined && primaryId !== undefined && replicaId !== primaryId) {
     throw new DbosConfigurationError(
@@ -40,7 +32,7 @@ export async function checkReplica(target: ReplicaCheckTarget): Promise<string |
         `(${primaryId}): its workflows are not this app's. Point readUrl at a hot standby of the system database, or remove it.`,
     );
   }
-  if (state.standby) return undefined;
+  if (standby) return undefined;
   return (
     `database.readUrl (${replicaTarget}) is not a hot standby (pg_is_in_recovery() is false): ` +
     `${replicaId === primaryId && replicaId !== undefined ? 'it is the primary itself, or a standby promoted out of recovery' : 'a primary server'}. ` +
@@ -48,26 +40,39 @@ export async function checkReplica(target: ReplicaCheckTarget): Promise<string |
   );
 }
 
-/** The replica has every migration the primary has; a standby gets CATCH_UP_MS to replay one applied just now. */
-async function waitForMigrations(target: ReplicaCheckTarget, standby: boolean): Promise<void> {
+/**
+ * The replica has the system schema with every migration the primary has. A standby gets
+ * CATCH_UP_MS to replay what the primary applied a moment ago (this process's own migrations).
+ */
+async function waitForSchema(target: ReplicaCheckTarget, standby: boolean): Promise<void> {
   const applied = await migrationNames(target.primary);
   const giveUpAt = Date.now() + (standby ? CATCH_UP_MS : 0);
   for (;;) {
-    const present = new Set(await migrationNames(target.replica));
-    const missing = applied.filter((name) => !present.has(name));
-    if (missing.length === 0) return;
-    if (Date.now() >= giveUpAt) {
-      throw new DbosConfigurationError(
-        `database.readUrl (${target.replicaTarget}) has an older system schema "${target.schema}" than ${target.primaryTarget} ` +
-          `(missing migrations ${missing.join(', ')}): it is a copy of another database, or a standby whose replay is stopped. ` +
-          `Point readUrl at a hot standby of the system database (and let it catch up), or remove it.`,
-      );
-    }
+    const present = await migrationNames(target.replica);
+    const missing = present && applied?.filter((name) => !present.includes(name));
+    if (missing?.length === 0) return;
+    if (Date.now() >= giveUpAt) throw schemaMismatch(target, missing);
     await delay(100);
   }
 }
 
-async function migrationNames(sql: Sql): Promise<string[]> {
+function schemaMismatch({ replicaTarget, primaryTarget, schema }: ReplicaCheckTarget, missing: string[] | undefined): DbosConfigurationError {
+  const fix = `Point readUrl at a hot standby of the system database (same database name, replay running), or remove it.`;
+  if (!missing) {
+    return new DbosConfigurationError(
+      `database.readUrl (${replicaTarget}) has no system schema "${schema}": it is not a replica of the system database ${primaryTarget}. ${fix}`,
+    );
+  }
+  return new DbosConfigurationError(
+    `database.readUrl (${replicaTarget}) has an older system schema "${schema}" than ${primaryTarget} (missing migrations ${missing.join(', ')}): ` +
+      `it is a copy of another database, or a standby whose replay is stopped. ${fix}`,
+  );
+}
+
+/** The applied migrations of the system schema; undefined when it has none (no migrations table). */
+async function migrationNames(sql: Sql): Promise<string[] | undefined> {
+  const [{ migrated }] = await sql.unnamed<{ migrated: boolean }>(`SELECT to_regclass('{schema}.migrations') IS NOT NULL AS migrated`);
+  if (!migrated) return undefined;
   return (await sql.unnamed<{ name: string }>(`SELECT name FROM {schema}.migrations ORDER BY id`)).map((row) => row.name);
 }
 
