@@ -29,7 +29,9 @@ export function resolveConnection(options: Readonly<Record<string, OptionValue>>
     throw new UsageError(`--pooler must be transaction or session, not "${pooler}".`);
   const listenUrl = typeof options['listen-url'] === 'string' ? options['listen-url'] : env.DATABASE_LISTEN_URL || undefined;
   if (listenUrl !== undefined && !isPostgresUrl(listenUrl)) throw new UsageError('The listen URL must be a postgres:// or postgresql:// URL.');
-  return { url, schema, pooler, listenUrl };
+  const readUrl = typeof options['read-url'] === 'string' ? options['read-url'] : env.DATABASE_READ_URL || undefined;
+  if (readUrl !== undefined && !isPostgresUrl(readUrl)) throw new UsageError('The read URL must be a postgres:// or postgresql:// URL.');
+  return { url, schema, pooler, listenUrl, readUrl };
 }
 
 function isPostgresUrl(url: string): boolean {
@@ -48,7 +50,15 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
     return await withConnectTimeout(
       settings,
       WorkflowClient.connect({
-        database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
+        database: {
+          url: settings.url,
+          poolSize: POOL_SIZE,
+          startupRetryMs: 0,
+          pooler: settings.pooler,
+          listenUrl: settings.listenUrl,
+          readUrl: settings.readUrl,
+          readPoolSize: 1,
+        },
         schema: settings.schema,
       }),
     );
@@ -85,6 +95,7 @@ function poolerMissing(err: unknown): CliError | undefined {
 }
 
 function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {
+  if (cause.message.startsWith('database.readUrl')) return new CliError(cause.message, ExitCode.Unavailable, 'Check --read-url (or DATABASE_READ_URL).');
   return new CliError(cause.message, ExitCode.Unavailable, `Create the system schema with: nestjs-dbos migrate --schema ${settings.schema}`);
 }
 

@@ -13,6 +13,11 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     description: 'The URL goes through a connection pooler (PgBouncer) in this pool mode: transaction or session (default: $DATABASE_POOLER, else none)',
   },
   'listen-url': { type: 'string', value: 'URL', description: 'A direct URL for LISTEN behind a transaction pooler (default: $DATABASE_LISTEN_URL)' },
+  'read-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'A hot standby of the system database for list, steps and queue stats; the rest stays on the primary (default: $DATABASE_READ_URL)',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 

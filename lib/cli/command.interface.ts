@@ -54,6 +54,8 @@ export interface ConnectionSettings {
   /** `--pooler`: see `database.pooler` of the module (docs/poolers.md). */
   pooler?: 'transaction' | 'session';
   listenUrl?: string;
+  /** `--read-url`: a hot standby for list, steps and queue stats (`database.readUrl`, docs/replicas.md). */
+  readUrl?: string;
 }
 
 export interface CommandContext {

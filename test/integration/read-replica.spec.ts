@@ -16,6 +16,7 @@ import {
 import { REPLICA_RETRY_MS } from '../../lib/system-database/read.replica';
 import { SystemDatabase } from '../../lib/system-database/system.database';
 import { databaseUrl, dropSchema, sqlAt, uniqueSchema } from '../support/database';
+import { ChildApp } from '../support/child-app';
 import { ReplicatedCluster, replicaToolsMissing } from '../support/replica';
 import { waitFor } from '../support/wait';
 
@@ -229,7 +230,7 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
     await failing.close();
   });
 
-  it('a client starts while the standby is down (reads on the primary, warned) and checks the standby once it answers', async () => {
+  it('a client starts while the standby is down: it does not fail, and its reads go to the primary, warned once', async () => {
     await cluster.stopStandby();
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     let late: WorkflowClient | undefined;
@@ -241,6 +242,27 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
       warn.mockRestore();
       await cluster.startStandby();
       await late?.close();
+    }
+  });
+
+  it('the CLI lists on --read-url (DATABASE_READ_URL), and on the primary without it', async () => {
+    await cluster.waitCaughtUp();
+    await cluster.pauseReplay();
+    try {
+      expect(await (await client.start(Jobs, { workflowId: 'cli-lagged' }).work(3)).getResult()).toBe(6);
+      const listed = async (env: Record<string, string>) => {
+        const cli = ChildApp.run('lib/cli/main.ts', {
+          args: ['workflows', 'list', '--json', '--schema', schema, '--id-prefix', 'cli-'],
+          env: { DATABASE_URL: cluster.primaryUrl('app'), NO_COLOR: '1', ...env },
+        });
+        expect((await cli.exit).code).toBe(0);
+        return (JSON.parse(cli.stdout) as { workflowId: string }[]).map((w) => w.workflowId);
+      };
+      const [onStandby, onPrimary] = await Promise.all([listed({ DATABASE_READ_URL: cluster.standbyUrl('app') }), listed({})]);
+      expect(onStandby).toEqual([]);
+      expect(onPrimary).toEqual(['cli-lagged']);
+    } finally {
+      await cluster.resumeReplay();
     }
   });
 
