@@ -41,19 +41,33 @@ export async function checkReplica(target: ReplicaCheckTarget): Promise<string |
 }
 
 /**
- * The replica has the system schema with every migration the primary has. A standby gets
- * CATCH_UP_MS to replay what the primary applied a moment ago (this process's own migrations).
+ * The replica has the system schema with every migration the primary has. A standby that has not
+ * yet replayed the primary's WAL as of the migrations read gets CATCH_UP_MS to replay what the
+ * primary applied a moment ago (this process's own migrations); one that has is judged at once.
  */
 async function waitForSchema(target: ReplicaCheckTarget, standby: boolean): Promise<void> {
   const applied = await migrationNames(target.primary);
+  const primaryLsn = standby ? await currentLsn(target.primary) : undefined;
   const giveUpAt = Date.now() + (standby ? CATCH_UP_MS : 0);
   for (;;) {
+    const caughtUp = primaryLsn === undefined || (await replayedUpTo(target.replica, primaryLsn));
     const present = await migrationNames(target.replica);
     const missing = present && applied?.filter((name) => !present.includes(name));
     if (missing?.length === 0) return;
-    if (Date.now() >= giveUpAt) throw schemaMismatch(target, missing);
+    if ((standby && caughtUp) || Date.now() >= giveUpAt) throw schemaMismatch(target, missing);
     await delay(100);
   }
+}
+
+/** The primary's WAL position now; undefined when it is not a primary (then the standby gets the whole wait). */
+async function currentLsn(primary: Sql): Promise<string | undefined> {
+  const [row] = await primary.unnamed<{ lsn: string | null }>(`SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn`);
+  return row?.lsn ?? undefined;
+}
+
+async function replayedUpTo(replica: Sql, lsn: string): Promise<boolean> {
+  const [row] = await replica.unnamed<{ done: boolean | null }>(`SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done`, [lsn]);
+  return row?.done === true;
 }
 
 function schemaMismatch({ replicaTarget, primaryTarget, schema }: ReplicaCheckTarget, missing: string[] | undefined): DbosConfigurationError {

@@ -146,7 +146,8 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
     );
     expect(primaryStats[0].n).toBe(1);
 
-    // The reads came from the module's replica pool on the standby.
+    // The reads came from the module's replica pool on the standby, which stays within readPoolSize under concurrent reads.
+    await Promise.all(Array.from({ length: 8 }, () => client.list({ limit: 5, loadPayloads: false })));
     const onStandby = await sqlAt<{ n: number }>(cluster.standbyUrl('app'), `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1`, [
       `${APP_NAME}:replica`,
     ]);
@@ -242,6 +243,33 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
       warn.mockRestore();
       await cluster.startStandby();
       await late?.close();
+    }
+  });
+
+  it('a standby down at startup is checked when it first answers: a wrong one is then refused (logged), reads stay on the primary', async () => {
+    const refused = /has no system schema .* Until the app restarts, management reads go to the primary/;
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warned = (pattern: RegExp) => warn.mock.calls.filter((c) => pattern.test(String(c[0]))).length;
+    await cluster.stopStandby();
+    let late: WorkflowClient | undefined;
+    try {
+      late = await WorkflowClient.connect({ database: { url: cluster.primaryUrl('app'), readUrl: cluster.standbyUrl('postgres') }, schema });
+      expect(warned(/does not answer/)).toBe(1);
+    } finally {
+      await cluster.startStandby();
+    }
+    try {
+      // Each list answers from the primary; the first one after the retry time runs the check on the standby.
+      await waitFor(async () => (await late.list({ workflowIdPrefix: 'seen-' })).length === 1 && warned(refused) === 1, {
+        what: 'the late check refusing the standby',
+        timeoutMs: REPLICA_RETRY_MS + 10_000,
+        intervalMs: 200,
+      });
+      expect((await late.list({ workflowIdPrefix: 'seen-' })).map((w) => w.workflowId)).toEqual(['seen-1']);
+      expect(warned(refused)).toBe(1);
+    } finally {
+      warn.mockRestore();
+      await late.close();
     }
   });
 
