@@ -70,9 +70,7 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
   const http = () => request(app.getHttpServer() as App);
 
   beforeAll(async () => {
-    const t0 = Date.now();
     cluster = await ReplicatedCluster.start();
-    console.log(`cluster ${Date.now() - t0} ms`);
     await cluster.createDatabase('app');
     @Module({
       imports: [
@@ -92,15 +90,11 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
     app = moduleRef.createNestApplication({ logger: logs });
     await app.init();
     client = app.get(WorkflowClient);
-    console.log(`app ${Date.now() - t0} ms`);
   }, 60_000);
 
   afterAll(async () => {
-    const t0 = Date.now();
     await app?.close();
-    console.log(`app closed ${Date.now() - t0} ms`);
     await cluster?.stop();
-    console.log(`cluster stopped ${Date.now() - t0} ms`);
   });
 
   it('under lag, list/listPage/listSteps/queueStats and the dashboard read the standby, while results, dedup and getStatus read the primary', async () => {
