@@ -40,6 +40,7 @@ export class ReadReplica implements Sql {
   private lostWith?: string;
   /** The startup checks: run again on the first answer when the replica was down at startup. */
   private verified = false;
+  private verifying?: Promise<void>;
   /** A replica that failed its checks after startup is never used again. */
   private refused?: DbosConfigurationError;
 
@@ -108,7 +109,16 @@ export class ReadReplica implements Sql {
     }
   }
 
-  private async verify(): Promise<void> {
+  /** The checks, once: concurrent first reads share one run; a run cut short by a lost connection is run again later. */
+  private verify(): Promise<void> {
+    this.verifying ??= this.check().catch((err: unknown) => {
+      this.verifying = undefined;
+      throw err;
+    });
+    return this.verifying;
+  }
+
+  private async check(): Promise<void> {
     const warning = await checkReplica({
       replica: this.replicaOnly,
       primary: this.setup.primary,
@@ -144,6 +154,7 @@ export class ReadReplica implements Sql {
   }
 
   private refuse(err: DbosConfigurationError): void {
+    if (this.refused) return;
     this.refused = err;
     this.setup.logger.warn(`${err.message} Until the app restarts, management reads ${this.whereReadsGo()}.`);
   }

@@ -90,7 +90,7 @@ suite(`database.readUrl: management reads on a hot standby${missing ? ` (skipped
     app = moduleRef.createNestApplication({ logger: logs });
     await app.init();
     client = app.get(WorkflowClient);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await app?.close();

@@ -14,7 +14,7 @@
  *   await cluster.stop();
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -65,8 +65,9 @@ export class ReplicatedCluster {
       await cluster.createStandby();
       return cluster;
     } catch (err) {
+      const logs = cluster.serverLogs();
       await cluster.stop();
-      throw err;
+      throw new Error(`Could not start the replicated cluster: ${(err as Error).message}${logs}`, { cause: err });
     }
   }
 
@@ -143,6 +144,15 @@ export class ReplicatedCluster {
     }
     if (existsSync(path.join(this.primaryDir, 'postmaster.pid'))) await this.pgCtl(this.primaryDir, 'stop', '-m', 'immediate').catch(() => undefined);
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The end of each server's log, for a failure message. */
+  private serverLogs(): string {
+    return ['primary.log', 'standby.log']
+      .map((name) => path.join(this.dir, name))
+      .filter((file) => existsSync(file))
+      .map((file) => `\n--- ${path.basename(file)} ---\n${readFileSync(file, 'utf8').split('\n').slice(-15).join('\n')}`)
+      .join('');
   }
 
   private get primaryDir(): string {
