@@ -66,6 +66,9 @@ export class DbosDatabase {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
+      readUrl: options.database.readUrl,
+      readPoolSize: options.database.readPoolSize,
+      readFallback: options.database.readFallback,
       logger: new Logger('DbosDatabase'),
       payloads,
     }).catch(async (err) => {

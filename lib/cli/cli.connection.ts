@@ -35,7 +35,9 @@ export function resolveConnection(options: Readonly<Record<string, OptionValue>>
     ?.split(',')
     .map((k) => k.trim())
     .filter((k) => k !== '');
-  return { url, schema, pooler, listenUrl, encryptionKeys };
+  const readUrl = typeof options['read-url'] === 'string' ? options['read-url'] : env.DATABASE_READ_URL || undefined;
+  if (readUrl !== undefined && !isPostgresUrl(readUrl)) throw new UsageError('The read URL must be a postgres:// or postgresql:// URL.');
+  return { url, schema, pooler, listenUrl, readUrl, encryptionKeys };
 }
 
 /** How the CLI reads payloads: with the given keys if any; what it cannot decrypt is shown as `[encrypted]`. */
@@ -64,7 +66,15 @@ export async function connectClient(settings: ConnectionSettings): Promise<Workf
     return await withConnectTimeout(
       settings,
       WorkflowClient.connect({
-        database: { url: settings.url, poolSize: POOL_SIZE, startupRetryMs: 0, pooler: settings.pooler, listenUrl: settings.listenUrl },
+        database: {
+          url: settings.url,
+          poolSize: POOL_SIZE,
+          startupRetryMs: 0,
+          pooler: settings.pooler,
+          listenUrl: settings.listenUrl,
+          readUrl: settings.readUrl,
+          readPoolSize: 1,
+        },
         schema: settings.schema,
         payloadCodec: cliPayloadCodec(settings),
       }),
@@ -103,6 +113,7 @@ function poolerMissing(err: unknown): CliError | undefined {
 }
 
 function schemaMissing(settings: ConnectionSettings, cause: DbosConfigurationError): CliError {
+  if (cause.message.startsWith('database.readUrl')) return new CliError(cause.message, ExitCode.Unavailable, 'Check --read-url (or DATABASE_READ_URL).');
   return new CliError(cause.message, ExitCode.Unavailable, `Create the system schema with: nestjs-dbos migrate --schema ${settings.schema}`);
 }
 

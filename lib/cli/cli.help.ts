@@ -18,6 +18,11 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     value: 'KEYS',
     description: 'Base64 key(s) of the encrypted payloads, comma-separated, current first (default: $DBOS_ENCRYPTION_KEY; none: shown as [encrypted])',
   },
+  'read-url': {
+    type: 'string',
+    value: 'URL',
+    description: 'A hot standby of the system database for list, steps and queue stats; the rest stays on the primary (default: $DATABASE_READ_URL)',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show help' },
 };
 

@@ -56,6 +56,8 @@ export interface ConnectionSettings {
   listenUrl?: string;
   /** `--encryption-key`: the keys payloads are read with (the first also writes); none: encrypted payloads show as `[encrypted]`. */
   encryptionKeys?: string[];
+  /** `--read-url`: a hot standby for list, steps and queue stats (`database.readUrl`, docs/replicas.md). */
+  readUrl?: string;
 }
 
 export interface CommandContext {

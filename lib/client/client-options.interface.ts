@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { PayloadOptions } from '../interfaces/payload-options.interface';
 import type { PayloadCodec } from '../payloads/payload.codec';
-import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+import type { PoolerOptions, ReadReplicaOptions } from '../interfaces/dbos-module-options.interface';
 
 /** The options of WorkflowClient's calls and of `WorkflowClient.connect()`. */
 
@@ -10,8 +10,9 @@ export interface WorkflowClientConnectOptions extends PayloadOptions {
    * `applicationName`: `application_name` of the client's connections (suffixed `:system`, `:listen`); default `nestjs-dbos:client`.
    * `startupRetryMs`: keep retrying an unreachable database this long (default 30 000 ms, as the module; 0 fails at once).
    * `pooler`, `listenUrl`, `pollIntervalMs`: as the module's (docs/poolers.md).
+   * `readUrl`, `readPoolSize`, `readFallback`: a hot standby for list, listPage, listSteps and queueStats, as the module's (docs/replicas.md).
    */
-  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions;
+  database: { url: string; poolSize?: number; applicationName?: string; startupRetryMs?: number } & PoolerOptions & ReadReplicaOptions;
   schema?: string;
   // `serializer`, `encryption`: the app's (docs/payloads.md), so the client reads and writes the same payloads.
   /** @internal A codec of its own instead of one made of `serializer` and `encryption` (the CLI's, which shows `[encrypted]`). */

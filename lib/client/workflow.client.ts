@@ -96,6 +96,9 @@ export class WorkflowClient {
       pooler: options.database.pooler,
       listenUrl: options.database.listenUrl,
       pollIntervalMs: options.database.pollIntervalMs,
+      readUrl: options.database.readUrl,
+      readPoolSize: options.database.readPoolSize,
+      readFallback: options.database.readFallback,
       payloads: options.payloadCodec ?? createPayloadCodec({ serializer: options.serializer, encryption: options.encryption }),
     });
     const listener = createListener(system, console);
@@ -164,9 +167,9 @@ export class WorkflowClient {
     });
   }
 
-  /** Depth (ENQUEUED) and running (PENDING) count of every queue with work. */
+  /** Depth (ENQUEUED) and running (PENDING) count of every queue with work (on the read replica with `database.readUrl`). */
   queueStats(): Promise<QueueStats[]> {
-    return this.backend.queues.stats();
+    return this.backend.reads.queueStats();
   }
 
   retrieve<R = unknown>(workflowId: string): WorkflowHandle<R> {
@@ -187,7 +190,10 @@ export class WorkflowClient {
     return handles[await waitFirstIndex(this.backend, handles, options)];
   }
 
-  /** The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and output too. */
+  /**
+   * The workflow's status, or null when no workflow has that id; with `loadPayloads`, its input and
+   * output too. Read on the primary (a status decides); `fromReplica: true` reads it on the replica.
+   */
   async getStatus(workflowId: string, options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
     return this.retrieve(workflowId).getStatus(options);
   }
@@ -246,10 +252,10 @@ export class WorkflowClient {
     if (!(await this.backend.listing.get(workflowId))) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
   }
 
-  /** Workflows matching every filter given; `attributes`: only those whose attributes include every pair. */
+  /** Workflows matching the filters (`attributes`: only those whose attributes include every pair); on the read replica with `database.readUrl` (it may lag: docs/replicas.md). */
   async list(options: ListWorkflowsOptions = {}): Promise<WorkflowStatusInfo[]> {
     attributesFilter(options.attributes);
-    const rows = await this.backend.listing.list(options);
+    const rows = await this.backend.reads.list(options);
     return rows.map((row) => toStatusInfo(row, options.loadPayloads !== false));
   }
 
@@ -261,7 +267,7 @@ export class WorkflowClient {
   async listPage(options: Omit<ListWorkflowsOptions, 'offset'> = {}): Promise<WorkflowPage> {
     const limit = options.limit ?? 100;
     attributesFilter(options.attributes);
-    const rows = await this.backend.listing.list({ ...options, limit });
+    const rows = await this.backend.reads.list({ ...options, limit });
     const last = rows[rows.length - 1];
     return {
       workflows: rows.map((row) => toStatusInfo(row, options.loadPayloads !== false)),
@@ -269,8 +275,9 @@ export class WorkflowClient {
     };
   }
 
+  /** The recorded steps (on the read replica with `database.readUrl`); DbosNotFoundError, checked on the primary, for an unknown id. */
   async listSteps(workflowId: string): Promise<StepInfo[]> {
-    const rows = await this.backend.checkpoints.loadAll(workflowId);
+    const rows = await this.backend.reads.steps(workflowId);
     if (rows.length === 0 && !(await this.backend.listing.get(workflowId))) {
       throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     }

@@ -6,6 +6,7 @@ import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface
 import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { NotificationListener } from '../system-database/notification.listener';
 import type { ListingRepository } from '../system-database/listing.repository';
+import type { ManagementReadsRepository } from '../system-database/management-reads.repository';
 import { toStatusInfo } from '../workflow/status-info.mapper';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
 import { statusKey } from '../system-database/system.names';
@@ -13,6 +14,11 @@ import { statusKey } from '../system-database/system.names';
 export interface GetStatusOptions {
   /** Include the workflow's input and output (default false: a status check reads no payloads). */
   loadPayloads?: boolean;
+  /**
+   * Read the status on the read replica (`database.readUrl`), for display: it may be behind the
+   * primary, so never decide on it. Default false: the primary. Without a replica, no difference.
+   */
+  fromReplica?: boolean;
 }
 
 export interface GetResultOptions {
@@ -27,6 +33,8 @@ export interface LocalResults {
 
 export interface HandleBackend {
   listing: ListingRepository;
+  /** Where `getStatus({ fromReplica: true })` reads; the primary's `listing` without it. */
+  reads?: Pick<ManagementReadsRepository, 'status'>;
   listener: NotificationListener;
   local?: LocalResults;
 }
@@ -39,7 +47,8 @@ export class WorkflowHandle<R = unknown> {
   ) {}
 
   async getStatus(options: GetStatusOptions = {}): Promise<WorkflowStatusInfo | null> {
-    const row = await this.backend.listing.get(this.workflowId);
+    const reads = options.fromReplica && this.backend.reads;
+    const row = reads ? await reads.status(this.workflowId) : await this.backend.listing.get(this.workflowId);
     return row ? toStatusInfo(row, options.loadPayloads === true) : null;
   }
 

@@ -89,7 +89,7 @@ export class DashboardOperationsService {
   async executorsView(): Promise<ExecutorsView> {
     const leaseMs = this.backend.executorLeaseMs;
     const [executors, versions, stranded] = await Promise.all([
-      this.backend.reads.executors(),
+      this.backend.current.executors(),
       this.backend.reads.versionLoads(),
       this.backend.adoption.strandedAll(leaseMs, STRANDED_LIMIT),
     ]);

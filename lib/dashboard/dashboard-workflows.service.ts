@@ -57,7 +57,8 @@ export class DashboardWorkflowsService {
   }
 
   async detail(workflowId: string): Promise<WorkflowDetail> {
-    const info = await this.require(workflowId, true);
+    // Display only: the status too is read where the list was (the replica with database.readUrl).
+    const info = await this.require(workflowId, true, true);
     const reads = this.backend.reads;
     const [steps, events, streams, messages, relatives] = await Promise.all([
       this.backend.displayClient.listSteps(workflowId),
@@ -103,7 +104,7 @@ export class DashboardWorkflowsService {
 
   async fork(workflowId: string, fromStep: unknown): Promise<ActionResult> {
     await this.require(workflowId);
-    const steps = await this.backend.displayClient.listSteps(workflowId);
+    const steps = await this.backend.steps(workflowId);
     const last = steps.reduce((max, s) => Math.max(max, s.stepId), 0);
     if (typeof fromStep !== 'number' || !Number.isInteger(fromStep) || fromStep < 0 || fromStep > last + 1) {
       throw new DbosInvalidArgumentError(`fromStep must be a step number from 0 to ${last + 1}, not ${JSON.stringify(fromStep ?? null)}.`);
@@ -123,13 +124,13 @@ export class DashboardWorkflowsService {
     if (fromVersion !== null && typeof fromVersion !== 'string') throw new DbosInvalidArgumentError('fromVersion must be a version string or null.');
     const current = this.backend.applicationVersion;
     if (fromVersion === current) throw new DbosConflictError(`Version "${current}" is already the current version.`);
-    const ids = await this.backend.reads.unfinishedOfVersion(fromVersion, limit);
+    const ids = await this.backend.current.unfinishedOfVersion(fromVersion, limit);
     if (ids.length > 0) await this.client.resume(ids, { applicationVersion: current });
     return { moved: ids.length, applicationVersion: current };
   }
 
-  private async require(workflowId: string, loadPayloads = false): Promise<WorkflowStatusInfo> {
-    const info = await this.backend.displayClient.getStatus(workflowId, { loadPayloads });
+  private async require(workflowId: string, loadPayloads = false, fromReplica = false): Promise<WorkflowStatusInfo> {
+    const info = await this.backend.displayClient.getStatus(workflowId, { loadPayloads, fromReplica });
     if (!info) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
     return info;
   }

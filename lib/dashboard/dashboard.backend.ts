@@ -6,11 +6,14 @@ import { DashboardRepository } from '../system-database/dashboard.repository';
 import { createRepositories } from '../system-database/system.repositories';
 import { VersionAdoptionRepository } from '../system-database/version-adoption.repository';
 import type { NotificationListener } from '../system-database/notification.listener';
+import type { OperationOutputRow } from '../system-database/system.rows';
 import type { SystemDatabase } from '../system-database/system.database';
+import type { SystemRepositories } from '../system-database/system.repositories';
 
 /** What the dashboard reads of DbosModule's database provider. */
 interface ModuleDatabase {
   system: SystemDatabase;
+  repositories: Pick<SystemRepositories, 'checkpoints'>;
   listener: NotificationListener;
 }
 
@@ -23,14 +26,31 @@ interface ModuleDatabase {
 export class DashboardBackend {
   private database?: ModuleDatabase;
   private repository?: DashboardRepository;
+  private primaryRepository?: DashboardRepository;
   private versions?: VersionAdoptionRepository;
   private display?: WorkflowClient;
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
+  /** The pages' reads: on the read replica when `database.readUrl` is set (they may lag; docs/replicas.md). */
   get reads(): DashboardRepository {
-    this.repository ??= new DashboardRepository(this.moduleDatabase().system);
+    this.repository ??= new DashboardRepository(this.moduleDatabase().system.reads, this.moduleDatabase().system.payloads);
     return this.repository;
+  }
+
+  /**
+   * The same reads on the primary, for what a replica's lag would get wrong: the live feed (its
+   * lookback assumes a change is readable within seconds of its notification), executor liveness
+   * (heartbeat ages), and the workflows an action is about to move.
+   */
+  get current(): DashboardRepository {
+    this.primaryRepository ??= new DashboardRepository(this.moduleDatabase().system, this.moduleDatabase().system.payloads);
+    return this.primaryRepository;
+  }
+
+  /** A workflow's recorded steps on the primary: what a fork's step range is checked against. */
+  steps(workflowId: string): Promise<OperationOutputRow[]> {
+    return this.moduleDatabase().repositories.checkpoints.loadAll(workflowId);
   }
 
   get adoption(): VersionAdoptionRepository {

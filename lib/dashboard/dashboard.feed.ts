@@ -47,7 +47,7 @@ export class DashboardFeed implements OnModuleDestroy {
     let since = Date.now() - LOOKBACK_MS;
     let lastKeepalive = Date.now();
     while (!signal.aborted) {
-      const rows = await this.backend.reads.changedSince(since, BATCH);
+      const rows = await this.backend.current.changedSince(since, BATCH);
       for (const row of rows) {
         // A row is sent again only when it changed since (the lookback reads rows twice).
         if (seen.get(row.workflowId) === row.updatedAt) continue;

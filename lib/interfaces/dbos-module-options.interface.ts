@@ -30,6 +30,31 @@ export interface PoolerOptions {
   pollIntervalMs?: number;
 }
 
+/**
+ * A hot-standby replica of the system database for management reads: `list()`, `listPage()`,
+ * `listSteps()`, `queueStats()`, `getStatus(id, { fromReplica: true })` and the dashboard's pages.
+ * Everything that decides (claims, recovery, dedup, `getResult()`, cancel/resume/fork, ...) stays
+ * on `url`. See docs/replicas.md.
+ */
+export interface ReadReplicaOptions {
+  /**
+   * Connection URL of a hot standby of the system database (streaming replication). Its pool is
+   * read-only (`default_transaction_read_only`), bounded by `readPoolSize`, and never migrates.
+   * Checked at startup: no system schema, or an older one than `url`'s, or the standby of another
+   * server is a DbosConfigurationError; a server not in recovery (the primary itself) is accepted
+   * with a warning. Default: none, every read on `url`.
+   */
+  readUrl?: string;
+  /** Connections in the replica's pool. Default 2. */
+  readPoolSize?: number;
+  /**
+   * When the replica does not answer: `'primary'` (default) runs the management reads on `url`,
+   * logging a warning when the replica goes away and a line when it answers again; `'fail'` rejects
+   * them with DbosDatabaseUnavailableError (the primary is never loaded with them).
+   */
+  readFallback?: 'primary' | 'fail';
+}
+
 /** The system database, by URL: the module opens its own pools. */
 export interface DatabaseUrlOptions extends DatabaseConnectionOptions {
   /** Postgres connection URL of the system database (undefined: the embedded Postgres, development only). */
@@ -52,7 +77,7 @@ export interface DatabaseDataSourceOptions extends DatabaseConnectionOptions {
 export type DatabaseOptions = DatabaseUrlOptions | DatabaseDataSourceOptions;
 
 /** What both forms of `database` share. */
-export interface DatabaseConnectionOptions extends PoolerOptions {
+export interface DatabaseConnectionOptions extends PoolerOptions, ReadReplicaOptions {
   /**
    * Entities the `@Transaction` methods use (`dbos.entityManager.getRepository(Stock)`) when the
    * module opens the database itself (`url`, or the embedded one). With `dataSource`, that

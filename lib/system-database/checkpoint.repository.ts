@@ -2,6 +2,7 @@ import type { OperationOutputRow } from './system.rows';
 import { STEP_COLUMNS, stepColumnsOf, toStepRow } from './row.mapping';
 import { ownedBy, type Sql, type StatementRunner } from './sql';
 import { readStepRows, storedStepRow } from './payload.rows';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import type { SystemDatabase } from './system.database';
 import { rowSource } from './row-source.util';
 import { WriteBatcher } from './write.batcher';
@@ -145,10 +146,15 @@ export class CheckpointRepository {
   }
 
   /** Every checkpoint of a workflow, in one read: what a replay needs. */
-  async loadAll(workflowId: string): Promise<OperationOutputRow[]> {
-    const rows = await this.db.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
-    return readStepRows(this.db.payloads, rows.map(toStepRow));
+  loadAll(workflowId: string): Promise<OperationOutputRow[]> {
+    return loadSteps(this.db, workflowId, this.db.payloads);
   }
+}
+
+/** Every checkpoint of a workflow, in step order, read through `sql` (the primary, or the read replica for display). */
+export async function loadSteps(sql: Sql, workflowId: string, payloads: PayloadCodec): Promise<OperationOutputRow[]> {
+  const rows = await sql.query(`SELECT ${STEP_COLUMNS} FROM {schema}.operation_outputs WHERE workflow_id = $1 ORDER BY step_id`, [workflowId]);
+  return readStepRows(payloads, rows.map(toStepRow));
 }
 
 function insertOneValues(row: OperationOutputRow, epoch: number): unknown[] {

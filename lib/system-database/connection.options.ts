@@ -3,11 +3,11 @@ import type { DataSource, DataSourceOptions } from 'typeorm';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 import { DEFAULT_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
-import type { PoolerOptions } from '../interfaces/dbos-module-options.interface';
+import type { PoolerOptions, ReadReplicaOptions } from '../interfaces/dbos-module-options.interface';
 import type { PayloadCodec } from '../payloads/payload.codec';
 import { GuardedClient } from './guarded.client';
 
-export interface SystemDatabaseConfig extends PoolerOptions {
+export interface SystemDatabaseConfig extends PoolerOptions, ReadReplicaOptions {
   /** Connection URL; or `dataSource`, whose connection options are reused. */
   url?: string;
   dataSource?: DataSource;
@@ -24,7 +24,7 @@ export interface SystemDatabaseConfig extends PoolerOptions {
   statementTimeoutMs?: number;
   /**
    * `application_name` of the connections, with a suffix per role (`:system` for this pool,
-   * `:migrate`, and what callers ask for: `:listen`, `:heartbeat`, `:transactions`). Default: the
+   * `:migrate`, `:replica` for the pool on `readUrl`, and what callers ask for: `:listen`, `:heartbeat`, `:transactions`). Default: the
    * driver's (or the given DataSource's).
    */
   applicationName?: string;

@@ -1,7 +1,7 @@
-import { DB_NOW } from './sql';
+import { DB_NOW, type Sql } from './sql';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import { STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
-import type { SystemDatabase } from './system.database';
 
 /** Most rows of one kind a workflow's page shows (a workflow with more shows the first ones). */
 const DETAIL_LIMIT = 500;
@@ -59,11 +59,14 @@ export interface StepLatency {
  * table of millions of workflows.
  */
 export class DashboardRepository {
-  constructor(private readonly db: SystemDatabase) {}
+  constructor(
+    private readonly db: Sql,
+    private readonly payloads: PayloadCodec,
+  ) {}
 
   /** Payloads as shown: decoded, and `[encrypted]` where this process has not the key. */
   private shown(values: (string | null)[]): Promise<(string | null)[]> {
-    return this.db.payloads.forDisplay().decodeAll(values);
+    return this.payloads.forDisplay().decodeAll(values);
   }
 
   async events(workflowId: string): Promise<{ key: string; value: string | null }[]> {

@@ -3,7 +3,7 @@ import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { Sql } from './sql';
 import { readStatusRow, readStatusRows } from './payload.rows';
-import type { SystemDatabase } from './system.database';
+import type { PayloadCodec } from '../payloads/payload.codec';
 import type { WorkflowStatusRow } from './system.rows';
 
 const FINISHED = `status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')`;
@@ -14,17 +14,21 @@ const STATUS_COLUMNS_OF_FINISHED = STATUS_COLUMNS.replace(
 
 /** Reads of workflow status rows: by id, by ids, and the filtered, paged list. */
 export class ListingRepository {
-  constructor(private readonly db: SystemDatabase) {}
+  /** `payloads`: how the rows' payload columns are read (the database's codec; the dashboard's shows what it cannot read as `[encrypted]`). */
+  constructor(
+    private readonly db: Sql,
+    private readonly payloads: PayloadCodec,
+  ) {}
 
   async get(workflowId: string): Promise<WorkflowStatusRow | null> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = $1`, [workflowId]);
-    return readStatusRow(this.db.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
+    return readStatusRow(this.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
   }
 
   /** The rows of these ids; `on`: a transaction of the caller to read them in (default the pool). */
   async getMany(workflowIds: string[], on: Sql = this.db): Promise<Map<string, WorkflowStatusRow>> {
     const rows = await on.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
-    const read = await readStatusRows(this.db.payloads, rows.map(toStatusRow));
+    const read = await readStatusRows(this.payloads, rows.map(toStatusRow));
     return new Map(read.map((row) => [row.workflowId, row]));
   }
 
@@ -34,7 +38,7 @@ export class ListingRepository {
    */
   async getFinishing(workflowIds: string[]): Promise<WorkflowStatusRow[]> {
     const rows = await this.db.query(`SELECT ${STATUS_COLUMNS_OF_FINISHED} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);
-    return readStatusRows(this.db.payloads, rows.map(toStatusRow));
+    return readStatusRows(this.payloads, rows.map(toStatusRow));
   }
 
   /**
@@ -100,6 +104,6 @@ export class ListingRepository {
     if (options.limit !== undefined) text += ` LIMIT ${param(options.limit)}`;
     if (options.offset !== undefined) text += ` OFFSET ${param(options.offset)}`;
     // Unnamed: each combination of filters is its own statement text, not worth preparing on every connection.
-    return readStatusRows(this.db.payloads, (await this.db.unnamed(text, values)).map(toStatusRow));
+    return readStatusRows(this.payloads, (await this.db.unnamed(text, values)).map(toStatusRow));
   }
 }

@@ -4,6 +4,7 @@ import type { QueueOptions } from '../interfaces/dbos-module-options.interface';
 import type { WorkflowStatusRow } from './system.rows';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import { readStatusRows } from './payload.rows';
+import type { Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 
 export interface ClaimRequest {
@@ -197,21 +198,26 @@ export class QueueRepository {
   }
 
   /** Depth and running count per queue. */
-  async stats(): Promise<QueueStats[]> {
-    const rows = await this.db.query<{ queue_name: string; enqueued: number; running: number }>(
-      // Two counts, each over its partial index (queued, running): finished history is never read.
-      `SELECT queue_name, sum(enqueued)::int AS enqueued, sum(running)::int AS running FROM (
+  stats(): Promise<QueueStats[]> {
+    return queueStatsOn(this.db);
+  }
+
+  private lockKey(queueName: string): string {
+    return createHash('sha256').update(`nestjs-dbos:queue:${this.db.schema}:${queueName}`).digest().readBigInt64BE(0).toString();
+  }
+}
+
+/** Depth and running count per queue, read through `sql` (the primary, or the read replica for display). */
+export async function queueStatsOn(sql: Sql): Promise<QueueStats[]> {
+  const rows = await sql.query<{ queue_name: string; enqueued: number; running: number }>(
+    // Two counts, each over its partial index (queued, running): finished history is never read.
+    `SELECT queue_name, sum(enqueued)::int AS enqueued, sum(running)::int AS running FROM (
          SELECT queue_name, count(*) AS enqueued, 0 AS running FROM {schema}.workflow_status
           WHERE status = 'ENQUEUED' AND queue_name IS NOT NULL GROUP BY queue_name
          UNION ALL
          SELECT queue_name, 0, count(*) FROM {schema}.workflow_status
           WHERE status = 'PENDING' AND queue_name IS NOT NULL GROUP BY queue_name
        ) counts GROUP BY queue_name ORDER BY queue_name`,
-    );
-    return rows.map((r) => ({ queue: r.queue_name, enqueued: r.enqueued, running: r.running }));
-  }
-
-  private lockKey(queueName: string): string {
-    return createHash('sha256').update(`nestjs-dbos:queue:${this.db.schema}:${queueName}`).digest().readBigInt64BE(0).toString();
-  }
+  );
+  return rows.map((r) => ({ queue: r.queue_name, enqueued: r.enqueued, running: r.running }));
 }

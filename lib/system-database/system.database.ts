@@ -20,6 +20,7 @@ import {
 } from './connection.options';
 import { PayloadCodec } from '../payloads/payload.codec';
 import type { Queryable } from './queryable.interface';
+import { ReadReplica } from './read.replica';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
@@ -56,6 +57,7 @@ function migrationLockKey(schema: string): string {
  */
 export class SystemDatabase implements Sql {
   private readonly statements: SchemaStatements;
+  private replica?: ReadReplica;
 
   private constructor(
     readonly dataSource: DataSource,
@@ -85,6 +87,7 @@ export class SystemDatabase implements Sql {
           const db = new SystemDatabase(dataSource, config.schema, target, logger, config);
           if (config.runMigrations) await db.migrate();
           await db.assertSchemaReady();
+          if (config.readUrl) db.replica = await db.openReplica(config.readUrl);
           return db;
         } catch (err) {
           await dataSource.destroy().catch(() => undefined);
@@ -150,6 +153,28 @@ export class SystemDatabase implements Sql {
   /** `pollIntervalMs` of the configuration (how often waiters poll without LISTEN), when set. */
   get pollIntervalMs(): number | undefined {
     return this.config.pollIntervalMs;
+  }
+
+  /**
+   * Where management reads run (lists, step lists, queue stats, the dashboard): the replica of
+   * `readUrl` when one is configured, else this database. Never for a decision (a replica lags).
+   */
+  get reads(): Sql {
+    return this.replica ?? this;
+  }
+
+  private openReplica(readUrl: string): Promise<ReadReplica> {
+    return ReadReplica.open({
+      ...this.config,
+      readUrl,
+      primary: this,
+      primaryTarget: this.target,
+      connection: this.connectionConfig('replica'),
+      statements: this.statements,
+      schema: this.schema,
+      pooler: this.config.pooler !== undefined,
+      logger: this.logger,
+    });
   }
 
   /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
@@ -266,6 +291,7 @@ export class SystemDatabase implements Sql {
   }
 
   async close(): Promise<void> {
+    await this.replica?.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

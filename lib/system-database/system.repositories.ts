@@ -4,6 +4,7 @@ import { CheckpointRepository } from './checkpoint.repository';
 import { CommunicationRepository } from './communication.repository';
 import { ExecutorRepository } from './executor.repository';
 import { ListingRepository } from './listing.repository';
+import { ManagementReadsRepository } from './management-reads.repository';
 import { NotificationListener, type ListenerLogger } from './notification.listener';
 import { QueueRepository } from './queue.repository';
 import { RecoveryRepository } from './recovery.repository';
@@ -18,8 +19,10 @@ import { WorkflowEditRepository } from './workflow-edit.repository';
 export interface SystemRepositories {
   /** Inserts, outcomes and status moves of runs (the executor, the client's enqueue). */
   lifecycle: RunLifecycleRepository;
-  /** Status rows by id and the filtered list (everyone who reads a status). */
+  /** Status rows by id and the filtered list, on the primary (everyone who decides on a status). */
   listing: ListingRepository;
+  /** Lists, step lists and queue stats for management and display, on the read replica when `database.readUrl` is set. */
+  reads: ManagementReadsRepository;
   /** Claims of PENDING runs and run ownership (recovery, the lease gate). */
   recovery: RecoveryRepository;
   /** Cancel, resume, fork, versions and retention (the control, the client, the CLI). */
@@ -37,13 +40,14 @@ export interface SystemRepositories {
 
 /** The repositories, built once for the Nest module and for `WorkflowClient.connect` alike. */
 export function createRepositories(system: SystemDatabase, clock?: WorkflowClock): SystemRepositories {
-  const listing = new ListingRepository(system);
+  const listing = new ListingRepository(system, system.payloads);
   const checkpoints = new CheckpointRepository(system);
   const communication = new CommunicationRepository(system);
   const admin = new AdminRepository(system, listing, checkpoints, communication);
   return {
     lifecycle: new RunLifecycleRepository(system, listing),
     listing,
+    reads: new ManagementReadsRepository(system.reads, system.payloads),
     recovery: new RecoveryRepository(system),
     admin,
     edits: new WorkflowEditRepository(system, clock),

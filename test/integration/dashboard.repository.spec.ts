@@ -14,7 +14,7 @@ describe('DashboardRepository', () => {
 
   beforeAll(async () => {
     fixture = await openRepositories('dash_repo');
-    dashboard = new DashboardRepository(fixture.db);
+    dashboard = new DashboardRepository(fixture.db, fixture.db.payloads);
     const { schema } = fixture;
     await sql(
       `INSERT INTO "${schema}".workflow_status (workflow_id, status, workflow_name, class_name, inputs, output, executor_id,

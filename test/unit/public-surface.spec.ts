@@ -9,8 +9,10 @@ import type {
   PayloadEncryptionOptions,
   PayloadOptions,
   PayloadSerializer,
+  ReadReplicaOptions,
   SendOptions,
   WorkflowAttributes,
+  WorkflowClientConnectOptions,
 } from '../../lib';
 import { DbosConfigurationError, WorkflowClient } from '../../lib';
 
@@ -73,6 +75,13 @@ describe('the public surface', () => {
 
   it('one startupRetryMs default for the module and the system database', () => {
     expect(resolveDbosOptions({ database: { url: 'postgres://x@127.0.0.1/x' } }).database.startupRetryMs).toBe(30_000);
+  });
+
+  it('database.readUrl, readPoolSize and readFallback are options of the module and of WorkflowClient.connect', () => {
+    const replica: ReadReplicaOptions = { readUrl: 'postgres://x@replica/x', readPoolSize: 2, readFallback: 'fail' };
+    const connect: WorkflowClientConnectOptions = { database: { url: 'postgres://x@primary/x', ...replica } };
+    expect(resolveDbosOptions({ database: { url: 'postgres://x@primary/x', ...replica } }).database).toMatchObject(replica);
+    expect(connect.database.readFallback).toBe('fail');
   });
 });
 
