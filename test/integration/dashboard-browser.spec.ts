@@ -153,7 +153,7 @@ describeInChromium(suiteName, () => {
     await shot('executors');
     await client.cancel(['order-0901', 'order-0902']);
     await page.goto(`${base}#/overview`);
-    await page.locator('svg.chart').first().waitFor();
+    await page.locator('.chart canvas').first().waitFor();
     await shot('overview');
   });
 
