@@ -157,12 +157,24 @@ describeInChromium(suiteName, () => {
     await shot('overview');
   });
 
-  it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll', async () => {
+  it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await phone.goto(`${base}#/workflows`);
     await phone.locator('#workflows tbody tr').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SHOTS, 'workflows-phone.png') });
+    // The chart takes its card's width, and a workflow's facts and timeline wrap.
+    await phone.goto(`${base}#/overview`);
+    await phone.locator('.chart canvas').first().waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const chartWidths = await phone.locator('.chart canvas').evaluateAll((canvases) => canvases.map((c) => c.getBoundingClientRect().width));
+    expect(chartWidths).toHaveLength(2);
+    for (const width of chartWidths) expect(width).toBeGreaterThan(250);
+    await phone.screenshot({ path: join(SHOTS, 'overview-phone.png'), fullPage: true });
+    await phone.goto(`${base}#/workflow/order-1007`);
+    await phone.locator('.timeline li.step').first().waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: join(SHOTS, 'workflow-phone.png'), fullPage: true });
     await phone.close();
     expect(pageErrors).toEqual([]);
   });

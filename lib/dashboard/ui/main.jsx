@@ -1,7 +1,8 @@
 // The dashboard's shell: the top bar, the page of the route in the URL hash, the notices and dialogs.
 import 'uplot/dist/uPlot.min.css';
-import './styles/dashboard.css';
+// In this order: dashboard.css's phone-width rules override controls.css.
 import './styles/controls.css';
+import './styles/dashboard.css';
 import './styles/workflow.css';
 import './styles/overview.css';
 import { render } from 'preact';
@@ -76,5 +77,6 @@ function App() {
 
 // The page's relative paths resolve under the base; /dbos and /dbos/ show the same page.
 if (!location.pathname.endsWith('/')) history.replaceState(null, '', `${location.pathname}/${location.search}${location.hash}`);
-render(<App />, document.getElementById('app'));
-
+const root = document.getElementById('app');
+root.replaceChildren(); // the "Loading…" placeholder of index.html
+render(<App />, root);

@@ -9,6 +9,14 @@ const SERIES = [
   ['failed', '#e05252'],
 ];
 const HEIGHT = 170;
+const pad = (n) => String(n).padStart(2, '0');
+/** 14:05, the page's 24-hour local time. */
+const clock = (seconds) => {
+  const d = new Date(seconds * 1000);
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+/** The legend's figure: the hovered bucket's, a dash while no bucket is hovered. */
+const figure = (format) => (u, value) => (value === null || value === undefined ? '—' : format(value));
 
 /** Every bucket of the period, the empty ones too, oldest first: [x (seconds), started[], succeeded[], failed[]]. */
 function columns(period, now) {
@@ -39,12 +47,26 @@ function options(width, bucketSeconds) {
       y: { range: (u, min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] },
     },
     axes: [
-      { stroke: '#6b7385', grid: { show: false }, ticks: { stroke: '#e2e5eb' } },
-      { stroke: '#6b7385', size: 36, grid: { stroke: '#eef0f4' }, ticks: { show: false }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6] },
+      { stroke: '#6b7385', grid: { show: false }, ticks: { stroke: '#e2e5eb' }, values: (u, splits) => splits.map(clock) },
+      {
+        stroke: '#6b7385',
+        size: 36,
+        grid: { stroke: '#eef0f4' },
+        ticks: { show: false },
+        incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 1e5, 1e6],
+      },
     ],
     series: [
-      { label: 'time' },
-      ...SERIES.map(([label, color], k) => ({ label, fill: color, stroke: color, width: 0, paths: bars(k), points: { show: false } })),
+      { label: 'at', value: figure(clock) },
+      ...SERIES.map(([label, color], k) => ({
+        label,
+        fill: color,
+        stroke: color,
+        width: 0,
+        paths: bars(k),
+        points: { show: false },
+        value: figure(String),
+      })),
     ],
   };
 }

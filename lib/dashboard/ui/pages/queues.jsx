@@ -59,8 +59,7 @@ function queueCells(q) {
     <td>{l?.rateLimit ? `${l.rateLimit.limit} per ${formatDuration(l.rateLimit.periodMs)}` : limit(null)}</td>,
     <td>{l?.partitioned ? `yes, ${l.partitionConcurrency ?? l.concurrency ?? '∞'} each` : limit(null)}</td>,
     <td class="nowrap">
-      <FilterLink filters={{ queue: q.queue, status: 'ENQUEUED' }}>waiting</FilterLink> ·{' '}
-      <FilterLink filters={{ queue: q.queue }}>all</FilterLink>
+      <FilterLink filters={{ queue: q.queue, status: 'ENQUEUED' }}>waiting</FilterLink> · <FilterLink filters={{ queue: q.queue }}>all</FilterLink>
     </td>,
   ];
 }
