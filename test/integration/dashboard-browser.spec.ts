@@ -23,6 +23,9 @@ describeInChromium(suiteName, () => {
   let page: Page;
   let base: string;
   const pageErrors: string[] = [];
+  /** What the page's Content-Security-Policy refused (an inline script or style attribute, say): Chromium logs each. */
+  const cspViolations: string[] = [];
+  const watchCsp = (p: Page) => p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
   const statusOf = async (id: string) =>
     (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -51,6 +54,7 @@ describeInChromium(suiteName, () => {
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    watchCsp(page);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -159,6 +163,7 @@ describeInChromium(suiteName, () => {
 
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    watchCsp(phone);
     await phone.goto(`${base}#/workflows`);
     await phone.locator('#workflows tbody tr').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -177,5 +182,6 @@ describeInChromium(suiteName, () => {
     await phone.screenshot({ path: join(SHOTS, 'workflow-phone.png'), fullPage: true });
     await phone.close();
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });
