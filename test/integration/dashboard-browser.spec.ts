@@ -161,6 +161,55 @@ describeInChromium(suiteName, () => {
     await shot('overview');
   });
 
+  it('pages through the workflows with the cursor, back with Previous and Newest, and clears the filters', async () => {
+    const ids = async () => page.locator('#workflows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    /** The first page is shown (not the later one it replaces). */
+    const firstPageShown = () => page.locator('.pager .muted', { hasText: /^3 shown$/ }).waitFor();
+    await page.goto(`${base}#/workflows?name=Shop.order&limit=3`);
+    await page.locator('#workflows tbody tr').first().waitFor();
+    const first = await ids();
+    expect(first).toHaveLength(3);
+    await page.locator('.pager button', { hasText: 'Next' }).click();
+    await page.locator('.pager', { hasText: 'a later page' }).waitFor();
+    expect(page.url()).toContain('cursor=');
+    const second = await ids();
+    expect(second).toHaveLength(3);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    await page.locator('.pager button', { hasText: 'Previous' }).click();
+    await page.waitForFunction(() => !location.hash.includes('cursor='));
+    await firstPageShown();
+    expect(await ids()).toEqual(first);
+    await page.locator('.pager button', { hasText: 'Next' }).click();
+    await page.locator('.pager button', { hasText: 'Newest' }).click();
+    await page.waitForFunction(() => !location.hash.includes('cursor='));
+    await firstPageShown();
+    expect(await ids()).toEqual(first);
+    expect(await page.locator('#filters input[name="name"]').inputValue()).toBe('Shop.order');
+    await page.locator('#filters button', { hasText: 'Clear' }).click();
+    await page.waitForFunction(() => location.hash === '#/workflows');
+    await page.locator('.pager .muted', { hasText: /^\d+ shown$/ }).waitFor();
+    expect(await page.locator('#filters input[name="name"]').inputValue()).toBe('');
+    expect(await page.locator('#workflows tbody tr').count()).toBeGreaterThan(3);
+  });
+
+  it("moves a version's unfinished work to the current version after a confirmation, and shows the result", async () => {
+    const versionOf = async (id: string) =>
+      (await sql<{ v: string | null }>(`SELECT application_version AS v FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0].v;
+    expect(await versionOf('order-1008')).toBeNull();
+    await page.goto(`${base}#/executors`);
+    const unversioned = page.locator('tr[data-version=""]');
+    await unversioned.locator('button', { hasText: 'Move to current version' }).click();
+    await page.locator('dialog.confirm[open]', { hasText: 'move to v2' }).waitFor();
+    await page.locator('dialog.confirm button', { hasText: 'Keep as is' }).click();
+    await page.locator('dialog.confirm').waitFor({ state: 'detached' });
+    expect(await versionOf('order-1008')).toBeNull();
+    await unversioned.locator('button', { hasText: 'Move to current version' }).click();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    await page.locator('.toast-ok', { hasText: '1 workflow(s) moved to v2.' }).waitFor();
+    expect(await versionOf('order-1008')).toBe('v2');
+    await unversioned.waitFor({ state: 'detached' });
+  });
+
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     watchCsp(phone);

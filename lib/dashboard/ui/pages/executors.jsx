@@ -104,6 +104,7 @@ function VersionTable({ view, config }) {
       items={view.versions}
       empty="No PENDING or ENQUEUED workflow."
       head={['Version', '>Pending', '>Enqueued', '']}
+      rowProps={(v) => ({ 'data-version': v.applicationVersion ?? '' })}
       row={(v) => {
         const current = v.applicationVersion === view.currentVersion;
         const version = v.applicationVersion ? { version: v.applicationVersion } : {};
