@@ -61,7 +61,7 @@ export function Overlays() {
   }, []);
   return (
     <>
-      <div class="toasts" aria-live="polite">
+      <div class="toasts" id="toasts" aria-live="polite">
         {current.toasts.map((t) => (
           <div key={t.id} class={`toast toast-${t.kind}`} role="status">
             {t.message}
