@@ -159,6 +159,16 @@ describeInChromium(suiteName, () => {
     await page.goto(`${base}#/overview`);
     await page.locator('.chart canvas').first().waitFor();
     await shot('overview');
+    // Hovering a bucket shows its time and counts in the chart's legend.
+    const hourChart = page.locator('.chart').first();
+    const values = hourChart.locator('.u-legend .u-value');
+    expect(await values.allTextContents()).toEqual(['—', '—', '—', '—']);
+    const over = (await hourChart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(over.x + over.width - 4, over.y + over.height / 2);
+    await page.waitForFunction(() => !document.querySelector('.chart .u-legend .u-value')?.textContent?.includes('—'));
+    const [at, ...counts] = await values.allTextContents();
+    expect(at).toMatch(/^\d\d:\d\d$/);
+    expect(counts.map(Number).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
   });
 
   it('pages through the workflows with the cursor, back with Previous and Newest, and clears the filters', async () => {
