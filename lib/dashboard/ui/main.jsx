@@ -1,10 +1,10 @@
 // The dashboard's shell: the top bar, the page of the route in the URL hash, the notices and dialogs.
 import 'uplot/dist/uPlot.min.css';
-// In this order: dashboard.css's phone-width rules override controls.css.
 import './styles/controls.css';
 import './styles/dashboard.css';
 import './styles/workflow.css';
 import './styles/overview.css';
+import './styles/phone.css';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { api } from './api.js';
