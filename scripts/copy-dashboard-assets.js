@@ -1,5 +1,6 @@
-// The build's second half: the dashboard page's files (plain HTML, CSS and browser modules, no
-// build step of their own) go beside the compiled module that serves them.
+// The build's last step: the dashboard page's built files (lib/dashboard/assets/: index.html, the
+// bundled app.js and app.css that `npm run build:dashboard` makes from lib/dashboard/ui/) go beside
+// the compiled module that serves them. The sources in lib/dashboard/ui/ are not shipped.
 const fs = require('node:fs');
 const path = require('node:path');
 

@@ -23,6 +23,9 @@ describeInChromium(suiteName, () => {
   let page: Page;
   let base: string;
   const pageErrors: string[] = [];
+  /** What the page's Content-Security-Policy refused (an inline script or style attribute, say): Chromium logs each. */
+  const cspViolations: string[] = [];
+  const watchCsp = (p: Page) => p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
   const statusOf = async (id: string) =>
     (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
   const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -51,6 +54,7 @@ describeInChromium(suiteName, () => {
     });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    watchCsp(page);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -153,17 +157,90 @@ describeInChromium(suiteName, () => {
     await shot('executors');
     await client.cancel(['order-0901', 'order-0902']);
     await page.goto(`${base}#/overview`);
-    await page.locator('svg.chart').first().waitFor();
+    await page.locator('.chart canvas').first().waitFor();
     await shot('overview');
+    // Hovering a bucket shows its time and counts in the chart's legend.
+    const hourChart = page.locator('.chart').first();
+    const values = hourChart.locator('.u-legend .u-value');
+    expect(await values.allTextContents()).toEqual(['—', '—', '—', '—']);
+    const over = (await hourChart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(over.x + over.width - 4, over.y + over.height / 2);
+    await page.waitForFunction(() => !document.querySelector('.chart .u-legend .u-value')?.textContent?.includes('—'));
+    const [at, ...counts] = await values.allTextContents();
+    expect(at).toMatch(/^\d\d:\d\d$/);
+    expect(counts.map(Number).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
   });
 
-  it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll', async () => {
+  it('pages through the workflows with the cursor, back with Previous and Newest, and clears the filters', async () => {
+    const ids = async () => page.locator('#workflows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')));
+    /** The first page is shown (not the later one it replaces). */
+    const firstPageShown = () => page.locator('.pager .muted', { hasText: /^3 shown$/ }).waitFor();
+    await page.goto(`${base}#/workflows?name=Shop.order&limit=3`);
+    await page.locator('#workflows tbody tr').first().waitFor();
+    const first = await ids();
+    expect(first).toHaveLength(3);
+    await page.locator('.pager button', { hasText: 'Next' }).click();
+    await page.locator('.pager', { hasText: 'a later page' }).waitFor();
+    expect(page.url()).toContain('cursor=');
+    const second = await ids();
+    expect(second).toHaveLength(3);
+    expect(second.filter((id) => first.includes(id))).toEqual([]);
+    await page.locator('.pager button', { hasText: 'Previous' }).click();
+    await page.waitForFunction(() => !location.hash.includes('cursor='));
+    await firstPageShown();
+    expect(await ids()).toEqual(first);
+    await page.locator('.pager button', { hasText: 'Next' }).click();
+    await page.locator('.pager button', { hasText: 'Newest' }).click();
+    await page.waitForFunction(() => !location.hash.includes('cursor='));
+    await firstPageShown();
+    expect(await ids()).toEqual(first);
+    expect(await page.locator('#filters input[name="name"]').inputValue()).toBe('Shop.order');
+    await page.locator('#filters button', { hasText: 'Clear' }).click();
+    await page.waitForFunction(() => location.hash === '#/workflows');
+    await page.locator('.pager .muted', { hasText: /^\d+ shown$/ }).waitFor();
+    expect(await page.locator('#filters input[name="name"]').inputValue()).toBe('');
+    expect(await page.locator('#workflows tbody tr').count()).toBeGreaterThan(3);
+  });
+
+  it("moves a version's unfinished work to the current version after a confirmation, and shows the result", async () => {
+    const versionOf = async (id: string) =>
+      (await sql<{ v: string | null }>(`SELECT application_version AS v FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0].v;
+    expect(await versionOf('order-1008')).toBeNull();
+    await page.goto(`${base}#/executors`);
+    const unversioned = page.locator('tr[data-version=""]');
+    await unversioned.locator('button', { hasText: 'Move to current version' }).click();
+    await page.locator('dialog.confirm[open]', { hasText: 'move to v2' }).waitFor();
+    await page.locator('dialog.confirm button', { hasText: 'Keep as is' }).click();
+    await page.locator('dialog.confirm').waitFor({ state: 'detached' });
+    expect(await versionOf('order-1008')).toBeNull();
+    await unversioned.locator('button', { hasText: 'Move to current version' }).click();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    await page.locator('.toast-ok', { hasText: '1 workflow(s) moved to v2.' }).waitFor();
+    expect(await versionOf('order-1008')).toBe('v2');
+    await unversioned.waitFor({ state: 'detached' });
+  });
+
+  it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    watchCsp(phone);
     await phone.goto(`${base}#/workflows`);
     await phone.locator('#workflows tbody tr').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SHOTS, 'workflows-phone.png') });
+    // The chart takes its card's width, and a workflow's facts and timeline wrap.
+    await phone.goto(`${base}#/overview`);
+    await phone.locator('.chart canvas').first().waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    const chartWidths = await phone.locator('.chart canvas').evaluateAll((canvases) => canvases.map((c) => c.getBoundingClientRect().width));
+    expect(chartWidths).toHaveLength(2);
+    for (const width of chartWidths) expect(width).toBeGreaterThan(250);
+    await phone.screenshot({ path: join(SHOTS, 'overview-phone.png'), fullPage: true });
+    await phone.goto(`${base}#/workflow/order-1007`);
+    await phone.locator('.timeline li.step').first().waitFor();
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await phone.screenshot({ path: join(SHOTS, 'workflow-phone.png'), fullPage: true });
     await phone.close();
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -71,6 +71,13 @@ describe('the packed package', () => {
     expect(files.filter((f) => /\.spec\.|tsbuildinfo|\/test\//.test(f))).toEqual([]);
   });
 
+  it("ships the dashboard's built page, not its sources, and none of the libraries it is built with as a dependency", () => {
+    const page = files.filter((f) => f.startsWith(path.normalize('dist/lib/dashboard/assets/')));
+    expect(page.map((f) => path.basename(f)).sort()).toEqual(['app.css', 'app.js', 'index.html']);
+    expect(files.filter((f) => f.startsWith(path.normalize('dist/lib/dashboard/ui/')) || /\.jsx$/.test(f))).toEqual([]);
+    for (const name of ['preact', 'uplot', 'esbuild']) expect(Object.keys(pkg.dependencies ?? {})).not.toContain(name);
+  });
+
   it('has source maps whose sources ship: every source is either a packed file or inlined', () => {
     const maps = files.filter((f) => f.endsWith('.map'));
     expect(maps.length).toBeGreaterThan(0);
