@@ -12,6 +12,7 @@ import { quoteSchemaName } from './system-database/schema-name.util';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres/embedded-postgres.server';
 import type { NotificationListener } from './system-database/notification.listener';
 import { createListener, createRepositories, type SystemRepositories } from './system-database/system.repositories';
+import { routingOf } from './system-database/connection.options';
 import { retryWhileUnreachable, SystemDatabase } from './system-database/system.database';
 import { createPayloadCodec } from './payloads/payload.codec';
 
@@ -63,12 +64,7 @@ export class DbosDatabase {
       startupRetryMs,
       statementTimeoutMs: options.database.statementTimeoutMs,
       applicationName: options.database.applicationName,
-      pooler: options.database.pooler,
-      listenUrl: options.database.listenUrl,
-      pollIntervalMs: options.database.pollIntervalMs,
-      readUrl: options.database.readUrl,
-      readPoolSize: options.database.readPoolSize,
-      readFallback: options.database.readFallback,
+      ...routingOf(options.database),
       logger: new Logger('DbosDatabase'),
       payloads,
     }).catch(async (err) => {

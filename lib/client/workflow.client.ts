@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
-import { DEFAULT_SCHEMA, DEFAULT_WAIT_MS } from '../dbos.constants';
+import { DEFAULT_WAIT_MS } from '../dbos.constants';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
@@ -9,11 +9,7 @@ import type { ClientStartOptions, EnqueueOptions } from '../interfaces/workflow-
 import type { ListWorkflowsOptions, StepInfo, WorkflowPage, WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
 import { currentTraceContext } from '../observability/trace-context';
 import { deserialize, serialize } from '../serialization/value.codec';
-import type { NotificationListener } from '../system-database/notification.listener';
 import type { QueueStats } from '../system-database/queue.repository';
-import { createPayloadCodec } from '../payloads/payload.codec';
-import { SystemDatabase } from '../system-database/system.database';
-import { createListener, createRepositories, type SystemRepositories } from '../system-database/system.repositories';
 import { encodeListCursor, listOrderOf } from '../system-database/list.cursor';
 import { toStatusInfo, toStepInfo } from '../workflow/status-info.mapper';
 import { attributesFilter } from '../workflow/workflow.attributes';
@@ -24,6 +20,7 @@ import { waitAll, waitFirstIndex, type ResultsOf, type WaitForHandlesOptions } f
 import { workflowStarter, type ClassType, type WorkflowStarter } from './workflow.starter';
 import { WorkflowStreams } from './workflow.streams';
 import { WorkflowAdmin, type LocalWorkflowRuntime } from './workflow.admin';
+import { openClientBackend, type WorkflowClientBackend } from './client.backend';
 import type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 import type { DebounceByNameOptions, DebounceOptions } from '../debounce/debounce.options';
 import { WorkflowDebouncer } from '../debounce/workflow.debouncer';
@@ -37,14 +34,7 @@ const BUILT_HERE = Symbol('WorkflowClient.over');
 
 export type { LocalWorkflowRuntime } from './workflow.admin';
 
-/** @internal */
-export interface WorkflowClientBackend extends Omit<SystemRepositories, 'scheduler' | 'executors' | 'recovery'> {
-  listener: NotificationListener;
-  /** The system database itself: statements in an app's transaction (`entityManager`) run through it. */
-  system: SystemDatabase;
-  local?: LocalWorkflowRuntime;
-  close?: () => Promise<void>;
-}
+export type { WorkflowClientBackend } from './client.backend';
 
 export type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 export type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClientConnectOptions } from './client-options.interface';
@@ -85,33 +75,7 @@ export class WorkflowClient {
 
   /** A client of its own, outside Nest. Close it with `close()`. */
   static async connect(options: WorkflowClientConnectOptions): Promise<WorkflowClient> {
-    const schema = options.schema ?? DEFAULT_SCHEMA;
-    const system = await SystemDatabase.open({
-      url: options.database.url,
-      poolSize: options.database.poolSize ?? 4,
-      schema,
-      runMigrations: false,
-      startupRetryMs: options.database.startupRetryMs,
-      applicationName: options.database.applicationName ?? 'nestjs-dbos:client',
-      pooler: options.database.pooler,
-      listenUrl: options.database.listenUrl,
-      pollIntervalMs: options.database.pollIntervalMs,
-      readUrl: options.database.readUrl,
-      readPoolSize: options.database.readPoolSize,
-      readFallback: options.database.readFallback,
-      payloads: options.payloadCodec ?? createPayloadCodec({ serializer: options.serializer, encryption: options.encryption }),
-    });
-    const listener = createListener(system, console);
-    await listener.start();
-    return WorkflowClient.over({
-      ...createRepositories(system),
-      listener,
-      system,
-      close: async () => {
-        await listener.close();
-        await system.close();
-      },
-    });
+    return WorkflowClient.over(await openClientBackend(options));
   }
 
   /**

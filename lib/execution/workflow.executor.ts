@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { backoff } from '../common/backoff.util';
 import { delay } from '../common/delay.util';
@@ -16,13 +15,11 @@ import type { QueueRepository } from '../system-database/queue.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { NewWorkflowRow, RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import { describeWithCauses } from '../serialization/error-cause';
-import { checkEnqueueOptions, resolveExisting } from '../workflow/enqueue.checks';
-import { checkWorkflowId, serializeWithin } from '../workflow/workflow.limits';
+import { resolveExisting } from '../workflow/enqueue.checks';
+import { serializeWithin } from '../workflow/workflow.limits';
 import { isTerminal, outcomeOf } from '../workflow/workflow.outcome';
-import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import type { WorkflowClock } from '../common/clock';
 import { countFinished, countStarted } from '../observability/metrics';
-import { currentTraceContext } from '../observability/trace-context';
 import { inWorkflowSpan, type RunEnd } from '../observability/tracing';
 import type { ExecutorSettings } from './executor.settings';
 import { untilAvailable } from './until-available.util';
@@ -34,6 +31,7 @@ import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import { WorkflowRun } from './workflow.run';
 import { workflowLabel } from '../observability/log-label';
+import { checkQueuedStart, startRow } from './start-row';
 
 export interface ExecutorDependencies {
   lifecycle: RunLifecycleRepository;
@@ -50,13 +48,8 @@ export interface ExecutorDependencies {
   clock: WorkflowClock;
 }
 
-/** The parent of a child workflow being started. */
-export interface StartContext {
-  parentWorkflowId?: string;
-  parentDeadline?: number | null;
-  /** The trace context to store (a broker message's headers); default: the span active now. */
-  traceContext?: string | null;
-}
+export type { StartContext } from './start-row';
+import type { StartContext } from './start-row';
 
 /** What a run is launched with. */
 interface Launch {
@@ -118,31 +111,11 @@ export class WorkflowExecutor {
 
   /** A queued start's queue is declared here and its options fit it (DbosQueueNotDeclaredError, DbosConfigurationError). */
   checkQueued(options: StartWorkflowOptions): void {
-    if (options.queue !== undefined) checkEnqueueOptions(this.deps.queueRegistry.require(options.queue), options);
+    checkQueuedStart(this.deps.queueRegistry, options);
   }
 
   private newRow(registration: WorkflowRegistration, args: unknown[], options: StartWorkflowOptions, context: StartContext): NewWorkflowRow {
-    const inputs = serializeWithin(args, `the arguments of workflow ${registration.name}`, this.settings.maxPayloadBytes);
-    const workflowId = options.workflowId ?? randomUUID();
-    checkWorkflowId(workflowId);
-    this.checkQueued(options);
-    const queued = options.queue !== undefined;
-    const timeoutMs = options.timeoutMs ?? registration.options.timeoutMs ?? null;
-    return newWorkflowRow(
-      {
-        workflowId,
-        workflowName: registration.name,
-        className: registration.className,
-        inputs,
-        applicationVersion: this.settings.applicationVersion,
-        options: { ...options, timeoutMs: timeoutMs ?? undefined },
-        runsOn: queued ? undefined : this.settings.executorId,
-        parentWorkflowId: context.parentWorkflowId,
-        parentDeadline: context.parentDeadline,
-        traceContext: context.traceContext ?? currentTraceContext(),
-      },
-      this.deps.clock.now(),
-    );
+    return startRow({ settings: this.settings, queueRegistry: this.deps.queueRegistry, now: this.deps.clock.now() }, registration, args, options, context);
   }
 
   private async insertAndLaunch(registration: WorkflowRegistration, args: unknown[], row: NewWorkflowRow, options: StartWorkflowOptions): Promise<string> {

@@ -42,6 +42,12 @@ export interface SystemLogger {
 /** The postgres member of DataSourceOptions (named PostgresConnectionOptions in TypeORM 0.3, PostgresDataSourceOptions in 1.x). */
 type PostgresConnectionOptions = Extract<DataSourceOptions, { type: 'postgres' }>;
 
+/** The pooler and replica settings of a `database` option, as SystemDatabase.open takes them (the module and `WorkflowClient.connect` alike). */
+export function routingOf(database: PoolerOptions & ReadReplicaOptions): PoolerOptions & ReadReplicaOptions {
+  const { pooler, listenUrl, pollIntervalMs, readUrl, readPoolSize, readFallback } = database;
+  return { pooler, listenUrl, pollIntervalMs, readUrl, readPoolSize, readFallback };
+}
+
 export function applicationNameOf(config: SystemDatabaseConfig, role: string): string | undefined {
   return config.applicationName === undefined ? undefined : `${config.applicationName}:${role}`;
 }
