@@ -128,7 +128,7 @@ export class HaCluster {
     } catch (err) {
       const logs = cluster.allLogs();
       await cluster.stop();
-      throw new Error(`${(err as Error).message}\n${logs}`);
+      throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
     }
   }
 
