@@ -26,6 +26,8 @@ const CONNECTION_CODES = new Set([
   '08006',
   '08P01',
   '53300', // too_many_connections
+  '28P01', // invalid_password: a login refused (a password rotated under the app); see LoginGate
+  '28000', // invalid_authorization_specification: no such role, no pg_hba entry
   '57014', // query_canceled: the statement timeout of the module's own connections (a server that does not answer in time)
   READ_ONLY_SERVER,
 ]);

@@ -19,6 +19,7 @@ import {
   type SystemLogger,
 } from './connection.options';
 import type { Queryable } from './queryable.interface';
+import { LoginGate } from './login.gate';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
@@ -55,6 +56,7 @@ function migrationLockKey(schema: string): string {
  */
 export class SystemDatabase implements Sql {
   private readonly statements: SchemaStatements;
+  private readonly logins = new LoginGate();
 
   private constructor(
     readonly dataSource: DataSource,
@@ -64,6 +66,7 @@ export class SystemDatabase implements Sql {
     private readonly config: SystemDatabaseConfig,
   ) {
     this.statements = new SchemaStatements(quoteSchemaName(schema), config.pooler !== 'transaction');
+    this.logins.watch(this.pool);
   }
 
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
@@ -121,6 +124,13 @@ export class SystemDatabase implements Sql {
     return pool;
   }
 
+  /** The pool, unless a call now would open a connection while logins are refused (see LoginGate). */
+  private admittedPool(): Pool {
+    const pool = this.pool;
+    this.logins.admit(pool, this.target);
+    return pool;
+  }
+
   /** Connection settings of the pool, for a dedicated connection of `role` (`listen`, `heartbeat`). */
   connectionConfig(role?: string): ClientConfig {
     const options = { ...(this.pool as unknown as { options: ClientConfig }).options };
@@ -143,18 +153,22 @@ export class SystemDatabase implements Sql {
 
   /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const pool = this.admittedPool();
     try {
-      return (await this.pool.query<R>({ ...this.statements.prepared(text), values })).rows;
+      return (await pool.query<R>({ ...this.statements.prepared(text), values })).rows;
     } catch (err) {
+      this.logins.observe(err);
       throw namedStatementLost(err) ?? asUnavailable(err, this.target);
     }
   }
 
   /** An unnamed statement on the pool (see `Sql.unnamed`); connection failures are DbosDatabaseUnavailableError. */
   async unnamed<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+    const pool = this.admittedPool();
     try {
-      return (await this.pool.query<R>(this.statements.text(text), values)).rows;
+      return (await pool.query<R>(this.statements.text(text), values)).rows;
     } catch (err) {
+      this.logins.observe(err);
       throw asUnavailable(err, this.target);
     }
   }
@@ -171,9 +185,11 @@ export class SystemDatabase implements Sql {
    */
   async connect(): Promise<PoolClient> {
     let client: PoolClient;
+    const pool = this.admittedPool();
     try {
-      client = await this.pool.connect();
+      client = await pool.connect();
     } catch (err) {
+      this.logins.observe(err);
       throw asUnavailable(err, this.target);
     }
     let broken: Error | undefined;

@@ -14,6 +14,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
@@ -230,10 +231,30 @@ export class HaCluster {
     return { from, to, startedAt };
   }
 
+  /** Connections HAProxy has accepted on the endpoint so far (its frontend's `stot`): every connection attempt of its clients. */
+  async connectionsAccepted(): Promise<number> {
+    const csv = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const socket = connect(this.statsSocket, () => socket.end('show stat\n'));
+      socket.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      socket.on('end', () => resolve(out));
+      socket.on('error', reject);
+    });
+    const frontend = csv.split('\n').find((line) => line.startsWith('postgres,FRONTEND,'));
+    if (!frontend) throw new Error(`no frontend in HAProxy's stats:\n${csv}`);
+    return Number(frontend.split(',')[7]);
+  }
+
   /** Changes the app's password on the cluster (through the leader); the old one is refused from then on. */
   async setAppPassword(password: string): Promise<void> {
     const leader = await this.waitForLeader();
     await this.superSql(leader, `ALTER ROLE ${APP_LOGIN.user} PASSWORD '${password.replace(/'/g, "''")}'`, 'postgres');
+  }
+
+  /** Ends the app's sessions on the leader (after a password change, what a pool's idle timeout does in time). */
+  async terminateAppSessions(): Promise<void> {
+    const leader = await this.waitForLeader();
+    await this.superSql(leader, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${APP_LOGIN.user}'`, 'postgres');
   }
 
   /** One statement as the superuser on a node (directly). */
@@ -273,6 +294,10 @@ export class HaCluster {
     await Promise.all([...this.nodes.map((n) => n.patroni), this.haproxy, this.etcd].map(exited));
     // Backends exit once they notice their postmaster is gone; the files can go at once.
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  private get statsSocket(): string {
+    return path.join(this.dir, 'haproxy.sock');
   }
 
   private node(name: string): Node {
@@ -352,6 +377,7 @@ export class HaCluster {
     const config = [
       'global',
       '  maxconn 500',
+      `  stats socket ${this.statsSocket} mode 600 level admin`,
       'defaults',
       '  mode tcp',
       '  timeout connect 2s',
