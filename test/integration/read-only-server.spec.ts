@@ -1,44 +1,28 @@
 import 'reflect-metadata';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
 import { DbosContext, DbosDatabaseUnavailableError, Transaction, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
+import { effectLedger } from '../support/effect-ledger';
+import { LoginRole } from '../support/login-role';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const schema = uniqueSchema('readonly');
 const effects = `public.${schema}_effects`;
-const role = `ro_${randomBytes(4).toString('hex')}`;
+
+const Ledger = effectLedger(effects, 200);
 
 @Injectable()
-class Ledger {
+class Buggy {
   constructor(private readonly dbos: DbosContext) {}
-
-  @Transaction() async effect(step: number): Promise<void> {
-    await this.dbos.entityManager.query(`INSERT INTO ${effects} (workflow_id, step) VALUES ($1, $2)`, [this.dbos.workflowId, step]);
-  }
 
   @Transaction({ readOnly: true }) async writesInReadOnly(): Promise<void> {
     await this.dbos.entityManager.query(`INSERT INTO ${effects} (workflow_id, step) VALUES ($1, 0)`, [this.dbos.workflowId]);
   }
 
-  @Workflow() async fiveSteps(): Promise<number> {
-    for (let step = 1; step <= 5; step++) {
-      await this.effect(step);
-      await this.dbos.sleep(200);
-    }
-    return 5;
-  }
-
-  @Workflow() async buggy(): Promise<void> {
+  @Workflow() async run(): Promise<void> {
     await this.writesInReadOnly();
   }
-}
-
-/** The role's sessions from now on are read-only (or not): what a standby (or a promoted one) is at the same address. */
-async function setReadOnly(on: boolean): Promise<void> {
-  await sql(on ? `ALTER ROLE ${role} SET default_transaction_read_only = on` : `ALTER ROLE ${role} RESET default_transaction_read_only`);
-  await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
 }
 
 /**
@@ -49,20 +33,20 @@ async function setReadOnly(on: boolean): Promise<void> {
  */
 describe('a read-only server', () => {
   let app: INestApplicationContext | undefined;
+  let role: LoginRole;
+  /** The role's sessions from now on are read-only (or not): what a standby (or a promoted one) is at the same address. */
+  const setReadOnly = (on: boolean) => role.alter(on ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only');
 
   beforeAll(async () => {
-    await sql(`CREATE ROLE ${role} LOGIN SUPERUSER`);
+    role = await LoginRole.create('ro');
     await sql(`CREATE TABLE ${effects} (workflow_id text NOT NULL, step int NOT NULL)`);
-    const url = new URL(databaseUrl());
-    url.username = role;
-    app = await createDbosApp([Ledger], { schema, database: { url: url.toString() }, executorId: 'read-only-exec' });
+    app = await createDbosApp([Ledger, Buggy], { schema, database: { url: role.url(databaseUrl()) }, executorId: 'read-only-exec' });
   });
   afterAll(async () => {
     await app?.close();
     await dropSchema(schema);
     await sql(`DROP TABLE IF EXISTS ${effects}`);
-    await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
-    await sql(`DROP ROLE IF EXISTS ${role}`);
+    await role?.drop();
   });
 
   it('pauses workflows (never records 25006 as their failure) and answers starts with DbosDatabaseUnavailableError, then continues', async () => {
@@ -97,7 +81,7 @@ describe('a read-only server', () => {
   }, 90_000);
 
   it('a write in a @Transaction({ readOnly: true }) on a writable server is still the workflow’s own failure', async () => {
-    const handle = await app!.get(WorkflowClient).start(Ledger, { workflowId: 'ro-buggy' }).buggy();
+    const handle = await app!.get(WorkflowClient).start(Buggy, { workflowId: 'ro-buggy' }).run();
     await expect(handle.getResult({ timeoutMs: 20_000 })).rejects.toThrow(/read-only transaction/);
     await expect(handle.getStatus()).resolves.toMatchObject({ status: 'ERROR' });
   });

@@ -1,34 +1,20 @@
 import 'reflect-metadata';
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import type { INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DbosContext, DbosDatabaseUnavailableError, Transaction, Workflow, WorkflowClient } from '../../lib';
+import { DbosDatabaseUnavailableError, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
+import { effectLedger } from '../support/effect-ledger';
+import { LoginRole } from '../support/login-role';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
 import { quietPeriod, waitFor } from '../support/wait';
 
 const schema = uniqueSchema('login');
 const effects = `public.${schema}_effects`;
-const role = `login_${randomBytes(4).toString('hex')}`;
 /** The window over which new connections are counted while logins are refused. */
 const WINDOW_MS = 5_000;
 
-@Injectable()
-class Ledger {
-  constructor(private readonly dbos: DbosContext) {}
-
-  @Transaction() async effect(step: number): Promise<void> {
-    await this.dbos.entityManager.query(`INSERT INTO ${effects} (workflow_id, step) VALUES ($1, $2)`, [this.dbos.workflowId, step]);
-  }
-
-  @Workflow() async fiveSteps(): Promise<number> {
-    for (let step = 1; step <= 5; step++) {
-      await this.effect(step);
-      await this.dbos.sleep(200);
-    }
-    return 5;
-  }
-}
+const Ledger = effectLedger(effects, 200);
 
 /**
  * A server that refuses the app's login (a rotated password, a role made NOLOGIN; here NOLOGIN,
@@ -39,23 +25,21 @@ class Ledger {
 describe('a refused login', () => {
   let proxy: FaultProxy;
   let app: INestApplicationContext | undefined;
+  let role: LoginRole;
 
   beforeAll(async () => {
-    await sql(`CREATE ROLE ${role} LOGIN SUPERUSER`);
+    role = await LoginRole.create('login');
     await sql(`CREATE TABLE ${effects} (workflow_id text NOT NULL, step int NOT NULL)`);
     const target = new URL(databaseUrl());
     proxy = await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } });
-    const url = new URL(proxy.url(databaseUrl()));
-    url.username = role;
-    app = await createDbosApp([Ledger], { schema, database: { url: url.toString() }, executorId: 'login-exec' });
+    app = await createDbosApp([Ledger], { schema, database: { url: role.url(proxy.url(databaseUrl())) }, executorId: 'login-exec' });
   });
   afterAll(async () => {
     await app?.close();
     await proxy?.close();
     await dropSchema(schema);
     await sql(`DROP TABLE IF EXISTS ${effects}`);
-    await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
-    await sql(`DROP ROLE IF EXISTS ${role}`);
+    await role?.drop();
   });
 
   it('answers DbosDatabaseUnavailableError, pauses workflows and opens new connections at a bounded pace, then continues once the login works', async () => {
@@ -64,8 +48,7 @@ describe('a refused login', () => {
     const written = async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${effects}`))[0].n;
     await waitFor(async () => (await written()) >= 15, { what: 'steps before the login is refused', timeoutMs: 20_000 });
 
-    await sql(`ALTER ROLE ${role} NOLOGIN`);
-    await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1`, [role]);
+    await role.alter('NOLOGIN');
     // 20 starts every 50 ms: 400 calls in the window, each of which would open a connection.
     let refused = 0;
     const wrong: string[] = [];
@@ -102,7 +85,7 @@ describe('a refused login', () => {
       clearInterval(hammer);
     }
 
-    await sql(`ALTER ROLE ${role} LOGIN`);
+    await role.alter('LOGIN');
     await expect(Promise.all(handles.map((h) => h.getResult({ timeoutMs: 60_000 })))).resolves.toEqual(Array(10).fill(5));
     const counts = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM ${effects} WHERE workflow_id ~ '^login-[0-9]$' GROUP BY workflow_id, step`);
     expect(counts).toHaveLength(50);
