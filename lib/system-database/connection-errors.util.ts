@@ -49,6 +49,15 @@ export function isConnectionError(err: unknown): boolean {
   return driverError !== undefined && driverError !== err && isConnectionError(driverError);
 }
 
+/**
+ * True when the server refused the login itself (a wrong password, no such role): at startup that
+ * is a configuration to fix, reported at once; under a running app (a rotated password) it is an outage.
+ */
+export function isCredentialsRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '28P01' || code === '28000';
+}
+
 /** True when `err` (or the driver error it wraps) is a write refused by a read-only server or transaction (SQLSTATE 25006). */
 export function isReadOnlyRefusal(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;

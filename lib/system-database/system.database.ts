@@ -8,7 +8,7 @@ import { delay } from '../common/delay.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
-import { asUnavailable, isConnectionError } from './connection-errors.util';
+import { asUnavailable, isConnectionError, isCredentialsRefusal } from './connection-errors.util';
 import {
   applicationNameOf,
   listenConnectionOf,
@@ -29,7 +29,7 @@ const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => c
 
 /**
  * Runs `attempt` until it succeeds; an unreachable database (a connection error) is retried with
- * backoff for `retryMs`, each retry reported. Any other error, or the last one, is thrown as it is.
+ * backoff for `retryMs`, each retry reported; refused credentials are not (a configuration to fix). Any other error, or the last one, is thrown as it is.
  */
 export async function retryWhileUnreachable<T>(retryMs: number, what: string, logger: SystemLogger, attempt: () => Promise<T>): Promise<T> {
   const giveUpAt = Date.now() + retryMs;
@@ -37,7 +37,7 @@ export async function retryWhileUnreachable<T>(retryMs: number, what: string, lo
     try {
       return await attempt();
     } catch (err) {
-      if (!isConnectionError(err) || Date.now() >= giveUpAt) throw err;
+      if (!isConnectionError(err) || isCredentialsRefusal(err) || Date.now() >= giveUpAt) throw err;
       const wait = Math.min(backoff(n), Math.max(0, giveUpAt - Date.now()));
       logger.warn(`Cannot ${what} (attempt ${n}): ${(err as Error).message}; retrying in ${wait} ms`);
       await delay(wait);

@@ -81,6 +81,7 @@ export class HaCluster {
   private haproxy?: ChildProcess;
   private readonly logs: Record<string, string> = {};
   private stopped = false;
+  private removeExitHook = () => undefined as void;
 
   private constructor(
     readonly dir: string,
@@ -111,6 +112,10 @@ export class HaCluster {
       });
     }
     const cluster = new HaCluster(dir, nodes, etcdPort, haproxyPort, `ha-${path.basename(dir).slice(-6)}`);
+    // A test runner that exits without afterAll (a crash, a timeout) leaves no cluster behind.
+    const killOnExit = () => cluster.killNow();
+    process.once('exit', killOnExit);
+    cluster.removeExitHook = () => process.off('exit', killOnExit);
     try {
       cluster.startEtcd(etcdPeerPort);
       await waitFor(() => cluster.httpOk(`http://127.0.0.1:${etcdPort}/health`), { what: 'etcd answering', timeoutMs: 20_000, intervalMs: 100 });
@@ -278,6 +283,15 @@ export class HaCluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.removeExitHook();
+    this.killNow();
+    await Promise.all([...this.nodes.map((n) => n.patroni), this.haproxy, this.etcd].map(exited));
+    // Backends exit once they notice their postmaster is gone; the files can go at once.
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** SIGKILLs every process of the cluster (synchronous: also from an exit handler). */
+  private killNow(): void {
     for (const node of this.nodes) {
       const postmaster = this.postmasterPid(node);
       node.patroni?.kill('SIGKILL');
@@ -291,9 +305,6 @@ export class HaCluster {
     }
     this.haproxy?.kill('SIGKILL');
     this.etcd?.kill('SIGKILL');
-    await Promise.all([...this.nodes.map((n) => n.patroni), this.haproxy, this.etcd].map(exited));
-    // Backends exit once they notice their postmaster is gone; the files can go at once.
-    rmSync(this.dir, { recursive: true, force: true });
   }
 
   private get statsSocket(): string {
@@ -310,7 +321,13 @@ export class HaCluster {
     const file = path.join(node.dataDir, 'postmaster.pid');
     if (!existsSync(file)) return undefined;
     const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    // Only while that pid is still this node's postmaster (a stale file's pid may be another process by now).
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(node.dataDir) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private startEtcd(peerPort: number): void {
