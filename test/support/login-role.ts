@@ -1,13 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from './database';
+import { databaseUrl, sql } from './database';
 
-/** A login role of its own on the test server (a superuser, so the module can create its schema), dropped by `drop()`. */
+/**
+ * A login role of its own on the test server (a superuser, so the module can create its schema),
+ * with the password of DATABASE_URL (the embedded server asks for one), dropped by `drop()`.
+ */
 export class LoginRole {
   private constructor(readonly name: string) {}
 
   static async create(prefix: string): Promise<LoginRole> {
     const role = new LoginRole(`${prefix}_${randomBytes(4).toString('hex')}`);
-    await sql(`CREATE ROLE ${role.name} LOGIN SUPERUSER`);
+    const password = decodeURIComponent(new URL(databaseUrl()).password);
+    await sql(`CREATE ROLE ${role.name} LOGIN SUPERUSER${password ? ` PASSWORD '${password.replace(/'/g, "''")}'` : ''}`);
     return role;
   }
 
