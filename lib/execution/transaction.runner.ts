@@ -9,7 +9,7 @@ import type { TransactionAdapter } from '../interfaces/transaction-adapter.inter
 import { observeStepAttempt } from '../observability/step-attempt';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
-import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
+import { asUnavailable, isConnectionError, isReadOnlyRefusal } from '../system-database/connection-errors.util';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
 import { DbosRunSuperseded } from './run-superseded.error';
@@ -71,7 +71,7 @@ export class TransactionRunner {
             );
             await transactions.beforeCheckpoint?.(tx);
           } catch (err) {
-            throw await this.classifyBodyFailure(tx, err);
+            throw await this.classifyBodyFailure(tx, err, readOnly === true);
           }
           // The process "died" (the test kit's crash()) while the body ran: nothing of it commits.
           if (run.hasCrashed) throw new DbosRunSuperseded(run.workflowId);
@@ -123,10 +123,13 @@ export class TransactionRunner {
    * Whose failure a @Transaction body's error is. One that looks like a lost connection is the
    * module's (an outage, never recorded) only if the transaction's own connection is in fact
    * gone: a probe on it tells. Otherwise (an HTTP API the body called is down, a constraint
-   * violated) it is the body's own, recorded like any step error.
+   * violated) it is the body's own, recorded like any step error. A write refused as read-only
+   * (25006) in a transaction the module did not make read-only means the server is a standby (a
+   * failover under way): the database is unavailable; in a `readOnly` one it is the body's bug.
    */
-  private async classifyBodyFailure(tx: unknown, err: unknown): Promise<unknown> {
+  private async classifyBodyFailure(tx: unknown, err: unknown, readOnly: boolean): Promise<unknown> {
     if (err instanceof DbosDatabaseUnavailableError) return err; // raised by the module's own connection (a send inside the body)
+    if (isReadOnlyRefusal(err)) return readOnly ? new BodyFailure(err) : asUnavailable(err, this.target());
     if ((err as Error)?.name === 'EntityMetadataNotFoundError' && this.deps.onOwnPool) {
       (err as Error).message +=
         '. @Transaction methods run on the pool the module opened from database.url, which knows only the entities in ' +

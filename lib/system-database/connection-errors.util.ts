@@ -1,5 +1,13 @@
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 
+/**
+ * read_only_sql_transaction: a write reached a server that takes none, a standby (HA: a primary
+ * being demoted, a proxy still routing to the old primary, a URL naming a replica). The module
+ * never makes its own statements read-only, so for them it means the database is unavailable for
+ * now (see TransactionRunner for the one read-only transaction it opens on purpose).
+ */
+const READ_ONLY_SERVER = '25006';
+
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -18,7 +26,10 @@ const CONNECTION_CODES = new Set([
   '08006',
   '08P01',
   '53300', // too_many_connections
+  '28P01', // invalid_password: a login refused (a password rotated under the app); see LoginGate
+  '28000', // invalid_authorization_specification: no such role, no pg_hba entry
   '57014', // query_canceled: the statement timeout of the module's own connections (a server that does not answer in time)
+  READ_ONLY_SERVER,
 ]);
 
 const CONNECTION_MESSAGES =
@@ -26,7 +37,7 @@ const CONNECTION_MESSAGES =
 
 const RELEASED_RUNNER_ERRORS = new Set(['QueryRunnerProviderAlreadyReleasedError', 'QueryRunnerAlreadyReleasedError']);
 
-/** True when `err` says the database could not be reached (not that a query was wrong). */
+/** True when `err` says the database could not be reached or takes no writes now (not that a query was wrong). */
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof DbosDatabaseUnavailableError) return true;
   if (!err || typeof err !== 'object') return false;
@@ -38,8 +49,29 @@ export function isConnectionError(err: unknown): boolean {
   return driverError !== undefined && driverError !== err && isConnectionError(driverError);
 }
 
+/**
+ * True when the server refused the login itself (a wrong password, no such role): at startup that
+ * is a configuration to fix, reported at once; under a running app (a rotated password) it is an outage.
+ */
+export function isCredentialsRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '28P01' || code === '28000';
+}
+
+/** True when `err` (or the driver error it wraps) is a write refused by a read-only server or transaction (SQLSTATE 25006). */
+export function isReadOnlyRefusal(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const { code, driverError, cause } = err as { code?: unknown; driverError?: unknown; cause?: unknown };
+  if (code === READ_ONLY_SERVER) return true;
+  return [driverError, cause].some((inner) => inner !== undefined && inner !== err && isReadOnlyRefusal(inner));
+}
+
 /** Connection errors become DbosDatabaseUnavailableError (naming the target); anything else is rethrown as it is. */
 export function asUnavailable(err: unknown, target: string): unknown {
   if (err instanceof DbosDatabaseUnavailableError || !isConnectionError(err)) return err;
-  return new DbosDatabaseUnavailableError(target, (err as Error).message);
+  const message = (err as Error).message;
+  return new DbosDatabaseUnavailableError(
+    target,
+    isReadOnlyRefusal(err) ? `${message} (the server takes no writes: a standby, or a primary being switched over)` : message,
+  );
 }

@@ -8,7 +8,7 @@ import { delay } from '../common/delay.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { DbosError } from '../errors/dbos.error';
-import { asUnavailable, isConnectionError } from './connection-errors.util';
+import { asUnavailable, isConnectionError, isCredentialsRefusal } from './connection-errors.util';
 import {
   applicationNameOf,
   listenConnectionOf,
@@ -21,6 +21,7 @@ import {
 import { PayloadCodec } from '../payloads/payload.codec';
 import type { Queryable } from './queryable.interface';
 import { ReadReplica } from './read.replica';
+import { LoginGate } from './login.gate';
 import { quoteSchemaName } from './schema-name.util';
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
@@ -30,7 +31,7 @@ const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => c
 
 /**
  * Runs `attempt` until it succeeds; an unreachable database (a connection error) is retried with
- * backoff for `retryMs`, each retry reported. Any other error, or the last one, is thrown as it is.
+ * backoff for `retryMs`, each retry reported; refused credentials are not (a configuration to fix). Any other error, or the last one, is thrown as it is.
  */
 export async function retryWhileUnreachable<T>(retryMs: number, what: string, logger: SystemLogger, attempt: () => Promise<T>): Promise<T> {
   const giveUpAt = Date.now() + retryMs;
@@ -38,7 +39,7 @@ export async function retryWhileUnreachable<T>(retryMs: number, what: string, lo
     try {
       return await attempt();
     } catch (err) {
-      if (!isConnectionError(err) || Date.now() >= giveUpAt) throw err;
+      if (!isConnectionError(err) || isCredentialsRefusal(err) || Date.now() >= giveUpAt) throw err;
       const wait = Math.min(backoff(n), Math.max(0, giveUpAt - Date.now()));
       logger.warn(`Cannot ${what} (attempt ${n}): ${(err as Error).message}; retrying in ${wait} ms`);
       await delay(wait);
@@ -58,6 +59,7 @@ function migrationLockKey(schema: string): string {
 export class SystemDatabase implements Sql {
   private readonly statements: SchemaStatements;
   private replica?: ReadReplica;
+  private readonly logins = new LoginGate();
 
   private constructor(
     readonly dataSource: DataSource,
@@ -67,6 +69,7 @@ export class SystemDatabase implements Sql {
     private readonly config: SystemDatabaseConfig,
   ) {
     this.statements = new SchemaStatements(quoteSchemaName(schema), config.pooler !== 'transaction');
+    this.logins.watch(this.pool);
   }
 
   static async open(config: SystemDatabaseConfig): Promise<SystemDatabase> {
@@ -125,6 +128,13 @@ export class SystemDatabase implements Sql {
     return pool;
   }
 
+  /** The pool, unless a call now would open a connection while logins are refused (see LoginGate). */
+  private admittedPool(): Pool {
+    const pool = this.pool;
+    this.logins.admit(pool, this.target);
+    return pool;
+  }
+
   /** Connection settings of the pool, for a dedicated connection of `role` (`listen`, `heartbeat`). */
   connectionConfig(role?: string): ClientConfig {
     const options = { ...(this.pool as unknown as { options: ClientConfig }).options };
@@ -179,18 +189,22 @@ export class SystemDatabase implements Sql {
 
   /** A named statement on the pool (see `Sql.query`); connection failures are DbosDatabaseUnavailableError. */
   async query<R extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    const pool = this.admittedPool();
     try {
-      return (await this.pool.query<R>({ ...this.statements.prepared(text), values })).rows;
+      return (await pool.query<R>({ ...this.statements.prepared(text), values })).rows;
     } catch (err) {
+      this.logins.observe(err);
       throw namedStatementLost(err) ?? asUnavailable(err, this.target);
     }
   }
 
   /** An unnamed statement on the pool (see `Sql.unnamed`); connection failures are DbosDatabaseUnavailableError. */
   async unnamed<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<R[]> {
+    const pool = this.admittedPool();
     try {
-      return (await this.pool.query<R>(this.statements.text(text), values)).rows;
+      return (await pool.query<R>(this.statements.text(text), values)).rows;
     } catch (err) {
+      this.logins.observe(err);
       throw asUnavailable(err, this.target);
     }
   }
@@ -207,9 +221,11 @@ export class SystemDatabase implements Sql {
    */
   async connect(): Promise<PoolClient> {
     let client: PoolClient;
+    const pool = this.admittedPool();
     try {
-      client = await this.pool.connect();
+      client = await pool.connect();
     } catch (err) {
+      this.logins.observe(err);
       throw asUnavailable(err, this.target);
     }
     let broken: Error | undefined;

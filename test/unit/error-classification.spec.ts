@@ -2,7 +2,7 @@ import { DbosDatabaseUnavailableError } from '../../lib';
 import { isTransient } from '../../lib/execution/interruption.util';
 import { DbosRunSuperseded } from '../../lib/execution/run-superseded.error';
 import { DbosShutdownInterrupt } from '../../lib/execution/shutdown-interrupt.error';
-import { asUnavailable, isConnectionError } from '../../lib/system-database/connection-errors.util';
+import { asUnavailable, isConnectionError, isCredentialsRefusal, isReadOnlyRefusal } from '../../lib/system-database/connection-errors.util';
 
 const withCode = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
 
@@ -38,6 +38,9 @@ describe('isConnectionError: the database could not be reached (not that a query
     ['08P01', 'protocol_violation'],
     ['53300', 'too_many_connections'],
     ['57014', 'query_canceled (the statement timeout of the module’s connections)'],
+    ['25006', 'read_only_sql_transaction (a standby, a primary being demoted)'],
+    ['28P01', 'invalid_password (a password rotated under the app)'],
+    ['28000', 'invalid_authorization_specification (a role made NOLOGIN, no pg_hba entry)'],
   ])('SQLSTATE %s: %s', (code) => {
     expect(isConnectionError(withCode(code))).toBe(true);
   });
@@ -87,6 +90,19 @@ describe('asUnavailable', () => {
     const err = asUnavailable(withCode('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.5:5432'), 'postgres://app:***@10.0.0.5:5432/app');
     expect(err).toBeInstanceOf(DbosDatabaseUnavailableError);
     expect((err as Error).message).toBe('The workflow database at postgres://app:***@10.0.0.5:5432/app is unavailable: connect ECONNREFUSED 10.0.0.5:5432');
+  });
+
+  it('says a read-only refusal is a server taking no writes, also wrapped by TypeORM', () => {
+    const wrapped = Object.assign(new Error('Query failed'), { driverError: withCode('25006', 'cannot execute INSERT in a read-only transaction') });
+    expect(isReadOnlyRefusal(wrapped)).toBe(true);
+    const err = asUnavailable(withCode('25006', 'cannot execute INSERT in a read-only transaction'), 'db');
+    expect(err).toBeInstanceOf(DbosDatabaseUnavailableError);
+    expect((err as Error).message).toMatch(/read-only transaction \(the server takes no writes: a standby, or a primary being switched over\)$/);
+  });
+
+  it('tells refused credentials (not retried at startup) from other refused logins', () => {
+    expect([withCode('28P01'), withCode('28000')].map(isCredentialsRefusal)).toEqual([true, true]);
+    expect([withCode('57P03'), withCode('53300'), withCode('25006')].map(isCredentialsRefusal)).toEqual([false, false, false]);
   });
 
   it('returns any other error as it is', () => {
