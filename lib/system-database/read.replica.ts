@@ -3,7 +3,7 @@ import { describeTarget } from '../common/database-target.util';
 import { DbosConfigurationError } from '../errors/configuration.error';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
 import type { ReadReplicaOptions } from '../interfaces/dbos-module-options.interface';
-import { isConnectionError } from './connection-errors.util';
+import { isConnectionError, isReadOnlyRefusal } from './connection-errors.util';
 import { namedStatementLost, type SystemLogger } from './connection.options';
 import { checkReplica } from './replica.checks';
 import { sqlOver, type SchemaStatements, type Sql } from './sql';
@@ -103,7 +103,8 @@ export class ReadReplica implements Sql {
         this.refuse(err);
         return this.instead(onPrimary);
       }
-      if (!isConnectionError(err)) throw namedStatementLost(err) ?? err;
+      // A write refused (25006) is the replica answering, read-only as it is: the statement's fault, not an outage.
+      if (!isConnectionError(err) || isReadOnlyRefusal(err)) throw namedStatementLost(err) ?? err;
       this.lost(err);
       return this.instead(onPrimary);
     }
