@@ -9,6 +9,8 @@ export interface ListQuery {
   executor?: string;
   version?: string;
   idPrefix?: string;
+  /** Attributes the workflows must all have: `key=value` pairs, comma-separated (`tenant=acme,region=eu`). */
+  attr?: string;
   /** Created at or after (ISO time or epoch ms). */
   from?: string;
   /** Created before (ISO time or epoch ms). */
@@ -35,11 +37,24 @@ export function parseListQuery(query: ListQuery): Omit<ListWorkflowsOptions, 'of
   options.executorId = text(query.executor);
   options.applicationVersion = text(query.version);
   options.workflowIdPrefix = text(query.idPrefix);
+  options.attributes = parseAttributes(text(query.attr));
   options.createdAfter = parseTime(query.from, 'from');
   options.createdBefore = parseTime(query.to, 'to');
   options.cursor = text(query.cursor);
   for (const key of Object.keys(options) as (keyof typeof options)[]) if (options[key] === undefined) delete options[key];
   return options;
+}
+
+/** `tenant=acme,region=eu` as { tenant: 'acme', region: 'eu' }; a pair without `=` is a 400 naming it. */
+function parseAttributes(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  const attributes: Record<string, string> = {};
+  for (const pair of text.split(',').map((p) => p.trim())) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new DbosInvalidArgumentError(`attr must be key=value pairs separated by commas (tenant=acme,region=eu), not "${pair}".`);
+    attributes[pair.slice(0, at).trim()] = pair.slice(at + 1).trim();
+  }
+  return attributes;
 }
 
 function parseStatuses(text: string): WorkflowStatusType[] {

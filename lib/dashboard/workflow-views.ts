@@ -19,6 +19,8 @@ export interface WorkflowSummary {
   durationMs: number | null;
   parentWorkflowId: string | null;
   forkedFrom: string | null;
+  /** Its attributes (`start(..., { attributes })`), or null. */
+  attributes: Record<string, string> | null;
 }
 
 export interface StepView {
@@ -48,6 +50,7 @@ export function summaryOfInfo(info: WorkflowStatusInfo): WorkflowSummary {
     durationMs: TERMINAL.has(info.status) ? updatedAt - createdAt : null,
     parentWorkflowId: info.parentWorkflowId ?? null,
     forkedFrom: info.forkedFrom ?? null,
+    attributes: info.attributes ?? null,
   };
 }
 
@@ -65,6 +68,7 @@ export function summaryOfRow(row: WorkflowStatusRow): WorkflowSummary {
     durationMs: TERMINAL.has(row.status) ? row.updatedAt - row.createdAt : null,
     parentWorkflowId: row.parentWorkflowId,
     forkedFrom: row.forkedFrom,
+    attributes: row.attributes ?? null,
   };
 }
 

@@ -233,6 +233,20 @@ describe('dashboard API', () => {
     expect((await http().get('/ops/api/workflows/bad-1').expect(200)).body.workflow.attributes).toBeNull();
   });
 
+  it('filters the list by attributes (every key=value pair), and answers a malformed filter with a 400', async () => {
+    await (await client.start(Shop, { workflowId: 'attr-eu', attributes: { tenant: 'acme', region: 'eu' } }).order('eu', 1)).getResult();
+    await (await client.start(Shop, { workflowId: 'attr-us', attributes: { tenant: 'acme', region: 'us' } }).order('us', 1)).getResult();
+    const ids = async (query: string) =>
+      (await http().get(`/ops/api/workflows?${query}`).expect(200)).body.workflows.map((w: { workflowId: string }) => w.workflowId);
+    expect(await ids('attr=tenant%3Dacme,region%3Deu')).toEqual(['attr-eu']);
+    expect(await ids('attr=tenant%3Dacme&idPrefix=attr-&order=asc')).toEqual(expect.arrayContaining(['attr-eu', 'attr-us']));
+    expect(await ids('attr=tenant%3Dnobody')).toEqual([]);
+    const list = await http().get('/ops/api/workflows?attr=tenant%3Dacme,region%3Deu').expect(200);
+    expect(list.body.workflows[0].attributes).toEqual({ tenant: 'acme', region: 'eu' });
+    const bad = await http().get('/ops/api/workflows?attr=tenant').expect(400);
+    expect(bad.body.message).toContain('attr must be key=value pairs');
+  });
+
   it('reveals no database URL or password in anything it serves', async () => {
     const texts = await Promise.all(
       ['/ops', '/ops/api/config', '/ops/api/workflows', '/ops/api/workflows/bad-1', '/ops/api/queues', '/ops/api/executors', '/ops/api/overview'].map(

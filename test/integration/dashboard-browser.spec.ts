@@ -220,6 +220,20 @@ describeInChromium(suiteName, () => {
     await unversioned.waitFor({ state: 'detached' });
   });
 
+  it('filters by attributes from the form, in the URL, and a live update only adds a workflow that has them', async () => {
+    await (await client.start(Shop, { workflowId: 'tagged-eu', attributes: { tenant: 'acme', region: 'eu' } }).order('eu', 1)).getResult();
+    await page.goto(`${base}#/workflows`);
+    await page.locator('#filters input[name="attr"]').fill('tenant=acme, region=eu');
+    await page.locator('#filters button[type="submit"]').click();
+    await page.waitForFunction(() => location.hash.includes('attr='));
+    await page.locator('#workflows tbody tr[data-id="tagged-eu"]').waitFor();
+    // Started while the page is open: the one with the attributes appears live, the other does not.
+    await (await client.start(Shop, { workflowId: 'tagged-us', attributes: { tenant: 'acme', region: 'us' } }).order('us', 1)).getResult();
+    await (await client.start(Shop, { workflowId: 'tagged-eu-2', attributes: { tenant: 'acme', region: 'eu' } }).order('eu2', 1)).getResult();
+    await page.locator('#workflows tbody tr[data-id="tagged-eu-2"]').waitFor();
+    expect(await page.locator('#workflows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual(['tagged-eu-2', 'tagged-eu']);
+  });
+
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     watchCsp(phone);

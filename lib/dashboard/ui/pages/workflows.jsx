@@ -13,6 +13,7 @@ const TEXT_FILTERS = [
   ['queue', 'Queue'],
   ['executor', 'Executor'],
   ['version', 'Version'],
+  ['attr', 'Attributes (k=v, …)'],
 ];
 const FILTER_KEYS = ['status', 'from', 'to', ...TEXT_FILTERS.map(([key]) => key)];
 const LIVE = {
@@ -176,9 +177,18 @@ function matches(w, filters) {
   if (f('executor') && w.executorId !== f('executor')) return false;
   if (f('version') && w.applicationVersion !== f('version')) return false;
   if (f('idPrefix') && !w.workflowId.startsWith(f('idPrefix'))) return false;
+  if (f('attr') && !hasAttributes(w.attributes, f('attr'))) return false;
   if (f('from') && w.createdAt < new Date(f('from')).getTime()) return false;
   if (f('to') && w.createdAt >= new Date(f('to')).getTime()) return false;
   return true;
+}
+
+/** Every `key=value` pair of the filter (as the API reads it) is among the workflow's attributes. */
+function hasAttributes(attributes, filter) {
+  return filter.split(',').every((pair) => {
+    const at = pair.indexOf('=');
+    return attributes != null && attributes[pair.slice(0, at).trim()] === pair.slice(at + 1).trim();
+  });
 }
 
 /** Live updates: rows change in place; new matching workflows appear on top of the first page. */
