@@ -67,7 +67,13 @@ export function createDbosProviders(): Provider[] {
     {
       provide: StepRunner,
       useFactory: (database: DbosDatabase, settings: ExecutorSettings, gate: LeaseGate) =>
-        new StepRunner({ checkpoints: database.repositories.checkpoints, system: database.system, limits: settings, gate }),
+        new StepRunner({
+          checkpoints: database.repositories.checkpoints,
+          attempts: database.repositories.attempts,
+          system: database.system,
+          limits: settings,
+          gate,
+        }),
       inject: [DBOS_SYSTEM_DATABASE, DBOS_EXECUTOR_SETTINGS, LeaseGate],
     },
     {

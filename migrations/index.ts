@@ -14,6 +14,7 @@ import { TraceContext1764028800033 } from './1764028800033-trace-context';
 import { WorkflowAttributes1764028800034 } from './1764028800034-workflow-attributes';
 import { Debounce1764028800036 } from './1764028800036-debounce';
 import { Schedules1764028800037 } from './1764028800037-schedules';
+import { StepAttempts1764028800038 } from './1764028800038-step-attempts';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -33,4 +34,5 @@ export const SYSTEM_MIGRATIONS = [
   WorkflowAttributes1764028800034,
   Debounce1764028800036,
   Schedules1764028800037,
+  StepAttempts1764028800038,
 ];

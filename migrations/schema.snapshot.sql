@@ -150,6 +150,15 @@ CREATE TABLE {schema}.schedules (
     CONSTRAINT schedules_overlap_check CHECK ((overlap = ANY (ARRAY['allow'::text, 'skip'::text, 'buffer-one'::text, 'cancel-other'::text])))
 );
 
+CREATE TABLE {schema}.step_attempts (
+    workflow_id text NOT NULL,
+    step_id integer NOT NULL,
+    attempt integer NOT NULL,
+    started_at bigint NOT NULL,
+    ended_at bigint NOT NULL,
+    error text NOT NULL
+);
+
 CREATE TABLE {schema}.streams (
     workflow_id text NOT NULL,
     key text NOT NULL,
@@ -230,6 +239,9 @@ ALTER TABLE ONLY {schema}.scheduler_state
 ALTER TABLE ONLY {schema}.schedules
     ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
 
+ALTER TABLE ONLY {schema}.step_attempts
+    ADD CONSTRAINT step_attempts_pkey PRIMARY KEY (workflow_id, step_id, attempt);
+
 ALTER TABLE ONLY {schema}.streams
     ADD CONSTRAINT streams_pkey PRIMARY KEY (workflow_id, key, "offset");
 
@@ -300,3 +312,6 @@ CREATE TRIGGER workflow_status_queue_changed AFTER UPDATE OF status ON {schema}.
 
 ALTER TABLE ONLY {schema}.debounce
     ADD CONSTRAINT debounce_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES {schema}.workflow_status(workflow_id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY {schema}.step_attempts
+    ADD CONSTRAINT step_attempts_workflow_id_fkey FOREIGN KEY (workflow_id) REFERENCES {schema}.workflow_status(workflow_id) ON DELETE CASCADE;

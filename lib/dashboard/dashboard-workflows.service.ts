@@ -4,7 +4,7 @@ import { DbosConflictError } from '../errors/conflict.error';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { WorkflowStatusInfo } from '../interfaces/workflow-status.interface';
-import { deserialize } from '../serialization/value.codec';
+import { deserialize, deserializeError } from '../serialization/value.codec';
 import type { RelatedWorkflow } from '../system-database/dashboard.repository';
 import { DashboardBackend } from './dashboard.backend';
 import { parseListQuery, type ListQuery } from './list-query.parser';
@@ -60,8 +60,9 @@ export class DashboardWorkflowsService {
     // Display only: the status too is read where the list was (the replica with database.readUrl).
     const info = await this.require(workflowId, true, true);
     const reads = this.backend.reads;
-    const [steps, events, streams, messages, relatives] = await Promise.all([
+    const [steps, attempts, events, streams, messages, relatives] = await Promise.all([
       this.backend.displayClient.listSteps(workflowId),
+      reads.failedAttempts(workflowId),
       reads.events(workflowId),
       reads.streamEntries(workflowId),
       reads.unconsumedMessages(workflowId),
@@ -76,7 +77,14 @@ export class DashboardWorkflowsService {
         output: plainValue(info.output),
         error: info.error ? plainError(info.error) : null,
       },
-      steps: steps.map(stepView),
+      steps: steps.map((step) =>
+        stepView(
+          step,
+          attempts
+            .filter((a) => a.stepId === step.stepId)
+            .map((a) => ({ attempt: a.attempt, startedAt: a.startedAt, durationMs: a.endedAt - a.startedAt, error: storedError(a.error) })),
+        ),
+      ),
       events: events.map((e) => ({ key: e.key, value: stored(e.value) })),
       streams: streams.map((e) => ({ ...e, value: e.closed ? null : stored(e.value) })),
       messages: messages.map((m) => ({ topic: m.topic, message: stored(m.message), createdAt: m.createdAt })),
@@ -142,6 +150,16 @@ export class DashboardWorkflowsService {
 }
 
 /** A stored value for display; one that no longer deserializes is shown as its text. */
+/** A stored error as the page shows it: its name, message and fields; `[encrypted]` (a string) without the key. */
+function storedError(text: string | null): Record<string, unknown> | string | null {
+  if (text === null) return null;
+  try {
+    return plainError(deserializeError(text));
+  } catch {
+    return text;
+  }
+}
+
 function stored(text: string | null): unknown {
   if (text === null) return null;
   try {

@@ -32,6 +32,15 @@ export interface StepView {
   output: unknown;
   error: Record<string, unknown> | null;
   childWorkflowId: string | null;
+  /** The attempts of a retried step that failed before its outcome (and the last, when it failed). */
+  failedAttempts: AttemptView[];
+}
+
+export interface AttemptView {
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  error: Record<string, unknown> | string | null;
 }
 
 export function summaryOfInfo(info: WorkflowStatusInfo): WorkflowSummary {
@@ -76,7 +85,7 @@ export function isTerminalStatus(status: string): boolean {
   return TERMINAL.has(status);
 }
 
-export function stepView(step: StepInfo): StepView {
+export function stepView(step: StepInfo, failedAttempts: AttemptView[] = []): StepView {
   const startedAt = step.startedAt?.getTime() ?? null;
   const completedAt = step.completedAt?.getTime() ?? null;
   return {
@@ -88,5 +97,6 @@ export function stepView(step: StepInfo): StepView {
     output: plainValue(step.output),
     error: step.error ? plainError(step.error) : null,
     childWorkflowId: step.childWorkflowId ?? null,
+    failedAttempts,
   };
 }

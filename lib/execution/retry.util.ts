@@ -15,16 +15,20 @@ export async function withRetries<T>(
   attempt: (n: number) => Promise<T>,
   /** Read only when an attempt fails (a run makes its signal when first asked for it). */
   signalOf?: () => AbortSignal,
+  /** Told of each attempt that threw (not of one a cancel or shutdown stopped), when there are retries; awaited, and its own failure ignored. */
+  onFailedAttempt?: (n: number, err: unknown, startedAt: number) => Promise<void>,
 ): Promise<T> {
   const maxAttempts = retries ? Math.max(1, retries.maxAttempts ?? 3) : 1;
   let interval = retries?.intervalMs ?? 1000;
   const backoff = retries?.backoffRate ?? 2;
   const maxInterval = retries?.maxIntervalMs ?? 60_000;
   for (let n = 1; ; n++) {
+    const startedAt = Date.now();
     try {
       return await attempt(n);
     } catch (err) {
       const signal = signalOf?.();
+      if (maxAttempts > 1 && !signal?.aborted) await onFailedAttempt?.(n, err, startedAt).catch(() => undefined);
       if (n >= maxAttempts || signal?.aborted) throw err;
       if (!(await mayRetry(label, retries, logger, err, n))) throw err;
       logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);

@@ -10,6 +10,7 @@ import type { CheckpointRepository, NotRecorded, RecordCheckpointResult } from '
 import { asUnavailable, isConnectionError } from '../system-database/connection-errors.util';
 import type { OperationOutputRow } from '../system-database/system.rows';
 import type { SystemDatabase } from '../system-database/system.database';
+import type { StepAttemptsRepository } from '../system-database/step-attempts.repository';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
 import { isTransient } from './interruption.util';
@@ -29,6 +30,8 @@ export interface StepRunnerDependencies {
   limits: { maxPayloadBytes: number };
   /** Says when the run may start a new step. */
   gate: LeaseGate;
+  /** Where the failed attempts of retried steps go (the dashboard's timeline). */
+  attempts: StepAttemptsRepository;
 }
 
 export interface OperationOptions<T> {
@@ -152,9 +155,19 @@ export class StepRunner {
               ),
             ),
           () => run.signal,
+          (attempt, err, startedAt) => this.recordFailedAttempt(run, stepId, attempt, err, startedAt),
         ),
       { holdBack: true, ownSpans: true },
     );
+  }
+
+  /** Keeps what a failed attempt of a retried step met, for the timeline; an interruption (an outage, a newer run) is not an attempt's outcome. */
+  private async recordFailedAttempt(run: WorkflowRun, stepId: number, attempt: number, err: unknown, startedAt: number): Promise<void> {
+    if (isTransient(err) || run.signal.aborted) return;
+    const failed = { workflowId: run.workflowId, stepId, attempt, startedAt, endedAt: Date.now(), error: serializeError(err) };
+    await this.deps.attempts.record(failed).catch((writeErr: unknown) => {
+      this.logger.warn(`${workflowLabel(run.workflowId)} step ${stepId}: could not keep the outcome of attempt ${attempt}: ${(writeErr as Error).message}`);
+    });
   }
 
   /**

@@ -69,6 +69,19 @@ export class DashboardRepository {
     return this.payloads.forDisplay().decodeAll(values);
   }
 
+  /** The failed attempts of the workflow's retried steps, by step and attempt; errors as shown (`[encrypted]` without the key). */
+  async failedAttempts(workflowId: string): Promise<{ stepId: number; attempt: number; startedAt: number; endedAt: number; error: string | null }[]> {
+    const rows = await this.db.unnamed<{ step_id: number; attempt: number; started_at: string; ended_at: string; error: string }>(
+      `SELECT step_id, attempt, started_at, ended_at, error FROM {schema}.step_attempts WHERE workflow_id = $1 ORDER BY step_id, attempt LIMIT ${DETAIL_LIMIT}`,
+      [workflowId],
+    );
+    const errors = await this.payloads.forDisplay().decodeAll(
+      rows.map((r) => r.error),
+      'error',
+    );
+    return rows.map((r, i) => ({ stepId: r.step_id, attempt: r.attempt, startedAt: Number(r.started_at), endedAt: Number(r.ended_at), error: errors[i] }));
+  }
+
   async events(workflowId: string): Promise<{ key: string; value: string | null }[]> {
     const rows = await this.db.unnamed<{ key: string; value: string | null }>(
       `SELECT key, value FROM {schema}.workflow_events WHERE workflow_id = $1 ORDER BY key LIMIT ${DETAIL_LIMIT}`,

@@ -11,6 +11,7 @@ import { RecoveryRepository } from './recovery.repository';
 import { RunLifecycleRepository } from './run-lifecycle.repository';
 import { ScheduleRepository } from './schedule.repository';
 import { SchedulerRepository } from './scheduler.repository';
+import { StepAttemptsRepository } from './step-attempts.repository';
 import { notificationChannel } from './schema-name.util';
 import type { SystemDatabase } from './system.database';
 import { WorkflowEditRepository } from './workflow-edit.repository';
@@ -30,6 +31,8 @@ export interface SystemRepositories {
   /** Priority, delay and deletion of one workflow by id (the client's management calls, the CLI). */
   edits: WorkflowEditRepository;
   checkpoints: CheckpointRepository;
+  /** The failed attempts of retried steps (the step runner writes them, the dashboard reads them). */
+  attempts: StepAttemptsRepository;
   communication: CommunicationRepository;
   queues: QueueRepository;
   scheduler: SchedulerRepository;
@@ -52,6 +55,7 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
     admin,
     edits: new WorkflowEditRepository(system, clock),
     checkpoints,
+    attempts: new StepAttemptsRepository(system),
     communication,
     queues: new QueueRepository(system, clock),
     scheduler: new SchedulerRepository(system),

@@ -247,6 +247,22 @@ describe('dashboard API', () => {
     expect(bad.body.message).toContain('attr must be key=value pairs');
   });
 
+  it('shows the failed attempts of a retried step in its timeline, and deletes them with the workflow', async () => {
+    Shop.shipFailures.set('d-1', 2);
+    await expect((await client.start(Shop, { workflowId: 'deliver-1' }).delivery('d-1')).getResult()).resolves.toBe('shipped d-1');
+    const { body } = await http().get('/ops/api/workflows/deliver-1').expect(200);
+    const [reserve, ship] = body.steps as { name: string; error: unknown; failedAttempts: { attempt: number; durationMs: number; error: unknown }[] }[];
+    expect(reserve.failedAttempts).toEqual([]);
+    expect(ship).toMatchObject({ name: 'Shop.ship', error: null });
+    expect(ship.failedAttempts).toMatchObject([
+      { attempt: 1, error: { name: 'Error', message: 'carrier timeout for d-1 (2 left)' } },
+      { attempt: 2, error: { name: 'Error', message: 'carrier timeout for d-1 (1 left)' } },
+    ]);
+    expect(ship.failedAttempts[0].durationMs).toBeGreaterThanOrEqual(0);
+    await client.delete('deliver-1');
+    expect(await sql(`SELECT count(*)::int AS n FROM ${schema}.step_attempts WHERE workflow_id = 'deliver-1'`)).toEqual([{ n: 0 }]);
+  });
+
   it('reveals no database URL or password in anything it serves', async () => {
     const texts = await Promise.all(
       ['/ops', '/ops/api/config', '/ops/api/workflows', '/ops/api/workflows/bad-1', '/ops/api/queues', '/ops/api/executors', '/ops/api/overview'].map(

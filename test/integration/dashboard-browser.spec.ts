@@ -234,6 +234,19 @@ describeInChromium(suiteName, () => {
     expect(await page.locator('#workflows tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual(['tagged-eu-2', 'tagged-eu']);
   });
 
+  it('shows the failed attempts of a retried step in the timeline', async () => {
+    Shop.shipFailures.set('d-9', 2);
+    await (await client.start(Shop, { workflowId: 'deliver-9' }).delivery('d-9')).getResult();
+    await page.goto(`${base}#/workflow/deliver-9`);
+    const attempts = page.locator('li[data-step="1"] .step-attempts li');
+    await attempts.first().waitFor();
+    expect(await attempts.allTextContents()).toEqual([
+      expect.stringMatching(/^Attempt 1 .*carrier timeout for d-9 \(2 left\)$/),
+      expect.stringMatching(/^Attempt 2 .*carrier timeout for d-9 \(1 left\)$/),
+    ]);
+    await shot('workflow-retries');
+  });
+
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     watchCsp(phone);

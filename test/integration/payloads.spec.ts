@@ -42,10 +42,16 @@ class Vault {
     throw new CardDeclined(`${SECRET}-step-error`);
   }
 
+  /** Its failed attempts are kept for the dashboard's timeline (step_attempts), errors and all. */
+  @Step({ retries: { maxAttempts: 2, intervalMs: 1 } }) async retried(): Promise<void> {
+    throw new CardDeclined(`${SECRET}-attempt-error`);
+  }
+
   /** Input, a step result, a step error, a message, an event, a stream value, an output. */
   @Workflow() async everything(name: string): Promise<string> {
     const looked = await this.lookUp(name);
     await this.failing().catch(() => undefined);
+    await this.retried().catch(() => undefined);
     await this.dbos.setEvent('secret', `${SECRET}-event`);
     await this.dbos.writeStream('feed', `${SECRET}-stream`);
     await this.dbos.closeStream('feed');
@@ -259,7 +265,7 @@ describe('payloads at rest', () => {
     const [row] = await sql<{ inputs: string; output: string }>(`SELECT inputs, output FROM "${schema}".workflow_status WHERE workflow_id = 'ser-1'`);
     expect(row.inputs).toBe(`dbos:ser:v1:${Buffer.from(JSON.stringify({ wrapped: ['x'] })).toString('hex')}`);
     // Every value went through it; errors keep the built-in form (class name, message, fields), readable without it.
-    expect(await cellsContaining(schema, SECRET)).toEqual(['operation_outputs.error']);
+    expect(await cellsContaining(schema, SECRET)).toEqual(['operation_outputs.error', 'step_attempts.error']);
     // A client with the same serializer reads it; one without says so.
     expect(await (await connect(schema, { serializer })).getEvent('ser-1', 'secret')).toBe(`${SECRET}-event`);
     await expect((await connect(schema)).getEvent('ser-1', 'secret')).rejects.toThrow('written by a custom serializer and none is configured');

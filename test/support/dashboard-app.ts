@@ -25,6 +25,24 @@ export class Shop {
     return this.charge(amount);
   }
 
+  /** Failures left of `ship` for an order id (each call takes one, then it succeeds). */
+  static shipFailures = new Map<string, number>();
+
+  @Step({ retries: { maxAttempts: 4, intervalMs: 5 } }) async ship(id: string): Promise<string> {
+    const left = Shop.shipFailures.get(id) ?? 0;
+    if (left > 0) {
+      Shop.shipFailures.set(id, left - 1);
+      throw new Error(`carrier timeout for ${id} (${left} left)`);
+    }
+    return `shipped ${id}`;
+  }
+
+  /** Reserves, then ships through a step that retries. */
+  @Workflow() async delivery(id: string): Promise<string> {
+    await this.reserve(id);
+    return this.ship(id);
+  }
+
   /** Reserves, then waits for an 'approve' message before charging. */
   @Workflow() async approval(item: string): Promise<string> {
     await this.reserve(item);

@@ -50,6 +50,7 @@ function Step({ step, t0, t1, onFork }) {
           Child workflow <WorkflowLink id={step.childWorkflowId} />
         </div>
       )}
+      {step.failedAttempts.length > 0 && <FailedAttempts attempts={step.failedAttempts} />}
       {step.error ? (
         <ErrorView error={step.error} />
       ) : (
@@ -62,5 +63,26 @@ function Step({ step, t0, t1, onFork }) {
         )
       )}
     </li>
+  );
+}
+
+/** The attempts of a retried step that threw, each with when, how long and what it met. */
+function FailedAttempts({ attempts }) {
+  return (
+    <details class="step-attempts" open>
+      <summary>
+        {attempts.length} failed attempt{attempts.length === 1 ? '' : 's'}
+      </summary>
+      <ol>
+        {attempts.map((a) => (
+          <li key={a.attempt} data-attempt={a.attempt}>
+            <span class="muted">
+              Attempt {a.attempt} · {formatTime(a.startedAt)} · {formatDuration(a.durationMs)}:{' '}
+            </span>
+            <span class="attempt-error">{typeof a.error === 'string' ? a.error : `${a.error?.name ?? 'Error'}: ${a.error?.message ?? ''}`}</span>
+          </li>
+        ))}
+      </ol>
+    </details>
   );
 }
