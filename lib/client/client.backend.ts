@@ -16,7 +16,7 @@ export interface WorkflowClientBackend extends Omit<SystemRepositories, 'schedul
   close?: () => Promise<void>;
 }
 
-/** The connection of `WorkflowClient.connect()`: its own pool (4 connections by default) and LISTEN connection, closed with the client. */
+/** @internal The connection of `WorkflowClient.connect()`: its own pool (4 connections by default) and LISTEN connection, closed with the client. */
 export async function openClientBackend(options: WorkflowClientConnectOptions): Promise<WorkflowClientBackend> {
   const system = await SystemDatabase.open({
     url: options.database.url,

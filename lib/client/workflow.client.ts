@@ -34,8 +34,6 @@ const BUILT_HERE = Symbol('WorkflowClient.over');
 
 export type { LocalWorkflowRuntime } from './workflow.admin';
 
-export type { WorkflowClientBackend } from './client.backend';
-
 export type { DeleteWorkflowOptions } from '../system-database/workflow-edit.repository';
 export type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClientConnectOptions } from './client-options.interface';
 import type { ForkOptions, ResumeOptions, SendOptions, StreamEvent, WorkflowClientConnectOptions } from './client-options.interface';
