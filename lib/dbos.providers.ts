@@ -213,7 +213,8 @@ export function createDbosProviders(): Provider[] {
         ),
       inject: [DBOS_SYSTEM_DATABASE, WorkflowRegistry, WorkflowExecutor, TickStarter],
     },
-    { provide: ScheduleClient, useFactory: (database: DbosDatabase) => new ScheduleClient(database.repositories.schedules), inject: [DBOS_SYSTEM_DATABASE] },
+    // The same instance as the injected client's `schedules`.
+    { provide: ScheduleClient, useFactory: (client: WorkflowClient) => client.schedules, inject: [WorkflowClient] },
     {
       provide: RetentionTask,
       useFactory: (database: DbosDatabase, options: ResolvedDbosOptions) => new RetentionTask(database.repositories.admin, options.retention),

@@ -165,8 +165,16 @@ export class WorkflowClient {
    * With `entityManager` it is written in that TypeORM transaction, delivered once it commits.
    */
   async send(workflowId: string, message: unknown, topic?: string, options: SendOptions = {}): Promise<void> {
-    const outgoing = { messageId: randomUUID(), idempotencyKey: options.idempotencyKey, destinationId: workflowId, topic: topic ?? '' };
-    const result = await this.inserter.send({ ...outgoing, message: serialize(message, 'the message') }, options.entityManager);
+    const result = await this.inserter.send(
+      {
+        messageId: randomUUID(),
+        idempotencyKey: options.idempotencyKey,
+        destinationId: workflowId,
+        topic: topic ?? '',
+        message: serialize(message, 'the message'),
+      },
+      options.entityManager,
+    );
     if (result === 'not-found') throw new DbosNotFoundError(`Cannot send to workflow "${workflowId}": no workflow has that id.`);
   }
 

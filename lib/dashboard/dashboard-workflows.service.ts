@@ -9,7 +9,7 @@ import type { RelatedWorkflow } from '../system-database/dashboard.repository';
 import { DashboardBackend } from './dashboard.backend';
 import { parseListQuery, type ListQuery } from './list-query.parser';
 import { plainError, plainValue } from './plain-value.util';
-import { isTerminalStatus, stepView, summaryOfInfo, type StepView, type WorkflowSummary } from './workflow-views';
+import { isTerminalStatus, stepView, summaryOfInfo, type AttemptView, type StepView, type WorkflowSummary } from './workflow-views';
 
 export interface WorkflowListPage {
   workflows: WorkflowSummary[];
@@ -68,6 +68,11 @@ export class DashboardWorkflowsService {
       reads.unconsumedMessages(workflowId),
       reads.relatives(workflowId),
     ]);
+    const attemptsByStep = new Map<number, AttemptView[]>();
+    for (const a of attempts) {
+      const view = { attempt: a.attempt, startedAt: a.startedAt, durationMs: a.endedAt - a.startedAt, error: storedError(a.error) };
+      attemptsByStep.set(a.stepId, [...(attemptsByStep.get(a.stepId) ?? []), view]);
+    }
     return {
       workflow: {
         ...summaryOfInfo(info),
@@ -77,14 +82,7 @@ export class DashboardWorkflowsService {
         output: plainValue(info.output),
         error: info.error ? plainError(info.error) : null,
       },
-      steps: steps.map((step) =>
-        stepView(
-          step,
-          attempts
-            .filter((a) => a.stepId === step.stepId)
-            .map((a) => ({ attempt: a.attempt, startedAt: a.startedAt, durationMs: a.endedAt - a.startedAt, error: storedError(a.error) })),
-        ),
-      ),
+      steps: steps.map((step) => stepView(step, attemptsByStep.get(step.stepId))),
       events: events.map((e) => ({ key: e.key, value: stored(e.value) })),
       streams: streams.map((e) => ({ ...e, value: e.closed ? null : stored(e.value) })),
       messages: messages.map((m) => ({ topic: m.topic, message: stored(m.message), createdAt: m.createdAt })),
@@ -149,7 +147,6 @@ export class DashboardWorkflowsService {
   }
 }
 
-/** A stored value for display; one that no longer deserializes is shown as its text. */
 /** A stored error as the page shows it: its name, message and fields; `[encrypted]` (a string) without the key. */
 function storedError(text: string | null): Record<string, unknown> | string | null {
   if (text === null) return null;
@@ -160,6 +157,7 @@ function storedError(text: string | null): Record<string, unknown> | string | nu
   }
 }
 
+/** A stored value for display; one that no longer deserializes is shown as its text. */
 function stored(text: string | null): unknown {
   if (text === null) return null;
   try {

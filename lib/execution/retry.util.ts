@@ -15,7 +15,7 @@ export async function withRetries<T>(
   attempt: (n: number) => Promise<T>,
   /** Read only when an attempt fails (a run makes its signal when first asked for it). */
   signalOf?: () => AbortSignal,
-  /** Told of each attempt that threw (not of one a cancel or shutdown stopped), when there are retries; awaited, and its own failure ignored. */
+  /** Told of each attempt that threw (not of one a cancel or shutdown stopped), when there are retries; awaited (it deals with its own failure). */
   onFailedAttempt?: (n: number, err: unknown, startedAt: number) => Promise<void>,
 ): Promise<T> {
   const maxAttempts = retries ? Math.max(1, retries.maxAttempts ?? 3) : 1;
@@ -28,7 +28,7 @@ export async function withRetries<T>(
       return await attempt(n);
     } catch (err) {
       const signal = signalOf?.();
-      if (maxAttempts > 1 && !signal?.aborted) await onFailedAttempt?.(n, err, startedAt).catch(() => undefined);
+      if (maxAttempts > 1 && !signal?.aborted) await onFailedAttempt?.(n, err, startedAt);
       if (n >= maxAttempts || signal?.aborted) throw err;
       if (!(await mayRetry(label, retries, logger, err, n))) throw err;
       logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);

@@ -163,7 +163,7 @@ export class StepRunner {
 
   /** Keeps what a failed attempt of a retried step met, for the timeline; an interruption (an outage, a newer run) is not an attempt's outcome. */
   private async recordFailedAttempt(run: WorkflowRun, stepId: number, attempt: number, err: unknown, startedAt: number): Promise<void> {
-    if (isTransient(err) || run.signal.aborted) return;
+    if (isTransient(err)) return;
     const failed = { workflowId: run.workflowId, stepId, attempt, startedAt, endedAt: Date.now(), error: serializeError(err) };
     await this.deps.attempts.record(failed).catch((writeErr: unknown) => {
       this.logger.warn(`${workflowLabel(run.workflowId)} step ${stepId}: could not keep the outcome of attempt ${attempt}: ${(writeErr as Error).message}`);

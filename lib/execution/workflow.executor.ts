@@ -48,7 +48,6 @@ export interface ExecutorDependencies {
   clock: WorkflowClock;
 }
 
-export type { StartContext } from './start-row';
 import type { StartContext } from './start-row';
 
 /** What a run is launched with. */

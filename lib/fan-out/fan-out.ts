@@ -1,15 +1,12 @@
-import { waitForSet, idsOf, type HandleSetBackend, type SetOutcome, type WaitSetOptions } from './handle-set.waiter';
+import { waitForSet, idsOf, type HandleSetBackend, type WaitSetOptions } from './handle-set.waiter';
 
 export type { HandleSetBackend, WaitSetOptions } from './handle-set.waiter';
 
 /** The results of a tuple or array of handles, each typed as its handle's `getResult()`. */
 export type ResultsOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: T[K] extends { getResult(): Promise<infer R> } ? R : unknown };
 
-/** Options of `waitAll` / `waitFirst`. */
-export interface WaitForHandlesOptions {
-  /** Reject with DbosTimeoutError when the wait has not ended by then. Default: wait. */
-  timeoutMs?: number;
-}
+/** Options of `waitAll` / `waitFirst`: `timeoutMs`, after which the wait rejects with DbosTimeoutError (default: wait). */
+export type WaitForHandlesOptions = Pick<WaitSetOptions, 'timeoutMs'>;
 
 /**
  * The results of the workflows of `handles`, in the order of `handles`. Rejects as soon as one
@@ -19,14 +16,9 @@ export interface WaitForHandlesOptions {
 export async function waitAll(backend: HandleSetBackend, handles: readonly { workflowId: string }[], options: WaitSetOptions = {}): Promise<unknown[]> {
   const ids = idsOf(handles, 'waitAll(handles)');
   const count = new Set(ids).size;
-  let failure: SetOutcome | undefined;
-  const finished = await waitForSet(backend, ids, options, (done, newly) => {
-    if (newly.some((id) => !done.get(id)!.ok)) {
-      failure = ids.map((id) => done.get(id)).find((outcome) => outcome !== undefined && !outcome.ok);
-      return true;
-    }
-    return done.size === count;
-  });
+  const finished = await waitForSet(backend, ids, options, (done, newly) => newly.some((id) => !done.get(id)!.ok) || done.size === count);
+  // The first failure in the order of `handles` (also when several were found in the same read).
+  const failure = ids.map((id) => finished.get(id)).find((outcome) => outcome !== undefined && !outcome.ok);
   if (failure && !failure.ok) throw failure.error;
   return ids.map((id) => {
     const outcome = finished.get(id)!;

@@ -54,7 +54,8 @@ export class PayloadCipher {
     this.byId.set(this.current.id, key);
     (options.previousKeys ?? []).forEach((previous, i) => {
       const bytes = parseKey(previous, `encryption.previousKeys[${i}]`);
-      if (!this.byId.has(keyId(bytes))) this.byId.set(keyId(bytes), bytes);
+      const id = keyId(bytes);
+      if (!this.byId.has(id)) this.byId.set(id, bytes);
     });
   }
 

@@ -64,11 +64,6 @@ export class PayloadCodec {
     return this.display;
   }
 
-  /** Whether new payloads are encrypted. */
-  get encrypts(): boolean {
-    return this.cipher !== undefined;
-  }
-
   /** The stored form of a payload given as the value codec's text. */
   async encode(text: string | null, kind: PayloadKind = 'value'): Promise<string | null> {
     if (text === null || this.isPlain) return text;

@@ -3,6 +3,7 @@ import type { Cron } from 'croner';
 import type { Schedule, WorkflowRegistry } from '../discovery/workflow.registry';
 import type { WorkflowExecutor } from '../execution/workflow.executor';
 import type { SchedulerRepository } from '../system-database/scheduler.repository';
+import { decoratorTickId } from '../schedules/schedule.definition';
 import type { TickStarter } from '../schedules/tick.starter';
 import { missedTicks, parseCron } from './cron.parser';
 
@@ -82,7 +83,7 @@ export class WorkflowScheduler {
         return;
       }
       await this.executor.startWorkflow(registration, [tick, new Date(this.clock.now())], {
-        workflowId: `sched-${registration.name}-${tick.toISOString()}`,
+        workflowId: decoratorTickId(registration.name, tick.getTime()),
         queue: options.queue,
       });
       await this.state.recordTick(registration.name, tick.getTime());

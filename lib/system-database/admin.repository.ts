@@ -150,7 +150,7 @@ export class AdminRepository {
    * cannot start one of them between the others). Each descendant records the root whose cancel
    * stopped it (`cancel_root`), so resuming that root brings it back. Returns what it cancelled.
    */
-  private async cancelTrees(sql: Sql, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
+  async cancelTrees(sql: Sql, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
     const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string }>(
       `WITH RECURSIVE tree AS (
          SELECT workflow_id, workflow_id AS root FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])
@@ -178,11 +178,6 @@ export class AdminRepository {
       [workflowIds],
     );
     return new Set(rows.map((r) => r.workflow_id));
-  }
-
-  /** Cancels these workflows and their unfinished descendants within the caller's transaction (an overlap policy); see cancelTrees. */
-  cancelWithin(tx: Sql, workflowIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
-    return this.cancelTrees(tx, workflowIds, error);
   }
 
   /** Cancels one workflow and its unfinished descendants (a timeout); see cancelTrees. */

@@ -1,5 +1,5 @@
 import { DB_NOW, type Sql } from './sql';
-import type { PayloadCodec } from '../payloads/payload.codec';
+import type { PayloadCodec, PayloadKind } from '../payloads/payload.codec';
 import { STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
 
@@ -65,8 +65,8 @@ export class DashboardRepository {
   ) {}
 
   /** Payloads as shown: decoded, and `[encrypted]` where this process has not the key. */
-  private shown(values: (string | null)[]): Promise<(string | null)[]> {
-    return this.payloads.forDisplay().decodeAll(values);
+  private shown(values: (string | null)[], kind?: PayloadKind): Promise<(string | null)[]> {
+    return this.payloads.forDisplay().decodeAll(values, kind);
   }
 
   /** The failed attempts of the workflow's retried steps, by step and attempt; errors as shown (`[encrypted]` without the key). */
@@ -75,7 +75,7 @@ export class DashboardRepository {
       `SELECT step_id, attempt, started_at, ended_at, error FROM {schema}.step_attempts WHERE workflow_id = $1 ORDER BY step_id, attempt LIMIT ${DETAIL_LIMIT}`,
       [workflowId],
     );
-    const errors = await this.payloads.forDisplay().decodeAll(
+    const errors = await this.shown(
       rows.map((r) => r.error),
       'error',
     );

@@ -1,6 +1,6 @@
 import type { WorkflowStatusRow } from './system.rows';
 import { STATUS_COLUMNS, statusColumnsOf, toStatusRow } from './row.mapping';
-import { readStatusRows } from './payload.rows';
+import { readStatusRow, readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import { whilePending } from './sql';
 
@@ -35,7 +35,7 @@ export class RecoveryRepository {
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now(), expectedEpoch],
     );
-    return rows.length > 0 ? (await readStatusRows(this.db.payloads, [toStatusRow(rows[0])]))[0] : null;
+    return readStatusRow(this.db.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
   }
 
   /**

@@ -166,7 +166,7 @@ export class ScheduleRepository {
         running.map((r) => r.workflow_id),
       );
       if (!plan) return null;
-      const cancelled = plan.cancel?.length ? await this.admin.cancelWithin(tx, plan.cancel, null) : [];
+      const cancelled = plan.cancel?.length ? await this.admin.cancelTrees(tx, plan.cancel, null) : [];
       const started = plan.start?.length ? await this.enqueue(tx, plan.start) : [];
       await this.writeState(tx, target, plan);
       return { plan, cancelled: cancelled.map((c) => c.workflowId), started };

@@ -23,7 +23,6 @@ export const NOTICE_PREFIX = {
 export const statusKey = (workflowId: string): string => `${NOTICE_PREFIX.status}${workflowId}`;
 export const messageKey = (workflowId: string): string => `${NOTICE_PREFIX.message}${workflowId}`;
 export const eventKey = (workflowId: string): string => `${NOTICE_PREFIX.event}${workflowId}`;
-export const scheduleKey = (name: string): string => `${NOTICE_PREFIX.schedule}${name}`;
 export const streamKey = (workflowId: string): string => `${NOTICE_PREFIX.stream}${workflowId}`;
 
 /** Queue on which workflows wait that any executor of their version may run (resume, fork from a client, enqueue_workflow). */

@@ -1,7 +1,7 @@
 import { DB_NOW, whilePending } from './sql';
 import { statusColumnsOf, toStatusRow } from './row.mapping';
 import type { WorkflowStatusRow } from './system.rows';
-import { readStatusRows } from './payload.rows';
+import { readStatusRow, readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 
 /** No executor of the row's version heartbeated within the lease ($lease). */
@@ -41,7 +41,7 @@ export class VersionAdoptionRepository {
         RETURNING ${statusColumnsOf('w')}`,
       [row.workflowId, selfId, version, row.runEpoch, row.applicationVersion, Date.now(), leaseMs],
     );
-    return rows[0] ? (await readStatusRows(this.db.payloads, [toStatusRow(rows[0])]))[0] : null;
+    return readStatusRow(this.db.payloads, rows[0] ? toStatusRow(rows[0]) : null);
   }
 
   /** PENDING workflows of versions with no live executor (any name), oldest first: what `nestjs-dbos versions` lists. */
