@@ -95,7 +95,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
 
   debounceTarget(type: ClassType, methodName: string, options: DebounceOptions): DebounceTarget {
     const registration = this.registrationOf(type, methodName);
-    this.executor.checkQueued({ ...options, queue: options.queue ?? INTERNAL_QUEUE });
+    this.executor.checkQueued(onOwnQueue(options));
     return {
       workflowName: registration.name,
       className: registration.className,
@@ -108,7 +108,7 @@ export class WorkflowControl implements LocalWorkflowRuntime {
 
   /** The row of a start the client writes in the app's transaction: ENQUEUED (on the internal queue without `queue`), run once committed. */
   queuedRow(type: ClassType, methodName: string, args: unknown[], options: StartWorkflowOptions): NewWorkflowRow {
-    return this.executor.queuedRow(this.registrationOf(type, methodName), args, { ...options, queue: options.queue ?? INTERNAL_QUEUE });
+    return this.executor.queuedRow(this.registrationOf(type, methodName), args, onOwnQueue(options));
   }
 
   private registrationOf(type: ClassType, methodName: string): WorkflowRegistration {
@@ -235,4 +235,9 @@ export class WorkflowControl implements LocalWorkflowRuntime {
     if (!this.runs.isAccepting || applicationVersion !== this.settings.applicationVersion) return undefined;
     return this.registry.getWorkflow(workflowName);
   }
+}
+
+/** A start the caller writes itself goes through a queue: the one given, else the internal one. */
+function onOwnQueue<O extends { queue?: string }>(options: O): O & { queue: string } {
+  return { ...options, queue: options.queue ?? INTERNAL_QUEUE };
 }

@@ -75,9 +75,10 @@ export class TickStarter {
 
   /** Enqueues the given ticks whose workflows do not exist yet; null when there is no such schedule. */
   async backfill(name: string, ticks: number[]): Promise<TickOutcome | null> {
-    return this.repository.decide({ kind: 'runtime', name }, runtimeRunPrefix(name), (state: LockedTickState) => ({
-      start: ticks.map((t) => runtimeRun(state.schedule!, runtimeTickId(name, t), t)),
-    }));
+    return this.repository.decide({ kind: 'runtime', name }, runtimeRunPrefix(name), (state: LockedTickState) => {
+      const args = argsOf(state.schedule!); // once for every tick of the range
+      return { start: ticks.map((t) => runtimeRun(state.schedule!, runtimeTickId(name, t), t, args)) };
+    });
   }
 
   private report(what: string, tick: number, outcome: TickOutcome | null): void {
@@ -94,9 +95,13 @@ function decoratorTarget(schedule: DecoratorSchedule): TickTarget {
   return { kind: 'decorator', workflowName: schedule.workflowName };
 }
 
+/** The arguments a runtime schedule stores for its workflow (after the scheduled time). */
+function argsOf(schedule: ScheduleRow): unknown[] {
+  return deserialize<unknown[]>(schedule.inputs);
+}
+
 /** A runtime schedule's workflow is called with `(scheduledTime, ...args)`. */
-function runtimeRun(schedule: ScheduleRow, workflowId: string, tick: number): ScheduledRun {
-  const args = deserialize<unknown[]>(schedule.inputs);
+function runtimeRun(schedule: ScheduleRow, workflowId: string, tick: number, args: unknown[] = argsOf(schedule)): ScheduledRun {
   return {
     workflowId,
     workflowName: schedule.workflowName,

@@ -8,6 +8,9 @@ import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.err
  */
 const READ_ONLY_SERVER = '25006';
 
+/** invalid_password (28P01: a password rotated under the app), invalid_authorization_specification (28000: no such role, no pg_hba entry). */
+export const CREDENTIALS_REFUSED = new Set(['28P01', '28000']);
+
 const CONNECTION_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -26,8 +29,7 @@ const CONNECTION_CODES = new Set([
   '08006',
   '08P01',
   '53300', // too_many_connections
-  '28P01', // invalid_password: a login refused (a password rotated under the app); see LoginGate
-  '28000', // invalid_authorization_specification: no such role, no pg_hba entry
+  ...CREDENTIALS_REFUSED, // a login refused (a password rotated under the app, no such role, no pg_hba entry); see LoginGate
   '57014', // query_canceled: the statement timeout of the module's own connections (a server that does not answer in time)
   READ_ONLY_SERVER,
 ]);
@@ -54,8 +56,7 @@ export function isConnectionError(err: unknown): boolean {
  * is a configuration to fix, reported at once; under a running app (a rotated password) it is an outage.
  */
 export function isCredentialsRefusal(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === '28P01' || code === '28000';
+  return CREDENTIALS_REFUSED.has(String((err as { code?: unknown } | null)?.code));
 }
 
 /** True when `err` (or the driver error it wraps) is a write refused by a read-only server or transaction (SQLSTATE 25006). */

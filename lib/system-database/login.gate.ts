@@ -1,13 +1,14 @@
 import type { Pool } from 'pg';
 import { backoff } from '../common/backoff.util';
 import { DbosDatabaseUnavailableError } from '../errors/database-unavailable.error';
+import { CREDENTIALS_REFUSED } from './connection-errors.util';
 
 /**
  * SQLSTATEs of a server refusing a login: a wrong password (28P01, e.g. rotated under a running
  * app), no such role or no pg_hba entry (28000), a server starting up or a standby not yet
  * accepting (57P03), no connection slot left (53300).
  */
-const REFUSED_LOGIN_CODES = new Set(['28P01', '28000', '57P03', '53300']);
+const REFUSED_LOGIN_CODES = new Set([...CREDENTIALS_REFUSED, '57P03', '53300']);
 
 /** True when `err` is a login the server refused (see REFUSED_LOGIN_CODES). */
 export function isRefusedLogin(err: unknown): boolean {
