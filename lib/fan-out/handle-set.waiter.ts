@@ -80,7 +80,7 @@ export async function waitForSet(
       }
       if (notified.size > 0) continue; // woken while reading
       if (clock.now() >= deadline) throw waitTimeout(unfinished, workflowIds.length);
-      const recheck = await sleepUntilWoken(clock, listener.recheckIntervalMs * (0.75 + Math.random() * 0.5), deadline, (w) => (wake = w));
+      const recheck = await sleepUntilWoken(clock, listener.recheckDelayMs(), deadline, (w) => (wake = w));
       wake = undefined;
       if (recheck) notified = new Set(unfinished);
       // Workflows of a set tend to finish together: a moment lets one read take the notifications of several.

@@ -195,8 +195,7 @@ export class NotificationListener {
         const value = await check();
         if (value !== undefined) return value;
         if (deadline <= this.clock.now()) return undefined;
-        const poll = this.recheckIntervalMs * (0.75 + Math.random() * 0.5);
-        await wakeup.wait(poll, deadline);
+        await wakeup.wait(this.recheckDelayMs(), deadline);
       } finally {
         wakeup.dispose();
       }
@@ -233,14 +232,15 @@ export class NotificationListener {
     return this.listening ? SAFETY_POLL_MS : this.pollIntervalMs;
   }
 
+  /** One wait before a re-check: `recheckIntervalMs` give or take a quarter, so waiters do not re-check in step. */
+  recheckDelayMs(): number {
+    return this.recheckIntervalMs * (0.75 + Math.random() * 0.5);
+  }
+
   private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<void>; dispose(): void } {
     let wake!: () => void;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    for (const key of keys) {
-      let set = this.waiters.get(key);
-      if (!set) this.waiters.set(key, (set = new Set()));
-      set.add(wake);
-    }
+    const unwatch = this.watch(keys, () => wake());
     signal?.addEventListener('abort', wake, { once: true });
     let timer: NodeJS.Timeout | undefined;
     let cancelWait: (() => void) | undefined;
@@ -255,11 +255,7 @@ export class NotificationListener {
         clearTimeout(timer);
         cancelWait?.();
         signal?.removeEventListener('abort', wake);
-        for (const key of keys) {
-          const set = this.waiters.get(key);
-          set?.delete(wake);
-          if (set?.size === 0) this.waiters.delete(key);
-        }
+        unwatch();
       },
     };
   }
