@@ -119,7 +119,7 @@ export class WorkflowClient {
   debounce<T>(key: string, options: DebounceOptions, type: ClassType<T>): WorkflowStarter<T>;
   debounce<R = unknown>(key: string, options: DebounceByNameOptions, ...args: unknown[]): Promise<WorkflowHandle<R>>;
   debounce(key: string, options: DebounceOptions | DebounceByNameOptions, ...rest: unknown[]): WorkflowStarter<unknown> | Promise<WorkflowHandle> {
-    const debouncer = (this.debouncer ??= new WorkflowDebouncer(this.backend.system));
+    const debouncer = (this.debouncer ??= new WorkflowDebouncer(this.backend.system, this.backend.lifecycle));
     if ('workflowName' in options) return debouncer.debounceByName(key, options, rest).then((id) => this.retrieve(id));
     const type = rest[0] as ClassType;
     if (typeof type !== 'function') throw new DbosInvalidArgumentError('debounce(key, options, Type): pass the workflow class, or options.workflowName.');

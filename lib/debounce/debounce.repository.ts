@@ -1,4 +1,4 @@
-import type { NewWorkflowRow } from '../system-database/run-lifecycle.repository';
+import type { NewWorkflowRow, RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import { DbosConflictError } from '../errors/conflict.error';
 import { notificationChannel } from '../system-database/schema-name.util';
 import type { Sql } from '../system-database/sql';
@@ -52,17 +52,17 @@ const joinBurst = (channel: string) => `WITH joined AS (
   )
   SELECT workflow_id, pg_notify('${channel}', '${NOTICE_PREFIX.queue}' || queue_name) FROM joined`;
 
-const INSERT_BURST = `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, class_name, inputs,
-    application_version, queue_name, priority, partition_key, delay_until, timeout_ms, deadline, created_at, updated_at, trace_context)
-  VALUES ($1, 'ENQUEUED', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)`;
-
 const POINT_TO_BURST = `UPDATE {schema}.debounce SET workflow_id = $3 WHERE workflow_name = $1 AND debounce_key = $2`;
 
 /** The debounce table and the ENQUEUED rows of the bursts, written in one short transaction per call. */
 export class DebounceRepository {
   private readonly joinBurst: string;
 
-  constructor(private readonly db: SystemDatabase) {
+  constructor(
+    private readonly db: SystemDatabase,
+    /** Writes a new burst's ENQUEUED row in the call's transaction, as any start in a caller's transaction. */
+    private readonly lifecycle: RunLifecycleRepository,
+  ) {
     this.joinBurst = joinBurst(notificationChannel(db.schema));
   }
 
@@ -77,21 +77,7 @@ export class DebounceRepository {
         if (joined.length > 0) return { workflowId: lock.workflow_id, joined: true };
       }
       const r = call.row;
-      await tx.query(INSERT_BURST, [
-        r.workflowId,
-        r.workflowName,
-        r.className,
-        inputs,
-        r.applicationVersion,
-        r.queueName,
-        r.priority,
-        r.partitionKey,
-        r.delayUntil,
-        r.timeoutMs,
-        r.deadline,
-        r.createdAt,
-        r.traceContext,
-      ]);
+      await this.lifecycle.insertIn(tx, r);
       await tx.query(POINT_TO_BURST, [call.workflowName, call.key, r.workflowId]);
       return { workflowId: r.workflowId, joined: false };
     });

@@ -7,6 +7,7 @@ import type { SystemDatabase } from '../system-database/system.database';
 import { serializeWithin } from '../workflow/workflow.limits';
 import { newWorkflowRow } from '../workflow/workflow-row.builder';
 import { DebounceRepository } from './debounce.repository';
+import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import type { DebounceByNameOptions, DebounceOptions, DebounceTarget } from './debounce.options';
 
 /** Longest debounce key accepted (it is a key of the debounce table). */
@@ -19,8 +20,8 @@ export const MAX_DEBOUNCE_KEY_LENGTH = 255;
 export class WorkflowDebouncer {
   private readonly repository: DebounceRepository;
 
-  constructor(system: SystemDatabase) {
-    this.repository = new DebounceRepository(system);
+  constructor(system: SystemDatabase, lifecycle: RunLifecycleRepository) {
+    this.repository = new DebounceRepository(system, lifecycle);
   }
 
   /** The id of the run this call collapsed into. */
