@@ -30,6 +30,7 @@ import { ChildApp } from '../../test/support/child-app';
 import { FaultProxy } from '../../test/support/fault-proxy';
 import { freePort } from '../../test/support/ports';
 import { ChaosService } from './service';
+import { BUSY_SESSIONS_SQL, describeSession, logLinesAbout, type SessionRow } from './stuck';
 import {
   EXECUTOR_LEASE_MS,
   HTTP_STEP_NAME,
@@ -1112,6 +1113,9 @@ class ChaosRun {
       );
       this.diagnostics.push(`executors (heartbeat age ms): ${heartbeats.map((h) => `${h.executor_id}=${h.age}`).join(' ')}`);
       this.diagnostics.push(`live workers: ${this.slots.map((slot) => `${slot.executorId}${slot.ready ? '' : '(down)'}`).join(' ')}`);
+      const sessions = await this.sql<SessionRow>(BUSY_SESSIONS_SQL, [workerApplicationPrefix(this.schema)]).catch((err: Error) => err);
+      if (sessions instanceof Error) this.diagnostics.push(`workers' sessions: could not read them: ${sessions.message}`);
+      else this.diagnostics.push(`workers' sessions not idle: ${sessions.length}`, ...sessions.map((row) => `  ${describeSession(row)}`));
     }
     let detailed = false;
     for (const id of ids) {
@@ -1130,6 +1134,7 @@ class ChaosRun {
           (row.error ? ` error=${describeError(row.error, !detailed)}` : ''),
       );
       if (row.error) detailed = true;
+      for (const line of logLinesAbout(this.logDir, id)) this.diagnostics.push(`  ${line}`);
     }
   }
 
