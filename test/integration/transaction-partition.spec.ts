@@ -1,5 +1,5 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { DbosContext, Transaction, Workflow, WorkflowClient } from '../../lib';
+import { DbosContext, DbosDatabaseUnavailableError, Transaction, Workflow, WorkflowClient } from '../../lib';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
@@ -59,6 +59,37 @@ describe('a partition under a @Transaction on the pool the module opened', () =>
     // The first attempt's INSERT never committed (its transaction died with the connection).
     expect(await sql(`SELECT count(*)::int AS n FROM "${schema}".effects WHERE workflow_id = 'tx-across-partition'`)).toEqual([{ n: 1 }]);
   }, 90_000);
+
+  it('leaves no dead connection in the pool: after a partition while its connections sat idle, each @Transaction workflow finishes at once', async () => {
+    // Connections idle in the pool during a partition are dead after it, and the server never
+    // closes them (an idle session has no timeout). A client whose query passed its deadline must
+    // be closed, not handed back as healthy (which the ORM does): handed back, every transaction
+    // that takes it from the pool (last in, first out) waits out the deadline again at BEGIN and
+    // at ROLLBACK, pauses, replays and takes it again; a workflow stuck PENDING on a live executor.
+    const client = app.get(WorkflowClient);
+    const warm = await Promise.all([0, 1, 2].map((i) => client.start(Writer, { workflowId: `tx-warm-${i}` }).run()));
+    for (const handle of warm) await expect(handle.getResult()).resolves.toBe('written');
+    proxy.blackhole();
+    proxy.heal();
+    // The module's own pools discard their dead clients on the first failure: the start is retried as a caller would (503).
+    const start = async (workflowId: string) => {
+      for (;;) {
+        const handle = await client.start(Writer, { workflowId }).run().catch((err: unknown) => {
+          if (err instanceof DbosDatabaseUnavailableError) return undefined;
+          throw err;
+        });
+        if (handle) return handle;
+      }
+    };
+    const slow: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const handle = await start(`tx-after-partition-${i}`);
+      const started = Date.now();
+      await expect(handle.getResult({ timeoutMs: 60_000 })).resolves.toBe('written');
+      if (Date.now() - started > 20_000) slow.push(`workflow ${i}: ${Date.now() - started} ms`);
+    }
+    expect(slow).toEqual([]);
+  }, 300_000);
 });
 
 /** Until the transaction's INSERT ran and it holds its connection, idle in the transaction. */
