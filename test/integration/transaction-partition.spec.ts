@@ -74,10 +74,13 @@ describe('a partition under a @Transaction on the pool the module opened', () =>
     // The module's own pools discard their dead clients on the first failure: the start is retried as a caller would (503).
     const start = async (workflowId: string) => {
       for (;;) {
-        const handle = await client.start(Writer, { workflowId }).run().catch((err: unknown) => {
-          if (err instanceof DbosDatabaseUnavailableError) return undefined;
-          throw err;
-        });
+        const handle = await client
+          .start(Writer, { workflowId })
+          .run()
+          .catch((err: unknown) => {
+            if (err instanceof DbosDatabaseUnavailableError) return undefined;
+            throw err;
+          });
         if (handle) return handle;
       }
     };
