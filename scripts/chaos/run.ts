@@ -8,14 +8,15 @@
  * with the right output (or, for the HTTP workflows, failed because the service stayed down
  * through every attempt of its step), every side effect must exist exactly once, no error caused
  * by a shutdown may be recorded, and the queues' global and per-partition concurrency must never
- * have been exceeded.
+ * have been exceeded. With `--pooler transaction` the workers reach the database through a
+ * PgBouncer in transaction mode (LISTEN straight to Postgres).
  *
- *   npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--keep]
+ *   npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--pooler transaction] [--keep]
  *
  * Talks only to the local Postgres (DATABASE_URL, else an embedded server on a free port), to its
- * own child processes and to its own proxies and HTTP service on 127.0.0.1. Prints progress on
- * stderr, diagnostics and exactly one summary line on stdout, and exits 0 only when nothing was
- * lost or duplicated and the limits held.
+ * own child processes (PgBouncer included) and to its own proxies and HTTP service on 127.0.0.1.
+ * Prints progress on stderr, diagnostics and exactly one summary line on stdout, and exits 0 only
+ * when nothing was lost or duplicated and the limits held.
  */
 import 'reflect-metadata';
 import type { ChildProcess } from 'node:child_process';
@@ -25,10 +26,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'pg';
 import { startEmbeddedPostgres, WorkflowClient, type EmbeddedPostgresHandle } from '../../lib';
+import { DEFAULT_STATEMENT_TIMEOUT_MS } from '../../lib/dbos.constants';
 import { deserialize } from '../../lib/serialization/value.codec';
 import { ChildApp } from '../../test/support/child-app';
-import { FaultProxy } from '../../test/support/fault-proxy';
+import { PgBouncer, pgbouncerMissing } from '../../test/support/pgbouncer';
 import { freePort } from '../../test/support/ports';
+import { WorkerProxies } from './proxies';
 import { ChaosService } from './service';
 import { BUSY_SESSIONS_SQL, describeSession, logLinesAbout, type SessionRow } from './stuck';
 import {
@@ -42,6 +45,7 @@ import {
   QUEUE,
   SHUTDOWN_TIMEOUT_MS,
   STEPS,
+  WORKER_POOL_SIZE,
   WORKFLOW_NAME,
   withApplicationName,
   workerApplicationPrefix,
@@ -87,8 +91,12 @@ interface Options {
   proxied: number;
   rate: number;
   drainMinutes: number;
+  /** The workers' connections go through a PgBouncer in this pool mode. */
+  pooler?: 'transaction';
   keep: boolean;
 }
+
+const USAGE = 'usage: npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--pooler transaction] [--keep]\n';
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -98,13 +106,14 @@ function parseOptions(): Options {
       proxied: { type: 'string' },
       rate: { type: 'string', default: '20' },
       'drain-minutes': { type: 'string', default: '3' },
+      pooler: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: npm run chaos -- [--minutes N] [--workers K] [--proxied P] [--rate R] [--drain-minutes D] [--keep]\n');
+    process.stdout.write(USAGE);
     process.exit(0);
   }
   const number = (name: string, raw: string, min: number, integer = false): number => {
@@ -121,12 +130,22 @@ function parseOptions(): Options {
     process.stderr.write(`chaos: --proxied must be at most --workers (${workers}), got ${proxied}\n`);
     process.exit(2);
   }
+  if (values.pooler !== undefined && values.pooler !== 'transaction') {
+    process.stderr.write(`chaos: --pooler must be "transaction", got "${values.pooler}"\n`);
+    process.exit(2);
+  }
+  const missing = values.pooler ? pgbouncerMissing() : undefined;
+  if (missing) {
+    process.stderr.write(`chaos: --pooler transaction needs PgBouncer: ${missing}\n`);
+    process.exit(2);
+  }
   return {
     minutes: number('minutes', values.minutes!, 0),
     workers,
     proxied,
     rate: number('rate', values.rate!, 0.1),
     drainMinutes: number('drain-minutes', values['drain-minutes']!, 0.1),
+    pooler: values.pooler as 'transaction' | undefined,
     keep: values.keep!,
   };
 }
@@ -200,8 +219,8 @@ class WorkerSlot {
   constructor(
     readonly index: number,
     private readonly run: ChaosRun,
-    /** Its database connections go through this proxy, when it has one. */
-    readonly proxy?: FaultProxy,
+    /** Its database connections go through these proxies, when it has them. */
+    readonly proxy?: WorkerProxies,
   ) {
     this.executorId = `chaos-${index}`;
     this.logFile = path.join(run.logDir, `worker-${index}.log`);
@@ -224,6 +243,8 @@ class WorkerSlot {
       env: {
         NO_COLOR: '1',
         DATABASE_URL: this.databaseUrl(),
+        DATABASE_POOLER: this.run.bouncer ? 'transaction' : undefined,
+        DATABASE_LISTEN_URL: this.listenUrl(),
         CHAOS_SCHEMA: this.run.schema,
         EXECUTOR_ID: this.executorId,
         CHAOS_SERVICE_PORT: String(this.run.servicePort),
@@ -269,10 +290,25 @@ class WorkerSlot {
     });
   }
 
-  /** Its database URL: the run's, with its application_name, through its proxy if it has one. */
+  /**
+   * Its database URL: the run's (PgBouncer's with a pooler), with its application_name, through
+   * its proxy if it has one. PgBouncer sets each client's application_name on the server
+   * connection it lends it, so a connection kill finds those by the same prefix.
+   */
   private databaseUrl(): string {
-    const url = withApplicationName(this.run.baseUrl, `${workerApplicationPrefix(this.run.schema)}${this.index}`);
-    return this.proxy ? this.proxy.url(url) : url;
+    const url = this.named(this.run.bouncer ? this.run.bouncer.url(this.run.baseUrl) : this.run.baseUrl);
+    return this.proxy ? this.proxy.pool.url(url) : url;
+  }
+
+  /** With a pooler: its LISTEN connection's URL, straight to Postgres (through its second proxy if it has one). */
+  private listenUrl(): string | undefined {
+    if (!this.run.bouncer) return undefined;
+    const url = this.named(this.run.baseUrl);
+    return this.proxy?.listen ? this.proxy.listen.url(url) : url;
+  }
+
+  private named(url: string): string {
+    return withApplicationName(url, `${workerApplicationPrefix(this.run.schema)}${this.index}`);
   }
 
   /** SIGKILLs it and waits for the exit. */
@@ -345,6 +381,8 @@ class ChaosRun {
   readonly schema = `chaos_${randomBytes(4).toString('hex')}`;
   readonly logDir: string;
   baseUrl = '';
+  /** With `--pooler transaction`: the PgBouncer between the workers and the database. */
+  bouncer?: PgBouncer;
   shuttingDown = false;
   private embedded?: EmbeddedPostgresHandle;
   private admin?: Client;
@@ -406,13 +444,16 @@ class ChaosRun {
     progress(`schema ${this.schema}, worker logs in ${path.relative(ROOT, this.logDir)}`);
     await this.createTables();
     this.service = await ChaosService.start();
+    if (options.pooler) await this.startBouncer();
 
-    // The last `proxied` workers reach the database through a fault proxy each.
+    // The last `proxied` workers reach the database through fault proxies: one in front of the
+    // database (or PgBouncer), and with a pooler a second one for LISTEN, straight to Postgres.
     const target = new URL(this.baseUrl);
+    const postgres = { host: target.hostname, port: Number(target.port || 5432) };
+    const pool = this.bouncer ? { host: '127.0.0.1', port: this.bouncer.port } : postgres;
     this.slots = [];
     for (let i = 1; i <= options.workers; i++) {
-      const proxy =
-        i > options.workers - options.proxied ? await FaultProxy.start({ target: { host: target.hostname, port: Number(target.port || 5432) } }) : undefined;
+      const proxy = i > options.workers - options.proxied ? await WorkerProxies.start(pool, this.bouncer ? postgres : undefined) : undefined;
       this.slots.push(new WorkerSlot(i, this, proxy));
     }
     await this.slots[0].start(); // applies the migrations alone
@@ -421,7 +462,7 @@ class ChaosRun {
       `${options.workers} worker(s) ready; behind fault proxies: ${
         this.slots
           .filter((s) => s.proxy)
-          .map((s) => `worker ${s.index} (port ${s.proxy!.port})`)
+          .map((s) => `worker ${s.index} (port ${s.proxy!.ports})`)
           .join(', ') || 'none'
       }; ` + `HTTP service on port ${this.servicePort}`,
     );
@@ -462,6 +503,24 @@ class ChaosRun {
     this.admin = new Client({ connectionString: withApplicationName(this.baseUrl, ORCHESTRATOR_APPLICATION_NAME) });
     this.admin.on('error', (err) => progress(`orchestrator connection error: ${err.message}`));
     await this.admin.connect();
+  }
+
+  /**
+   * One PgBouncer in transaction mode in front of the database, for the workers only (the
+   * orchestrator and the verification connect directly). It may open a server connection for
+   * every client connection the workers can open (2 x pool + 1 each, docs/poolers.md), so a worker
+   * never waits for one; it opens them only as transactions need them. Its server connections get
+   * the timeouts the module sets on a direct connection, as docs/poolers.md has the role give them.
+   */
+  private async startBouncer(): Promise<void> {
+    const poolSize = this.options.workers * (2 * WORKER_POOL_SIZE + 1);
+    this.bouncer = await PgBouncer.start({
+      poolMode: 'transaction',
+      poolSize,
+      targetUrl: this.baseUrl,
+      connectQuery: `SET statement_timeout = ${DEFAULT_STATEMENT_TIMEOUT_MS}; SET idle_in_transaction_session_timeout = ${DEFAULT_STATEMENT_TIMEOUT_MS}`,
+    });
+    progress(`PgBouncer (transaction mode, up to ${poolSize} server connections) on port ${this.bouncer.port}`);
   }
 
   private async createTables(): Promise<void> {
@@ -710,7 +769,7 @@ class ChaosRun {
     this.counters.blackholes++;
     if (ms > EXECUTOR_LEASE_MS) this.counters.longBlackholes++;
     this.fault('blackhole', slot.executorId);
-    progress(`blackhole between ${slot.executorId} and the database for ${ms} ms (${proxy.counters.open} connection(s) open)`);
+    progress(`blackhole between ${slot.executorId} and the database for ${ms} ms (${proxy.open} connection(s) open)`);
     await sleep(ms);
     await proxy.heal();
     const cut = Math.random() < 0.5;
@@ -1050,7 +1109,7 @@ class ChaosRun {
     if (!ok) process.stdout.write(`chaos: diagnostic: worker logs in ${path.relative(ROOT, this.logDir)}\n`);
     printSummary(
       `chaos: minutes=${this.options.minutes} workers=${this.options.workers} proxied=${this.options.proxied} ` +
-        `started=${findings.started} completed=${findings.completed} http-failed=${findings.httpFailed} ` +
+        `${this.options.pooler ? `pooler=${this.options.pooler} ` : ''}started=${findings.started} completed=${findings.completed} http-failed=${findings.httpFailed} ` +
         `kills=${c.kills} sigterms=${c.sigterms} new-id-restarts=${c.newIdRestarts} connection-kills=${c.connectionKills} ` +
         `blackholes=${c.blackholes} long-blackholes=${c.longBlackholes} heal-cuts=${c.healCuts} proxy-cuts=${c.proxyCuts} ` +
         `proxy-delays=${c.proxyDelays} proxy-refusals=${c.proxyRefusals} service-outages=${service.outages} ` +
@@ -1150,6 +1209,14 @@ class ChaosRun {
     await Promise.all(this.slots.map((slot) => slot.kill().catch(() => undefined)));
     await Promise.all(this.slots.map((slot) => slot.proxy?.close()));
     await withTimeout(this.service?.close() ?? Promise.resolve(), 5_000, 'closing the HTTP service').catch((err: Error) => progress(err.message));
+    if (this.bouncer) {
+      await withTimeout(this.bouncer.stop(), 10_000, 'stopping PgBouncer')
+        .then(() => progress('PgBouncer stopped'))
+        .catch((err: Error) => {
+          this.bouncer!.kill();
+          progress(`${err.message}: SIGKILLed it`);
+        });
+    }
     if (this.admin) {
       if (!this.options.keep) {
         await withTimeout(
@@ -1217,7 +1284,10 @@ async function main(): Promise<void> {
   const teardown = () => (tearingDown ??= run.teardown());
 
   // Whatever happens, no child outlives us.
-  process.on('exit', killAllChildren);
+  process.on('exit', () => {
+    killAllChildren();
+    run.bouncer?.kill(); // stopped by the teardown, unless the process exits before it is over
+  });
   const interrupt = (signal: NodeJS.Signals) => {
     progress(`${signal}: stopping`);
     printSummary(`chaos: interrupted by ${signal} result=FAIL`);
@@ -1245,7 +1315,9 @@ async function main(): Promise<void> {
       for (const line of run.diagnostics) process.stdout.write(`chaos: diagnostic: ${line}\n`);
       process.stdout.write(`chaos: diagnostic: ${(err as Error).stack ?? String(err)}\n`);
     }
-    printSummary(`chaos: minutes=${options.minutes} workers=${options.workers} aborted by an error result=FAIL`);
+    printSummary(
+      `chaos: minutes=${options.minutes} workers=${options.workers}${options.pooler ? ` pooler=${options.pooler}` : ''} aborted by an error result=FAIL`,
+    );
   } finally {
     await withTimeout(teardown(), 60_000, 'teardown').catch((err: Error) => progress(err.message));
   }

@@ -44,6 +44,8 @@ export const HTTP_STEP_NAME = 'ChaosWork.callService';
 export const STEPS = 5;
 export const APPLICATION_VERSION = 'chaos';
 export const EXECUTOR_LEASE_MS = 3_000;
+/** `database.poolSize` of a worker: it opens up to 2 x this + 1 connections (the pool, the @Transaction pool, the heartbeat). */
+export const WORKER_POOL_SIZE = 10;
 /** How long a graceful stop (SIGTERM) waits for running steps. */
 export const SHUTDOWN_TIMEOUT_MS = 5_000;
 export const QUEUE = { name: 'chaos', concurrency: 20, workerConcurrency: 10 };

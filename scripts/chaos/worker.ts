@@ -1,7 +1,9 @@
 /**
  * One worker process of the chaos run (see run.ts). Environment:
  *   DATABASE_URL        connection URL (its application_name marks this worker's connections; it
- *                       may point at a fault proxy of the orchestrator)
+ *                       may point at a fault proxy of the orchestrator, or at PgBouncer)
+ *   DATABASE_POOLER     `transaction` when DATABASE_URL goes through PgBouncer in transaction mode
+ *   DATABASE_LISTEN_URL then: the URL of the LISTEN connection, straight to Postgres (or its proxy)
  *   CHAOS_SCHEMA        schema of the system tables and of the `effects` and `runs` tables
  *   EXECUTOR_ID         executor id of this process
  *   CHAOS_SERVICE_PORT  port of the orchestrator's HTTP service on 127.0.0.1
@@ -34,6 +36,7 @@ import {
   QUEUE,
   SERVICE_ERROR,
   SHUTDOWN_TIMEOUT_MS,
+  WORKER_POOL_SIZE,
   type ChaosInput,
   type HttpInput,
   type HttpOutput,
@@ -167,7 +170,12 @@ class ChaosWork {
 @Module({
   imports: [
     DbosModule.forRoot({
-      database: { url: process.env.DATABASE_URL! },
+      database: {
+        url: process.env.DATABASE_URL!,
+        poolSize: WORKER_POOL_SIZE,
+        pooler: process.env.DATABASE_POOLER === 'transaction' ? 'transaction' : undefined,
+        listenUrl: process.env.DATABASE_LISTEN_URL || undefined,
+      },
       schema,
       executorId,
       applicationVersion: APPLICATION_VERSION,

@@ -32,6 +32,11 @@ export interface PgBouncerOptions {
   poolSize?: number;
   /** The database behind it. Default DATABASE_URL. */
   targetUrl?: string;
+  /**
+   * Run on every new server connection before a client gets it (`connect_query`), e.g. the
+   * `SET statement_timeout = ...` a role setting would give (no single quotes in it).
+   */
+  connectQuery?: string;
 }
 
 export class PgBouncer {
@@ -58,6 +63,7 @@ export class PgBouncer {
       `dbname=${database}`,
       `user=${decodeURIComponent(target.username || 'postgres')}`,
       ...(target.password ? [`password=${decodeURIComponent(target.password)}`] : []),
+      ...(options.connectQuery ? [`connect_query='${options.connectQuery}'`] : []),
     ].join(' ');
     const ini = [
       '[databases]',
@@ -80,7 +86,12 @@ export class PgBouncer {
     const asUser = process.getuid?.() === 0 ? ['-u', 'postgres'] : [];
     const child = spawn(PGBOUNCER_BINARY, [...asUser, path.join(dir, 'pgbouncer.ini')], { stdio: ['ignore', 'pipe', 'pipe'] });
     const bouncer = new PgBouncer(child, port, dir);
-    await bouncer.waitUntilAccepting(database);
+    try {
+      await bouncer.waitUntilAccepting(database);
+    } catch (err) {
+      await bouncer.stop();
+      throw err;
+    }
     return bouncer;
   }
 
@@ -113,6 +124,11 @@ export class PgBouncer {
         await client.end().catch(() => undefined);
       }
     }
+  }
+
+  /** SIGKILLs it at once, without waiting (for a process 'exit' handler; `stop()` is the clean way). */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
   async stop(): Promise<void> {
