@@ -64,7 +64,8 @@ async function runWorkload(runOne, count, inflight, firstInput) {
 // Keeps `inflight` workflows outstanding for as long as `going()` is true (checked before each
 // call), then waits for those in flight: a steady load over a window whose end is not known in
 // advance (retention under load), without the ramp-down a series of short fixed-count runs has.
-async function runWhile(runOne, inflight, firstInput, going) {
+// Returns every call's latency, the wall time and the statement counts from before the first call.
+async function loadWhile(runOne, inflight, firstInput, going) {
   const latencies = [];
   const before = counting.snapshot();
   const start = performance.now();
@@ -73,7 +74,12 @@ async function runWhile(runOne, inflight, firstInput, going) {
     while (going()) await timeOne(runOne, firstInput + issued++, latencies);
   };
   await Promise.all(Array.from({ length: inflight }, worker));
-  return { ...summarize(latencies, performance.now() - start), ...counting.perOperation(before, latencies.length), count: latencies.length };
+  return { latencies, elapsedMs: performance.now() - start, before };
+}
+
+async function runWhile(runOne, inflight, firstInput, going) {
+  const { latencies, elapsedMs, before } = await loadWhile(runOne, inflight, firstInput, going);
+  return { ...summarize(latencies, elapsedMs), ...counting.perOperation(before, latencies.length), count: latencies.length };
 }
 
 async function measureCalls(system, hooks, options) {
@@ -409,6 +415,11 @@ async function runRecoveryRole(system, recovery) {
 }
 
 function main(system, hooks) {
+  // One of the `instances` workload's processes (instances.js drives them).
+  if (process.env.BENCH_INSTANCE_ID) {
+    require('./instances').runInstance(system, hooks.instances);
+    return;
+  }
   if (recoveryProbe.role) {
     runRecoveryRole(system, hooks.recovery).catch((err) => {
       console.error(`[${system}] benchmark failed:`, err);
@@ -433,4 +444,4 @@ async function waitForCount(what, countDone, expected, timeoutMs = 60_000) {
   }
 }
 
-module.exports = { main, percentile, queueProbe, recoveryProbe, runWorkload, runWhile, waitForCount, RESULT_PREFIX };
+module.exports = { main, percentile, queueProbe, recoveryProbe, runWorkload, loadWhile, runWhile, waitForCount, RESULT_PREFIX };

@@ -175,4 +175,5 @@ async function takeover(spec, env, n, leaseMs, databaseUrl, historyRows) {
   }
 }
 
-module.exports = { restart, takeover };
+// startChild and stopAll also drive the `instances` workload's processes (instances.js).
+module.exports = { restart, takeover, startChild, stopAll };

@@ -23,10 +23,12 @@ const ROOT = path.resolve(BENCH_DIR, '..');
 // BENCH_CHILD_TIMEOUT_MS raises it on a machine shared with other work (each child is killed after it).
 const CHILD_TIMEOUT_MS = Number(process.env.BENCH_CHILD_TIMEOUT_MS) || 4 * 60_000;
 
-const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale', 'fanout', 'footprint'];
+const WORKLOADS = ['sequential', 'concurrent', 'messaging', 'queue', 'queue-latency', 'recovery', 'scale', 'fanout', 'footprint', 'instances'];
 // What runs without --workloads: footprint (about two minutes: a tsc build of lib/, six short
-// processes and an idle window that starts 31 s after one of them started) is asked for by name.
-const DEFAULT_WORKLOADS = WORKLOADS.filter((w) => w !== 'footprint');
+// processes and an idle window that starts 31 s after one of them started) and instances (up to
+// 16 processes per run, about 40 s per N) are asked for by name.
+const OPT_IN = ['footprint', 'instances'];
+const DEFAULT_WORKLOADS = WORKLOADS.filter((w) => !OPT_IN.includes(w));
 const QUEUES = ['queue', 'queue-latency'];
 
 // What each workload's table says about its numbers.
@@ -53,6 +55,11 @@ const DESCRIPTIONS = {
     'an idle Nest application context, bare and with DbosModule (a queue, one workflow of 2 steps), the library compiled to JavaScript; ' +
     'memory after start-up, 50 workflow calls (DbosModule only), gc() and 5 s idle, median of {footprintRuns} fresh processes each; ' +
     'statements sent over {footprintWindowSec} s idle',
+  instances:
+    'N processes (executor ids of their own) on one database, each with {instancesInflight} 3-step workflows in flight, all started ' +
+    'together after a warm-up, for {instancesSeconds} s; latency = call to result over all processes; xact_commit/s = ' +
+    "the slope of pg_stat_database's commits of the bench database from 2 s after the go to the end (it also counts the " +
+    'transaction in which each LISTEN backend reads the notifications that woke it, which no client sends)',
 };
 
 const SYSTEMS = {
@@ -107,7 +114,9 @@ usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYS
                         [--queue-latency-jobs N] [--queue-latency-idle-ms N] [--recovery-workflows N]
                         [--recovery-lease-ms N] [--history-rows N[,N...]] [--scale-rows N] [--scale-workflows N]
                         [--footprint-window-s N] [--footprint-runs N] [--fanout-children N[,N...]] [--fanout-concurrency N]
-                        [--fanout-starts concurrent,sequential]
+                        [--fanout-starts concurrent,sequential] [--instances N[,N...]] [--instances-inflight N]
+                        [--instances-seconds N] [--instances-pooler direct,transaction] [--instances-pool-size N]
+                        [--instances-bouncer-pool N]
 without --workloads: ${DEFAULT_WORKLOADS.join(',')}
 systems: ${Object.keys(SYSTEMS).join(', ')}`);
   process.exit(2);
@@ -157,6 +166,12 @@ function readOptions() {
         'fanout-children': { type: 'string', default: '1000' },
         'fanout-concurrency': { type: 'string', default: '50' },
         'fanout-starts': { type: 'string', default: 'concurrent,sequential' },
+        instances: { type: 'string', default: '1,4,8,16' },
+        'instances-inflight': { type: 'string', default: '16' },
+        'instances-seconds': { type: 'string', default: '10' },
+        'instances-pooler': { type: 'string', default: 'direct' },
+        'instances-pool-size': { type: 'string', default: '10' },
+        'instances-bouncer-pool': { type: 'string', default: '20' },
       },
     }).values;
   } catch (err) {
@@ -198,6 +213,12 @@ function readOptions() {
       fanoutChildren: values['fanout-children'].split(',').map((v) => Math.max(1, count(v.trim(), 'fanout-children'))),
       fanoutConcurrency: Math.max(1, count(values['fanout-concurrency'], 'fanout-concurrency')),
       fanoutStarts: list(values['fanout-starts'], ['concurrent', 'sequential'], 'fanout-start'),
+      instances: values.instances.split(',').map((v) => Math.max(1, count(v.trim(), 'instances'))),
+      instancesInflight: Math.max(1, count(values['instances-inflight'], 'instances-inflight')),
+      instancesSeconds: Math.max(1, count(values['instances-seconds'], 'instances-seconds')),
+      instancesPooler: list(values['instances-pooler'], ['direct', 'transaction'], 'instances-pooler'),
+      instancesPoolSize: Math.max(1, count(values['instances-pool-size'], 'instances-pool-size')),
+      instancesBouncerPool: Math.max(1, count(values['instances-bouncer-pool'], 'instances-bouncer-pool')),
     },
   };
 }
@@ -433,7 +454,69 @@ function printFanout(rows, settings) {
   for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} fanout: ${r.unavailable}`);
 }
 
+function printInstances(rows, settings) {
+  console.log(`\n== instances: ${describe('instances', settings)}`);
+  const header = [
+    'connection',
+    'instances',
+    'pool/proc',
+    'wf/s',
+    'vs fewest',
+    'wf/s per proc (min-max)',
+    'p50 ms',
+    'p99 ms',
+    'stmts/op',
+    'commits/op',
+    'client commits/s',
+    'xact_commit/s',
+    'server conns peak',
+    'busy peak',
+  ];
+  const connection = (r) => (r.pooler === 'transaction' ? 'PgBouncer' : 'direct');
+  const fewest = (r) => rows.filter((e) => e.pooler === r.pooler && !e.unavailable).sort((a, b) => a.instances - b.instances)[0];
+  const lines = rows.map((r) =>
+    r.unavailable
+      ? [connection(r), String(r.instances), String(r.poolSize ?? '-'), 'UNAVAILABLE', ...Array(10).fill('-')]
+      : [
+          connection(r),
+          String(r.instances),
+          String(r.poolSize),
+          fixed(r.workflowsPerSec, 1),
+          ratio(r.workflowsPerSec, fewest(r)?.workflowsPerSec),
+          `${fixed(r.perInstanceWorkflowsPerSec.min, 1)}-${fixed(r.perInstanceWorkflowsPerSec.max, 1)}`,
+          fixed(r.p50Ms, 2),
+          fixed(r.p99Ms, 2),
+          ...perOp(r),
+          fixed(r.clientCommitsPerSec, 1),
+          fixed(r.xactCommitPerSec, 1),
+          String(r.serverConnectionsPeak),
+          String(r.busyConnectionsPeak),
+        ],
+  );
+  for (const line of formatTable(header, lines)) console.log(line);
+  for (const mode of settings.instancesPooler) {
+    const r = rows.find((e) => e.pooler === mode && e.maxConnections);
+    if (!r) continue;
+    const lowered = r.poolSize < r.requestedPoolSize ? ` (lowered from --instances-pool-size ${r.requestedPoolSize} to fit the server)` : '';
+    const bouncerLowered = r.bouncerPool < r.requestedBouncerPool ? ` (lowered from --instances-bouncer-pool ${r.requestedBouncerPool})` : '';
+    const bouncer = r.bouncerPool ? `transaction mode, default_pool_size ${r.bouncerPool}${bouncerLowered}, LISTEN past it; ` : '';
+    console.log(
+      `${connection(r)}: ${bouncer}pool ${r.poolSize} per process${lowered}; max_connections ${r.maxConnections}, open connections at the start ${r.connectionsInUse}`,
+    );
+  }
+  for (const r of rows) {
+    const direct = rows.find((e) => e.pooler === 'direct' && e.instances === r.instances && !e.unavailable);
+    if (r.pooler !== 'transaction' || r.unavailable || !direct) continue;
+    console.log(
+      `PgBouncer vs direct, ${r.instances} instances: throughput ${ratio(r.workflowsPerSec, direct.workflowsPerSec)}, p50 ${ratio(r.p50Ms, direct.p50Ms)}, ` +
+        `server connections ${r.serverConnectionsPeak} vs ${direct.serverConnectionsPeak}`,
+    );
+  }
+  for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} instances ${r.instances} (${r.pooler}): ${r.unavailable}`);
+}
+
 function printWorkload(workload, rows, settings) {
+  if (workload === 'instances') return printInstances(rows, settings);
   if (workload === 'fanout') return printFanout(rows, settings);
   if (workload === 'recovery') return printRecovery(rows, settings);
   if (workload === 'scale') return printScale(rows, settings);
@@ -560,6 +643,11 @@ async function main() {
       } catch (err) {
         rows.push({ workload: 'footprint', system: OURS, unavailable: err.message });
       }
+    }
+    if (options.workloads.includes('instances') && options.systems.includes(OURS)) {
+      const { measureInstances } = require('./instances');
+      const spec = { name: OURS, database: SYSTEMS[OURS].database, argv: SYSTEMS[OURS].argv, cwd: ROOT };
+      rows.push(...(await measureInstances(spec, server.url, recreateDatabase, settings)));
     }
   } finally {
     await server.stop();

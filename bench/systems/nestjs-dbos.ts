@@ -145,7 +145,13 @@ class RecoveryBench {
   }
 }
 
-function benchModule(url: string, options: BenchOptions) {
+/** One process of the `instances` workload: its executor id and how it reaches the database. */
+interface InstanceOptions {
+  executorId: string;
+  database: { poolSize: number; pooler?: 'transaction'; listenUrl?: string };
+}
+
+function benchModule(url: string, options: BenchOptions, instance?: InstanceOptions) {
   // The queue is declared only when a queue workload runs, so the other workloads measure
   // the module exactly as an app without queues would configure it.
   const queues = [
@@ -153,7 +159,14 @@ function benchModule(url: string, options: BenchOptions) {
     ...(options.workloads.includes('fanout') ? [{ name: FANOUT_QUEUE, concurrency: options.fanoutConcurrency }] : []),
   ];
   @Module({
-    imports: [DbosModule.forRoot({ database: { url }, queues: queues.length > 0 ? queues : undefined, encryption })],
+    imports: [
+      DbosModule.forRoot({
+        database: { url, ...instance?.database },
+        executorId: instance?.executorId,
+        queues: queues.length > 0 ? queues : undefined,
+        encryption,
+      }),
+    ],
     providers: [BenchService, FanoutBench],
   })
   class BenchModule {}
@@ -222,6 +235,14 @@ main('nestjs-dbos', {
       },
       options,
     ),
+  instances: {
+    async launch(url: string, options: BenchOptions, instance: InstanceOptions) {
+      app = await NestFactory.createApplicationContext(benchModule(url, options, instance), { logger: ['error', 'warn'] });
+      service = app.get(BenchService);
+    },
+    runOne: (i: number) => service.wf(i),
+    stop: () => app.close(),
+  },
   recovery: {
     async launch(url: string, { executorId, leaseMs }: { executorId: string; leaseMs: number }) {
       recoveryUrl = url;

@@ -30,6 +30,8 @@ export interface PgBouncerOptions {
   ignoreStartupParameters?: string[];
   /** Server connections per database and user (`default_pool_size`). Default 10. */
   poolSize?: number;
+  /** Client connections it accepts (`max_client_conn`). Default 500. */
+  maxClientConn?: number;
   /** The database behind it. Default DATABASE_URL. */
   targetUrl?: string;
   /**
@@ -76,7 +78,7 @@ export class PgBouncer {
       'auth_type = any',
       `pool_mode = ${options.poolMode ?? 'transaction'}`,
       `default_pool_size = ${options.poolSize ?? 10}`,
-      'max_client_conn = 500',
+      `max_client_conn = ${options.maxClientConn ?? 500}`,
       `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
       ...(options.ignoreStartupParameters?.length ? [`ignore_startup_parameters = ${options.ignoreStartupParameters.join(',')}`] : []),
       '',
@@ -89,7 +91,7 @@ export class PgBouncer {
     try {
       await bouncer.waitUntilAccepting(database);
     } catch (err) {
-      await bouncer.stop();
+      await bouncer.stop(); // not left running when it never accepted (e.g. the server refused its logins)
       throw err;
     }
     return bouncer;
