@@ -8,6 +8,7 @@ import { rowSource } from './row-source.util';
 import { notificationChannel } from './schema-name.util';
 import { WriteBatcher } from './write.batcher';
 import { NOTICE_PREFIX } from './system.names';
+import type { TableStatistics } from './table-statistics';
 
 export type NewWorkflowRow = Omit<WorkflowStatusRow, 'output' | 'error' | 'recoveryAttempts' | 'runEpoch'>;
 
@@ -70,6 +71,7 @@ export class RunLifecycleRepository {
   constructor(
     private readonly db: SystemDatabase,
     private readonly listing: ListingRepository,
+    private readonly statistics?: TableStatistics,
   ) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
     this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
@@ -148,6 +150,7 @@ export class RunLifecycleRepository {
        RETURNING workflow_id`,
       source.values,
     );
+    this.statistics?.noteWritten(inserted.length);
     // Each inserted id is claimed by its first row in the batch; a repeat of it in the same batch lost.
     const unclaimed = new Set(inserted.map((r) => r.workflow_id));
     const wins = rows.map((r) => unclaimed.delete(r.workflowId));

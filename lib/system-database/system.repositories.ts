@@ -12,6 +12,7 @@ import { RunLifecycleRepository } from './run-lifecycle.repository';
 import { ScheduleRepository } from './schedule.repository';
 import { SchedulerRepository } from './scheduler.repository';
 import { StepAttemptsRepository } from './step-attempts.repository';
+import { TableStatistics } from './table-statistics';
 import { notificationChannel } from './schema-name.util';
 import type { SystemDatabase } from './system.database';
 import { WorkflowEditRepository } from './workflow-edit.repository';
@@ -39,6 +40,8 @@ export interface SystemRepositories {
   /** Runtime schedules and every schedule's tick decisions (overlap policies). */
   schedules: ScheduleRepository;
   executors: ExecutorRepository;
+  /** Planner statistics of the system tables, refreshed while they grow fast (the lifecycle's inserts report their rows). */
+  statistics: TableStatistics;
 }
 
 /** The repositories, built once for the Nest module and for `WorkflowClient.connect` alike. */
@@ -47,8 +50,9 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
   const checkpoints = new CheckpointRepository(system);
   const communication = new CommunicationRepository(system);
   const admin = new AdminRepository(system, listing, checkpoints, communication);
+  const statistics = new TableStatistics(system);
   return {
-    lifecycle: new RunLifecycleRepository(system, listing),
+    lifecycle: new RunLifecycleRepository(system, listing, statistics),
     listing,
     reads: new ManagementReadsRepository(system.reads, system.payloads),
     recovery: new RecoveryRepository(system),
@@ -61,6 +65,7 @@ export function createRepositories(system: SystemDatabase, clock?: WorkflowClock
     scheduler: new SchedulerRepository(system),
     schedules: new ScheduleRepository(system, admin),
     executors: new ExecutorRepository(system),
+    statistics,
   };
 }
 
