@@ -515,6 +515,34 @@ function printInstances(rows, settings) {
   for (const r of rows) if (r.unavailable) console.log(`UNAVAILABLE ${r.system} instances ${r.instances} (${r.pooler}): ${r.unavailable}`);
 }
 
+// The server's commit floor, measured at the start of the run (bench/commit-floor.js).
+let commitFloor;
+// Workloads that make their commits one after another: their latency floor is commits/op x one commit.
+const CHAINED = ['sequential', 'messaging'];
+
+/** The floor columns of a workload's table: latency against commits in a row, or rate against the server's commit rate. */
+function floorColumns(workload) {
+  if (!commitFloor) return { header: [], cells: () => [] };
+  if (CHAINED.includes(workload)) {
+    const floorMs = (r) => (r.commitsPerOp == null ? null : r.commitsPerOp * commitFloor.commitP50Ms);
+    return { header: ['floor ms', 'p50 vs floor'], cells: (r) => [fixed(floorMs(r), 2), ratio(r.p50Ms, floorMs(r))] };
+  }
+  if (workload === 'concurrent') {
+    return { header: [`vs ${commitFloor.manyClients}-client commits/s`], cells: (r) => [ratio(r.workflowsPerSec, commitFloor.commitsPerSecManyClients)] };
+  }
+  return { header: [], cells: () => [] };
+}
+
+function describeFloor(workload) {
+  const f = commitFloor;
+  const measured =
+    `commit floor, this run: one single-row INSERT committed, ${fixed(f.commitP50Ms, 3)} ms p50 (p99 ${fixed(f.commitP99Ms, 3)}) ` +
+    `at 1 client, ${fixed(f.commitsPerSecManyClients, 0)} commits/s at ${f.manyClients} clients`;
+  return CHAINED.includes(workload)
+    ? `${measured}; floor ms = commits/op x the 1-client p50 (the commits a ${workload === 'messaging' ? 'round trip' : 'workflow'} makes one after another)`
+    : `${measured}; the last column: workflows/s per single-row commit/s the server does at ${f.manyClients} clients`;
+}
+
 function printWorkload(workload, rows, settings) {
   if (workload === 'instances') return printInstances(rows, settings);
   if (workload === 'fanout') return printFanout(rows, settings);
@@ -525,6 +553,7 @@ function printWorkload(workload, rows, settings) {
   const isLatency = workload === 'queue-latency';
   const isQueue = workload === 'queue' || isLatency;
   const rate = workload === 'messaging' ? 'round trips/s' : isQueue ? 'jobs/s' : 'wf/s';
+  const floor = floorColumns(workload);
   const header = [
     'system',
     rate,
@@ -535,10 +564,11 @@ function printWorkload(workload, rows, settings) {
     `p50 vs ${REFERENCE}`,
     'stmts/op',
     'commits/op',
+    ...floor.header,
   ];
   const lines = rows.map((r) =>
     r.unavailable
-      ? [r.system, 'UNAVAILABLE', '-', '-', ...(workload === 'queue' ? ['-'] : []), '-', '-', '-', '-']
+      ? [r.system, 'UNAVAILABLE', '-', '-', ...(workload === 'queue' ? ['-'] : []), '-', '-', '-', '-', ...floor.header.map(() => '-')]
       : [
           r.system,
           isLatency ? '-' : fixed(r.workflowsPerSec, 1),
@@ -549,10 +579,12 @@ function printWorkload(workload, rows, settings) {
           isLatency ? '-' : ratio(r.workflowsPerSec, reference?.workflowsPerSec),
           ratio(r.p50Ms, reference?.p50Ms),
           ...perOp(r),
+          ...floor.cells(r),
         ],
   );
   console.log(`\n== ${workload}: ${describe(workload, settings)}`);
   for (const line of formatTable(header, lines)) console.log(line);
+  if (floor.header.length > 0) console.log(describeFloor(workload));
   const ours = rows.find((r) => r.system === OURS && !r.unavailable);
   const versus = (a, b) =>
     console.log(
@@ -588,6 +620,12 @@ async function main() {
   const rows = [];
   const started = Date.now();
   try {
+    if (options.workloads.some((w) => CHAINED.includes(w) || w === 'concurrent')) {
+      const { measureCommitFloor } = require('./commit-floor');
+      console.error('measuring the commit floor ...');
+      commitFloor = await measureCommitFloor(await recreateDatabase(server.url, 'bench_commit_floor'));
+      rows.push({ workload: 'commit-floor', system: 'postgres', ...commitFloor });
+    }
     for (const group of GROUPS) {
       for (const name of options.systems) {
         const workloads = group.filter((w) => options.workloads.includes(w) && SYSTEMS[name].workloads.includes(w));
