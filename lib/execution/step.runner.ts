@@ -171,6 +171,37 @@ export class StepRunner {
   }
 
   /**
+   * An operation whose writes go in its checkpoint's statement (`effects`: CTEs over the written
+   * checkpoint, see CheckpointRepository.recordWithEffects), so they happen exactly once, in one
+   * round trip. Its outcome is `undefined`.
+   */
+  async runSystemStatement(run: WorkflowRun, name: string, effects: (stepId: number) => Promise<{ effects: string; values: unknown[] }>): Promise<void> {
+    const { stepId, recorded } = run.nextPosition(name);
+    if (recorded) return replayCheckpoint<void>(run.workflowId, stepId, name, recorded);
+    return inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, async () => {
+      for (;;) {
+        await this.mayStart(run);
+        const at = { workflowId: run.workflowId, stepId, stepName: name, startedAt: Date.now() };
+        const row = checkpointRow(at, { output: serializeWithin(undefined, `the output of ${name}`, this.deps.limits.maxPayloadBytes) });
+        let written: boolean;
+        try {
+          const statement = await effects(stepId);
+          written = await this.deps.checkpoints.recordWithEffects(row, run.epoch, statement.effects, statement.values);
+        } catch (err) {
+          if (RETRYABLE_SYSTEM_ERRORS.has((err as { code?: string }).code ?? '')) continue;
+          if (!(err instanceof DbosError) || isTransient(err)) throw run.interrupt(asUnavailable(err, this.deps.system.target));
+          // A refusal by the operation itself is its recorded outcome, as in a system transaction.
+          return this.record(run, checkpointRow(at, { error: serializeError(err) }), () => {
+            throw err;
+          });
+        }
+        if (!written) return this.adoptTaken<void>(run, stepId, name);
+        return;
+      }
+    });
+  }
+
+  /**
    * Runs `work` and inserts its checkpoint in one system-database transaction, so what it writes
    * (a consumed message, a sent message, an event) happens exactly once. `work` returning
    * undefined means "nothing to record yet" (e.g. no message): the transaction rolls back.

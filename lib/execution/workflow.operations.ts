@@ -145,10 +145,7 @@ export class WorkflowOperations implements DbosRuntime {
   async setEvent(key: string, value: unknown): Promise<void> {
     const run = requireCurrentRun('DbosContext.setEvent()');
     const body = serializeWithin(value, `the value of event "${key}"`, this.deps.settings.maxPayloadBytes);
-    await this.steps.runSystemTransaction(run, 'DBOS.setEvent', async (client, stepId) => {
-      await this.communication.setEvent(client, run.workflowId, stepId, key, body);
-      return { value: undefined };
-    });
+    await this.steps.runSystemStatement(run, 'DBOS.setEvent', () => this.communication.setEventEffects(key, body));
   }
 
   async getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null> {

@@ -106,6 +106,22 @@ export class CheckpointRepository {
     return inserted.length > 0;
   }
 
+  /**
+   * Inserts the checkpoint and, in the same statement, the operation's own writes: `effects` are
+   * CTEs that read the CTE `recorded` (the checkpoint's row, `workflow_id`, when it was written),
+   * so they write only if the checkpoint was; their parameters are numbered from $10 (`values`).
+   * One round trip and one commit, no transaction held open. False when the position is taken or fenced.
+   */
+  async recordWithEffects(row: OperationOutputRow, epoch: number, effects: string, values: unknown[]): Promise<boolean> {
+    const stored = await storedStepRow(this.db.payloads, row);
+    const rows = await this.db.query<{ recorded: number }>(
+      `WITH recorded AS (${this.insertOneSql} RETURNING workflow_id), ${effects}
+       SELECT count(*)::int AS recorded FROM recorded`,
+      [...insertOneValues(stored, epoch), ...values],
+    );
+    return rows[0].recorded > 0;
+  }
+
   /** Typed placeholders: an ORM that binds its own parameter types (Prisma) inserts the same row as pg does. */
   private get insertOneSql(): string {
     return `INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})

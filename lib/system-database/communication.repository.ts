@@ -73,18 +73,22 @@ export class CommunicationRepository {
     return consumed.length > 0 ? { message: await this.db.payloads.decode(consumed[0].message) } : undefined;
   }
 
-  async setEvent(client: Sql, workflowId: string, stepId: number, key: string, given: string): Promise<void> {
-    const value = await this.db.payloads.encode(given);
-    await client.unnamed(
-      `INSERT INTO {schema}.workflow_events (workflow_id, key, value) VALUES ($1, $2, $3)
-       ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value`,
-      [workflowId, key, value],
-    );
-    await client.unnamed(
-      `INSERT INTO {schema}.workflow_events_history (workflow_id, step_id, key, value) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (workflow_id, step_id) DO UPDATE SET key = EXCLUDED.key, value = EXCLUDED.value`,
-      [workflowId, stepId, key, value],
-    );
+  /**
+   * setEvent's writes as CTEs over the CTE `recorded` of its checkpoint (see
+   * CheckpointRepository.recordWithEffects), their parameters from $10: the event and its history
+   * row are written in the checkpoint's statement, only if the checkpoint is.
+   */
+  async setEventEffects(key: string, given: string): Promise<{ effects: string; values: unknown[] }> {
+    return {
+      effects: `event AS (
+          INSERT INTO {schema}.workflow_events (workflow_id, key, value) SELECT workflow_id, $10::text, $11::text FROM recorded
+          ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value
+        ), history AS (
+          INSERT INTO {schema}.workflow_events_history (workflow_id, step_id, key, value) SELECT workflow_id, $2::int, $10::text, $11::text FROM recorded
+          ON CONFLICT (workflow_id, step_id) DO UPDATE SET key = EXCLUDED.key, value = EXCLUDED.value
+        )`,
+      values: [key, await this.db.payloads.encode(given)],
+    };
   }
 
   /** The latest value of an event, or undefined when it was never set. */
