@@ -12,7 +12,7 @@ import type { OperationOutputRow } from '../system-database/system.rows';
 import type { SystemDatabase } from '../system-database/system.database';
 import type { StepAttemptsRepository } from '../system-database/step-attempts.repository';
 import { serializeWithin } from '../workflow/workflow.limits';
-import { checkpointRow, replayCheckpoint } from './checkpoint.rows';
+import { checkpointRow, replayCheckpoint, type CheckpointPosition } from './checkpoint.rows';
 import { isTransient } from './interruption.util';
 import type { LeaseGate } from './lease.gate';
 import { withRetries } from './retry.util';
@@ -197,6 +197,41 @@ export class StepRunner {
         }
         if (!written) return this.adoptTaken<void>(run, stepId, name);
         return;
+      }
+    });
+  }
+
+  /**
+   * An operation that takes something and records it in one statement (`take`: recv's message),
+   * waiting while there is nothing to take: `whenNothing` waits for it and returns undefined, or
+   * returns the outcome to record instead (recv's timeout).
+   */
+  async runTake<T>(
+    run: WorkflowRun,
+    name: string,
+    take: (at: CheckpointPosition) => Promise<{ value: T } | 'nothing' | 'not-recorded'>,
+    whenNothing: () => Promise<{ value: T } | undefined>,
+  ): Promise<T> {
+    const { stepId, recorded } = run.nextPosition(name);
+    if (recorded) return replayCheckpoint<T>(run.workflowId, stepId, name, recorded);
+    return inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, async () => {
+      for (;;) {
+        await this.mayStart(run);
+        const at = { workflowId: run.workflowId, stepId, stepName: name, startedAt: Date.now() };
+        let taken: { value: T } | 'nothing' | 'not-recorded';
+        try {
+          taken = await take(at);
+        } catch (err) {
+          if (RETRYABLE_SYSTEM_ERRORS.has((err as { code?: string }).code ?? '')) continue;
+          throw run.interrupt(asUnavailable(err, this.deps.system.target));
+        }
+        if (taken === 'not-recorded') return this.adoptTaken<T>(run, stepId, name);
+        if (taken !== 'nothing') return taken.value;
+        const instead = await whenNothing().catch((err: unknown) => Promise.reject(run.interrupt(err)));
+        if (instead) {
+          const row = checkpointRow(at, { output: serializeWithin(instead.value, `the output of ${name}`, this.deps.limits.maxPayloadBytes) });
+          return this.record(run, row, () => instead.value);
+        }
       }
     });
   }

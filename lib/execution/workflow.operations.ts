@@ -115,29 +115,29 @@ export class WorkflowOperations implements DbosRuntime {
     });
   }
 
-  /** The message is consumed in the same transaction that records the recv: never lost, never twice. */
+  /** The message is consumed in the statement that records the recv: never lost, never twice. */
   async recv<T>(topic: string | undefined, timeoutMs: number): Promise<T | null> {
     const run = requireCurrentRun('DbosContext.recv()');
     const { workflowId } = run;
     const channel = topic ?? DEFAULT_TOPIC;
     const deadline = await this.steps.runOperation(run, 'DBOS.recvDeadline', async () => this.clock.now() + timeoutMs);
     const signal = this.signalOf(run);
-    return this.steps.runSystemTransaction<T | null>(
+    return this.steps.runTake<T | null>(
       run,
       'DBOS.recv',
-      async (client) => {
-        const consumed = await this.communication.consumeOldest(client, workflowId, channel);
-        if (consumed) return { value: deserialize<T>(consumed.message) };
-        return this.clock.now() >= deadline ? { value: null } : undefined;
+      async (at) => {
+        const consumed = await this.communication.consumeInto(at, channel, run.epoch);
+        return typeof consumed === 'string' ? consumed : { value: deserialize<T>(consumed.message) };
       },
       async () => {
+        if (this.clock.now() >= deadline) return { value: null };
         await this.listener.waitUntil(
           [messageKey(workflowId)],
           async () => ((await this.communication.hasMessage(workflowId, channel)) ? true : undefined),
           deadline,
           signal,
         );
-        return true;
+        return undefined;
       },
     );
   }

@@ -1,7 +1,11 @@
-import type { Sql } from './sql';
+import { STEP_COLUMNS } from './row.mapping';
+import { ownedBy, type Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 
 export type SendResult = 'sent' | 'duplicate' | 'not-found';
+
+/** What recv's statement did: took and recorded a message, found none, or was not allowed to record (fenced, position taken). */
+export type ConsumeResult = { message: string | null } | 'nothing' | 'not-recorded';
 
 export interface StreamEntry {
   offset: number;
@@ -60,17 +64,36 @@ export class CommunicationRepository {
     return rows.length > 0;
   }
 
-  /** Removes and returns the oldest message of the topic; undefined when there is none. */
-  async consumeOldest(client: Sql, destinationId: string, topic: string): Promise<{ message: string | null } | undefined> {
-    const consumed = await client.unnamed<{ message: string | null }>(
-      `DELETE FROM {schema}.notifications
-        WHERE message_id = (SELECT message_id FROM {schema}.notifications
-                             WHERE destination_id = $1 AND topic = $2
-                             ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING message`,
-      [destinationId, topic],
+  /**
+   * recv in one statement: removes the oldest message of the topic and records it as the
+   * checkpoint at `at.stepId` (the message's stored text is the checkpoint's stored output: both
+   * are the serialized value, through the same payload codec), only while run `epoch` owns the
+   * workflow and the position is free, so a message is never lost or taken twice. 'nothing' when
+   * there is no message yet; 'not-recorded' when the run was fenced or the position is taken.
+   */
+  async consumeInto(at: { workflowId: string; stepId: number; stepName: string; startedAt: number }, topic: string, epoch: number): Promise<ConsumeResult> {
+    const rows = await this.db.query<{ owned: boolean; position_taken: boolean; output: string | null; recorded: boolean }>(
+      `WITH owned AS (
+         SELECT ${ownedBy('$1::text', '$5::int')} AS ok,
+                EXISTS (SELECT 1 FROM {schema}.operation_outputs WHERE workflow_id = $1 AND step_id = $3) AS position_taken
+       ), taken AS (
+         DELETE FROM {schema}.notifications
+          WHERE message_id = (SELECT message_id FROM {schema}.notifications
+                               WHERE destination_id = $1 AND topic = $2
+                               ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+            AND (SELECT ok AND NOT position_taken FROM owned)
+         RETURNING message
+       ), recorded AS (
+         INSERT INTO {schema}.operation_outputs (${STEP_COLUMNS})
+         SELECT $1, $3, $4, taken.message, NULL, NULL, $6::bigint, $7::bigint FROM taken
+         RETURNING output
+       )
+       SELECT ok AS owned, position_taken, (SELECT output FROM recorded) AS output, EXISTS (SELECT 1 FROM recorded) AS recorded FROM owned`,
+      [at.workflowId, topic, at.stepId, at.stepName, epoch, at.startedAt, Date.now()],
     );
-    return consumed.length > 0 ? { message: await this.db.payloads.decode(consumed[0].message) } : undefined;
+    const row = rows[0];
+    if (row.recorded) return { message: await this.db.payloads.decode(row.output) };
+    return row.owned && !row.position_taken ? 'nothing' : 'not-recorded';
   }
 
   /**
