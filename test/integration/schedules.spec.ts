@@ -1,6 +1,10 @@
-import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Injectable, type INestApplication, type INestApplicationContext } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { DbosConflictError, DbosContext, DbosInvalidArgumentError, DbosNotFoundError, ScheduleClient, Step, Workflow, WorkflowClient } from '../../lib';
 import { run } from '../../lib/cli/cli.runner';
+import { DBOS_CLOCK } from '../../lib/dbos.constants';
+import { DbosTestingModule, DbosTestKit } from '../../lib/testing';
+import type { TestClock } from '../../lib/testing/test.clock';
 import { createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { quietPeriod, waitFor } from '../support/wait';
@@ -21,6 +25,25 @@ class Reports {
   }
 }
 
+/** A scheduled workflow that holds until the test opens its gate, counting how many run at once. */
+@Injectable()
+class Held {
+  static active = 0;
+  static maxActive = 0;
+  static open?: () => void;
+  static gate = new Promise<void>((resolve) => (Held.open = resolve));
+
+  @Workflow() async hold(scheduledTime: Date): Promise<number> {
+    Held.maxActive = Math.max(Held.maxActive, ++Held.active);
+    try {
+      await Held.gate;
+    } finally {
+      Held.active--;
+    }
+    return scheduledTime.getTime();
+  }
+}
+
 const runsOf = (name: string) => Reports.runs.filter((r) => r.id.startsWith(`schedule:${name}:`));
 
 describe('ScheduleClient (one process)', () => {
@@ -30,11 +53,12 @@ describe('ScheduleClient (one process)', () => {
   let client: WorkflowClient;
 
   beforeAll(async () => {
-    app = await createDbosApp([Reports], { schema });
+    app = await createDbosApp([Reports, Held], { schema, queues: [{ name: 'one-at-a-time', concurrency: 1 }] });
     schedules = app.get(ScheduleClient);
     client = app.get(WorkflowClient);
   });
   afterAll(async () => {
+    Held.open!();
     await app.close();
     await dropSchema(schema);
   });
@@ -126,6 +150,24 @@ describe('ScheduleClient (one process)', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("a schedule's queue is applied: its ticks start on that queue and keep to the queue's concurrency", async () => {
+    await schedules.create({ name: 'queued', cron: '* * * * * *', workflowName: 'Held.hold', queue: 'one-at-a-time' });
+    const ofQueued = () => client.list({ workflowIdPrefix: 'schedule:queued:' });
+    // Three ticks while the first still holds: one runs, the others wait their turn on the queue.
+    await waitFor(async () => (await ofQueued()).length >= 3, { what: 'three ticks of the queued schedule', timeoutMs: 10_000 });
+    await schedules.pause('queued');
+    const held = await ofQueued();
+    expect(held.every((w) => w.queue === 'one-at-a-time')).toBe(true);
+    expect(held.filter((w) => w.status === 'PENDING')).toHaveLength(1);
+    expect(held.filter((w) => w.status === 'ENQUEUED').length).toBe(held.length - 1);
+    expect(Held.active).toBe(1);
+
+    Held.open!();
+    await waitFor(async () => (await ofQueued()).every((w) => w.status === 'SUCCESS'), { what: 'every tick to finish', timeoutMs: 10_000 });
+    expect(Held.maxActive).toBe(1);
+    await schedules.delete('queued');
   });
 
   it('trigger starts one run now, outside the cron (also while paused)', async () => {
@@ -238,5 +280,57 @@ describe('runtime schedules without LISTEN (behind a transaction pooler, no list
     } finally {
       await standalone.close();
     }
+  });
+});
+
+describe('a runtime schedule with a time zone, on the testing module clock', () => {
+  const MINUTE = 60_000;
+  const DAY = 24 * 60 * MINUTE;
+  let app: INestApplication;
+  let kit: DbosTestKit;
+  let clock: TestClock;
+  let schedules: ScheduleClient;
+  let client: WorkflowClient;
+
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [DbosTestingModule.forRoot()], providers: [Reports] }).compile();
+    app = moduleRef.createNestApplication({ logger: ['error'] });
+    await app.init();
+    kit = app.get(DbosTestKit);
+    clock = app.get<TestClock>(DBOS_CLOCK);
+    schedules = app.get(ScheduleClient);
+    client = app.get(WorkflowClient);
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it("ticks at the cron's time in its zone: 03:00 in Kathmandu (UTC+05:45, no daylight saving) is 21:15 UTC", async () => {
+    // The next 21:15:00 UTC after now, computed without the cron library (and not in the next seconds, which the test steps over).
+    const next2115 = (now: number) => {
+      const today = Math.floor(now / DAY) * DAY + 21 * 60 * MINUTE + 15 * MINUTE;
+      return today > now ? today : today + DAY;
+    };
+    if (next2115(kit.now()) - kit.now() < 10_000) await kit.advanceTime('20s');
+    const expected = next2115(kit.now());
+    await schedules.create({ name: 'kathmandu', cron: '0 3 * * *', timezone: 'Asia/Kathmandu', workflowName: 'Reports.daily', args: ['np'] });
+    expect((await schedules.get('kathmandu'))!.nextTick!.getTime()).toBe(expected);
+    // The app's runner has armed the tick on the module clock (it hears of the schedule by NOTIFY).
+    await waitFor(() => clock.nextDue(expected)?.at === expected, { what: 'the tick armed on the module clock' });
+
+    const ticks = async () => (await client.list({ workflowIdPrefix: 'schedule:kathmandu:' })).map((w) => w.workflowId).sort();
+    await kit.advanceTime(expected - kit.now() - 1_000);
+    expect(await ticks()).toEqual([]);
+    await kit.advanceTime('2s');
+    await waitFor(async () => (await ticks()).length === 1, { what: 'the tick at 21:15 UTC' });
+    expect(await ticks()).toEqual([`schedule:kathmandu:${new Date(expected).toISOString()}`]);
+    // A whole day more: the next tick is the next 21:15 UTC, and none came at 03:00 UTC in between.
+    await kit.advanceTime('1d');
+    await waitFor(async () => (await ticks()).length >= 2, { what: "the next day's tick" });
+    expect(await ticks()).toEqual([expected, expected + DAY].map((t) => `schedule:kathmandu:${new Date(t).toISOString()}`));
+    await expect(client.retrieve<string>(`schedule:kathmandu:${new Date(expected).toISOString()}`).getResult({ timeoutMs: 10_000 })).resolves.toBe(
+      `np@${new Date(expected).toISOString()}`,
+    );
+    await schedules.delete('kathmandu');
   });
 });

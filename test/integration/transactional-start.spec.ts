@@ -155,22 +155,34 @@ describe("writes in the app's TypeORM transaction (entityManager)", () => {
     expect(await client.getStatus('no-tx')).toBeNull();
   });
 
-  it('refuses an entityManager on another database, saying which databases differ', async () => {
+  it('refuses an entityManager on another database (start, enqueue, send), saying which databases differ, writing nothing', async () => {
     const otherName = `dbos_stray_${Math.random().toString(36).slice(2, 10)}`;
     await sql(`CREATE DATABASE ${otherName}`);
     const other = new URL(databaseUrl());
     other.pathname = `/${otherName}`;
     const stray = await new DataSource({ type: 'postgres', url: other.toString(), poolSize: 1 }).initialize();
+    const recipient = await client.start(Fulfilment, { workflowId: 'stray-recipient' }).awaitPayment();
     try {
-      const failure = await stray
-        .transaction((em) => client.enqueue({ workflowName: 'Fulfilment.ship', queue: 'tx-orders', workflowId: 'stray', entityManager: em }, 's-1'))
-        .catch((err: unknown) => err);
-      expect(failure).toBeInstanceOf(DbosConfigurationError);
-      expect((failure as Error).message).toMatch(
-        new RegExp(`enqueue\\(\\) was given an entityManager connected to ${otherName} .*, but the system database is \\S+ .*same database as database.url`),
-      );
+      const calls: [string, (em: EntityManager) => Promise<unknown>][] = [
+        ['start', (em) => client.start(Fulfilment, { workflowId: 'stray-start', entityManager: em }).ship('s-1')],
+        ['enqueue', (em) => client.enqueue({ workflowName: 'Fulfilment.ship', queue: 'tx-orders', workflowId: 'stray', entityManager: em }, 's-1')],
+        ['send', (em) => client.send('stray-recipient', { paid: 1 }, 'payment', { entityManager: em })],
+      ];
+      for (const [operation, call] of calls) {
+        const failure = await stray.transaction(call).catch((err: unknown) => err);
+        expect(failure).toBeInstanceOf(DbosConfigurationError);
+        expect((failure as Error).message).toMatch(
+          new RegExp(
+            `^${operation}\\(\\) was given an entityManager connected to ${otherName} .*, but the system database is \\S+ .*same database as database.url`,
+          ),
+        );
+      }
+      expect(await client.getStatus('stray-start')).toBeNull();
       expect(await client.getStatus('stray')).toBeNull();
+      expect(await messagesTo('stray-recipient')).toBe('0');
+      expect((await recipient.getStatus())?.status).toBe('PENDING');
     } finally {
+      await client.cancel('stray-recipient');
       await stray.destroy();
       await sql(`DROP DATABASE IF EXISTS ${otherName}`);
     }

@@ -17,12 +17,15 @@ const OWNED_TABLES = [
   ['streams', 'workflow_id'],
   ['notifications', 'destination_id'],
   ['message_keys', 'destination_id'],
+  ['step_attempts', 'workflow_id'],
+  ['debounce', 'workflow_id'],
 ] as const;
 
 @Injectable()
 class Jobs {
   static started: string[] = [];
   static afterGate: string[] = [];
+  static failedOnce = new Set<string>();
 
   constructor(private readonly dbos: DbosContext) {}
 
@@ -45,9 +48,18 @@ class Jobs {
     return 'done';
   }
 
-  /** Leaves a row in every owned table (the message and its key are sent by the test). */
+  /** Fails its first attempt in each workflow: the retry leaves a row in step_attempts. */
+  @Step({ retries: { maxAttempts: 3, intervalMs: 10 } }) async flaky(): Promise<void> {
+    const id = this.dbos.workflowId!;
+    if (Jobs.failedOnce.has(id)) return;
+    Jobs.failedOnce.add(id);
+    throw new Error('first attempt fails');
+  }
+
+  /** Leaves a row in every owned table (started by debounce, so its key has a row; the message and its key are sent by the test). */
   @Workflow() async owner(): Promise<string> {
     await this.hold(null);
+    await this.flaky();
     await this.dbos.setEvent('state', 'ready');
     await this.dbos.writeStream('progress', 1);
     await this.dbos.closeStream('progress');
@@ -77,13 +89,14 @@ describe('queued-workflow control (setPriority, setDelay) and delete', () => {
   };
   const none = Object.fromEntries(OWNED_TABLES.map(([table]) => [table, 0]));
 
-  /** A finished `owner` workflow with rows in every owned table, and its finished child. */
-  const finishedOwner = async (id: string) => {
-    const handle = await client.start(Jobs, { workflowId: id }).owner();
+  /** The id of a finished `owner` workflow (debounced under `key`) with rows in every owned table; its finished child is `<id>-child`. */
+  const finishedOwner = async (key: string) => {
+    const handle = await client.debounce(key, { periodMs: 50 }, Jobs).owner();
     await expect(handle.getResult({ timeoutMs: 10_000 })).resolves.toBe('child done');
+    const id = handle.workflowId;
     await client.send(id, 'never read', 'unread', { idempotencyKey: 'k-1' });
     for (const count of Object.values(await ownedRows(id))) expect(count).toBeGreaterThan(0);
-    return handle;
+    return id;
   };
 
   beforeAll(async () => {
@@ -159,19 +172,19 @@ describe('queued-workflow control (setPriority, setDelay) and delete', () => {
   });
 
   it('delete removes a finished workflow and every row it owns; its child stays', async () => {
-    await finishedOwner('del-1');
-    await expect(client.delete('del-1')).resolves.toEqual(['del-1']);
-    expect(await ownedRows('del-1')).toEqual(none);
-    expect(await status('del-1-child')).toBe('SUCCESS');
-    expect((await ownedRows('del-1-child')).workflow_events).toBe(1);
-    await expect(client.delete('del-1')).rejects.toBeInstanceOf(DbosNotFoundError);
+    const id = await finishedOwner('del-1');
+    await expect(client.delete(id)).resolves.toEqual([id]);
+    expect(await ownedRows(id)).toEqual(none);
+    expect(await status(`${id}-child`)).toBe('SUCCESS');
+    expect((await ownedRows(`${id}-child`)).workflow_events).toBe(1);
+    await expect(client.delete(id)).rejects.toBeInstanceOf(DbosNotFoundError);
   });
 
   it('delete with children removes its child workflows and what they own', async () => {
-    await finishedOwner('del-2');
-    await expect(client.delete('del-2', { children: true })).resolves.toEqual(['del-2', 'del-2-child']);
-    expect(await ownedRows('del-2')).toEqual(none);
-    expect(await ownedRows('del-2-child')).toEqual(none);
+    const id = await finishedOwner('del-2');
+    await expect(client.delete(id, { children: true })).resolves.toEqual([id, `${id}-child`]);
+    expect(await ownedRows(id)).toEqual(none);
+    expect(await ownedRows(`${id}-child`)).toEqual(none);
   });
 
   it('delete refuses an unfinished workflow without force, saying to cancel it first or pass force', async () => {

@@ -20,6 +20,14 @@ describe('@Scheduled across two processes', () => {
     const a = ChildApp.start('scheduler-app.ts', { DBOS_SCHEMA: schema, EXECUTOR_ID: 'cron-a' });
     apps.push(a);
     await a.waitForOutput(/READY/, 60_000);
+    // A tick goes to the process whose insert of the tick's workflow id commits first (the other's
+    // insert conflicts and writes nothing), so which process runs it is a race one process may win
+    // every time. What shows both compete is their attempts: a BEFORE INSERT trigger sees the
+    // loser's insert too, with the executor it named.
+    await sql(`CREATE TABLE "${schema}".tick_attempts (workflow_id text NOT NULL, executor text NOT NULL)`);
+    await sql(`CREATE FUNCTION "${schema}".note_tick_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO "${schema}".tick_attempts VALUES (NEW.workflow_id, NEW.executor_id); RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER note_tick_attempt BEFORE INSERT ON "${schema}".workflow_status FOR EACH ROW EXECUTE FUNCTION "${schema}".note_tick_attempt()`);
     const b = ChildApp.start('scheduler-app.ts', { DBOS_SCHEMA: schema, EXECUTOR_ID: 'cron-b' });
     apps.push(b);
     await b.waitForOutput(/READY/, 60_000);
@@ -38,8 +46,21 @@ describe('@Scheduled across two processes', () => {
     for (let t = first; t <= last; t += 1_000) expected.push(t);
     expect(expected.length).toBeGreaterThanOrEqual(3);
     expect(ticks.filter((t) => t >= first && t <= last)).toEqual(expected);
-    const workflows = await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_name = 'Ticker.everySecond'`);
-    expect(workflows[0].n).toBe(ticks.length);
+    // One workflow per tick: each that finished recorded its tick. A tick whose workflow was starting
+    // as the SIGTERM came is left PENDING for the next start (no new step once shutdown begins).
+    const workflows = await sql<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_name = 'Ticker.everySecond' GROUP BY 1`,
+    );
+    const byStatus = Object.fromEntries(workflows.map((w) => [w.status, w.n]));
+    expect(byStatus.SUCCESS).toBe(ticks.length);
+    expect(Object.keys(byStatus).filter((s) => s !== 'SUCCESS' && s !== 'PENDING')).toEqual([]);
+    expect(byStatus.PENDING ?? 0).toBeLessThanOrEqual(2);
+    // Both processes tried to start every tick of the window, and one of them started it.
+    const attempts = await sql<{ id: string; executors: string[] }>(
+      `SELECT workflow_id AS id, array_agg(executor ORDER BY executor) AS executors FROM "${schema}".tick_attempts GROUP BY 1`,
+    );
+    const attemptsAt = new Map(attempts.map((r) => [r.id, r.executors]));
+    for (const t of expected) expect([t, attemptsAt.get(`sched-Ticker.everySecond-${new Date(t).toISOString()}`)]).toEqual([t, ['cron-a', 'cron-b']]);
   }, 120_000);
 });
 
