@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, type DbosDashboardOptions } from '../../lib';
 import { databaseOptions } from './database';
 
-/** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message. */
+/** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message, one with children. */
 @Injectable()
 export class Shop {
   constructor(private readonly dbos: DbosContext) {}
@@ -41,6 +41,23 @@ export class Shop {
   @Workflow() async delivery(id: string): Promise<string> {
     await this.reserve(id);
     return this.ship(id);
+  }
+
+  /** Orders each item as a child workflow (`<id>-1`, `<id>-2`, ...), with progress events; the children's results. */
+  @Workflow() async basket(items: string[]): Promise<string[]> {
+    await this.dbos.setEvent('items', items.length);
+    const children = [];
+    for (const [i, item] of items.entries()) {
+      children.push(await this.dbos.startWorkflow(Shop, { workflowId: `${this.dbos.workflowId}-${i + 1}` }).order(item, 10 * (i + 1)));
+    }
+    const results = await this.dbos.waitAll(children);
+    await this.dbos.setEvent('stage', 'all paid');
+    return results;
+  }
+
+  /** Its input is its output. */
+  @Workflow() async echo(value: unknown): Promise<unknown> {
+    return value;
   }
 
   /** Reserves, then waits for an 'approve' message before charging. */
