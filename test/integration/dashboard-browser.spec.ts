@@ -22,19 +22,23 @@ describeInChromium(suiteName, () => {
   let browser: Browser;
   let page: Page;
   let base: string;
+  /** A second, read-only mount of the dashboard in the same app. */
+  let viewBase: string;
   const pageErrors: string[] = [];
   /** What the page's Content-Security-Policy refused (an inline script or style attribute, say): Chromium logs each. */
   const cspViolations: string[] = [];
   const watchCsp = (p: Page) => p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
   const statusOf = async (id: string) =>
     (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** The whole page, or with `viewport` what the window shows (a modal dialog's backdrop covers the window, not the page). */
+  const shot = (name: string, viewport = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: !viewport });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = await startDashboardApp(schema, { path: '/dbos' });
+    app = await startDashboardApp(schema, [{ path: '/dbos' }, { path: '/dbos-view', readOnly: true }]);
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/dbos`;
+    viewBase = `${base}-view`;
     client = app.get(WorkflowClient);
     for (let i = 1; i <= 6; i++) await (await client.start(Shop, { workflowId: `order-${1000 + i}` }).order(`sku-${i}`, 10 * i)).getResult();
     const failing = await client.start(Shop, { workflowId: 'order-1007' }).order('<img src=x onerror="window.__pwned = true">', -5);
@@ -80,7 +84,7 @@ describeInChromium(suiteName, () => {
     expect(await page.locator('.timeline li.step .step-name').first().textContent()).toBe('Shop.reserve');
     await page.locator('#cancel').click();
     await page.locator('dialog.confirm[open]').waitFor();
-    await shot('confirm-cancel');
+    await shot('confirm-cancel', true);
     expect(await statusOf('order-1009')).toBe('PENDING');
     await page.locator('dialog.confirm [data-confirm]').click();
     await page.locator('.toast-ok').first().waitFor();
@@ -117,8 +121,46 @@ describeInChromium(suiteName, () => {
     expect(await page.locator('.card .stack pre').first().textContent()).toContain('RangeError');
     expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
     expect(await page.locator('.card script, .card img').count()).toBe(0);
-    await page.locator('.card .stack summary').first().click();
+  });
+
+  it('shows a workflow output holding markup as text, and no script from it runs', async () => {
+    const markup = { receipt: '<img src=x onerror="window.__pwned = true"><script>window.__pwned = true</script>', note: '<b>thanks</b>' };
+    await expect((await client.start(Shop, { workflowId: 'echo-markup' }).echo(markup)).getResult()).resolves.toEqual(markup);
+    await page.goto(`${base}#/workflow/echo-markup`);
+    const output = page.locator('section.card', { has: page.locator('h2', { hasText: /^Output$/ }) });
+    await output.locator('.json').first().waitFor();
+    const text = await output.textContent();
+    expect(text).toContain(JSON.stringify(markup.receipt));
+    expect(text).toContain(JSON.stringify(markup.note));
+    expect(await page.locator('.card script, .card img, .card b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+  });
+
+  it('links a parent and its children both ways, and shows its events and an unconsumed message', async () => {
+    await expect((await client.start(Shop, { workflowId: 'basket-7' }).basket(['lamp', 'desk'])).getResult()).resolves.toEqual(['paid 10', 'paid 20']);
+    await client.send('basket-7', { text: 'Happy birthday!' }, 'gift-note');
+    await page.goto(`${base}#/workflow/basket-7`);
+    const card = (title: RegExp) => page.locator('section.card', { has: page.locator('h2', { hasText: title }) });
+    await card(/^Children \(2\)$/).waitFor();
+    expect(
+      await card(/^Children/)
+        .locator('a')
+        .allTextContents(),
+    ).toEqual(['basket-7-1', 'basket-7-2']);
+    expect(await page.locator('.timeline .step-child a').allTextContents()).toEqual(['basket-7-1', 'basket-7-2']);
+    expect(await card(/^Events \(2\)$/).textContent()).toContain('all paid');
+    expect(await card(/^Unconsumed messages \(1\)$/).textContent()).toContain('Happy birthday!');
     await shot('workflow');
+    await card(/^Children/)
+      .locator('a', { hasText: 'basket-7-2' })
+      .click();
+    await page.waitForURL((url) => url.hash === '#/workflow/basket-7-2');
+    const parent = page.locator('.facts .fact', { has: page.locator('dt', { hasText: 'Parent' }) }).locator('a');
+    expect(await parent.textContent()).toBe('basket-7');
+    expect(await card(/^Input$/).textContent()).toContain('"desk"');
+    await parent.click();
+    await page.waitForURL((url) => url.hash === '#/workflow/basket-7');
+    await card(/^Children \(2\)$/).waitFor();
   });
 
   it('filters by status from the form; the filter is in the URL, so a link shows the same view', async () => {
@@ -247,6 +289,52 @@ describeInChromium(suiteName, () => {
     await shot('workflow-retries');
   });
 
+  it('read-only mount: the same workflows without an action button, on the workflow and executors pages', async () => {
+    await client.start(Shop, { workflowId: 'held-ro' }).approval('vase');
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'backlog', workflowId: 'old-ro', applicationVersion: 'v1' }, 'sku', 1);
+    await waitFor(async () => (await sql(`SELECT 1 FROM ${schema}.operation_outputs WHERE workflow_id = 'held-ro'`)).length > 0);
+    const view = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    view.on('pageerror', (err) => pageErrors.push(err.message));
+    watchCsp(view);
+    try {
+      const buttons = '#cancel, #resume, [data-fork], button:has-text("Move to current version")';
+      // Each page, first where actions are allowed (so the buttons looked for exist), then read-only.
+      for (const [hash, ready] of [
+        ['#/workflow/held-ro', '#cancel'],
+        ['#/workflow/order-1007', '#resume'],
+        ['#/executors', 'tr[data-version="v1"] button'],
+      ]) {
+        await page.goto(`${base}${hash}`);
+        await page.locator(ready).waitFor();
+        expect(await page.locator(buttons).count()).toBeGreaterThan(0);
+        await view.goto(`${viewBase}${hash}`);
+        await view
+          .locator(hash === '#/executors' ? 'tr[data-version="v1"]' : '.timeline li.step')
+          .first()
+          .waitFor();
+        expect({ hash, buttons: await view.locator(buttons).count() }).toEqual({ hash, buttons: 0 });
+      }
+    } finally {
+      await view.close();
+      await client.cancel(['held-ro', 'old-ro']);
+    }
+  });
+
+  it("shows a refused action's message on the page: cancel of a workflow that finished after the page loaded (409)", async () => {
+    await client.start(Shop, { workflowId: 'late-cancel' }).approval('rug');
+    await waitFor(async () => (await sql(`SELECT 1 FROM ${schema}.operation_outputs WHERE workflow_id = 'late-cancel'`)).length > 0);
+    await page.goto(`${base}#/workflow/late-cancel`);
+    await page.locator('#cancel').waitFor();
+    await client.send('late-cancel', true, 'approve');
+    await expect(client.retrieve('late-cancel').getResult()).resolves.toBe('paid 1');
+    await page.locator('#cancel').click();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    const notice = page.locator('.toast-error');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe('Workflow "late-cancel" is SUCCESS: only ENQUEUED or PENDING workflows can be cancelled.');
+    expect(await statusOf('late-cancel')).toBe('SUCCESS');
+  });
+
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     watchCsp(phone);
@@ -262,6 +350,16 @@ describeInChromium(suiteName, () => {
     expect(chartWidths).toHaveLength(2);
     for (const width of chartWidths) expect(width).toBeGreaterThan(250);
     await phone.screenshot({ path: join(SHOTS, 'overview-phone.png'), fullPage: true });
+    // The queues' and executors' tables scroll inside their cards.
+    for (const [hash, row] of [
+      ['#/queues', 'tr[data-queue="backlog"]'],
+      ['#/executors', 'text=dash-exec'],
+    ]) {
+      await phone.goto(`${base}${hash}`);
+      await phone.locator(row).first().waitFor();
+      const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+      expect({ hash, fits: width <= 390 }).toEqual({ hash, fits: true });
+    }
     await phone.goto(`${base}#/workflow/order-1007`);
     await phone.locator('.timeline li.step').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

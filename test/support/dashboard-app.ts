@@ -73,10 +73,10 @@ export interface DashboardTestApp {
   close(): Promise<void>;
 }
 
-/** A Nest HTTP app with DbosModule on the test database, the Shop workflows and the dashboard. */
+/** A Nest HTTP app with DbosModule on the test database, the Shop workflows and the dashboard (or several mounts of it). */
 export async function startDashboardApp(
   schema: string,
-  dashboard: DbosDashboardOptions,
+  dashboard: DbosDashboardOptions | DbosDashboardOptions[],
   extraProviders: (new (...args: never[]) => CanActivate)[] = [],
   httpAdapter?: AbstractHttpAdapter,
 ): Promise<INestApplication> {
@@ -90,7 +90,7 @@ export async function startDashboardApp(
         applicationVersion: 'v2',
         queues: [{ name: 'orders', concurrency: 3, rateLimit: { limit: 10, periodMs: 1_000 } }],
       }),
-      DbosDashboardModule.forRoot(dashboard),
+      ...[dashboard].flat().map((options) => DbosDashboardModule.forRoot(options)),
     ],
     providers: [Shop, ...extraProviders],
   })
