@@ -211,6 +211,29 @@ describeInChromium(suiteName, () => {
     const [at, ...counts] = await values.allTextContents();
     expect(at).toMatch(/^\d\d:\d\d$/);
     expect(counts.map(Number).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+    // All of the day's workflows are of the last minutes: its chart starts an hour before them (six hours shown), and says so.
+    const dayChart = page.locator('.chart').nth(1);
+    const dayOver = (await dayChart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(dayOver.x + 4, dayOver.y + dayOver.height / 2);
+    await page.waitForFunction(() => !document.querySelectorAll('.chart')[1].querySelector('.u-legend .u-value')?.textContent?.includes('—'));
+    const dayStart = (await dayChart.locator('.u-legend .u-value').first().textContent())!;
+    expect(await page.locator('.chart-note').nth(1).textContent()).toBe(`Nothing earlier than ${dayStart} in this period.`);
+    expect((new Date().getHours() - Number(dayStart.slice(0, 2)) + 24) % 24).toBe(5);
+    // Step latency percentiles per workflow name as bars; hovering a name's bars shows its figures, the table's.
+    const latency = page.locator('#latency');
+    const latencyOver = (await latency.locator('.u-over').boundingBox())!;
+    const shown: Record<string, string[]> = {};
+    for (let at = 0.01; at < 1; at += 0.02) {
+      await page.mouse.move(latencyOver.x + latencyOver.width * at, latencyOver.y + latencyOver.height / 2);
+      await page.waitForFunction(() => !document.querySelector('#latency .u-legend .u-value')?.textContent?.includes('—'));
+      const [name, ...percentiles] = await latency.locator('.u-legend .u-value').allTextContents();
+      shown[name] = percentiles;
+    }
+    const table = await latency
+      .locator('table.grid tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)).map(([name, , ...p]) => [name, p]));
+    expect(shown).toEqual(Object.fromEntries(table));
+    expect(Object.keys(shown)).toEqual(expect.arrayContaining(['Shop.approval', 'Shop.basket', 'Shop.order']));
   });
 
   it('pages through the workflows with the cursor, back with Previous and Newest, and clears the filters', async () => {
@@ -347,7 +370,7 @@ describeInChromium(suiteName, () => {
     await phone.locator('.chart canvas').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     const chartWidths = await phone.locator('.chart canvas').evaluateAll((canvases) => canvases.map((c) => c.getBoundingClientRect().width));
-    expect(chartWidths).toHaveLength(2);
+    expect(chartWidths).toHaveLength(3);
     for (const width of chartWidths) expect(width).toBeGreaterThan(250);
     await phone.screenshot({ path: join(SHOTS, 'overview-phone.png'), fullPage: true });
     // The queues' and executors' tables scroll inside their cards.
