@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { WorkflowClient } from '../../lib';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { Shop, startDashboardApp } from '../support/dashboard-app';
@@ -30,6 +30,20 @@ describeInChromium(suiteName, () => {
   const watchCsp = (p: Page) => p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
   const statusOf = async (id: string) =>
     (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
+  /** The distinct baselines of the first lines of these cells (one when they sit level). */
+  const baselines = (cells: Locator) =>
+    cells.evaluateAll((tds) => [
+      ...new Set(
+        tds.map((td) => {
+          // An empty inline-block's bottom edge is its baseline: put one before the cell's text, read it, take it away.
+          const probe = td.insertBefore(document.createElement('span'), td.firstChild);
+          probe.style.display = 'inline-block';
+          const y = probe.getBoundingClientRect().bottom;
+          probe.remove();
+          return Math.round(y);
+        }),
+      ),
+    ]);
   /** The whole page, or with `viewport` what the window shows (a modal dialog's backdrop covers the window, not the page). */
   const shot = (name: string, viewport = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: !viewport });
 
@@ -75,6 +89,8 @@ describeInChromium(suiteName, () => {
     await page.locator('tr[data-id="order-1009"][data-status="PENDING"]').waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
     await page.waitForTimeout(2_100); // the new row's highlight fades
+    // The cells' first lines share one baseline: the monospace id, executor and version cells sit level with the rest.
+    expect(await baselines(page.locator('tr[data-id="order-1007"] td'))).toHaveLength(1);
     await shot('workflows');
   });
 
@@ -383,8 +399,38 @@ describeInChromium(suiteName, () => {
       const width = await phone.evaluate(() => document.documentElement.scrollWidth);
       expect({ hash, fits: width <= 390 }).toEqual({ hash, fits: true });
     }
+    // A row with a button: its label keeps one line (a wrapped one would set the row's baseline at its last line).
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'backlog', workflowId: 'old-phone', applicationVersion: 'v1' }, 'sku', 1);
+    await phone.reload();
+    await phone.locator('tr[data-version="v1"] button').waitFor();
+    const labelLines = await phone.locator('tr[data-version="v1"] button').evaluate((button) => {
+      const label = document.createRange();
+      label.selectNodeContents(button);
+      return new Set(Array.from(label.getClientRects()).map((r) => Math.round(r.top))).size;
+    });
+    expect(labelLines).toBe(1);
+    await client.cancel('old-phone');
     await phone.goto(`${base}#/workflow/order-1007`);
     await phone.locator('.timeline li.step').first().waitFor();
+    // A step's name wraps after a dot if it must, never inside a word ("DBOS.writeStrea" / "m").
+    const brokenWords = await phone.locator('.step-name').evaluateAll((names) => {
+      const broken: string[] = [];
+      for (const name of names) {
+        const texts = document.createTreeWalker(name, NodeFilter.SHOW_TEXT);
+        for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+          let at = 0;
+          for (const word of (node.textContent ?? '').split('.')) {
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + word.length);
+            if (new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1) broken.push(`${name.textContent}: ${word}`);
+            at += word.length + 1;
+          }
+        }
+      }
+      return broken;
+    });
+    expect(brokenWords).toEqual([]);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SHOTS, 'workflow-phone.png'), fullPage: true });
     await phone.close();
