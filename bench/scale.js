@@ -60,7 +60,7 @@ async function timeCall(probe, name, call) {
 }
 
 // The dashboard's API routes over HTTP (the page's own requests), p50 of 5 after one untimed.
-async function timeDashboard(openDashboard, base) {
+async function timeDashboard(openDashboard, base, rows) {
   const { baseUrl, close } = await openDashboard();
   try {
     const get = async (route) => {
@@ -77,6 +77,12 @@ async function timeDashboard(openDashboard, base) {
       ['GET /workflows?name=wf3', '/workflows?name=wf3&limit=50'],
       ['GET /workflows?status=SUCCESS, 21st page (cursor)', `/workflows?status=SUCCESS&limit=50&cursor=${encodeURIComponent(cursor ?? '')}`],
       ['GET /workflows (1-day range)', `/workflows?limit=50&from=${base + 10 * DAY}&to=${base + 11 * DAY}`],
+      ['GET /workflows?queue=q4', '/workflows?queue=q4&limit=50'],
+      ['GET /workflows?executor=exec-3', '/workflows?executor=exec-3&limit=50'],
+      ['GET /workflows?version=v1', '/workflows?version=v1&limit=50'],
+      ['GET /workflows?idPrefix=...', `/workflows?idPrefix=${`hist-${String(Math.floor(rows / 2)).padStart(8, '0')}`.slice(0, 10)}&limit=50`],
+      ['GET /workflows?attr=tenant (0.1%)', `/workflows?attr=${encodeURIComponent('tenant=t42')}&limit=50`],
+      ['GET /workflows?attr=tenant,region', `/workflows?attr=${encodeURIComponent('tenant=t42,region=r2')}&limit=50`],
       ['GET /workflows/:id', `/workflows/hist-00000500`],
       ['GET /queues', '/queues'],
       ['GET /executors', '/executors'],
@@ -176,7 +182,7 @@ async function measureScale(system, ctx, options) {
     }
     const management = [];
     for (const [name, call] of calls) management.push(await timeCall(probe, name, call));
-    const dashboard = ctx.openDashboard ? await timeDashboard(ctx.openDashboard, base) : undefined;
+    const dashboard = ctx.openDashboard ? await timeDashboard(ctx.openDashboard, base, rows) : undefined;
 
     // Retention under load: the same workload while half the history is deleted.
     const before = await steadyThroughput(probe, runOne, m, options.inflight, 12_000_000);

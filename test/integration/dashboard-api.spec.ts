@@ -81,6 +81,52 @@ describe('dashboard API', () => {
     expect((await http().post('/ops/api/workflows/no-such-id/cancel').send({}).expect(404)).body.message).toContain('no-such-id');
   });
 
+  it('filters the list by queue, executor, version and creation time (to, and from with to)', async () => {
+    // Left waiting on a queue for an older version (no executor here takes it): no executor, version v1.
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'filters-q', workflowId: 'queued-v1', applicationVersion: 'v1' }, 'sku', 1);
+    try {
+      type Row = { workflowId: string; createdAt: number };
+      const list = async (query: string): Promise<Row[]> => (await http().get(`/ops/api/workflows?${query}`).expect(200)).body.workflows;
+      const ids = async (query: string) => (await list(query)).map((w) => w.workflowId);
+      expect(await ids('queue=filters-q')).toEqual(['queued-v1']);
+      expect(await ids('queue=nowhere')).toEqual([]);
+      expect(await ids('version=v1')).toEqual(['queued-v1']);
+      expect(await ids('version=v2')).toEqual(['bad-1', 'ok-5', 'ok-4', 'ok-3', 'ok-2', 'ok-1']);
+      expect(await ids('executor=dash-exec')).toEqual(['bad-1', 'ok-5', 'ok-4', 'ok-3', 'ok-2', 'ok-1']);
+      expect(await ids('executor=gone-exec')).toEqual([]);
+      // `to` is exclusive: created before it. The oracle is the unfiltered list's own creation times.
+      const all = await list('idPrefix=ok-&order=asc');
+      const cut = all[2].createdAt;
+      const before = all.filter((w) => w.createdAt < cut).map((w) => w.workflowId);
+      expect(before.length).toBeGreaterThan(0);
+      expect(await ids(`idPrefix=ok-&order=asc&to=${new Date(cut).toISOString()}`)).toEqual(before);
+      expect(await ids(`idPrefix=ok-&order=asc&to=${cut}`)).toEqual(before);
+      const from = all[1].createdAt;
+      const to = all[4].createdAt;
+      const between = all.filter((w) => w.createdAt >= from && w.createdAt < to).map((w) => w.workflowId);
+      expect(between.length).toBeGreaterThan(0);
+      expect(await ids(`idPrefix=ok-&order=asc&from=${from}&to=${to}`)).toEqual(between);
+      expect((await http().get('/ops/api/workflows?to=soon').expect(400)).body.message).toContain('to must be an ISO time');
+    } finally {
+      await client.cancel('queued-v1');
+    }
+  });
+
+  it('links a child workflow and its parent both ways: the parent lists it and its step names it, the child names its parent', async () => {
+    await expect((await client.start(Shop, { workflowId: 'basket-1' }).basket(['pen', 'ink'])).getResult()).resolves.toEqual(['paid 10', 'paid 20']);
+    const parent = (await http().get('/ops/api/workflows/basket-1').expect(200)).body;
+    expect(parent.workflow).toMatchObject({ parentWorkflowId: null, output: ['paid 10', 'paid 20'] });
+    expect(parent.children.map((c: { workflowId: string }) => c.workflowId).sort()).toEqual(['basket-1-1', 'basket-1-2']);
+    expect(parent.children[0]).toMatchObject({ status: 'SUCCESS', workflowName: 'Shop.order' });
+    expect(
+      parent.steps.filter((s: { childWorkflowId: string | null }) => s.childWorkflowId).map((s: { childWorkflowId: string }) => s.childWorkflowId),
+    ).toEqual(['basket-1-1', 'basket-1-2']);
+    expect(parent.events).toEqual(expect.arrayContaining([{ key: 'items', value: 2 }]));
+    const child = (await http().get('/ops/api/workflows/basket-1-2').expect(200)).body;
+    expect(child.workflow).toMatchObject({ workflowId: 'basket-1-2', parentWorkflowId: 'basket-1', input: ['ink', 20], output: 'paid 20' });
+    expect(child.children).toEqual([]);
+  });
+
   it('shows a workflow: input, error with its stack, steps with durations, events and stream entries', async () => {
     const { body } = await http().get('/ops/api/workflows/bad-1').expect(200);
     expect(body.workflow).toMatchObject({ workflowId: 'bad-1', status: 'ERROR', input: ['broken', -1], className: 'Shop' });

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { WorkflowClient } from '../../lib';
 import { dropSchema, sql, uniqueSchema } from '../support/database';
 import { Shop, startDashboardApp } from '../support/dashboard-app';
@@ -22,19 +22,37 @@ describeInChromium(suiteName, () => {
   let browser: Browser;
   let page: Page;
   let base: string;
+  /** A second, read-only mount of the dashboard in the same app. */
+  let viewBase: string;
   const pageErrors: string[] = [];
   /** What the page's Content-Security-Policy refused (an inline script or style attribute, say): Chromium logs each. */
   const cspViolations: string[] = [];
   const watchCsp = (p: Page) => p.on('console', (m) => m.text().includes('Content Security Policy') && cspViolations.push(m.text()));
   const statusOf = async (id: string) =>
     (await sql<{ status: string }>(`SELECT status FROM ${schema}.workflow_status WHERE workflow_id = $1`, [id]))[0]?.status;
-  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** The distinct baselines of the first lines of these cells (one when they sit level). */
+  const baselines = (cells: Locator) =>
+    cells.evaluateAll((tds) => [
+      ...new Set(
+        tds.map((td) => {
+          // An empty inline-block's bottom edge is its baseline: put one before the cell's text, read it, take it away.
+          const probe = td.insertBefore(document.createElement('span'), td.firstChild);
+          probe.style.display = 'inline-block';
+          const y = probe.getBoundingClientRect().bottom;
+          probe.remove();
+          return Math.round(y);
+        }),
+      ),
+    ]);
+  /** The whole page, or with `viewport` what the window shows (a modal dialog's backdrop covers the window, not the page). */
+  const shot = (name: string, viewport = false) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: !viewport });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    app = await startDashboardApp(schema, { path: '/dbos' });
+    app = await startDashboardApp(schema, [{ path: '/dbos' }, { path: '/dbos-view', readOnly: true }]);
     await app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}/dbos`;
+    viewBase = `${base}-view`;
     client = app.get(WorkflowClient);
     for (let i = 1; i <= 6; i++) await (await client.start(Shop, { workflowId: `order-${1000 + i}` }).order(`sku-${i}`, 10 * i)).getResult();
     const failing = await client.start(Shop, { workflowId: 'order-1007' }).order('<img src=x onerror="window.__pwned = true">', -5);
@@ -71,6 +89,8 @@ describeInChromium(suiteName, () => {
     await page.locator('tr[data-id="order-1009"][data-status="PENDING"]').waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
     await page.waitForTimeout(2_100); // the new row's highlight fades
+    // The cells' first lines share one baseline: the monospace id, executor and version cells sit level with the rest.
+    expect(await baselines(page.locator('tr[data-id="order-1007"] td'))).toHaveLength(1);
     await shot('workflows');
   });
 
@@ -80,7 +100,7 @@ describeInChromium(suiteName, () => {
     expect(await page.locator('.timeline li.step .step-name').first().textContent()).toBe('Shop.reserve');
     await page.locator('#cancel').click();
     await page.locator('dialog.confirm[open]').waitFor();
-    await shot('confirm-cancel');
+    await shot('confirm-cancel', true);
     expect(await statusOf('order-1009')).toBe('PENDING');
     await page.locator('dialog.confirm [data-confirm]').click();
     await page.locator('.toast-ok').first().waitFor();
@@ -117,8 +137,46 @@ describeInChromium(suiteName, () => {
     expect(await page.locator('.card .stack pre').first().textContent()).toContain('RangeError');
     expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
     expect(await page.locator('.card script, .card img').count()).toBe(0);
-    await page.locator('.card .stack summary').first().click();
+  });
+
+  it('shows a workflow output holding markup as text, and no script from it runs', async () => {
+    const markup = { receipt: '<img src=x onerror="window.__pwned = true"><script>window.__pwned = true</script>', note: '<b>thanks</b>' };
+    await expect((await client.start(Shop, { workflowId: 'echo-markup' }).echo(markup)).getResult()).resolves.toEqual(markup);
+    await page.goto(`${base}#/workflow/echo-markup`);
+    const output = page.locator('section.card', { has: page.locator('h2', { hasText: /^Output$/ }) });
+    await output.locator('.json').first().waitFor();
+    const text = await output.textContent();
+    expect(text).toContain(JSON.stringify(markup.receipt));
+    expect(text).toContain(JSON.stringify(markup.note));
+    expect(await page.locator('.card script, .card img, .card b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: boolean }).__pwned)).toBeUndefined();
+  });
+
+  it('links a parent and its children both ways, and shows its events and an unconsumed message', async () => {
+    await expect((await client.start(Shop, { workflowId: 'basket-7' }).basket(['lamp', 'desk'])).getResult()).resolves.toEqual(['paid 10', 'paid 20']);
+    await client.send('basket-7', { text: 'Happy birthday!' }, 'gift-note');
+    await page.goto(`${base}#/workflow/basket-7`);
+    const card = (title: RegExp) => page.locator('section.card', { has: page.locator('h2', { hasText: title }) });
+    await card(/^Children \(2\)$/).waitFor();
+    expect(
+      await card(/^Children/)
+        .locator('a')
+        .allTextContents(),
+    ).toEqual(['basket-7-1', 'basket-7-2']);
+    expect(await page.locator('.timeline .step-child a').allTextContents()).toEqual(['basket-7-1', 'basket-7-2']);
+    expect(await card(/^Events \(2\)$/).textContent()).toContain('all paid');
+    expect(await card(/^Unconsumed messages \(1\)$/).textContent()).toContain('Happy birthday!');
     await shot('workflow');
+    await card(/^Children/)
+      .locator('a', { hasText: 'basket-7-2' })
+      .click();
+    await page.waitForURL((url) => url.hash === '#/workflow/basket-7-2');
+    const parent = page.locator('.facts .fact', { has: page.locator('dt', { hasText: 'Parent' }) }).locator('a');
+    expect(await parent.textContent()).toBe('basket-7');
+    expect(await card(/^Input$/).textContent()).toContain('"desk"');
+    await parent.click();
+    await page.waitForURL((url) => url.hash === '#/workflow/basket-7');
+    await card(/^Children \(2\)$/).waitFor();
   });
 
   it('filters by status from the form; the filter is in the URL, so a link shows the same view', async () => {
@@ -169,6 +227,29 @@ describeInChromium(suiteName, () => {
     const [at, ...counts] = await values.allTextContents();
     expect(at).toMatch(/^\d\d:\d\d$/);
     expect(counts.map(Number).every((n) => Number.isInteger(n) && n >= 0)).toBe(true);
+    // All of the day's workflows are of the last minutes: its chart starts an hour before them (six hours shown), and says so.
+    const dayChart = page.locator('.chart').nth(1);
+    const dayOver = (await dayChart.locator('.u-over').boundingBox())!;
+    await page.mouse.move(dayOver.x + 4, dayOver.y + dayOver.height / 2);
+    await page.waitForFunction(() => !document.querySelectorAll('.chart')[1].querySelector('.u-legend .u-value')?.textContent?.includes('—'));
+    const dayStart = (await dayChart.locator('.u-legend .u-value').first().textContent())!;
+    expect(await page.locator('.chart-note').nth(1).textContent()).toBe(`Nothing earlier than ${dayStart} in this period.`);
+    expect((new Date().getHours() - Number(dayStart.slice(0, 2)) + 24) % 24).toBe(5);
+    // Step latency percentiles per workflow name as bars; hovering a name's bars shows its figures, the table's.
+    const latency = page.locator('#latency');
+    const latencyOver = (await latency.locator('.u-over').boundingBox())!;
+    const shown: Record<string, string[]> = {};
+    for (let at = 0.01; at < 1; at += 0.02) {
+      await page.mouse.move(latencyOver.x + latencyOver.width * at, latencyOver.y + latencyOver.height / 2);
+      await page.waitForFunction(() => !document.querySelector('#latency .u-legend .u-value')?.textContent?.includes('—'));
+      const [name, ...percentiles] = await latency.locator('.u-legend .u-value').allTextContents();
+      shown[name] = percentiles;
+    }
+    const table = await latency
+      .locator('table.grid tbody tr')
+      .evaluateAll((rows) => rows.map((r) => Array.from(r.querySelectorAll('td')).map((td) => td.textContent)).map(([name, , ...p]) => [name, p]));
+    expect(shown).toEqual(Object.fromEntries(table));
+    expect(Object.keys(shown)).toEqual(expect.arrayContaining(['Shop.approval', 'Shop.basket', 'Shop.order']));
   });
 
   it('pages through the workflows with the cursor, back with Previous and Newest, and clears the filters', async () => {
@@ -247,6 +328,52 @@ describeInChromium(suiteName, () => {
     await shot('workflow-retries');
   });
 
+  it('read-only mount: the same workflows without an action button, on the workflow and executors pages', async () => {
+    await client.start(Shop, { workflowId: 'held-ro' }).approval('vase');
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'backlog', workflowId: 'old-ro', applicationVersion: 'v1' }, 'sku', 1);
+    await waitFor(async () => (await sql(`SELECT 1 FROM ${schema}.operation_outputs WHERE workflow_id = 'held-ro'`)).length > 0);
+    const view = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    view.on('pageerror', (err) => pageErrors.push(err.message));
+    watchCsp(view);
+    try {
+      const buttons = '#cancel, #resume, [data-fork], button:has-text("Move to current version")';
+      // Each page, first where actions are allowed (so the buttons looked for exist), then read-only.
+      for (const [hash, ready] of [
+        ['#/workflow/held-ro', '#cancel'],
+        ['#/workflow/order-1007', '#resume'],
+        ['#/executors', 'tr[data-version="v1"] button'],
+      ]) {
+        await page.goto(`${base}${hash}`);
+        await page.locator(ready).waitFor();
+        expect(await page.locator(buttons).count()).toBeGreaterThan(0);
+        await view.goto(`${viewBase}${hash}`);
+        await view
+          .locator(hash === '#/executors' ? 'tr[data-version="v1"]' : '.timeline li.step')
+          .first()
+          .waitFor();
+        expect({ hash, buttons: await view.locator(buttons).count() }).toEqual({ hash, buttons: 0 });
+      }
+    } finally {
+      await view.close();
+      await client.cancel(['held-ro', 'old-ro']);
+    }
+  });
+
+  it("shows a refused action's message on the page: cancel of a workflow that finished after the page loaded (409)", async () => {
+    await client.start(Shop, { workflowId: 'late-cancel' }).approval('rug');
+    await waitFor(async () => (await sql(`SELECT 1 FROM ${schema}.operation_outputs WHERE workflow_id = 'late-cancel'`)).length > 0);
+    await page.goto(`${base}#/workflow/late-cancel`);
+    await page.locator('#cancel').waitFor();
+    await client.send('late-cancel', true, 'approve');
+    await expect(client.retrieve('late-cancel').getResult()).resolves.toBe('paid 1');
+    await page.locator('#cancel').click();
+    await page.locator('dialog.confirm [data-confirm]').click();
+    const notice = page.locator('.toast-error');
+    await notice.waitFor();
+    expect(await notice.textContent()).toBe('Workflow "late-cancel" is SUCCESS: only ENQUEUED or PENDING workflows can be cancelled.');
+    expect(await statusOf('late-cancel')).toBe('SUCCESS');
+  });
+
   it('fits a phone-width screen: nothing wider than the screen but the tables, which scroll; the charts fit their cards', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     watchCsp(phone);
@@ -259,11 +386,51 @@ describeInChromium(suiteName, () => {
     await phone.locator('.chart canvas').first().waitFor();
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     const chartWidths = await phone.locator('.chart canvas').evaluateAll((canvases) => canvases.map((c) => c.getBoundingClientRect().width));
-    expect(chartWidths).toHaveLength(2);
+    expect(chartWidths).toHaveLength(3);
     for (const width of chartWidths) expect(width).toBeGreaterThan(250);
     await phone.screenshot({ path: join(SHOTS, 'overview-phone.png'), fullPage: true });
+    // The queues' and executors' tables scroll inside their cards.
+    for (const [hash, row] of [
+      ['#/queues', 'tr[data-queue="backlog"]'],
+      ['#/executors', 'text=dash-exec'],
+    ]) {
+      await phone.goto(`${base}${hash}`);
+      await phone.locator(row).first().waitFor();
+      const width = await phone.evaluate(() => document.documentElement.scrollWidth);
+      expect({ hash, fits: width <= 390 }).toEqual({ hash, fits: true });
+    }
+    // A row with a button: its label keeps one line (a wrapped one would set the row's baseline at its last line).
+    await client.enqueue({ workflowName: 'Shop.order', queue: 'backlog', workflowId: 'old-phone', applicationVersion: 'v1' }, 'sku', 1);
+    await phone.reload();
+    await phone.locator('tr[data-version="v1"] button').waitFor();
+    const labelLines = await phone.locator('tr[data-version="v1"] button').evaluate((button) => {
+      const label = document.createRange();
+      label.selectNodeContents(button);
+      return new Set(Array.from(label.getClientRects()).map((r) => Math.round(r.top))).size;
+    });
+    expect(labelLines).toBe(1);
+    await client.cancel('old-phone');
     await phone.goto(`${base}#/workflow/order-1007`);
     await phone.locator('.timeline li.step').first().waitFor();
+    // A step's name wraps after a dot if it must, never inside a word ("DBOS.writeStrea" / "m").
+    const brokenWords = await phone.locator('.step-name').evaluateAll((names) => {
+      const broken: string[] = [];
+      for (const name of names) {
+        const texts = document.createTreeWalker(name, NodeFilter.SHOW_TEXT);
+        for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+          let at = 0;
+          for (const word of (node.textContent ?? '').split('.')) {
+            const range = document.createRange();
+            range.setStart(node, at);
+            range.setEnd(node, at + word.length);
+            if (new Set(Array.from(range.getClientRects()).map((r) => Math.round(r.top))).size > 1) broken.push(`${name.textContent}: ${word}`);
+            at += word.length + 1;
+          }
+        }
+      }
+      return broken;
+    });
+    expect(brokenWords).toEqual([]);
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await phone.screenshot({ path: join(SHOTS, 'workflow-phone.png'), fullPage: true });
     await phone.close();

@@ -4,7 +4,7 @@ import { Test } from '@nestjs/testing';
 import { DbosContext, DbosDashboardModule, DbosModule, Step, Workflow, type DbosDashboardOptions } from '../../lib';
 import { databaseOptions } from './database';
 
-/** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message. */
+/** Workflows the dashboard tests look at: steps that succeed, one that fails, one that waits for a message, one with children. */
 @Injectable()
 export class Shop {
   constructor(private readonly dbos: DbosContext) {}
@@ -43,6 +43,23 @@ export class Shop {
     return this.ship(id);
   }
 
+  /** Orders each item as a child workflow (`<id>-1`, `<id>-2`, ...), with progress events; the children's results. */
+  @Workflow() async basket(items: string[]): Promise<string[]> {
+    await this.dbos.setEvent('items', items.length);
+    const children = [];
+    for (const [i, item] of items.entries()) {
+      children.push(await this.dbos.startWorkflow(Shop, { workflowId: `${this.dbos.workflowId}-${i + 1}` }).order(item, 10 * (i + 1)));
+    }
+    const results = await this.dbos.waitAll(children);
+    await this.dbos.setEvent('stage', 'all paid');
+    return results;
+  }
+
+  /** Its input is its output. */
+  @Workflow() async echo(value: unknown): Promise<unknown> {
+    return value;
+  }
+
   /** Reserves, then waits for an 'approve' message before charging. */
   @Workflow() async approval(item: string): Promise<string> {
     await this.reserve(item);
@@ -56,10 +73,10 @@ export interface DashboardTestApp {
   close(): Promise<void>;
 }
 
-/** A Nest HTTP app with DbosModule on the test database, the Shop workflows and the dashboard. */
+/** A Nest HTTP app with DbosModule on the test database, the Shop workflows and the dashboard (or several mounts of it). */
 export async function startDashboardApp(
   schema: string,
-  dashboard: DbosDashboardOptions,
+  dashboard: DbosDashboardOptions | DbosDashboardOptions[],
   extraProviders: (new (...args: never[]) => CanActivate)[] = [],
   httpAdapter?: AbstractHttpAdapter,
 ): Promise<INestApplication> {
@@ -73,7 +90,7 @@ export async function startDashboardApp(
         applicationVersion: 'v2',
         queues: [{ name: 'orders', concurrency: 3, rateLimit: { limit: 10, periodMs: 1_000 } }],
       }),
-      DbosDashboardModule.forRoot(dashboard),
+      ...[dashboard].flat().map((options) => DbosDashboardModule.forRoot(options)),
     ],
     providers: [Shop, ...extraProviders],
   })

@@ -53,6 +53,12 @@ export function WorkflowLink({ id }) {
   );
 }
 
+/** A dotted name (`DBOS.writeStream`) that a narrow column wraps after a dot, not inside a word. */
+export function DottedName({ name }) {
+  const parts = name.split('.');
+  return parts.map((part, i) => (i === parts.length - 1 ? part : [`${part}.`, <wbr key={i} />]));
+}
+
 /** A link to the workflows list with these filters. */
 export function FilterLink({ filters, children }) {
   return <a href={`#/workflows?${new URLSearchParams(filters).toString()}`}>{children}</a>;

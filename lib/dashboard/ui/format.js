@@ -18,6 +18,13 @@ export function formatDuration(ms) {
   return `${Math.floor(ms / 86_400_000)} d ${Math.round((ms % 86_400_000) / 3_600_000)} h`;
 }
 
+/** A step latency: tenths of a millisecond below 10 ms (a percentile lies between whole milliseconds), else as formatDuration. */
+export function formatLatency(ms) {
+  if (ms === null || ms === undefined) return '—';
+  if (ms < 10) return `${+ms.toFixed(1)} ms`;
+  return formatDuration(ms);
+}
+
 /** How long a workflow has run: its duration, or the time since it was created while PENDING. */
 export function runningTime(w) {
   return w.durationMs ?? (w.status === 'PENDING' ? Date.now() - w.createdAt : null);

@@ -1,5 +1,5 @@
 // A workflow's steps as a timeline: a bar per step on the workflow's time axis, with duration and error.
-import { EmptyState, ErrorView, JsonView, WorkflowLink } from '../components.jsx';
+import { DottedName, EmptyState, ErrorView, JsonView, WorkflowLink } from '../components.jsx';
 import { formatDuration, formatTime } from '../format.js';
 
 export function StepsTimeline({ steps, workflow, onFork }) {
@@ -27,7 +27,9 @@ function Step({ step, t0, t1, onFork }) {
     <li class={`step step-${state}`} data-step={step.stepId}>
       <div class="step-head">
         <span class="step-no">{String(step.stepId)}</span>
-        <span class="step-name">{step.name}</span>
+        <span class="step-name" title={step.name}>
+          <DottedName name={step.name} />
+        </span>
         <span class="step-time muted">{step.startedAt === null ? '' : formatTime(step.startedAt)}</span>
         <span class="step-dur num">{formatDuration(step.durationMs)}</span>
         {onFork && (
