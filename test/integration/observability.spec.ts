@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 import { DbosContext, DbosModule, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
-import { dropSchema, uniqueSchema, databaseOptions } from '../support/database';
+import { dropSchema, uniqueSchema, databaseOptions, sql } from '../support/database';
 import { parentOf, registerOtel } from '../support/otel';
 import { waitFor } from '../support/wait';
 
@@ -173,6 +173,18 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 1);
     const [workflow] = named(spansOf(traceId), 'workflow Orders.checkout');
     expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'queued-1', 'dbos.queue.name': 'traced', 'dbos.recovered': false });
+  });
+
+  it('a workflow enqueued by the enqueue_workflow SQL function with a traceparent runs as a child of that span', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentSpanId = '00f067aa0ba902b7';
+    await sql(`SELECT "${schema}".enqueue_workflow('Orders.checkout', 'traced', '["s-1"]', 'sql-traced', $1)`, [`00-${traceId}-${parentSpanId}-01`]);
+    await client.retrieve('sql-traced').getResult({ timeoutMs: 10_000 });
+    await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 1, { what: 'the span of the SQL-enqueued run' });
+    const [workflow] = named(spansOf(traceId), 'workflow Orders.checkout');
+    expect(parentOf(workflow)).toBe(parentSpanId);
+    expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'sql-traced', 'dbos.queue.name': 'traced' });
+    expect(named(spansOf(traceId), 'step Orders.reserve').map(parentOf)).toEqual([workflow.spanContext().spanId]);
   });
 
   it('a durable sleep is a span as long as the wait, with the recording of its wake-up time inside', async () => {
