@@ -84,7 +84,7 @@ export class VersionAdopter {
         `Workflow ${row.workflowId} (${row.workflowName}) moves from version "${row.applicationVersion}" to "${applicationVersion}": it replays cleanly`,
       );
       const registration = this.registry.getWorkflow(row.workflowName)!;
-      adopted += await this.resumer.runClaimed([{ row: claimed, registration, previousExecutorId: row.executorId ?? '' }], 'adoption');
+      adopted += await this.resumer.runClaimed([{ row: claimed, registration, previousExecutorId: row.executorId ?? '' }], 'version');
     }
     return adopted;
   }

@@ -53,11 +53,7 @@ export class WorkflowResumer {
    * workflow resumed is logged once, with how (`restart` recovery or the `sweep`, which also
    * takes a start that found its id PENDING here without a runner).
    */
-  async resumePending(
-    row: WorkflowStatusRow,
-    registration: WorkflowRegistration,
-    source: Exclude<WorkflowRecoverySource, 'adoption'> = 'sweep',
-  ): Promise<boolean> {
+  async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration, source: 'restart' | 'sweep' = 'sweep'): Promise<boolean> {
     const { workflowId } = row;
     if (this.runs.hasRunner(workflowId) || !this.runs.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
@@ -79,7 +75,7 @@ export class WorkflowResumer {
    */
   async runClaimed(
     claimed: { row: WorkflowStatusRow; registration: WorkflowRegistration; previousExecutorId?: string }[],
-    source: 'restart' | 'adoption',
+    source: 'restart' | 'adoption' | 'version',
   ): Promise<number> {
     const toLaunch: typeof claimed = [];
     for (const c of claimed) {
@@ -124,6 +120,7 @@ export class WorkflowResumer {
       restart: 'by restart recovery',
       sweep: 'by the sweep (PENDING here without a runner)',
       adoption: `by adoption from silent executor "${previousExecutorId}"`,
+      version: `by a newer version, from executor "${previousExecutorId}" of a version no executor runs`,
     }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
     countRecovery(row.workflowName, source);

@@ -85,7 +85,16 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
 
   beforeAll(async () => {
     @Module({
-      imports: [DbosModule.forRoot({ database: databaseOptions(), schema, shutdownTimeoutMs: 2_000, queues: [{ name: 'traced' }] })],
+      imports: [
+        DbosModule.forRoot({
+          database: databaseOptions(),
+          schema,
+          shutdownTimeoutMs: 2_000,
+          queues: [{ name: 'traced' }],
+          // Short, so a silent executor's workflows are adopted within seconds.
+          recovery: { executorLeaseMs: 3_000 },
+        }),
+      ],
       controllers: [OrdersController],
       providers: [Orders],
     })
@@ -228,6 +237,36 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(span.attributes['dbos.workflow.status']).toBe('CANCELLED');
     expect(span.events.map((e) => e.name)).toEqual(['cancelled']);
     await waitFor(async () => (await cancelled()) === before + 1, { what: 'the cancellation to be counted' });
+  });
+
+  it('recovered workflows count in dbos.recoveries by source, and their runs stay in the trace of their start', async () => {
+    const recoveries = async (source: string) =>
+      (await otel.points<number>('dbos.recoveries'))
+        .filter((p) => p.attributes['dbos.workflow.name'] === 'Orders.checkout' && p.attributes.source === source)
+        .reduce((n, p) => n + p.value, 0);
+    const sources = ['adoption', 'sweep', 'version', 'restart'];
+    const before = Object.fromEntries(await Promise.all(sources.map(async (s) => [s, await recoveries(s)] as const)));
+    const ids = ['rec-adopt', 'rec-sweep', 'rec-version'];
+    const traceId = await otel.tracer.startActiveSpan('start them', async (span) => {
+      for (const id of ids) await (await client.start(Orders, { workflowId: id }).checkout(id)).getResult();
+      span.end();
+      return span.spanContext().traceId;
+    });
+    const reopen = (id: string, set: string) =>
+      sql(`UPDATE "${schema}".workflow_status SET status = 'PENDING', output = NULL, updated_at = 0${set} WHERE workflow_id = $1`, [id]);
+    await reopen('rec-adopt', `, executor_id = 'dead-exec'`); // PENDING on an executor that never heartbeats
+    await reopen('rec-sweep', ''); // PENDING here, without a runner
+    await reopen('rec-version', `, executor_id = 'old-exec', application_version = 'v-old'`); // of a version no executor runs
+    const finished = async () =>
+      (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_id = ANY($1) AND status = 'SUCCESS'`, [ids]))[0].n;
+    await waitFor(async () => (await finished()) === ids.length, { what: 'the three to be recovered and finish again', timeoutMs: 30_000 });
+    await waitFor(async () => (await recoveries('version')) === before.version + 1, { what: 'the version adoption to be counted' });
+    expect(await recoveries('adoption')).toBe(before.adoption + 1);
+    expect(await recoveries('sweep')).toBe(before.sweep + 1);
+    expect(await recoveries('restart')).toBe(before.restart);
+    await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 6, { what: 'the spans of the recovered runs' });
+    const recovered = named(spansOf(traceId), 'workflow Orders.checkout').filter((s) => s.attributes['dbos.recovered'] === true);
+    expect(recovered.map((s) => s.attributes['dbos.workflow.id']).sort()).toEqual(ids);
   });
 
   it('the metrics count what ran', async () => {
