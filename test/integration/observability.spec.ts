@@ -40,6 +40,11 @@ class Orders {
     await this.dbos.sleep(ms);
   }
 
+  /** Waits for a message on `go` (or 60 s). */
+  @Workflow() async hold(): Promise<string | null> {
+    return this.dbos.recv<string>('go', { timeoutMs: 60_000 });
+  }
+
   @Workflow() async parent(id: string): Promise<string[]> {
     const child = await this.dbos.startWorkflow(Orders).checkout(id);
     return child.getResult();
@@ -90,7 +95,7 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
           database: databaseOptions(),
           schema,
           shutdownTimeoutMs: 2_000,
-          queues: [{ name: 'traced' }],
+          queues: [{ name: 'traced' }, { name: 'one-at-a-time', concurrency: 1 }],
           // Short, so a silent executor's workflows are adopted within seconds.
           recovery: { executorLeaseMs: 3_000 },
         }),
@@ -267,6 +272,20 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 6, { what: 'the spans of the recovered runs' });
     const recovered = named(spansOf(traceId), 'workflow Orders.checkout').filter((s) => s.attributes['dbos.recovered'] === true);
     expect(recovered.map((s) => s.attributes['dbos.workflow.id']).sort()).toEqual(ids);
+  });
+
+  it('the queue gauges: a concurrency-1 queue with one workflow running and two waiting has depth 2 and running 1', async () => {
+    const gauge = async (name: string) =>
+      (await otel.points<number>(name)).filter((p) => p.attributes['dbos.queue.name'] === 'one-at-a-time').map((p) => p.value);
+    const ids = ['gauge-1', 'gauge-2', 'gauge-3'];
+    for (const id of ids) await client.enqueue({ workflowName: 'Orders.hold', queue: 'one-at-a-time', workflowId: id });
+    await waitFor(async () => (await client.list({ queue: 'one-at-a-time', status: 'PENDING' })).length === 1, { what: 'one of them to run' });
+    expect(await gauge('dbos.queue.depth')).toEqual([2]);
+    expect(await gauge('dbos.queue.running')).toEqual([1]);
+    for (const id of ids) await client.send(id, 'go', 'go');
+    for (const id of ids) expect(await client.retrieve(id).getResult({ timeoutMs: 10_000 })).toBe('go');
+    expect(await gauge('dbos.queue.depth')).toEqual([0]);
+    expect(await gauge('dbos.queue.running')).toEqual([0]);
   });
 
   it('the metrics count what ran', async () => {
