@@ -4,7 +4,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
 import { DbosContext, DbosModule, Step, Transaction, Workflow, WorkflowClient } from '../../lib';
-import { dropSchema, uniqueSchema, databaseOptions, sql } from '../support/database';
+import { databaseOptions, databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { parentOf, registerOtel } from '../support/otel';
 import { waitFor } from '../support/wait';
 
@@ -87,6 +87,9 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
 
   const spansOf = (traceId: string) => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
   const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name);
+  /** The sum of a counter's points whose attributes include `match`. */
+  const sum = async (name: string, match: Record<string, unknown>) =>
+    (await otel.points<number>(name)).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + p.value, 0);
 
   beforeAll(async () => {
     @Module({
@@ -227,10 +230,7 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
   });
 
   it('a cancelled workflow ends its span with a cancelled event, not an error, and counts as finished CANCELLED', async () => {
-    const cancelled = async () =>
-      (await otel.points<number>('dbos.workflows.finished'))
-        .filter((p) => p.attributes['dbos.workflow.name'] === 'Orders.nap' && p.attributes.status === 'CANCELLED')
-        .reduce((n, p) => n + p.value, 0);
+    const cancelled = () => sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.nap', status: 'CANCELLED' });
     const before = await cancelled();
     const handle = await client.start(Orders, { workflowId: 'cancelled-nap' }).nap(60_000);
     await waitFor(async () => (await client.listSteps('cancelled-nap')).length === 1, { what: 'the nap to record its wake-up time' });
@@ -244,11 +244,32 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(async () => (await cancelled()) === before + 1, { what: 'the cancellation to be counted' });
   });
 
+  it('a workflow cancelled while ENQUEUED counts as finished CANCELLED once, by the process that cancelled it', async () => {
+    const cancelled = () => sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.hold', status: 'CANCELLED' });
+    const before = await cancelled();
+    for (const id of ['cq-run', 'cq-wait-1', 'cq-wait-2']) await client.enqueue({ workflowName: 'Orders.hold', queue: 'one-at-a-time', workflowId: id });
+    await waitFor(async () => (await client.list({ queue: 'one-at-a-time', status: 'PENDING' })).length === 1, { what: 'the first to run' });
+    // A client without a runtime (no Nest app) cancels one that waits: no run anywhere counts it, that client does.
+    const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
+    try {
+      await outside.cancel('cq-wait-2');
+    } finally {
+      await outside.close();
+    }
+    expect(await cancelled()).toBe(before + 1);
+    // The app's client cancels the running one (its run here counts itself) and the other that waits.
+    await client.cancel(['cq-run', 'cq-wait-1']);
+    await waitFor(async () => (await cancelled()) === before + 3, { what: 'the three cancels to be counted' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await cancelled()).toBe(before + 3);
+    const statuses = await client.list({ workflowIdPrefix: 'cq-' });
+    expect(statuses.map((w) => w.status)).toEqual(['CANCELLED', 'CANCELLED', 'CANCELLED']);
+    const ran = named(exporter.getFinishedSpans(), 'workflow Orders.hold').map((span) => span.attributes['dbos.workflow.id']);
+    expect(ran.filter((id) => String(id).startsWith('cq-'))).toEqual(['cq-run']);
+  });
+
   it('recovered workflows count in dbos.recoveries by source, and their runs stay in the trace of their start', async () => {
-    const recoveries = async (source: string) =>
-      (await otel.points<number>('dbos.recoveries'))
-        .filter((p) => p.attributes['dbos.workflow.name'] === 'Orders.checkout' && p.attributes.source === source)
-        .reduce((n, p) => n + p.value, 0);
+    const recoveries = (source: string) => sum('dbos.recoveries', { 'dbos.workflow.name': 'Orders.checkout', source });
     const sources = ['adoption', 'sweep', 'version', 'restart'];
     const before = Object.fromEntries(await Promise.all(sources.map(async (s) => [s, await recoveries(s)] as const)));
     const ids = ['rec-adopt', 'rec-sweep', 'rec-version'];
@@ -289,8 +310,6 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
   });
 
   it('the metrics count what ran', async () => {
-    const sum = async (name: string, match: Record<string, unknown>) =>
-      (await otel.points<number>(name)).filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v)).reduce((n, p) => n + p.value, 0);
     const count = async (name: string, match: Record<string, unknown>) =>
       (await otel.points<{ count: number }>(name))
         .filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))
