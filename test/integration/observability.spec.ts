@@ -45,6 +45,10 @@ class Orders {
     return this.dbos.recv<string>('go', { timeoutMs: 60_000 });
   }
 
+  @Workflow() async poke(target: string): Promise<void> {
+    await this.dbos.send(target, 'go', 'go');
+  }
+
   @Workflow() async parent(id: string): Promise<string[]> {
     const child = await this.dbos.startWorkflow(Orders).checkout(id);
     return child.getResult();
@@ -202,6 +206,21 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(parentOf(workflow)).toBe(parentSpanId);
     expect(workflow.attributes).toMatchObject({ 'dbos.workflow.id': 'sql-traced', 'dbos.queue.name': 'traced' });
     expect(named(spansOf(traceId), 'step Orders.reserve').map(parentOf)).toEqual([workflow.spanContext().spanId]);
+  });
+
+  it('a message sent by one workflow and received by another: spans step DBOS.send and step DBOS.recv, in their workflows', async () => {
+    const held = await client.start(Orders, { workflowId: 'sr-hold' }).hold();
+    await (await client.start(Orders, { workflowId: 'sr-poke' }).poke('sr-hold')).getResult();
+    expect(await held.getResult()).toBe('go');
+    const spansOfRun = (id: string) => exporter.getFinishedSpans().filter((s) => s.attributes['dbos.workflow.id'] === id);
+    await waitFor(() => named(spansOfRun('sr-hold'), 'workflow Orders.hold').length === 1, { what: 'the receiver to end its span' });
+    const [send] = named(spansOfRun('sr-poke'), 'step DBOS.send');
+    const [recv] = named(spansOfRun('sr-hold'), 'step DBOS.recv');
+    expect(parentOf(send)).toBe(named(spansOfRun('sr-poke'), 'workflow Orders.poke')[0].spanContext().spanId);
+    expect(parentOf(recv)).toBe(named(spansOfRun('sr-hold'), 'workflow Orders.hold')[0].spanContext().spanId);
+    expect(send.attributes).toMatchObject({ 'dbos.step.name': 'DBOS.send', 'dbos.step.id': 0, 'dbos.step.attempt': 1 });
+    expect(recv.attributes).toMatchObject({ 'dbos.step.name': 'DBOS.recv', 'dbos.step.id': 1 }); // after DBOS.recvDeadline, its recorded deadline
+    expect(recv.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 
   it('a durable sleep is a span as long as the wait, with the recording of its wake-up time inside', async () => {
