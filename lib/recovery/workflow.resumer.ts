@@ -14,7 +14,7 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
 import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
-import { workflowLabel } from '../observability/log-label';
+import { storedWorkflowLabel } from '../observability/log-label';
 
 /**
  * The recovery entry points: takes a PENDING workflow that runs nowhere (after a restart, an
@@ -41,7 +41,7 @@ export class WorkflowResumer {
     this.started = true;
     this.runs.onOrphanedStart((row, registration) => {
       void this.resumePending(row, registration, 'sweep').catch((err: Error) =>
-        this.logger.error(`${workflowLabel(row.workflowId)}: could not run it, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
+        this.logger.error(`${storedWorkflowLabel(row)}: could not run it, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
       );
     });
   }
@@ -103,7 +103,7 @@ export class WorkflowResumer {
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
     if (await this.lifecycle.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
-      this.logger.error(`${workflowLabel(row.workflowId)} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
+      this.logger.error(`${storedWorkflowLabel(row)} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
       this.events.emit({
         type: 'failed',
         workflowId: row.workflowId,
@@ -124,7 +124,7 @@ export class WorkflowResumer {
     }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
     countRecovery(row.workflowName, source);
-    this.logger.log(`${workflowLabel(row.workflowId)} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
+    this.logger.log(`${storedWorkflowLabel(row)} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
     this.events.emit({
       type: 'recovered',
       workflowId: row.workflowId,

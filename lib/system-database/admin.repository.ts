@@ -19,6 +19,8 @@ export interface CancelledWorkflow {
   rootId: string;
   /** It was ENQUEUED (not yet run by any process) when the cancel changed it. */
   wasEnqueued: boolean;
+  /** The trace context its start stored (for log lines). */
+  traceContext: string | null;
 }
 
 /** Who runs a reopened workflow: this executor (when it has the code and version), else any, through a queue. */
@@ -155,7 +157,7 @@ export class AdminRepository {
    * is seen, so `wasEnqueued` never names a workflow a dispatcher had started).
    */
   async cancelTrees(sql: Sql, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
-    const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string; before: string }>(
+    const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string; before: string; trace_context: string | null }>(
       `WITH RECURSIVE tree AS (
          SELECT workflow_id, workflow_id AS root FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])
          UNION
@@ -173,10 +175,16 @@ export class AdminRepository {
               cancel_root = CASE WHEN w.workflow_id = t.root THEN NULL ELSE t.root END
          FROM target t JOIN locked l ON l.workflow_id = t.workflow_id
         WHERE w.workflow_id = t.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
-       RETURNING w.workflow_id, w.workflow_name, t.root, l.status AS before`,
+       RETURNING w.workflow_id, w.workflow_name, t.root, l.status AS before, w.trace_context`,
       [rootIds, await this.db.payloads.encode(error, 'error'), Date.now()],
     );
-    return rows.map((r) => ({ workflowId: r.workflow_id, workflowName: r.workflow_name, rootId: r.root, wasEnqueued: r.before === 'ENQUEUED' }));
+    return rows.map((r) => ({
+      workflowId: r.workflow_id,
+      workflowName: r.workflow_name,
+      rootId: r.root,
+      wasEnqueued: r.before === 'ENQUEUED',
+      traceContext: r.trace_context,
+    }));
   }
 
   /** Locks the status rows of these ids (in id order, so concurrent bulk operations cannot deadlock); returns the ids that exist. */

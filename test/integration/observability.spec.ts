@@ -73,6 +73,9 @@ class OrdersController {
   }
 }
 
+/** `text` as a regular expression matching it literally. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** The app's logger (app.useLogger), as a pino or winston adapter would be: keeps every line. */
 class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
@@ -263,10 +266,14 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(async () => (await cancelled()) === before + 1, { what: 'the cancellation to be counted' });
   });
 
-  it('a workflow cancelled while ENQUEUED counts as finished CANCELLED once, by the process that cancelled it', async () => {
+  it('a workflow cancelled while ENQUEUED counts as finished CANCELLED once, by the process that cancelled it; the cancel lines carry its stored trace', async () => {
     const cancelled = () => sum('dbos.workflows.finished', { 'dbos.workflow.name': 'Orders.hold', status: 'CANCELLED' });
     const before = await cancelled();
-    for (const id of ['cq-run', 'cq-wait-1', 'cq-wait-2']) await client.enqueue({ workflowName: 'Orders.hold', queue: 'one-at-a-time', workflowId: id });
+    const traceId = await otel.tracer.startActiveSpan('enqueue them', async (span) => {
+      for (const id of ['cq-run', 'cq-wait-1', 'cq-wait-2']) await client.enqueue({ workflowName: 'Orders.hold', queue: 'one-at-a-time', workflowId: id });
+      span.end();
+      return span.spanContext().traceId;
+    });
     await waitFor(async () => (await client.list({ queue: 'one-at-a-time', status: 'PENDING' })).length === 1, { what: 'the first to run' });
     // A client without a runtime (no Nest app) cancels one that waits: no run anywhere counts it, that client does.
     const outside = await WorkflowClient.connect({ database: { url: databaseUrl() }, schema });
@@ -278,6 +285,11 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(await cancelled()).toBe(before + 1);
     // The app's client cancels the running one (its run here counts itself) and the other that waits.
     await client.cancel(['cq-run', 'cq-wait-1']);
+    // Logged outside any span, each line carries the trace its workflow's start stored.
+    expect(logger.lines.filter((l) => / cancelled/.test(l) && l.startsWith('Workflow cq-')).sort()).toEqual([
+      `Workflow cq-run [trace ${traceId}] (Orders.hold) cancelled`,
+      `Workflow cq-wait-1 [trace ${traceId}] (Orders.hold) cancelled`,
+    ]);
     await waitFor(async () => (await cancelled()) === before + 3, { what: 'the three cancels to be counted' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await cancelled()).toBe(before + 3);
@@ -287,7 +299,7 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     expect(ran.filter((id) => String(id).startsWith('cq-'))).toEqual(['cq-run']);
   });
 
-  it('recovered workflows count in dbos.recoveries by source, and their runs stay in the trace of their start', async () => {
+  it('recovered workflows count in dbos.recoveries by source, their runs stay in the trace of their start, and the recovery lines carry it', async () => {
     const recoveries = (source: string) => sum('dbos.recoveries', { 'dbos.workflow.name': 'Orders.checkout', source });
     const sources = ['adoption', 'sweep', 'version', 'restart'];
     const before = Object.fromEntries(await Promise.all(sources.map(async (s) => [s, await recoveries(s)] as const)));
@@ -312,6 +324,14 @@ describe('OpenTelemetry: traces and metrics with the real SDK', () => {
     await waitFor(() => named(spansOf(traceId), 'workflow Orders.checkout').length === 6, { what: 'the spans of the recovered runs' });
     const recovered = named(spansOf(traceId), 'workflow Orders.checkout').filter((s) => s.attributes['dbos.recovered'] === true);
     expect(recovered.map((s) => s.attributes['dbos.workflow.id']).sort()).toEqual(ids);
+    // Recovery is logged outside any span: its lines carry the trace the workflow's start stored.
+    const label = (id: string) => `Workflow ${id} [trace ${traceId}] (Orders.checkout)`;
+    expect(logger.lines.filter((l) => l.startsWith('Workflow rec-')).sort()).toEqual([
+      `${label('rec-adopt')} recovered by adoption from silent executor "dead-exec" (recovery attempt 1)`,
+      `${label('rec-sweep')} recovered by the sweep (PENDING here without a runner) (recovery attempt 1)`,
+      expect.stringMatching(new RegExp(`^${escape(label('rec-version'))} moves from version "v-old" to "\\w+": it replays cleanly$`)),
+      `${label('rec-version')} recovered by a newer version, from executor "old-exec" of a version no executor runs (recovery attempt 1)`,
+    ]);
   });
 
   it('the queue gauges: a concurrency-1 queue with one workflow running and two waiting has depth 2 and running 1', async () => {
