@@ -67,7 +67,7 @@ const MAY_IMPORT = {
     'dbos.constants.ts',
   ],
   context: ['common', 'errors', 'interfaces', 'client', 'fan-out', 'dbos.constants.ts'],
-  events: ['interfaces', 'context'],
+  events: ['interfaces', 'context', 'observability'],
   execution: [
     'common',
     'errors',
@@ -109,6 +109,7 @@ const MAY_IMPORT = {
     'execution',
     'events',
     'recovery',
+    'observability',
     'discovery/registration.interfaces.ts',
     'discovery/workflow.registry.ts',
   ],

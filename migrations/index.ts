@@ -15,6 +15,7 @@ import { WorkflowAttributes1764028800034 } from './1764028800034-workflow-attrib
 import { Debounce1764028800036 } from './1764028800036-debounce';
 import { Schedules1764028800037 } from './1764028800037-schedules';
 import { StepAttempts1764028800038 } from './1764028800038-step-attempts';
+import { EnqueueTraceContext1764028800039 } from './1764028800039-enqueue-trace-context';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -35,4 +36,5 @@ export const SYSTEM_MIGRATIONS = [
   Debounce1764028800036,
   Schedules1764028800037,
   StepAttempts1764028800038,
+  EnqueueTraceContext1764028800039,
 ];

@@ -1,8 +1,8 @@
 CREATE SCHEMA {schema};
 
-CREATE FUNCTION {schema}.enqueue_workflow(name text, queue text, args json, workflow_id text DEFAULT NULL::text) RETURNS text
+CREATE FUNCTION {schema}.enqueue_workflow(name text, queue text, args json, workflow_id text DEFAULT NULL::text, traceparent text DEFAULT NULL::text) RETURNS text
     LANGUAGE plpgsql
-    AS $$
+    AS $_$
       DECLARE
         id  text := COALESCE(workflow_id, gen_random_uuid()::text);
         now bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
@@ -10,14 +10,20 @@ CREATE FUNCTION {schema}.enqueue_workflow(name text, queue text, args json, work
         IF name IS NULL OR name = '' THEN
           RAISE EXCEPTION 'enqueue_workflow: name is required (the workflow''s name, e.g. ''OrderEvents.onOrderCreated'')';
         END IF;
-        INSERT INTO "{schema}".workflow_status (workflow_id, status, workflow_name, inputs, queue_name, created_at, updated_at)
+        IF traceparent IS NOT NULL AND (traceparent !~ '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'
+            OR substr(traceparent, 4, 32) = repeat('0', 32) OR substr(traceparent, 37, 16) = repeat('0', 16)) THEN
+          RAISE EXCEPTION 'enqueue_workflow: traceparent must be a W3C traceparent, 00-<trace id: 32 lowercase hex>-<parent span id: 16 lowercase hex>-<flags: 2 hex>, ids not all zeros (e.g. ''00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01''), or NULL; got ''%''', traceparent
+            USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        INSERT INTO "{schema}".workflow_status (workflow_id, status, workflow_name, inputs, queue_name, created_at, updated_at, trace_context)
         VALUES (
           id, 'ENQUEUED', name,
           CASE WHEN args IS NULL THEN '[]' WHEN json_typeof(args) = 'array' THEN args::text ELSE json_build_array(args)::text END,
-          COALESCE(queue, '_dbos_internal'), now, now)
+          COALESCE(queue, '_dbos_internal'), now, now,
+          CASE WHEN traceparent IS NULL THEN NULL ELSE '{"traceparent":"' || traceparent || '"}' END)
         ON CONFLICT DO NOTHING;
         RETURN id;
-      END $$;
+      END $_$;
 
 CREATE FUNCTION {schema}.notify_queue() RETURNS trigger
     LANGUAGE plpgsql

@@ -10,9 +10,10 @@ import { main, queueProbe, recoveryProbe, waitForCount } from '../harness';
 import { uncounted } from '../counting';
 import { measureScale } from '../scale';
 import { DAY, fillHistory } from '../history';
-import { registerBenchOtel } from '../otel';
+import { applyBenchOtel } from '../otel';
 
-if (process.env.BENCH_OTEL === '1') registerBenchOtel();
+// BENCH_OTEL (see bench/otel.ts): unset, `absent` or `1`. The module loads @opentelemetry/api on first use, after this.
+applyBenchOtel();
 
 // BENCH_ENCRYPTION=1: every payload encrypted at rest (docs/payloads.md), with a fixed bench key.
 const encryption = process.env.BENCH_ENCRYPTION === '1' ? { key: Buffer.alloc(32, 7) } : undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { currentTraceContext } from '../observability/trace-context';
+import { countCancelledUnstarted } from '../observability/metrics';
 import { DbosInvalidArgumentError } from '../errors/invalid-argument.error';
 import { DbosNotFoundError } from '../errors/not-found.error';
 import type { AdminRepository, ReopenTarget } from '../system-database/admin.repository';
@@ -46,8 +47,9 @@ export class WorkflowAdmin {
   constructor(private readonly backend: AdminBackend) {}
 
   async cancel(workflowIds: string[]): Promise<void> {
-    if (this.backend.local) await this.backend.local.cancel(workflowIds);
-    else await this.backend.admin.cancel(workflowIds);
+    if (this.backend.local) return this.backend.local.cancel(workflowIds);
+    // Runs it stopped (in other processes) count themselves; one never started is counted here.
+    for (const cancelled of await this.backend.admin.cancel(workflowIds)) if (cancelled.wasEnqueued) countCancelledUnstarted(cancelled.workflowName);
   }
 
   async resume(workflowId: string, options: ResumeOptions): Promise<void> {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { workflowContextStorage } from '../context/workflow-context.storage';
 import type { OnWorkflowEventOptions, WorkflowEvent, WorkflowEventType } from '../interfaces/workflow-event.interface';
+import { workflowLabel } from '../observability/log-label';
 
 export type WorkflowEventHandler = (event: WorkflowEvent) => unknown;
 
@@ -44,7 +45,7 @@ export class WorkflowEventsBus {
   private deliver(subscription: Subscription, event: WorkflowEvent): void {
     const report = (err: unknown) =>
       this.logger.error(
-        `@OnWorkflowEvent('${event.type}') hook ${subscription.name} failed for workflow ${event.workflowId}: ${(err as Error)?.message ?? err}`,
+        `${workflowLabel(event.workflowId)}: @OnWorkflowEvent('${event.type}') hook ${subscription.name} failed: ${(err as Error)?.message ?? err}`,
         (err as Error)?.stack,
       );
     try {

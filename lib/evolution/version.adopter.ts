@@ -7,6 +7,7 @@ import type { WorkflowResumer } from '../recovery/workflow.resumer';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { VersionAdoptionRepository } from '../system-database/version-adoption.repository';
 import type { WorkflowReplayer } from './workflow.replayer';
+import { storedWorkflowLabel } from '../observability/log-label';
 
 /** Stranded workflows checked per scan. */
 const SCAN_BATCH = 100;
@@ -73,7 +74,7 @@ export class VersionAdopter {
         this.divergent.set(row.workflowId, row.runEpoch);
         const where = problem instanceof DbosNondeterminismError ? ` at step ${problem.stepId}` : '';
         this.logger.warn(
-          `Workflow ${row.workflowId} (${row.workflowName}) of version "${row.applicationVersion}" stays PENDING on its version: ` +
+          `${storedWorkflowLabel(row)} (${row.workflowName}) of version "${row.applicationVersion}" stays PENDING on its version: ` +
             `it diverges from this code${where}: ${problem.message} List such workflows with "nestjs-dbos versions"; fork or cancel them.`,
         );
         continue;
@@ -81,10 +82,10 @@ export class VersionAdopter {
       const claimed = await this.repository.adopt(row, executorId, applicationVersion, executorLeaseMs);
       if (!claimed) continue;
       this.logger.log(
-        `Workflow ${row.workflowId} (${row.workflowName}) moves from version "${row.applicationVersion}" to "${applicationVersion}": it replays cleanly`,
+        `${storedWorkflowLabel(row)} (${row.workflowName}) moves from version "${row.applicationVersion}" to "${applicationVersion}": it replays cleanly`,
       );
       const registration = this.registry.getWorkflow(row.workflowName)!;
-      adopted += await this.resumer.runClaimed([{ row: claimed, registration, previousExecutorId: row.executorId ?? '' }], 'adoption');
+      adopted += await this.resumer.runClaimed([{ row: claimed, registration, previousExecutorId: row.executorId ?? '' }], 'version');
     }
     return adopted;
   }

@@ -9,6 +9,7 @@ export class CheckpointTakenError extends DbosError {
   constructor(
     readonly workflowId: string,
     readonly stepId: number,
+    readonly stepName: string,
   ) {
     super(`Step ${stepId} of workflow "${workflowId}" was recorded by another run; this run replays from the checkpoints.`);
   }

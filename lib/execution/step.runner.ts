@@ -155,18 +155,24 @@ export class StepRunner {
               ),
             ),
           () => run.signal,
-          (attempt, err, startedAt) => this.recordFailedAttempt(run, stepId, attempt, err, startedAt),
+          (attempt, err, startedAt) => this.recordFailedAttempt(run, { stepId, stepName: name }, attempt, err, startedAt),
         ),
       { holdBack: true, ownSpans: true },
     );
   }
 
   /** Keeps what a failed attempt of a retried step met, for the timeline; an interruption (an outage, a newer run) is not an attempt's outcome. */
-  private async recordFailedAttempt(run: WorkflowRun, stepId: number, attempt: number, err: unknown, startedAt: number): Promise<void> {
+  private async recordFailedAttempt(
+    run: WorkflowRun,
+    step: { stepId: number; stepName: string },
+    attempt: number,
+    err: unknown,
+    startedAt: number,
+  ): Promise<void> {
     if (isTransient(err)) return;
-    const failed = { workflowId: run.workflowId, stepId, attempt, startedAt, endedAt: Date.now(), error: serializeError(err) };
+    const failed = { workflowId: run.workflowId, stepId: step.stepId, attempt, startedAt, endedAt: Date.now(), error: serializeError(err) };
     await this.deps.attempts.record(failed).catch((writeErr: unknown) => {
-      this.logger.warn(`${workflowLabel(run.workflowId)} step ${stepId}: could not keep the outcome of attempt ${attempt}: ${(writeErr as Error).message}`);
+      this.logger.warn(`${workflowLabel(run.workflowId, step)}: could not keep the outcome of attempt ${attempt}: ${(writeErr as Error).message}`);
     });
   }
 

@@ -8,6 +8,7 @@ import type { AdminRepository, CancelledWorkflow } from '../system-database/admi
 import { logCancels } from './cancel-log.util';
 import type { RunningWorkflows } from './running-workflows.table';
 import { workflowLabel } from '../observability/log-label';
+import { countCancelledUnstarted } from '../observability/metrics';
 
 export interface WorkflowCancellerDependencies {
   runs: RunningWorkflows;
@@ -83,6 +84,8 @@ export class WorkflowCanceller {
     });
     for (const row of cancelled) {
       const { workflowId, workflowName, rootId } = row;
+      // A run stopped by the cancel counts itself (here, or where it runs); one never started is counted here.
+      if (row.wasEnqueued) countCancelledUnstarted(workflowName);
       events.emit({
         type: 'cancelled',
         workflowId,

@@ -30,7 +30,7 @@ import { DbosRunSuperseded } from './run-superseded.error';
 import type { RunningWorkflows } from './running-workflows.table';
 import type { WorkflowCanceller } from './workflow.canceller';
 import { WorkflowRun } from './workflow.run';
-import { workflowLabel } from '../observability/log-label';
+import { storedWorkflowLabel, workflowLabel } from '../observability/log-label';
 import { checkQueuedStart, startRow } from './start-row';
 
 export interface ExecutorDependencies {
@@ -163,7 +163,7 @@ export class WorkflowExecutor {
       // Inputs that cannot be read will never run: fail the workflow with a clear error instead of retrying forever.
       const error = new DbosSerializationError(`the recorded arguments of workflow "${workflowId}"`, `they are corrupt (${(err as Error).message})`);
       if (await this.deps.lifecycle.transition(workflowId, ['PENDING'], 'ERROR', serializeError(error))) {
-        this.logger.error(`${workflowLabel(workflowId)} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
+        this.logger.error(`${storedWorkflowLabel(row)} (${registration.name}) ended in ERROR: ${describeWithCauses(error)}`);
         this.deps.events.emit({ type: 'failed', workflowId, workflowName: registration.name, status: 'ERROR', error });
       }
       return;
@@ -235,7 +235,8 @@ export class WorkflowExecutor {
         if (!(taken || err instanceof DbosDatabaseUnavailableError) || !this.isAccepting) throw err;
         const { workflowId } = run;
         if (taken) {
-          this.logger.warn((err as Error).message);
+          const { stepId, stepName } = err;
+          this.logger.warn(`${workflowLabel(workflowId, { stepId, stepName })} was recorded by another run; this run replays from its checkpoints`);
         } else {
           const pause = backoff(outage);
           this.logger.warn(`${workflowLabel(workflowId)} paused (connection lost, ${outage} time(s)), replaying in ${pause} ms: ${(err as Error).message}`);
@@ -313,7 +314,7 @@ export class WorkflowExecutor {
     if (result === 'checkpoint-not-recorded' && lastCheckpoint) {
       const why = await this.deps.checkpoints.notRecorded(workflowId, lastCheckpoint.stepId, epoch);
       // Its position holds another run's row: the outcome may come from another value; replay.
-      if ('existing' in why) throw run.enterReplay(lastCheckpoint.stepId);
+      if ('existing' in why) throw run.enterReplay(lastCheckpoint);
     }
     const row = await this.deps.listing.get(workflowId);
     if (row && isTerminal(row.status)) return outcomeOf(row);

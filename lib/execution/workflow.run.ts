@@ -220,8 +220,8 @@ export class WorkflowRun implements WorkflowRunView {
   }
 
   /** The checkpoint at `stepId` holds another run's value: what the body did since is not recorded; the run replays. */
-  enterReplay(stepId: number): Error {
-    this.replayCause = new CheckpointTakenError(this.workflowId, stepId);
+  enterReplay(step: { stepId: number; stepName: string }): Error {
+    this.replayCause = new CheckpointTakenError(this.workflowId, step.stepId, step.stepName);
     return this.replayCause;
   }
 
@@ -278,7 +278,7 @@ export class WorkflowRun implements WorkflowRunView {
     // Fenced: this run stops. Another outcome there: the run replays. The same outcome (a write
     // that committed but whose reply was lost): nothing to do.
     if ('fenced' in result) throw this.interrupt(new DbosRunSuperseded(this.workflowId));
-    if (!sameOutcome(result.existing, held.row)) throw this.interrupt(this.enterReplay(held.row.stepId));
+    if (!sameOutcome(result.existing, held.row)) throw this.interrupt(this.enterReplay(held.row));
   }
 
   /**

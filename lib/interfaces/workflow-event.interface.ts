@@ -6,12 +6,17 @@ import type { WorkflowStatusType } from './workflow-status.interface';
  * - `failed`: this process recorded its ERROR, or marked it MAX_RECOVERY_ATTEMPTS_EXCEEDED (see `status`);
  * - `cancelled`: a cancel issued here (by this app's WorkflowClient, or a timeout), or a run of it
  *   here stopped by a cancel issued elsewhere;
- * - `recovered`: this process resumed it (restart recovery, the sweep, or adoption from a silent executor).
+ * - `recovered`: this process resumed it (restart recovery, the sweep, adoption from a silent executor,
+ *   or adoption by a newer version of a workflow whose version no executor runs any more).
  */
 export type WorkflowEventType = 'finished' | 'failed' | 'cancelled' | 'recovered';
 
-/** How a `recovered` workflow came back. */
-export type WorkflowRecoverySource = 'restart' | 'sweep' | 'adoption';
+/**
+ * How a `recovered` workflow came back: `restart` recovery, the `sweep`, `adoption` from a silent
+ * executor of its version, or `version` adoption (a newer version took a workflow of an older
+ * one that no executor runs any more, once it replayed cleanly).
+ */
+export type WorkflowRecoverySource = 'restart' | 'sweep' | 'adoption' | 'version';
 
 export interface WorkflowEvent<T = unknown> {
   type: WorkflowEventType;
@@ -32,7 +37,7 @@ export interface WorkflowEvent<T = unknown> {
   cancelSource?: 'here' | 'remote';
   /** `recovered`: how. */
   recoverySource?: WorkflowRecoverySource;
-  /** `recovered` by adoption: the silent executor it was taken from. */
+  /** `recovered` by adoption (`adoption`, `version`): the silent executor it was taken from. */
   previousExecutorId?: string;
   /** The executor (process) that observed the event. */
   executorId: string;

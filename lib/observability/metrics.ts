@@ -90,6 +90,14 @@ export function countFinished(workflowName: string, status: string, durationMs: 
   m.workflowDuration.record(durationMs, attributes);
 }
 
+/**
+ * A workflow cancelled before any process ran it (it was ENQUEUED): counted CANCELLED by the
+ * process that cancelled it, as no run will count it. No duration: it never ran.
+ */
+export function countCancelledUnstarted(workflowName: string): void {
+  instruments()?.finished.add(1, { 'dbos.workflow.name': workflowName, status: 'CANCELLED' });
+}
+
 export function recordStepDuration(stepName: string, status: 'SUCCESS' | 'ERROR', durationMs: number): void {
   instruments()?.stepDuration.record(durationMs, { 'dbos.step.name': stepName, status });
 }

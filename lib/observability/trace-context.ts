@@ -38,17 +38,29 @@ export function traceContextOfHeaders(headers: Record<string, unknown> | undefin
   return JSON.stringify(tracestate ? { traceparent: traceparent.trim(), tracestate } : { traceparent: traceparent.trim() });
 }
 
-/** The context whose (remote) span is the one a stored trace context names; the root context when there is none. */
-export function contextOf(api: Otel, stored: string | null): Context {
-  if (!stored) return api.ROOT_CONTEXT;
+/** The stored trace context's headers, with its traceparent's fields; null when there is none (or it is unreadable). */
+function parse(stored: string | null): { carrier: Partial<TraceCarrier>; match: RegExpExecArray } | null {
+  if (!stored) return null;
   let carrier: Partial<TraceCarrier>;
   try {
     carrier = JSON.parse(stored) as Partial<TraceCarrier>;
   } catch {
-    return api.ROOT_CONTEXT;
+    return null;
   }
   const match = TRACEPARENT.exec(carrier.traceparent ?? '');
-  if (!match) return api.ROOT_CONTEXT;
+  return match ? { carrier, match } : null;
+}
+
+/** The trace id of a stored trace context, for log lines; undefined when there is none. Needs no `@opentelemetry/api`. */
+export function traceIdOf(stored: string | null): string | undefined {
+  return parse(stored)?.match[1];
+}
+
+/** The context whose (remote) span is the one a stored trace context names; the root context when there is none. */
+export function contextOf(api: Otel, stored: string | null): Context {
+  const parsed = parse(stored);
+  if (!parsed) return api.ROOT_CONTEXT;
+  const { carrier, match } = parsed;
   return api.trace.setSpanContext(api.ROOT_CONTEXT, {
     traceId: match[1],
     spanId: match[2],

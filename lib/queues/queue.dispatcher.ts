@@ -9,7 +9,7 @@ import type { NotificationListener } from '../system-database/notification.liste
 import type { QueueRepository } from '../system-database/queue.repository';
 import type { QueueRegistry } from './queue.registry';
 import { NOTICE_PREFIX } from '../system-database/system.names';
-import { workflowLabel } from '../observability/log-label';
+import { storedWorkflowLabel } from '../observability/log-label';
 
 /** Most workflows one queue may claim in one pass, so one busy queue cannot starve the others. */
 const CLAIM_PER_PASS = 100;
@@ -204,7 +204,7 @@ export class QueueDispatcher {
     } catch (err) {
       if (!this.executor.isAccepting) return; // shutting down: it resumes at this executor's next start
       this.logger.error(
-        `${workflowLabel(row.workflowId)}: could not start it from queue "${row.queueName}": ${(err as Error).message}; it resumes at this executor's next start.`,
+        `${storedWorkflowLabel(row)}: could not start it from queue "${row.queueName}": ${(err as Error).message}; it resumes at this executor's next start.`,
       );
     }
   }

@@ -14,7 +14,7 @@ import type { CheckpointRepository } from '../system-database/checkpoint.reposit
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
 import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
-import { workflowLabel } from '../observability/log-label';
+import { storedWorkflowLabel } from '../observability/log-label';
 
 /**
  * The recovery entry points: takes a PENDING workflow that runs nowhere (after a restart, an
@@ -41,7 +41,7 @@ export class WorkflowResumer {
     this.started = true;
     this.runs.onOrphanedStart((row, registration) => {
       void this.resumePending(row, registration, 'sweep').catch((err: Error) =>
-        this.logger.error(`${workflowLabel(row.workflowId)}: could not run it, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
+        this.logger.error(`${storedWorkflowLabel(row)}: could not run it, PENDING here without a runner: ${err.message}; the periodic sweep tries again.`),
       );
     });
   }
@@ -53,11 +53,7 @@ export class WorkflowResumer {
    * workflow resumed is logged once, with how (`restart` recovery or the `sweep`, which also
    * takes a start that found its id PENDING here without a runner).
    */
-  async resumePending(
-    row: WorkflowStatusRow,
-    registration: WorkflowRegistration,
-    source: Exclude<WorkflowRecoverySource, 'adoption'> = 'sweep',
-  ): Promise<boolean> {
+  async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration, source: 'restart' | 'sweep' = 'sweep'): Promise<boolean> {
     const { workflowId } = row;
     if (this.runs.hasRunner(workflowId) || !this.runs.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
@@ -79,7 +75,7 @@ export class WorkflowResumer {
    */
   async runClaimed(
     claimed: { row: WorkflowStatusRow; registration: WorkflowRegistration; previousExecutorId?: string }[],
-    source: 'restart' | 'adoption',
+    source: 'restart' | 'adoption' | 'version',
   ): Promise<number> {
     const toLaunch: typeof claimed = [];
     for (const c of claimed) {
@@ -107,7 +103,7 @@ export class WorkflowResumer {
     if (row.recoveryAttempts <= maxAttempts) return false;
     const error = serializeError(new DbosMaxRecoveryAttemptsError(row.workflowId, maxAttempts));
     if (await this.lifecycle.transition(row.workflowId, [row.status], 'MAX_RECOVERY_ATTEMPTS_EXCEEDED', error)) {
-      this.logger.error(`${workflowLabel(row.workflowId)} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
+      this.logger.error(`${storedWorkflowLabel(row)} (${row.workflowName}) exceeded ${maxAttempts} recovery attempts and will not be resumed.`);
       this.events.emit({
         type: 'failed',
         workflowId: row.workflowId,
@@ -124,10 +120,11 @@ export class WorkflowResumer {
       restart: 'by restart recovery',
       sweep: 'by the sweep (PENDING here without a runner)',
       adoption: `by adoption from silent executor "${previousExecutorId}"`,
+      version: `by a newer version, from executor "${previousExecutorId}" of a version no executor runs`,
     }[source];
     const where = row.status === 'ENQUEUED' ? `, back on its queue "${row.queueName}"` : '';
     countRecovery(row.workflowName, source);
-    this.logger.log(`${workflowLabel(row.workflowId)} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
+    this.logger.log(`${storedWorkflowLabel(row)} (${row.workflowName}) recovered ${how} (recovery attempt ${row.recoveryAttempts})${where}`);
     this.events.emit({
       type: 'recovered',
       workflowId: row.workflowId,

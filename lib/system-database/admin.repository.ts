@@ -17,6 +17,10 @@ export interface CancelledWorkflow {
   workflowId: string;
   workflowName: string;
   rootId: string;
+  /** It was ENQUEUED (not yet run by any process) when the cancel changed it. */
+  wasEnqueued: boolean;
+  /** The trace context its start stored (for log lines). */
+  traceContext: string | null;
 }
 
 /** Who runs a reopened workflow: this executor (when it has the code and version), else any, through a queue. */
@@ -148,10 +152,12 @@ export class AdminRepository {
   /**
    * Cancels each workflow of `rootIds` and its unfinished descendants, in one statement (a queue
    * cannot start one of them between the others). Each descendant records the root whose cancel
-   * stopped it (`cancel_root`), so resuming that root brings it back. Returns what it cancelled.
+   * stopped it (`cancel_root`), so resuming that root brings it back. Returns what it cancelled,
+   * each with the status it had then (read under its row lock: a claim that committed meanwhile
+   * is seen, so `wasEnqueued` never names a workflow a dispatcher had started).
    */
   async cancelTrees(sql: Sql, rootIds: string[], error: string | null): Promise<CancelledWorkflow[]> {
-    const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string }>(
+    const rows = await sql.unnamed<{ workflow_id: string; workflow_name: string; root: string; before: string; trace_context: string | null }>(
       `WITH RECURSIVE tree AS (
          SELECT workflow_id, workflow_id AS root FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])
          UNION
@@ -159,16 +165,26 @@ export class AdminRepository {
        ), target AS (
          -- A root that is also a descendant of another root given is its own root.
          SELECT DISTINCT ON (workflow_id) workflow_id, root FROM tree ORDER BY workflow_id, (workflow_id = root) DESC, root
+       ), locked AS (
+         -- Locked first, so that the status read is the one the update changes.
+         SELECT s.workflow_id, s.status FROM {schema}.workflow_status s JOIN target t ON t.workflow_id = s.workflow_id
+          WHERE s.status IN ('PENDING', 'ENQUEUED') ORDER BY s.workflow_id FOR UPDATE OF s
        )
        UPDATE {schema}.workflow_status w
           SET status = 'CANCELLED', error = $2, updated_at = $3, deduplication_id = NULL,
               cancel_root = CASE WHEN w.workflow_id = t.root THEN NULL ELSE t.root END
-         FROM target t
+         FROM target t JOIN locked l ON l.workflow_id = t.workflow_id
         WHERE w.workflow_id = t.workflow_id AND w.status IN ('PENDING', 'ENQUEUED')
-       RETURNING w.workflow_id, w.workflow_name, t.root`,
+       RETURNING w.workflow_id, w.workflow_name, t.root, l.status AS before, w.trace_context`,
       [rootIds, await this.db.payloads.encode(error, 'error'), Date.now()],
     );
-    return rows.map((r) => ({ workflowId: r.workflow_id, workflowName: r.workflow_name, rootId: r.root }));
+    return rows.map((r) => ({
+      workflowId: r.workflow_id,
+      workflowName: r.workflow_name,
+      rootId: r.root,
+      wasEnqueued: r.before === 'ENQUEUED',
+      traceContext: r.trace_context,
+    }));
   }
 
   /** Locks the status rows of these ids (in id order, so concurrent bulk operations cannot deadlock); returns the ids that exist. */

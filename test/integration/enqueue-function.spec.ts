@@ -14,7 +14,7 @@ class Shipping {
   }
 }
 
-describe('enqueue_workflow(name, queue, args, workflow_id): starting workflows from SQL', () => {
+describe('enqueue_workflow(name, queue, args, workflow_id, traceparent): starting workflows from SQL', () => {
   const schema = uniqueSchema('sqlenq');
   const app$ = createDbosApp([Shipping], { schema, queues: [{ name: 'shipping' }] });
   let app: INestApplicationContext;
@@ -59,5 +59,28 @@ describe('enqueue_workflow(name, queue, args, workflow_id): starting workflows f
     expect(await app.get(WorkflowClient).retrieve(made.id).getResult({ timeoutMs: 10_000 })).toBe('shipped 9');
     await waitFor(() => Shipping.runs.length >= 3);
     expect(Shipping.runs.filter((r) => r === '1')).toHaveLength(1);
+  });
+
+  it('keeps a W3C traceparent as the client keeps a trace context; a malformed one raises, saying the form expected, and starts nothing', async () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await sql(`SELECT "${schema}".enqueue_workflow('ship', 'shipping', '[20, {"priority": false}]', 'ship-20', traceparent => $1)`, [traceparent]);
+    expect(await app.get(WorkflowClient).retrieve('ship-20').getResult({ timeoutMs: 10_000 })).toBe('shipped 20');
+    const [row] = await sql<{ trace_context: string }>(`SELECT trace_context FROM "${schema}".workflow_status WHERE workflow_id = 'ship-20'`);
+    expect(row.trace_context).toBe(JSON.stringify({ traceparent }));
+    // Without one (the four-argument form, or NULL): none stored.
+    const [none] = await sql<{ trace_context: string | null }>(`SELECT trace_context FROM "${schema}".workflow_status WHERE workflow_id = 'ship-1'`);
+    expect(none.trace_context).toBeNull();
+    for (const bad of [
+      'not-a-traceparent',
+      '00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01', // uppercase
+      '00-00000000000000000000000000000000-00f067aa0ba902b7-01', // all-zero trace id
+      '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01', // all-zero parent id
+      '01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', // another version
+    ]) {
+      await expect(sql(`SELECT "${schema}".enqueue_workflow('ship', 'shipping', '[21, {"priority": false}]', 'ship-21', $1)`, [bad])).rejects.toThrow(
+        `enqueue_workflow: traceparent must be a W3C traceparent, 00-<trace id: 32 lowercase hex>-<parent span id: 16 lowercase hex>-<flags: 2 hex>, ids not all zeros (e.g. '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'), or NULL; got '${bad}'`,
+      );
+    }
+    expect(await sql(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'ship-21'`)).toHaveLength(0);
   });
 });

@@ -156,7 +156,7 @@ describe('workflow events, operator logs and connection names', () => {
     const handle = await client.start(Orders, { workflowId: 'ev-ok' }).ok('a');
     // A hook that never settles must not hold up the result (the hook is not awaited).
     await expect(handle.getResult({ timeoutMs: 5_000 })).resolves.toBe('ok:a');
-    await waitFor(() => eventsOf('ev-ok').length > 0 && log.matching(/hook Hooks\.explode failed for workflow ev-ok/).length > 0);
+    await waitFor(() => eventsOf('ev-ok').length > 0 && log.matching(/^Workflow ev-ok: @OnWorkflowEvent\('finished'\) hook Hooks\.explode failed/).length > 0);
     await noSecondEvent();
     expect(eventsOf('ev-ok')).toEqual([
       expect.objectContaining({
@@ -170,7 +170,7 @@ describe('workflow events, operator logs and connection names', () => {
     ]);
     expect(eventsOf('ev-ok')[0].at).toBeInstanceOf(Date);
     expect(Hooks.selves.every((self) => self instanceof Hooks)).toBe(true);
-    expect(log.matching(/hook Hooks\.explode failed for workflow ev-ok: the hook exploded/)).toHaveLength(1);
+    expect(log.matching(/^Workflow ev-ok: @OnWorkflowEvent\('finished'\) hook Hooks\.explode failed: the hook exploded$/)).toHaveLength(1);
     expect((await client.getStatus('ev-ok'))?.status).toBe('SUCCESS');
   });
 
