@@ -131,9 +131,16 @@ export class WorkflowOperations implements DbosRuntime {
       },
       async () => {
         if (this.clock.now() >= deadline) return { value: null };
+        // Looked once the wake-up is registered (a message sent since the take is not missed);
+        // after a wake-up the take's statement looks again itself.
+        let looked = false;
         await this.listener.waitUntil(
           [messageKey(workflowId)],
-          async () => ((await this.communication.hasMessage(workflowId, channel)) ? true : undefined),
+          async () => {
+            if (looked) return true;
+            looked = true;
+            return (await this.communication.hasMessage(workflowId, channel)) ? true : undefined;
+          },
           deadline,
           signal,
         );
