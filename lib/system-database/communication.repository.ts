@@ -35,14 +35,14 @@ export class CommunicationRepository {
     const destinationExists = `EXISTS (SELECT 1 FROM {schema}.workflow_status WHERE workflow_id = $2)`;
     const inserted =
       message.idempotencyKey === undefined
-        ? await db.unnamed(
+        ? await db.query(
             `INSERT INTO {schema}.notifications (message_id, destination_id, topic, message, created_at)
              SELECT $1, $2, $3, $4, $5 WHERE ${destinationExists}
              ON CONFLICT (message_id) DO NOTHING
              RETURNING message_id`,
             values,
           )
-        : await db.unnamed(
+        : await db.query(
             `WITH new_key AS (
                INSERT INTO {schema}.message_keys (destination_id, idempotency_key, created_at)
                SELECT $2, $6, $5 WHERE ${destinationExists}
