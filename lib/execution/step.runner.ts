@@ -181,7 +181,7 @@ export class StepRunner {
    * checkpoint, see CheckpointRepository.recordWithEffects), so they happen exactly once, in one
    * round trip. Its outcome is `undefined`.
    */
-  async runSystemStatement(run: WorkflowRun, name: string, effects: (stepId: number) => Promise<{ effects: string; values: unknown[] }>): Promise<void> {
+  async runSystemStatement(run: WorkflowRun, name: string, effects: () => Promise<{ effects: string; values: unknown[] }>): Promise<void> {
     const { stepId, recorded } = run.nextPosition(name);
     if (recorded) return replayCheckpoint<void>(run.workflowId, stepId, name, recorded);
     return inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, async () => {
@@ -191,7 +191,7 @@ export class StepRunner {
         const row = checkpointRow(at, { output: serializeWithin(undefined, `the output of ${name}`, this.deps.limits.maxPayloadBytes) });
         let written: boolean;
         try {
-          const statement = await effects(stepId);
+          const statement = await effects();
           written = await this.deps.checkpoints.recordWithEffects(row, run.epoch, statement.effects, statement.values);
         } catch (err) {
           if (RETRYABLE_SYSTEM_ERRORS.has((err as { code?: string }).code ?? '')) continue;
