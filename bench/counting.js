@@ -79,16 +79,21 @@ patchAll();
 
 /** A snapshot of the counters, to subtract from a later one. */
 function snapshot() {
-  return { ...counts };
+  return { ...counts, cpu: process.cpuUsage() };
 }
 
-/** Statements and commits per operation since `before`. */
+/**
+ * Statements and commits per operation since `before`, and the CPU time (user + system) this
+ * process spent per operation: the client's own cost, steadier than a rate on a shared machine.
+ */
 function perOperation(before, operations) {
-  if (!operations) return { statementsPerOp: null, commitsPerOp: null };
+  if (!operations) return { statementsPerOp: null, commitsPerOp: null, cpuUsPerOp: null };
   const round = (v) => Math.round(v * 100) / 100;
+  const cpu = process.cpuUsage(before.cpu);
   return {
     statementsPerOp: round((counts.statements - before.statements) / operations),
     commitsPerOp: round((counts.commits - before.commits) / operations),
+    cpuUsPerOp: before.cpu ? round((cpu.user + cpu.system) / operations) : null,
   };
 }
 

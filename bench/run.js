@@ -239,10 +239,13 @@ function ensureBenchDependencies(systems) {
   if (result.status !== 0) throw new Error('npm ci in bench/ failed');
 }
 
+// BENCH_NODE_ARGS: flags for node in every system's child (profiling: `--cpu-prof --cpu-prof-dir=DIR`).
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+
 // Runs one system's child process for some workloads and returns the rows it reports. Its
 // other stdout goes to stderr so that the tables stay the only thing on stdout.
 function runChild(name, databaseUrl, settings, workloads) {
-  const child = spawn(process.execPath, SYSTEMS[name].argv, {
+  const child = spawn(process.execPath, [...NODE_ARGS, ...SYSTEMS[name].argv], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -303,6 +306,8 @@ function describe(workload, settings) {
 }
 
 const perOp = (r) => [fixed(r.statementsPerOp, 1), fixed(r.commitsPerOp, 1)];
+/** The client process's CPU per operation (bench/counting.js). */
+const cpuCell = (r) => fixed(r.cpuUsPerOp, 0);
 
 function printRecovery(rows, settings) {
   console.log(`\n== recovery: ${describe('recovery', settings)}`);
@@ -564,11 +569,12 @@ function printWorkload(workload, rows, settings) {
     `p50 vs ${REFERENCE}`,
     'stmts/op',
     'commits/op',
+    'cpu µs/op',
     ...floor.header,
   ];
   const lines = rows.map((r) =>
     r.unavailable
-      ? [r.system, 'UNAVAILABLE', '-', '-', ...(workload === 'queue' ? ['-'] : []), '-', '-', '-', '-', ...floor.header.map(() => '-')]
+      ? [r.system, 'UNAVAILABLE', '-', '-', ...(workload === 'queue' ? ['-'] : []), '-', '-', '-', '-', '-', ...floor.header.map(() => '-')]
       : [
           r.system,
           isLatency ? '-' : fixed(r.workflowsPerSec, 1),
@@ -579,6 +585,7 @@ function printWorkload(workload, rows, settings) {
           isLatency ? '-' : ratio(r.workflowsPerSec, reference?.workflowsPerSec),
           ratio(r.p50Ms, reference?.p50Ms),
           ...perOp(r),
+          cpuCell(r),
           ...floor.cells(r),
         ],
   );

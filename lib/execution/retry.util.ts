@@ -8,7 +8,8 @@ import type { RetryOptions } from '../interfaces/workflow-options.interface';
  * the wait between them.
  */
 export async function withRetries<T>(
-  label: string,
+  /** How the log lines name the step; made only when one is written. */
+  labelOf: () => string,
   retries: RetryOptions | undefined,
   logger: Logger,
   /** Called with the attempt's number, from 1. */
@@ -30,8 +31,8 @@ export async function withRetries<T>(
       const signal = signalOf?.();
       if (maxAttempts > 1 && !signal?.aborted) await onFailedAttempt?.(n, err, startedAt);
       if (n >= maxAttempts || signal?.aborted) throw err;
-      if (!(await mayRetry(label, retries, logger, err, n))) throw err;
-      logger.warn(`${label} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);
+      if (!(await mayRetry(labelOf(), retries, logger, err, n))) throw err;
+      logger.warn(`${labelOf()} failed (attempt ${n}/${maxAttempts}), retrying in ${interval} ms: ${(err as Error)?.message ?? err}`);
       await delay(interval, signal);
       interval = Math.min(interval * backoff, maxInterval);
     }

@@ -141,7 +141,7 @@ export class StepRunner {
       name,
       (stepId) =>
         withRetries(
-          workflowLabel(run.workflowId, { stepId, stepName: name }),
+          () => workflowLabel(run.workflowId, { stepId, stepName: name }),
           options.retries,
           this.logger,
           (attempt) =>

@@ -1,4 +1,4 @@
-import type { Attributes, ProxyTracerProvider, Span } from '@opentelemetry/api';
+import type { Attributes, ProxyTracerProvider, Span, Tracer } from '@opentelemetry/api';
 import { otel, type Otel } from './otel.api';
 import { contextOf } from './trace-context';
 
@@ -6,6 +6,15 @@ import { contextOf } from './trace-context';
 export const INSTRUMENTATION_SCOPE = 'nestjs-dbos';
 
 let noopDelegate: unknown;
+/** The module's tracer, taken once per tracer provider the app registers (each lookup builds a key and walks a map). */
+let tracerOf: { provider: unknown; tracer: Tracer } | undefined;
+
+function tracer(api: Otel): Tracer {
+  const provider = api.trace.getTracerProvider();
+  const delegate = (provider as Partial<ProxyTracerProvider>).getDelegate?.() ?? provider;
+  if (tracerOf?.provider !== delegate) tracerOf = { provider: delegate, tracer: api.trace.getTracer(INSTRUMENTATION_SCOPE) };
+  return tracerOf.tracer;
+}
 
 /**
  * True when the app registered a tracer provider. Without one no span is made at all (not even
@@ -53,7 +62,7 @@ export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>,
     'dbos.recovered': info.recovered,
   };
   if (info.queueName !== null) attributes['dbos.queue.name'] = info.queueName;
-  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
+  const span = tracer(api).startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
   return settleSpan(api, span, api.context.with(api.trace.setSpan(parent, span), run), endOf);
 }
 
@@ -80,7 +89,7 @@ export function inStepSpan<T>(step: StepSpanInfo, fn: () => Promise<T>): Promise
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
   const api = otel();
   if (!api || !tracingOn()) return fn();
-  const span = api.trace.getTracer(INSTRUMENTATION_SCOPE).startSpan(name, { attributes });
+  const span = tracer(api).startSpan(name, { attributes });
   return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => 'failed');
 }
 

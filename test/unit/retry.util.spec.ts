@@ -27,7 +27,7 @@ async function runToEnd(retries: RetryOptions | undefined, failures: number, sig
   const { logger, warnings } = recordingLogger();
   const op = flaky(failures);
   const started = Date.now();
-  const outcome = withRetries('charge', retries, logger, op.attempt, signal && (() => signal)).then(
+  const outcome = withRetries(() => 'charge', retries, logger, op.attempt, signal && (() => signal)).then(
     (value) => ({ value }),
     (error: Error) => ({ error }),
   );
