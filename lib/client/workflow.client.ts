@@ -181,7 +181,11 @@ export class WorkflowClient {
   /** The latest value of a workflow's event; waits for it to be set, null at the timeout (default 60 s). */
   async getEvent<T = unknown>(workflowId: string, key: string, options: { timeoutMs?: number } = {}): Promise<T | null> {
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
-    const found = await this.backend.listener.waitUntil([eventKey(workflowId)], () => this.backend.communication.getEvent(workflowId, key), deadline);
+    const found = await this.backend.listener.waitUntil(
+      [eventKey(workflowId)],
+      (heard) => this.backend.communication.getEvent(workflowId, key, heard),
+      deadline,
+    );
     return found ? deserialize<T>(found.value) : null;
   }
 

@@ -163,7 +163,7 @@ export class WorkflowOperations implements DbosRuntime {
   }
 
   async waitForEvent<T>(workflowId: string, key: string, deadline: number, signal?: AbortSignal): Promise<T | null> {
-    const found = await this.listener.waitUntil([eventKey(workflowId)], () => this.communication.getEvent(workflowId, key), deadline, signal);
+    const found = await this.listener.waitUntil([eventKey(workflowId)], (heard) => this.communication.getEvent(workflowId, key, heard), deadline, signal);
     return found ? deserialize<T>(found.value) : null;
   }
 

@@ -1,5 +1,5 @@
 import { Client, type ClientConfig, type Notification } from 'pg';
-import { NOTICE_PREFIX, statusKey } from './system.names';
+import { NOTICE_PREFIX, eventKey, statusKey } from './system.names';
 import { realClock, type WorkflowClock } from '../common/clock';
 
 export interface ListenerLogger {
@@ -16,6 +16,28 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
 /** An idle LISTEN connection hears nothing when its peer is gone (a partition): a ping tells. */
 const PING_EVERY_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
+
+/** What an `evtv:` notice says: a setEvent wrote this key and (stored) value; its waiters get it. */
+export class HeardEvent {
+  constructor(
+    readonly workflowId: string,
+    readonly key: string,
+    readonly value: string | null,
+  ) {}
+
+  /** The notice's `["<workflowId>","<key>","<value>"]`; undefined when it is not that. */
+  static parse(body: string): HeardEvent | undefined {
+    let fields: unknown;
+    try {
+      fields = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(fields) || typeof fields[0] !== 'string' || typeof fields[1] !== 'string') return undefined;
+    if (fields[2] !== null && typeof fields[2] !== 'string') return undefined;
+    return new HeardEvent(fields[0], fields[1], fields[2] as string | null);
+  }
+}
 
 /**
  * One LISTEN connection per process wakes every waiter (recv, getEvent, readStream, getResult,
@@ -34,7 +56,7 @@ export class NotificationListener {
   private pingTimer?: NodeJS.Timeout;
   private everListened = false;
   private starting?: Promise<void>;
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<(heard?: unknown) => void>>();
   private readonly globalCallbacks: ((key: string) => void)[] = [];
   private readonly reconnectCallbacks: (() => void)[] = [];
   private readonly pollCallbacks: (() => void)[] = [];
@@ -159,8 +181,17 @@ export class NotificationListener {
     this.globalCallbacks.push(callback);
   }
 
-  /** A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. */
+  /**
+   * A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. An event's
+   * value ('evtv:[...]') wakes the waiters of 'evt:<id>' with it; the plain 'evt:<id>' that the
+   * same write sends after it does the rest (callbacks of every key, waiters that need a read).
+   */
   private dispatchPayload(payload: string): void {
+    if (payload.startsWith(NOTICE_PREFIX.eventValue)) {
+      const heard = HeardEvent.parse(payload.slice(NOTICE_PREFIX.eventValue.length));
+      for (const wake of heard ? [...(this.waiters.get(eventKey(heard.workflowId)) ?? [])] : []) wake(heard);
+      return;
+    }
     if (!payload.startsWith(NOTICE_PREFIX.statuses)) return this.dispatch(payload);
     let ids: unknown;
     try {
@@ -187,15 +218,22 @@ export class NotificationListener {
    * the signal aborts (rejects with its reason). Between checks it sleeps until one of `keys` is
    * notified. The waiter is registered before each check, so no notification is missed.
    */
-  async waitUntil<T>(keys: string[], check: () => Promise<T | undefined>, deadline = Infinity, signal?: AbortSignal): Promise<T | undefined> {
+  async waitUntil<T>(
+    keys: string[],
+    /** Given what the notice that woke the waiter carried (an `evtv:` notice's HeardEvent), undefined otherwise. */
+    check: (heard?: unknown) => Promise<T | undefined>,
+    deadline = Infinity,
+    signal?: AbortSignal,
+  ): Promise<T | undefined> {
+    let heard: unknown;
     for (;;) {
       signal?.throwIfAborted();
       const wakeup = this.subscribe(keys, signal);
       try {
-        const value = await check();
+        const value = await check(heard);
         if (value !== undefined) return value;
         if (deadline <= this.clock.now()) return undefined;
-        await wakeup.wait(this.recheckDelayMs(), deadline);
+        heard = await wakeup.wait(this.recheckDelayMs(), deadline);
       } finally {
         wakeup.dispose();
       }
@@ -209,10 +247,10 @@ export class NotificationListener {
    * again at each wake. Without LISTEN nothing calls it: the caller re-checks every
    * `recheckIntervalMs`.
    */
-  watch(keys: Iterable<string>, onKey: (key: string) => void): () => void {
-    const entries: [string, () => void][] = [];
+  watch(keys: Iterable<string>, onKey: (key: string, heard?: unknown) => void): () => void {
+    const entries: [string, (heard?: unknown) => void][] = [];
     for (const key of keys) {
-      const wake = () => onKey(key);
+      const wake = (heard?: unknown) => onKey(key, heard);
       let set = this.waiters.get(key);
       if (!set) this.waiters.set(key, (set = new Set()));
       set.add(wake);
@@ -237,10 +275,11 @@ export class NotificationListener {
     return this.recheckIntervalMs * (0.75 + Math.random() * 0.5);
   }
 
-  private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<void>; dispose(): void } {
-    let wake!: () => void;
-    const woken = new Promise<void>((resolve) => (wake = resolve));
-    const unwatch = this.watch(keys, () => wake());
+  private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<unknown>; dispose(): void } {
+    let resolveWoken!: (heard?: unknown) => void;
+    const woken = new Promise<unknown>((resolve) => (resolveWoken = resolve));
+    const wake = () => resolveWoken(undefined);
+    const unwatch = this.watch(keys, (_key, heard) => resolveWoken(heard));
     signal?.addEventListener('abort', wake, { once: true });
     let timer: NodeJS.Timeout | undefined;
     let cancelWait: (() => void) | undefined;
