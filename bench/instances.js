@@ -142,7 +142,7 @@ async function runOnce(spec, n, mode, plan, settings, probe, databaseUrl) {
       };
       children.push(startChild(spec.argv, spec.cwd, env, `${spec.name} ${mode} ${n}/${k}`));
     }
-    // ts-node compiles the library in every process: on one core, 16 of them take a while.
+    // Every process transpiles the library (bench/transpile.js): on one core, 16 of them take a while.
     await Promise.all(children.map((c) => c.nextMessage(60_000 + n * 15_000)));
     const stopSampling = sampleServer(probe, database);
     const goAt = performance.now();

@@ -70,7 +70,7 @@ const SYSTEMS = {
     leaseExpirySql: `SELECT heartbeat_at + $2::bigint - (extract(epoch from clock_timestamp()) * 1000)::bigint AS ms
                        FROM dbos.executors WHERE executor_id = $1`,
     // Run from the repo root so the TypeScript library in lib/ is imported as source.
-    argv: ['-r', 'ts-node/register/transpile-only', 'bench/systems/nestjs-dbos.ts'],
+    argv: ['-r', './bench/transpile.js', 'bench/systems/nestjs-dbos.ts'],
     // The recovery workload's --history-rows: finished workflows in its own tables.
     fillsHistory: true,
   },
