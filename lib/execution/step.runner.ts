@@ -181,9 +181,13 @@ export class StepRunner {
    * checkpoint, see CheckpointRepository.recordWithEffects), so they happen exactly once, in one
    * round trip. Its outcome is `undefined`.
    */
-  async runSystemStatement(run: WorkflowRun, name: string, effects: () => Promise<{ effects: string; values: unknown[] }>): Promise<void> {
+  /** 'written' when this call's statement wrote it; 'replayed' when it was recorded before (a replay, or another run took the position). */
+  async runSystemStatement(run: WorkflowRun, name: string, effects: () => Promise<{ effects: string; values: unknown[] }>): Promise<'written' | 'replayed'> {
     const { stepId, recorded } = run.nextPosition(name);
-    if (recorded) return replayCheckpoint<void>(run.workflowId, stepId, name, recorded);
+    if (recorded) {
+      replayCheckpoint<void>(run.workflowId, stepId, name, recorded);
+      return 'replayed';
+    }
     return inStepSpan({ workflowId: run.workflowId, stepId, stepName: name, attempt: 1 }, async () => {
       for (;;) {
         await this.mayStart(run);
@@ -201,8 +205,8 @@ export class StepRunner {
             throw err;
           });
         }
-        if (!written) return this.adoptTaken<void>(run, stepId, name);
-        return;
+        if (!written) return this.adoptTaken<void>(run, stepId, name).then(() => 'replayed' as const);
+        return 'written';
       }
     });
   }

@@ -15,7 +15,7 @@ import { stepOptionsProblem } from './step-options.check';
 import { inSpan } from '../observability/tracing';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
-import type { NotificationListener } from '../system-database/notification.listener';
+import { HeardEvent, type NotificationListener } from '../system-database/notification.listener';
 import type { Sql } from '../system-database/sql';
 import { eventKey, messageKey } from '../system-database/system.names';
 import { serializeWithin } from '../workflow/workflow.limits';
@@ -152,7 +152,11 @@ export class WorkflowOperations implements DbosRuntime {
   async setEvent(key: string, value: unknown): Promise<void> {
     const run = requireCurrentRun('DbosContext.setEvent()');
     const body = serializeWithin(value, `the value of event "${key}"`, this.deps.settings.maxPayloadBytes);
-    await this.steps.runSystemStatement(run, 'DBOS.setEvent', () => this.communication.setEventEffects(key, body));
+    // Committed by this call (not a replay, whose later steps may have set the key since): this
+    // process's waiters have the value without reading it.
+    if ((await this.steps.runSystemStatement(run, 'DBOS.setEvent', () => this.communication.setEventEffects(key, body))) === 'written') {
+      this.listener.deliver(new HeardEvent(run.workflowId, key, body));
+    }
   }
 
   async getEvent<T>(workflowId: string, key: string, timeoutMs: number): Promise<T | null> {

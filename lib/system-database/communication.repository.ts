@@ -2,13 +2,6 @@ import { STEP_COLUMNS } from './row.mapping';
 import { ownedBy, type Sql } from './sql';
 import type { SystemDatabase } from './system.database';
 import { HeardEvent } from './notification.listener';
-import { notificationChannel } from './schema-name.util';
-import { NOTICE_PREFIX } from './system.names';
-
-/** The notice setEvent's statement sends of the row it wrote (RETURNING columns of workflow_events). */
-const EVENT_NOTICE = `'${NOTICE_PREFIX.eventValue}' || json_build_array(workflow_id, key, value)::text`;
-/** Postgres refuses a notification payload of 8000 bytes or more: a larger value is only announced (`evt:`). */
-const MAX_NOTICE_BYTES = 8000;
 
 export type SendResult = 'sent' | 'duplicate' | 'not-found';
 
@@ -114,7 +107,6 @@ export class CommunicationRepository {
       effects: `event AS (
           INSERT INTO {schema}.workflow_events (workflow_id, key, value) SELECT workflow_id, $10::text, $11::text FROM recorded
           ON CONFLICT (workflow_id, key) DO UPDATE SET value = EXCLUDED.value
-          RETURNING CASE WHEN octet_length(${EVENT_NOTICE}) < ${MAX_NOTICE_BYTES} THEN pg_notify('${notificationChannel(this.db.schema)}', ${EVENT_NOTICE}) END
         ), history AS (
           INSERT INTO {schema}.workflow_events_history (workflow_id, step_id, key, value) SELECT workflow_id, $2::int, $10::text, $11::text FROM recorded
           ON CONFLICT (workflow_id, step_id) DO UPDATE SET key = EXCLUDED.key, value = EXCLUDED.value
@@ -125,14 +117,13 @@ export class CommunicationRepository {
 
   /**
    * The latest value of an event, or undefined when it was never set. `heard`: what woke the
-   * waiter (NotificationListener.waitUntil): the notice of a setEvent of this key carries the
-   * value it wrote, which is then not read again. Any other wake-up reads: a notice of another
-   * key may have hidden one of this key heard in the same turn.
+   * waiter (NotificationListener.waitUntil). A setEvent of this process hands its waiters the
+   * value it just committed (`NotificationListener.deliver`), which is then not read back. Any
+   * other wake-up reads: a notice from the database only names the workflow (anyone who can
+   * connect can send one, so its content is never taken as a value).
    */
   async getEvent(workflowId: string, key: string, heard?: unknown): Promise<{ value: string | null } | undefined> {
-    if (heard instanceof HeardEvent && heard.workflowId === workflowId && heard.key === key) {
-      return { value: await this.db.payloads.decode(heard.value) };
-    }
+    if (heard instanceof HeardEvent && heard.workflowId === workflowId && heard.key === key) return { value: heard.value };
     const rows = await this.db.query<{ value: string | null }>(`SELECT value FROM {schema}.workflow_events WHERE workflow_id = $1 AND key = $2`, [
       workflowId,
       key,

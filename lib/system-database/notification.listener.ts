@@ -17,26 +17,17 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_EVERY_MS = 10_000;
 const PING_TIMEOUT_MS = 5_000;
 
-/** What an `evtv:` notice says: a setEvent wrote this key and (stored) value; its waiters get it. */
+/**
+ * What a setEvent of this process committed (the event's serialized value, not its stored form):
+ * handed to the waiters of its workflow's events in this process, so a getEvent here need not
+ * read it back.
+ */
 export class HeardEvent {
   constructor(
     readonly workflowId: string,
     readonly key: string,
     readonly value: string | null,
   ) {}
-
-  /** The notice's `["<workflowId>","<key>","<value>"]`; undefined when it is not that. */
-  static parse(body: string): HeardEvent | undefined {
-    let fields: unknown;
-    try {
-      fields = JSON.parse(body);
-    } catch {
-      return undefined;
-    }
-    if (!Array.isArray(fields) || typeof fields[0] !== 'string' || typeof fields[1] !== 'string') return undefined;
-    if (fields[2] !== null && typeof fields[2] !== 'string') return undefined;
-    return new HeardEvent(fields[0], fields[1], fields[2] as string | null);
-  }
 }
 
 /**
@@ -181,17 +172,8 @@ export class NotificationListener {
     this.globalCallbacks.push(callback);
   }
 
-  /**
-   * A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. An event's
-   * value ('evtv:[...]') wakes the waiters of 'evt:<id>' with it; the plain 'evt:<id>' that the
-   * same write sends after it does the rest (callbacks of every key, waiters that need a read).
-   */
+  /** A batch ('statuses:["id",...]') is the same as one 'status:<id>' message per id. */
   private dispatchPayload(payload: string): void {
-    if (payload.startsWith(NOTICE_PREFIX.eventValue)) {
-      const heard = HeardEvent.parse(payload.slice(NOTICE_PREFIX.eventValue.length));
-      for (const wake of heard ? [...(this.waiters.get(eventKey(heard.workflowId)) ?? [])] : []) wake(heard);
-      return;
-    }
     if (!payload.startsWith(NOTICE_PREFIX.statuses)) return this.dispatch(payload);
     let ids: unknown;
     try {
@@ -200,6 +182,14 @@ export class NotificationListener {
       return;
     }
     if (Array.isArray(ids)) for (const id of ids) this.dispatch(statusKey(String(id)));
+  }
+
+  /**
+   * Wakes this process's waiters of `evt:<workflowId>` with what a setEvent here just committed
+   * (with or without LISTEN); the database's notice of the same write follows for every process.
+   */
+  deliver(heard: HeardEvent): void {
+    for (const wake of [...(this.waiters.get(eventKey(heard.workflowId)) ?? [])]) wake(heard);
   }
 
   private dispatch(key: string): void {
@@ -220,7 +210,7 @@ export class NotificationListener {
    */
   async waitUntil<T>(
     keys: string[],
-    /** Given what the notice that woke the waiter carried (an `evtv:` notice's HeardEvent), undefined otherwise. */
+    /** Given what woke the waiter when it carried something (`deliver`'s HeardEvent), undefined otherwise. */
     check: (heard?: unknown) => Promise<T | undefined>,
     deadline = Infinity,
     signal?: AbortSignal,

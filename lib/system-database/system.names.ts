@@ -14,12 +14,6 @@ export const NOTICE_PREFIX = {
   message: 'msg:',
   /** An event of a workflow was set: `evt:<workflowId>`. */
   event: 'evt:',
-  /**
-   * The same, with the event's key and stored value, sent first when it fits in a notification
-   * (setEvent's own statement): `evtv:["<workflowId>","<key>","<value>"]`, heard as `evt:<workflowId>`
-   * carrying them, so a waiting getEvent has the value without reading it.
-   */
-  eventValue: 'evtv:',
   /** A stream of a workflow grew or closed: `strm:<workflowId>`. */
   stream: 'strm:',
   /** A runtime schedule was created, changed or deleted: `schedule:<name>`. */

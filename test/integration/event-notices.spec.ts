@@ -4,7 +4,7 @@ import { Client } from 'pg';
 import { DbosContext, Workflow, WorkflowClient } from '../../lib';
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { databaseOptions, databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { statementsDuring } from '../support/statements';
 
 @Injectable()
@@ -21,6 +21,13 @@ class Events {
     return keys.length;
   }
 
+  /** Sets an event after a durable sleep (woken by its timer, not by a notice). */
+  @Workflow()
+  async announceAfter(key: string, value: string, ms: number) {
+    await this.dbos.sleep(ms);
+    await this.dbos.setEvent(key, value);
+  }
+
   /** Waits, in a workflow, for another workflow's event. */
   @Workflow()
   async await(workflowId: string, key: string) {
@@ -31,9 +38,10 @@ class Events {
 const reads = (sent: string[]) => sent.filter((s) => /^SELECT value FROM "[^"]+"\.workflow_events /.test(s));
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)); // deliberate: let a getEvent look and wait
 
-// setEvent's statement notifies the value it wrote (`evtv:`), so a getEvent waiting for it has it
-// without reading it back; values too large for a notification are read as before.
-describe('event notices', () => {
+// A setEvent hands the value it committed to the getEvents waiting for it in the same process, which
+// then do not read it back. Notices from the database only wake waiters: their content is never
+// taken as a value (any role that can connect can send one), so other processes read as before.
+describe('event values handed to waiters', () => {
   const schema = uniqueSchema('evtnotice');
   let app: INestApplicationContext;
   let client: WorkflowClient;
@@ -47,29 +55,72 @@ describe('event notices', () => {
     await dropSchema(schema);
   });
 
-  it('a getEvent waiting when the event is set takes the value from the notification: one read (the look before the wait), none after', async () => {
-    const handle = await client.start(Events, { workflowId: 'notice-1' }).announce(['k'], ['v1']);
-    const sent = await statementsDuring(schema, async () => {
-      const waiting = client.getEvent<string>('notice-1', 'k', { timeoutMs: 10_000 });
-      await pause(200);
-      await client.send('notice-1', null, 'go');
-      expect(await waiting).toBe('v1');
-    });
-    await handle.getResult();
-    expect(reads(sent)).toHaveLength(1);
+  // Without a LISTEN connection (a transaction pooler, no listenUrl) a waiter would look again only
+  // after the poll interval (3 s, give or take a quarter): an answer well before it came from the
+  // setEvent of this process.
+  const pollOnly = () => ({ url: databaseUrl(), pooler: 'transaction' as const, pollIntervalMs: 3_000 });
+
+  it.each([
+    ['a short value', 'v1'],
+    ['a large value (20 KB)', 'x'.repeat(20_000)],
+  ])(
+    '%s: a getEvent waiting in the process whose workflow sets it gets it at once, without reading it back (one read: the look before the wait)',
+    async (_what, value) => {
+      const polling = uniqueSchema('evtpoll');
+      const pollApp = await createDbosApp([Events], { schema: polling, database: pollOnly() });
+      try {
+        const pollClient = pollApp.get(WorkflowClient);
+        let elapsed = 0;
+        const sent = await statementsDuring(polling, async () => {
+          const waiting = pollClient.getEvent<string>('later-1', 'k', { timeoutMs: 10_000 });
+          await pause(100);
+          const began = Date.now();
+          await pollClient.start(Events, { workflowId: 'later-1' }).announceAfter('k', value, 300);
+          expect(await waiting).toBe(value);
+          elapsed = Date.now() - began;
+        });
+        expect(reads(sent)).toHaveLength(1);
+        expect(elapsed).toBeLessThan(1_500);
+      } finally {
+        await pollApp.close();
+        await dropSchema(polling);
+      }
+    },
+  );
+
+  it('a client of another process (its own LISTEN connection) is woken by the notice and reads the value', async () => {
+    const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
+    try {
+      const handle = await client.start(Events, { workflowId: 'notice-remote' }).announce(['k'], ['far']);
+      const sent = await statementsDuring(schema, async () => {
+        const waiting = outside.getEvent<string>('notice-remote', 'k', { timeoutMs: 10_000 });
+        await pause(200);
+        await client.send('notice-remote', null, 'go');
+        expect(await waiting).toBe('far');
+      });
+      await handle.getResult();
+      expect(reads(sent)).toHaveLength(2);
+    } finally {
+      await outside.close();
+    }
   });
 
-  it('a value too large for a notification is set, and a waiting getEvent reads it after the plain notice', async () => {
-    const large = 'x'.repeat(20_000);
-    const handle = await client.start(Events, { workflowId: 'notice-2' }).announce(['big'], [large]);
-    const sent = await statementsDuring(schema, async () => {
-      const waiting = client.getEvent<string>('notice-2', 'big', { timeoutMs: 10_000 });
-      await pause(200);
-      await client.send('notice-2', null, 'go');
-      expect(await waiting).toBe(large);
-    });
-    expect(await handle.getResult()).toBe(1);
-    expect(reads(sent)).toHaveLength(2);
+  it("a forged notice on the schema's channel never answers a getEvent: the waiter reads, finds nothing and keeps waiting", async () => {
+    const handle = await client.start(Events, { workflowId: 'notice-forged' }).announce(['k'], ['real']);
+    const waiting = client.getEvent<string>('notice-forged', 'k', { timeoutMs: 10_000 });
+    await pause(200);
+    const channel = notificationChannel(schema);
+    await sql(`SELECT pg_notify($1, $2), pg_notify($1, $3), pg_notify($1, $4)`, [
+      channel,
+      'evtv:["notice-forged","k","\\"forged\\""]',
+      'evt:notice-forged',
+      'evt:notice-forged:k:"forged"',
+    ]);
+    await pause(200);
+    expect(await Promise.race([waiting, pause(0).then(() => 'still waiting')])).toBe('still waiting');
+    await client.send('notice-forged', null, 'go');
+    expect(await waiting).toBe('real');
+    await handle.getResult();
   });
 
   it('a notice of another key of the workflow does not answer a getEvent; the event of its key does, also in a workflow', async () => {
@@ -87,9 +138,9 @@ describe('event notices', () => {
     await handle.getResult();
   });
 
-  it('with encryption on, the notice carries the stored (encrypted) value, and getEvent the plaintext', async () => {
+  it('with encryption on, the waiter gets the plaintext without a read, and the notices on the channel carry no value', async () => {
     const encrypted = uniqueSchema('evtnoticeenc');
-    const encApp = await createDbosApp([Events], { schema: encrypted, encryption: { key: randomBytes(32) } });
+    const encApp = await createDbosApp([Events], { schema: encrypted, database: pollOnly(), encryption: { key: randomBytes(32) } });
     const heard: string[] = [];
     const listener = new Client({ connectionString: databaseUrl() });
     try {
@@ -97,17 +148,16 @@ describe('event notices', () => {
       listener.on('notification', (n) => heard.push(n.payload ?? ''));
       await listener.query(`LISTEN "${notificationChannel(encrypted)}"`);
       const encClient = encApp.get(WorkflowClient);
-      const handle = await encClient.start(Events, { workflowId: 'notice-enc' }).announce(['secret'], ['plaintext-card-4242']);
-      const waiting = encClient.getEvent<string>('notice-enc', 'secret', { timeoutMs: 10_000 });
-      await pause(200);
-      await encClient.send('notice-enc', null, 'go');
-      expect(await waiting).toBe('plaintext-card-4242');
-      await handle.getResult();
+      const sent = await statementsDuring(encrypted, async () => {
+        const waiting = encClient.getEvent<string>('notice-enc', 'secret', { timeoutMs: 10_000 });
+        await pause(100);
+        await encClient.start(Events, { workflowId: 'notice-enc' }).announceAfter('secret', 'plaintext-card-4242', 300);
+        expect(await waiting).toBe('plaintext-card-4242');
+      });
       await pause(100);
-      const notices = heard.filter((p) => p.startsWith('evtv:'));
-      expect(notices).toHaveLength(1);
-      expect(notices[0]).toContain('notice-enc');
-      expect(notices[0]).not.toContain('plaintext-card-4242');
+      expect(reads(sent)).toHaveLength(1);
+      expect(heard).toContain('evt:notice-enc');
+      expect(heard.filter((p) => p.includes('4242') || p.includes('secret'))).toEqual([]);
     } finally {
       await listener.end();
       await encApp.close();
