@@ -15,7 +15,7 @@ import { stepOptionsProblem } from './step-options.check';
 import { inSpan } from '../observability/tracing';
 import { deserialize } from '../serialization/value.codec';
 import type { CommunicationRepository } from '../system-database/communication.repository';
-import { HeardEvent, type NotificationListener } from '../system-database/notification.listener';
+import type { NotificationListener } from '../system-database/notification.listener';
 import type { Sql } from '../system-database/sql';
 import { eventKey, messageKey } from '../system-database/system.names';
 import { serializeWithin } from '../workflow/workflow.limits';
@@ -155,7 +155,8 @@ export class WorkflowOperations implements DbosRuntime {
     // Committed by this call (not a replay, whose later steps may have set the key since): this
     // process's waiters have the value without reading it.
     if ((await this.steps.runSystemStatement(run, 'DBOS.setEvent', () => this.communication.setEventEffects(key, body))) === 'written') {
-      this.listener.deliver(new HeardEvent(run.workflowId, key, body));
+      const heard = this.communication.heardOf(run.workflowId, key, body);
+      if (heard) this.listener.deliver(heard);
     }
   }
 

@@ -57,6 +57,14 @@ export class PayloadCodec {
     return !this.cipher && !this.serializer && !this.placeholder;
   }
 
+  /**
+   * True when `decode(encode(text))` is `text` for every value: no custom serializer (encryption
+   * alone gives back what it was given; a serializer may not, e.g. JSON turns a Date into a string).
+   */
+  get readsBackAsWritten(): boolean {
+    return !this.serializer;
+  }
+
   /** This codec, but reading what it cannot decrypt as `[encrypted]`: for pages and listings that show payloads, never for a run. */
   forDisplay(): PayloadCodec {
     if (this.placeholder) return this;

@@ -116,6 +116,15 @@ export class CommunicationRepository {
   }
 
   /**
+   * What a setEvent of this process that wrote `value` (the value codec's text) hands the waiters
+   * of its workflow's events (NotificationListener.deliver): the value as a read of the row gives
+   * it back. None with a custom serializer, whose round trip may change it: the waiters read.
+   */
+  heardOf(workflowId: string, key: string, value: string): HeardEvent | undefined {
+    return this.db.payloads.readsBackAsWritten ? new HeardEvent(workflowId, key, value) : undefined;
+  }
+
+  /**
    * The latest value of an event, or undefined when it was never set. `heard`: what woke the
    * waiter (NotificationListener.waitUntil). A setEvent of this process hands its waiters the
    * value it just committed (`NotificationListener.deliver`), which is then not read back. Any

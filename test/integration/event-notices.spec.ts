@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DbosContext, Workflow, WorkflowClient } from '../../lib';
+import { DbosContext, Workflow, WorkflowClient, type PayloadSerializer } from '../../lib';
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
 import { databaseOptions, databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
@@ -26,6 +26,13 @@ class Events {
   async announceAfter(key: string, value: string, ms: number) {
     await this.dbos.sleep(ms);
     await this.dbos.setEvent(key, value);
+  }
+
+  /** Sets a Date after a durable sleep (a value a JSON serializer does not give back as it was). */
+  @Workflow()
+  async announceDate(ms: number) {
+    await this.dbos.sleep(ms);
+    await this.dbos.setEvent('d', new Date(0));
   }
 
   /** Waits, in a workflow, for another workflow's event. */
@@ -87,6 +94,41 @@ describe('event values handed to waiters', () => {
       }
     },
   );
+
+  it('a getEvent inside a workflow of that process is answered the same way', async () => {
+    const polling = uniqueSchema('evtpollwf');
+    const pollApp = await createDbosApp([Events], { schema: polling, database: pollOnly() });
+    try {
+      const pollClient = pollApp.get(WorkflowClient);
+      const waiter = await pollClient.start(Events, { workflowId: 'later-wf-waiter' }).await('later-wf', 'k');
+      await pause(300);
+      const began = Date.now();
+      await pollClient.start(Events, { workflowId: 'later-wf' }).announceAfter('k', 'inside', 300);
+      expect(await waiter.getResult()).toBe('inside');
+      expect(Date.now() - began).toBeLessThan(1_500);
+    } finally {
+      await pollApp.close();
+      await dropSchema(polling);
+    }
+  });
+
+  it('with a custom serializer the waiter reads the value, so it gets what every reader gets (a JSON serializer gives a Date back as a string)', async () => {
+    const serialized = uniqueSchema('evtser');
+    const serializer: PayloadSerializer = { serialize: (value) => JSON.stringify(value ?? null), deserialize: (text) => JSON.parse(text) as unknown };
+    const serApp = await createDbosApp([Events], { schema: serialized, database: { ...pollOnly(), pollIntervalMs: 300 }, serializer });
+    try {
+      const serClient = serApp.get(WorkflowClient);
+      const waiting = serClient.getEvent<unknown>('later-date', 'd', { timeoutMs: 10_000 });
+      await pause(100);
+      await serClient.start(Events, { workflowId: 'later-date' }).announceDate(200);
+      const got = await waiting;
+      expect(got).toBe('1970-01-01T00:00:00.000Z');
+      expect(await serClient.getEvent('later-date', 'd', { timeoutMs: 0 })).toEqual(got);
+    } finally {
+      await serApp.close();
+      await dropSchema(serialized);
+    }
+  });
 
   it('a client of another process (its own LISTEN connection) is woken by the notice and reads the value', async () => {
     const outside = await WorkflowClient.connect({ database: databaseOptions(), schema });
