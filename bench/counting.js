@@ -93,7 +93,7 @@ function perOperation(before, operations) {
   return {
     statementsPerOp: round((counts.statements - before.statements) / operations),
     commitsPerOp: round((counts.commits - before.commits) / operations),
-    cpuUsPerOp: before.cpu ? round((cpu.user + cpu.system) / operations) : null,
+    cpuUsPerOp: round((cpu.user + cpu.system) / operations),
   };
 }
 

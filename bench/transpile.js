@@ -6,14 +6,15 @@
 // `domain`, and from then on every EventEmitter of the process is made and emits through the
 // domain hooks, a cost neither a compiled app nor DBOS Transact's plain-JavaScript child pays.
 const fs = require('node:fs');
+const path = require('node:path');
 const ts = require('typescript');
 
+// tsconfig.json's compiler options, with the source map inline (the module is compiled in memory).
+const root = path.join(__dirname, '..');
+const { config } = ts.readConfigFile(path.join(root, 'tsconfig.json'), ts.sys.readFile);
 const compilerOptions = {
-  module: ts.ModuleKind.CommonJS,
-  target: ts.ScriptTarget.ES2022,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-  esModuleInterop: true,
+  ...ts.convertCompilerOptionsFromJson(config.compilerOptions, root).options,
+  sourceMap: false,
   inlineSourceMap: true,
 };
 

@@ -9,24 +9,28 @@ let noopDelegate: unknown;
 /** The module's tracer, taken once per tracer provider the app registers (each lookup builds a key and walks a map). */
 let tracerOf: { provider: unknown; tracer: Tracer } | undefined;
 
-function tracer(api: Otel): Tracer {
+/**
+ * The API and the module's tracer when the app registered a tracer provider; null without one,
+ * and then no span is made at all (not even the API's no-op spans): one global lookup per
+ * operation is the whole cost.
+ */
+function activeTracer(): { api: Otel; tracer: Tracer } | null {
+  const api = otel();
+  if (!api) return null;
   const provider = api.trace.getTracerProvider();
-  const delegate = (provider as Partial<ProxyTracerProvider>).getDelegate?.() ?? provider;
+  const getDelegate = (provider as Partial<ProxyTracerProvider>).getDelegate;
+  const delegate = typeof getDelegate === 'function' ? getDelegate.call(provider) : provider;
+  if (typeof getDelegate === 'function') {
+    noopDelegate ??= new api.ProxyTracerProvider().getDelegate();
+    if (delegate === noopDelegate) return null;
+  }
   if (tracerOf?.provider !== delegate) tracerOf = { provider: delegate, tracer: api.trace.getTracer(INSTRUMENTATION_SCOPE) };
-  return tracerOf.tracer;
+  return { api, tracer: tracerOf.tracer };
 }
 
-/**
- * True when the app registered a tracer provider. Without one no span is made at all (not even
- * the API's no-op spans): one global lookup per operation is the whole cost.
- */
+/** True when the app registered a tracer provider (see activeTracer). */
 export function tracingOn(): boolean {
-  const api = otel();
-  if (!api) return false;
-  const provider = api.trace.getTracerProvider() as Partial<ProxyTracerProvider>;
-  if (typeof provider.getDelegate !== 'function') return true;
-  noopDelegate ??= new api.ProxyTracerProvider().getDelegate();
-  return provider.getDelegate() !== noopDelegate;
+  return activeTracer() !== null;
 }
 
 /** What the span of one run of a workflow says about it. */
@@ -53,8 +57,9 @@ export type RunEnd = 'interrupted' | 'cancelled' | 'failed';
  * status; an interruption is an event, a cancellation an event and `dbos.workflow.status`.
  */
 export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>, endOf: (err: unknown) => RunEnd): Promise<T> {
-  const api = otel();
-  if (!api || !tracingOn()) return run();
+  const active = activeTracer();
+  if (!active) return run();
+  const { api, tracer } = active;
   const parent = contextOf(api, info.traceContext);
   const attributes: Attributes = {
     'dbos.workflow.id': info.workflowId,
@@ -62,7 +67,7 @@ export function inWorkflowSpan<T>(info: WorkflowSpanInfo, run: () => Promise<T>,
     'dbos.recovered': info.recovered,
   };
   if (info.queueName !== null) attributes['dbos.queue.name'] = info.queueName;
-  const span = tracer(api).startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
+  const span = tracer.startSpan(`workflow ${info.workflowName}`, { attributes }, parent);
   return settleSpan(api, span, api.context.with(api.trace.setSpan(parent, span), run), endOf);
 }
 
@@ -77,8 +82,10 @@ export interface StepSpanInfo {
 
 /** Runs `fn` inside the span `step <name>` (a child of the active span: the workflow's). */
 export function inStepSpan<T>(step: StepSpanInfo, fn: () => Promise<T>): Promise<T> {
-  if (!tracingOn()) return fn();
-  return inSpan(
+  const active = activeTracer();
+  if (!active) return fn();
+  return childSpan(
+    active,
     `step ${step.stepName}`,
     { 'dbos.workflow.id': step.workflowId, 'dbos.step.id': step.stepId, 'dbos.step.name': step.stepName, 'dbos.step.attempt': step.attempt },
     fn,
@@ -87,9 +94,12 @@ export function inStepSpan<T>(step: StepSpanInfo, fn: () => Promise<T>): Promise
 
 /** Runs `fn` inside a span `name`, a child of the active span; none while tracing is off. */
 export function inSpan<T>(name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
-  const api = otel();
-  if (!api || !tracingOn()) return fn();
-  const span = tracer(api).startSpan(name, { attributes });
+  const active = activeTracer();
+  return active ? childSpan(active, name, attributes, fn) : fn();
+}
+
+function childSpan<T>({ api, tracer }: { api: Otel; tracer: Tracer }, name: string, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+  const span = tracer.startSpan(name, { attributes });
   return settleSpan(api, span, api.context.with(api.trace.setSpan(api.context.active(), span), fn), () => 'failed');
 }
 

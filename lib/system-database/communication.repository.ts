@@ -131,8 +131,8 @@ export class CommunicationRepository {
    * other wake-up reads: a notice from the database only names the workflow (anyone who can
    * connect can send one, so its content is never taken as a value).
    */
-  async getEvent(workflowId: string, key: string, heard?: unknown): Promise<{ value: string | null } | undefined> {
-    if (heard instanceof HeardEvent && heard.workflowId === workflowId && heard.key === key) return { value: heard.value };
+  async getEvent(workflowId: string, key: string, heard?: HeardEvent): Promise<{ value: string | null } | undefined> {
+    if (heard?.workflowId === workflowId && heard.key === key) return { value: heard.value };
     const rows = await this.db.query<{ value: string | null }>(`SELECT value FROM {schema}.workflow_events WHERE workflow_id = $1 AND key = $2`, [
       workflowId,
       key,

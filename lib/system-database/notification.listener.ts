@@ -47,7 +47,7 @@ export class NotificationListener {
   private pingTimer?: NodeJS.Timeout;
   private everListened = false;
   private starting?: Promise<void>;
-  private readonly waiters = new Map<string, Set<(heard?: unknown) => void>>();
+  private readonly waiters = new Map<string, Set<(heard?: HeardEvent) => void>>();
   private readonly globalCallbacks: ((key: string) => void)[] = [];
   private readonly reconnectCallbacks: (() => void)[] = [];
   private readonly pollCallbacks: (() => void)[] = [];
@@ -211,11 +211,11 @@ export class NotificationListener {
   async waitUntil<T>(
     keys: string[],
     /** Given what woke the waiter when it carried something (`deliver`'s HeardEvent), undefined otherwise. */
-    check: (heard?: unknown) => Promise<T | undefined>,
+    check: (heard?: HeardEvent) => Promise<T | undefined>,
     deadline = Infinity,
     signal?: AbortSignal,
   ): Promise<T | undefined> {
-    let heard: unknown;
+    let heard: HeardEvent | undefined;
     for (;;) {
       signal?.throwIfAborted();
       const wakeup = this.subscribe(keys, signal);
@@ -237,10 +237,10 @@ export class NotificationListener {
    * again at each wake. Without LISTEN nothing calls it: the caller re-checks every
    * `recheckIntervalMs`.
    */
-  watch(keys: Iterable<string>, onKey: (key: string, heard?: unknown) => void): () => void {
-    const entries: [string, (heard?: unknown) => void][] = [];
+  watch(keys: Iterable<string>, onKey: (key: string, heard?: HeardEvent) => void): () => void {
+    const entries: [string, (heard?: HeardEvent) => void][] = [];
     for (const key of keys) {
-      const wake = (heard?: unknown) => onKey(key, heard);
+      const wake = (heard?: HeardEvent) => onKey(key, heard);
       let set = this.waiters.get(key);
       if (!set) this.waiters.set(key, (set = new Set()));
       set.add(wake);
@@ -265,9 +265,9 @@ export class NotificationListener {
     return this.recheckIntervalMs * (0.75 + Math.random() * 0.5);
   }
 
-  private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<unknown>; dispose(): void } {
-    let resolveWoken!: (heard?: unknown) => void;
-    const woken = new Promise<unknown>((resolve) => (resolveWoken = resolve));
+  private subscribe(keys: string[], signal?: AbortSignal): { wait(pollMs: number, deadline: number): Promise<HeardEvent | undefined>; dispose(): void } {
+    let resolveWoken!: (heard?: HeardEvent) => void;
+    const woken = new Promise<HeardEvent | undefined>((resolve) => (resolveWoken = resolve));
     const wake = () => resolveWoken(undefined);
     const unwatch = this.watch(keys, (_key, heard) => resolveWoken(heard));
     signal?.addEventListener('abort', wake, { once: true });

@@ -1,7 +1,7 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { DbosContext, Workflow, WorkflowClient, type PayloadSerializer } from '../../lib';
+import { DbosContext, Workflow, WorkflowClient, type DbosModuleOptions, type PayloadSerializer } from '../../lib';
 import { notificationChannel } from '../../lib/system-database/schema-name.util';
 import { createDbosApp } from '../support/app';
 import { databaseOptions, databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
@@ -62,10 +62,25 @@ describe('event values handed to waiters', () => {
     await dropSchema(schema);
   });
 
-  // Without a LISTEN connection (a transaction pooler, no listenUrl) a waiter would look again only
-  // after the poll interval (3 s, give or take a quarter): an answer well before it came from the
-  // setEvent of this process.
-  const pollOnly = () => ({ url: databaseUrl(), pooler: 'transaction' as const, pollIntervalMs: 3_000 });
+  /**
+   * Runs `work` against an app of its own on a new schema, without a LISTEN connection (a
+   * transaction pooler, no listenUrl): a waiter there looks again only after the poll interval
+   * (3 s, give or take a quarter), so an answer well before it came from the setEvent of this process.
+   */
+  async function withPollOnlyApp(
+    prefix: string,
+    { pollIntervalMs = 3_000, ...options }: Omit<Partial<DbosModuleOptions>, 'database'> & { pollIntervalMs?: number },
+    work: (client: WorkflowClient, schema: string) => Promise<void>,
+  ) {
+    const own = uniqueSchema(prefix);
+    const ownApp = await createDbosApp([Events], { schema: own, ...options, database: { url: databaseUrl(), pooler: 'transaction', pollIntervalMs } });
+    try {
+      await work(ownApp.get(WorkflowClient), own);
+    } finally {
+      await ownApp.close();
+      await dropSchema(own);
+    }
+  }
 
   it.each([
     ['a short value', 'v1'],
@@ -73,10 +88,7 @@ describe('event values handed to waiters', () => {
   ])(
     '%s: a getEvent waiting in the process whose workflow sets it gets it at once, without reading it back (one read: the look before the wait)',
     async (_what, value) => {
-      const polling = uniqueSchema('evtpoll');
-      const pollApp = await createDbosApp([Events], { schema: polling, database: pollOnly() });
-      try {
-        const pollClient = pollApp.get(WorkflowClient);
+      await withPollOnlyApp('evtpoll', {}, async (pollClient, polling) => {
         let elapsed = 0;
         const sent = await statementsDuring(polling, async () => {
           const waiting = pollClient.getEvent<string>('later-1', 'k', { timeoutMs: 10_000 });
@@ -88,46 +100,31 @@ describe('event values handed to waiters', () => {
         });
         expect(reads(sent)).toHaveLength(1);
         expect(elapsed).toBeLessThan(1_500);
-      } finally {
-        await pollApp.close();
-        await dropSchema(polling);
-      }
+      });
     },
   );
 
   it('a getEvent inside a workflow of that process is answered the same way', async () => {
-    const polling = uniqueSchema('evtpollwf');
-    const pollApp = await createDbosApp([Events], { schema: polling, database: pollOnly() });
-    try {
-      const pollClient = pollApp.get(WorkflowClient);
+    await withPollOnlyApp('evtpollwf', {}, async (pollClient) => {
       const waiter = await pollClient.start(Events, { workflowId: 'later-wf-waiter' }).await('later-wf', 'k');
       await pause(300);
       const began = Date.now();
       await pollClient.start(Events, { workflowId: 'later-wf' }).announceAfter('k', 'inside', 300);
       expect(await waiter.getResult()).toBe('inside');
       expect(Date.now() - began).toBeLessThan(1_500);
-    } finally {
-      await pollApp.close();
-      await dropSchema(polling);
-    }
+    });
   });
 
   it('with a custom serializer the waiter reads the value, so it gets what every reader gets (a JSON serializer gives a Date back as a string)', async () => {
-    const serialized = uniqueSchema('evtser');
     const serializer: PayloadSerializer = { serialize: (value) => JSON.stringify(value ?? null), deserialize: (text) => JSON.parse(text) as unknown };
-    const serApp = await createDbosApp([Events], { schema: serialized, database: { ...pollOnly(), pollIntervalMs: 300 }, serializer });
-    try {
-      const serClient = serApp.get(WorkflowClient);
+    await withPollOnlyApp('evtser', { serializer, pollIntervalMs: 300 }, async (serClient) => {
       const waiting = serClient.getEvent<unknown>('later-date', 'd', { timeoutMs: 10_000 });
       await pause(100);
       await serClient.start(Events, { workflowId: 'later-date' }).announceDate(200);
       const got = await waiting;
       expect(got).toBe('1970-01-01T00:00:00.000Z');
       expect(await serClient.getEvent('later-date', 'd', { timeoutMs: 0 })).toEqual(got);
-    } finally {
-      await serApp.close();
-      await dropSchema(serialized);
-    }
+    });
   });
 
   it('a client of another process (its own LISTEN connection) is woken by the notice and reads the value', async () => {
@@ -181,29 +178,26 @@ describe('event values handed to waiters', () => {
   });
 
   it('with encryption on, the waiter gets the plaintext without a read, and the notices on the channel carry no value', async () => {
-    const encrypted = uniqueSchema('evtnoticeenc');
-    const encApp = await createDbosApp([Events], { schema: encrypted, database: pollOnly(), encryption: { key: randomBytes(32) } });
-    const heard: string[] = [];
-    const listener = new Client({ connectionString: databaseUrl() });
-    try {
-      await listener.connect();
-      listener.on('notification', (n) => heard.push(n.payload ?? ''));
-      await listener.query(`LISTEN "${notificationChannel(encrypted)}"`);
-      const encClient = encApp.get(WorkflowClient);
-      const sent = await statementsDuring(encrypted, async () => {
-        const waiting = encClient.getEvent<string>('notice-enc', 'secret', { timeoutMs: 10_000 });
+    await withPollOnlyApp('evtnoticeenc', { encryption: { key: randomBytes(32) } }, async (encClient, encrypted) => {
+      const heard: string[] = [];
+      const listener = new Client({ connectionString: databaseUrl() });
+      try {
+        await listener.connect();
+        listener.on('notification', (n) => heard.push(n.payload ?? ''));
+        await listener.query(`LISTEN "${notificationChannel(encrypted)}"`);
+        const sent = await statementsDuring(encrypted, async () => {
+          const waiting = encClient.getEvent<string>('notice-enc', 'secret', { timeoutMs: 10_000 });
+          await pause(100);
+          await encClient.start(Events, { workflowId: 'notice-enc' }).announceAfter('secret', 'plaintext-card-4242', 300);
+          expect(await waiting).toBe('plaintext-card-4242');
+        });
         await pause(100);
-        await encClient.start(Events, { workflowId: 'notice-enc' }).announceAfter('secret', 'plaintext-card-4242', 300);
-        expect(await waiting).toBe('plaintext-card-4242');
-      });
-      await pause(100);
-      expect(reads(sent)).toHaveLength(1);
-      expect(heard).toContain('evt:notice-enc');
-      expect(heard.filter((p) => p.includes('4242') || p.includes('secret'))).toEqual([]);
-    } finally {
-      await listener.end();
-      await encApp.close();
-      await dropSchema(encrypted);
-    }
+        expect(reads(sent)).toHaveLength(1);
+        expect(heard).toContain('evt:notice-enc');
+        expect(heard.filter((p) => p.includes('4242') || p.includes('secret'))).toEqual([]);
+      } finally {
+        await listener.end();
+      }
+    });
   });
 });
