@@ -226,6 +226,11 @@ class WorkerSlot {
     this.logFile = path.join(run.logDir, `worker-${index}.log`);
   }
 
+  /** Alive and not already being killed or stopped by us: a candidate for the next kill or stop. */
+  get stoppable(): boolean {
+    return this.alive && !this.expectingExit;
+  }
+
   get alive(): boolean {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -641,7 +646,7 @@ class ChaosRun {
   }
 
   private async killAWorker(): Promise<void> {
-    const candidates = this.slots.filter((slot) => slot.alive && !this.restarting.has(slot));
+    const candidates = this.slots.filter((slot) => slot.stoppable && !this.restarting.has(slot));
     if (candidates.length === 0) return;
     const slot = candidates[randomInt(0, candidates.length - 1)];
     const killedId = slot.executorId;
@@ -657,7 +662,7 @@ class ChaosRun {
 
   /** A graceful stop (SIGTERM), in the background: it may take up to the shutdown timeout. */
   private stopAWorker(): void {
-    const candidates = this.slots.filter((slot) => slot.alive && slot.ready && !slot.faulted && !this.restarting.has(slot));
+    const candidates = this.slots.filter((slot) => slot.stoppable && slot.ready && !slot.faulted && !this.restarting.has(slot));
     if (candidates.length === 0) return;
     const slot = candidates[randomInt(0, candidates.length - 1)];
     const stoppedId = slot.executorId;
