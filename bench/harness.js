@@ -82,15 +82,27 @@ async function runWhile(runOne, inflight, firstInput, going) {
   return { ...summarize(latencies, elapsedMs), ...counting.perOperation(before, latencies.length), count: latencies.length };
 }
 
+// Untimed calls, `inflight` at a time, for at least `options.warmupSeconds`: the shape of load about
+// to be measured, long enough for the JIT to have compiled its hot path (a few hundred calls are
+// not: their code is still interpreted or baseline-compiled, and its optimization runs on the
+// process's other threads). Every system gets the same window, so each is measured warm, as an
+// application that has been up for a while is.
+async function warmUp(runOne, inflight, firstInput, options) {
+  const until = performance.now() + options.warmupSeconds * 1000;
+  await loadWhile(runOne, inflight, firstInput, () => performance.now() < until);
+}
+
 async function measureCalls(system, hooks, options) {
   const rows = [];
-  // Warm-up fills connection pools and JIT-compiles the hot path before anything is timed.
+  // Warm-up fills connection pools before anything is timed.
   await runWorkload(hooks.runOne, options.warmup, options.inflight, 0);
   if (options.workloads.includes('sequential') && options.sequential > 0) {
+    await warmUp(hooks.runOne, 1, 3_000_000, options);
     const stats = await runWorkload(hooks.runOne, options.sequential, 1, 1_000_000);
     rows.push({ workload: 'sequential', system, ...stats });
   }
   if (options.workloads.includes('concurrent') && options.concurrent > 0) {
+    await warmUp(hooks.runOne, options.inflight, 4_000_000, options);
     const stats = await runWorkload(hooks.runOne, options.concurrent, options.inflight, 2_000_000);
     rows.push({ workload: 'concurrent', system, ...stats });
   }
@@ -102,6 +114,17 @@ async function measureCalls(system, hooks, options) {
 // send(workflowId, i) followed by getEvent(workflowId, `key_${i}`) returning i.
 
 async function measureMessaging(system, messaging, options) {
+  // Warm-up echo workflows of 100 round trips each, for --warmup-seconds (see warmUp).
+  const until = performance.now() + options.warmupSeconds * 1000;
+  for (let run = 0; performance.now() < until; run++) {
+    const echoId = `bench-warm-${process.pid}-${Date.now()}-${run}`;
+    const done = await messaging.startEcho(echoId, 100);
+    for (let i = 0; i < 100; i++) {
+      await messaging.send(echoId, i);
+      if ((await messaging.getEvent(echoId, `key_${i}`)) !== i) throw new Error(`warm-up round trip ${i}: wrong event value`);
+    }
+    await done();
+  }
   const warmup = Math.min(options.warmup, 50);
   const rounds = warmup + options.messages;
   const workflowId = `bench-echo-${process.pid}-${Date.now()}`;

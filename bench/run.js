@@ -4,7 +4,7 @@
 // graphile-worker, plain and tuned) on one Postgres server, and prints a table per workload.
 //
 //   npm run bench [-- --workloads sequential,concurrent,messaging,queue] [--only SYSTEM[,SYSTEM]]
-//                 [--json FILE] [--sequential N] [--concurrent N] [--inflight N] [--warmup N]
+//                 [--json FILE] [--sequential N] [--concurrent N] [--inflight N] [--warmup N] [--warmup-seconds S]
 //                 [--messages N] [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
 //                 ... (see usage() below; `--workloads footprint` is only run when asked for)
 //
@@ -109,7 +109,7 @@ const OURS = 'nestjs-dbos';
 function usage(message) {
   console.error(`${message}
 usage: npm run bench -- [--workloads ${WORKLOADS.join(',')}] [--only SYSTEM[,SYSTEM...]] [--json FILE]
-                        [--sequential N] [--concurrent N] [--inflight N] [--warmup N] [--messages N]
+                        [--sequential N] [--concurrent N] [--inflight N] [--warmup N] [--warmup-seconds S] [--messages N]
                         [--queue-jobs N] [--queue-concurrency N] [--dbos-queue-poll-ms N]
                         [--queue-latency-jobs N] [--queue-latency-idle-ms N] [--recovery-workflows N]
                         [--recovery-lease-ms N] [--history-rows N[,N...]] [--scale-rows N] [--scale-workflows N]
@@ -146,10 +146,11 @@ function readOptions() {
         json: { type: 'string' },
         only: { type: 'string' },
         workloads: { type: 'string', default: DEFAULT_WORKLOADS.join(',') },
-        sequential: { type: 'string', default: '500' },
+        sequential: { type: 'string', default: '1000' },
         concurrent: { type: 'string', default: '5000' },
         inflight: { type: 'string', default: '64' },
         warmup: { type: 'string', default: '50' },
+        'warmup-seconds': { type: 'string', default: '3' },
         messages: { type: 'string', default: '300' },
         'queue-jobs': { type: 'string', default: '5000' },
         'queue-concurrency': { type: 'string', default: '64' },
@@ -196,6 +197,7 @@ function readOptions() {
       concurrent: count(values.concurrent, 'concurrent'),
       inflight,
       warmup: count(values.warmup, 'warmup'),
+      warmupSeconds: count(values['warmup-seconds'], 'warmup-seconds'),
       messages,
       queueJobs,
       queueConcurrency,
@@ -621,7 +623,7 @@ async function main() {
   console.error(`workloads: ${options.workloads.join(', ')}; systems: ${options.systems.join(', ')}`);
   console.error(
     `settings: sequential ${settings.sequential}, concurrent ${settings.concurrent} with ${settings.inflight} in flight, ` +
-      `warm-up ${settings.warmup}, messaging ${settings.messages} round trips, queue ${settings.queueJobs} jobs ` +
+      `warm-up ${settings.warmup} and ${settings.warmupSeconds} s per workload, messaging ${settings.messages} round trips, queue ${settings.queueJobs} jobs ` +
       `drained ${settings.queueConcurrency} at a time (DBOS queue poll ${settings.dbosQueuePollMs} ms)`,
   );
   const rows = [];
