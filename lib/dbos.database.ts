@@ -35,6 +35,7 @@ export class DbosDatabase {
   ) {
     this.repositories = createRepositories(system, clock);
     this.listener = createListener(system, new Logger('DbosNotifications'), clock);
+    this.repositories.lifecycle.onOutcomes((ids) => this.listener.announce(ids));
   }
 
   /** `clock`: the module's workflow time (queue delays, wait deadlines); real time when not given. */

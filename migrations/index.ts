@@ -16,6 +16,7 @@ import { Debounce1764028800036 } from './1764028800036-debounce';
 import { Schedules1764028800037 } from './1764028800037-schedules';
 import { StepAttempts1764028800038 } from './1764028800038-step-attempts';
 import { EnqueueTraceContext1764028800039 } from './1764028800039-enqueue-trace-context';
+import { OutcomeWatch1764028800040 } from './1764028800040-outcome-watch';
 
 /** Every migration of the system schema, oldest first. Add new ones; never edit a released one. */
 export const SYSTEM_MIGRATIONS = [
@@ -37,4 +38,5 @@ export const SYSTEM_MIGRATIONS = [
   Schedules1764028800037,
   StepAttempts1764028800038,
   EnqueueTraceContext1764028800039,
+  OutcomeWatch1764028800040,
 ];

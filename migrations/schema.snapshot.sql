@@ -214,7 +214,8 @@ CREATE TABLE {schema}.workflow_status (
     cancel_root text,
     announced_epoch integer,
     trace_context text,
-    attributes jsonb
+    attributes jsonb,
+    outcome_watched boolean
 );
 
 ALTER TABLE ONLY {schema}.migrations ALTER COLUMN id SET DEFAULT nextval('{schema}.migrations_id_seq'::regclass);

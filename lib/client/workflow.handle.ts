@@ -87,18 +87,21 @@ export class WorkflowHandle<R = unknown> {
     const local = this.backend.local?.localResult(this.workflowId);
     if (local) return (await withDeadline(local, deadline, this.workflowId)) as R;
     let last: WorkflowStatusRow | undefined;
-    const found = await this.backend.listener.waitUntil<{ row: WorkflowStatusRow } | { running: Promise<unknown> }>(
-      [statusKey(this.workflowId)],
-      async () => {
-        const row = await this.backend.listing.get(this.workflowId);
-        if (!row) throw notFound(this.workflowId);
-        last = row;
-        if (isTerminal(row.status)) return { row };
-        const running = this.backend.local?.localResult(this.workflowId);
-        return running ? { running } : undefined;
-      },
-      deadline,
-    );
+    let watching = false;
+    const check = async (): Promise<{ row: WorkflowStatusRow } | { running: Promise<unknown> } | undefined> => {
+      const row = await this.backend.listing.get(this.workflowId);
+      if (!row) throw notFound(this.workflowId);
+      last = row;
+      if (isTerminal(row.status)) return { row };
+      const running = this.backend.local?.localResult(this.workflowId);
+      if (running) return { running };
+      if (watching || this.backend.listener.isPollOnly) return undefined;
+      // Runs elsewhere: ask for its outcome's notice, then read again (see ListingRepository.watchOutcomes).
+      watching = true;
+      await this.backend.listing.watchOutcomes([this.workflowId]);
+      return check();
+    };
+    const found = await this.backend.listener.waitUntil([statusKey(this.workflowId)], check, deadline);
     if (!found) throw resultTimeout(this.workflowId, last?.status ?? 'PENDING');
     if ('running' in found) return (await withDeadline(found.running, deadline, this.workflowId)) as R;
     return outcomeOf(found.row) as R;

@@ -33,10 +33,11 @@ export class WorkflowStreams {
   /** The stream's values with their offsets (the SSE event ids). */
   private async *events<T>(workflowId: string, key: string, signal?: AbortSignal): AsyncGenerator<StreamEvent<T>, void, undefined> {
     let offset = 0;
+    const watch = { asked: this.backend.listener.isPollOnly };
     for (;;) {
       const batch = await this.backend.listener.waitUntil(
         [streamKey(workflowId), statusKey(workflowId)],
-        () => this.nextBatch(workflowId, key, offset),
+        () => this.nextBatch(workflowId, key, offset, watch),
         Infinity,
         signal,
       );
@@ -49,12 +50,18 @@ export class WorkflowStreams {
     }
   }
 
-  private async nextBatch(workflowId: string, key: string, offset: number): Promise<StreamEntry[] | 'ended' | undefined> {
+  /** `watch.asked`: its outcome's notice was asked for (ListingRepository.watchOutcomes), the stream's end if it is never closed. */
+  private async nextBatch(workflowId: string, key: string, offset: number, watch: { asked: boolean }): Promise<StreamEntry[] | 'ended' | undefined> {
     const entries = await this.backend.communication.readStream(workflowId, key, offset);
     if (entries.length > 0) return entries;
     const row = await this.backend.listing.get(workflowId);
     if (!row) throw new DbosNotFoundError(`No workflow has the id "${workflowId}".`);
-    if (!isTerminal(row.status)) return undefined;
+    if (!isTerminal(row.status)) {
+      if (watch.asked) return undefined;
+      watch.asked = true;
+      await this.backend.listing.watchOutcomes([workflowId]);
+      return this.nextBatch(workflowId, key, offset, watch);
+    }
     // It ended: anything written before its last write is visible now.
     const last = await this.backend.communication.readStream(workflowId, key, offset);
     return last.length > 0 ? last : 'ended';

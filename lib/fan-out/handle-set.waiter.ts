@@ -60,6 +60,7 @@ export async function waitForSet(
   const onAbort = () => wake?.();
   options.signal?.addEventListener('abort', onAbort);
   let first = true;
+  let watching = false;
   try {
     for (;;) {
       options.signal?.throwIfAborted();
@@ -77,6 +78,13 @@ export async function waitForSet(
           newly.push(row.workflowId);
         }
         if (settles(finished, newly)) return finished;
+        // Those that run elsewhere are announced only when asked (ListingRepository.watchOutcomes):
+        // asked once for the set, after the first read, and read again after it.
+        if (!watching && !listener.isPollOnly) {
+          watching = true;
+          await listing.watchOutcomes([...unfinished]);
+          for (const id of unfinished) notified.add(id);
+        }
       }
       if (notified.size > 0) continue; // woken while reading
       if (clock.now() >= deadline) throw waitTimeout(unfinished, workflowIds.length);

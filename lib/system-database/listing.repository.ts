@@ -25,6 +25,22 @@ export class ListingRepository {
     return readStatusRow(this.payloads, rows.length > 0 ? toStatusRow(rows[0]) : null);
   }
 
+  /**
+   * Asks that these workflows' SUCCESS or ERROR be announced on the notification channel: the
+   * statement writing an outcome announces only the rows so marked (migration 1764028800040). A
+   * waiter in a process that does not run the workflow marks it after it registered with the
+   * listener and before it reads the status again: an outcome committed before the mark is in that
+   * read, and one written after the mark is announced (the row's lock orders the two). Unfinished
+   * rows only, and only once: a marked row is not written again.
+   */
+  async watchOutcomes(workflowIds: string[]): Promise<void> {
+    await this.db.query(
+      `UPDATE {schema}.workflow_status SET outcome_watched = true
+        WHERE workflow_id = ANY($1::text[]) AND status IN ('PENDING', 'ENQUEUED') AND outcome_watched IS NOT TRUE`,
+      [workflowIds],
+    );
+  }
+
   /** The rows of these ids; `on`: a transaction of the caller to read them in (default the pool). */
   async getMany(workflowIds: string[], on: Sql = this.db): Promise<Map<string, WorkflowStatusRow>> {
     const rows = await on.query(`SELECT ${STATUS_COLUMNS} FROM {schema}.workflow_status WHERE workflow_id = ANY($1::text[])`, [workflowIds]);

@@ -192,6 +192,15 @@ export class NotificationListener {
     for (const wake of [...(this.waiters.get(eventKey(heard.workflowId)) ?? [])]) wake(heard);
   }
 
+  /**
+   * Wakes this process's waiters and watchers of `status:<id>` for outcomes this process just
+   * wrote (RunLifecycleRepository.onOutcomes): the database announces an outcome only to processes
+   * that marked it watched (ListingRepository.watchOutcomes).
+   */
+  announce(workflowIds: readonly string[]): void {
+    for (const id of workflowIds) this.dispatch(statusKey(id));
+  }
+
   private dispatch(key: string): void {
     for (const callback of this.globalCallbacks) callback(key);
     const callbacks = this.waiters.get(key);

@@ -61,13 +61,17 @@ export class RunLifecycleRepository {
 
   /**
    * A CTE `notice` announcing the SUCCESS and ERROR outcomes of the CTE `outcome` (workflow_id,
-   * queue_name): their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit,
-   * and one `queue:<name>` per queue they free a slot of: one message per statement, not per row.
+   * queue_name): their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit
+   * (`watchedOnly`: only the rows whose `outcome_watched` the CTE returns true, the ones a process
+   * not running them waits for: a NOTIFY wakes every listening backend of the database), and one
+   * `queue:<name>` per queue they free a slot of: one message per statement, not per row.
    * The statement must set `announced_epoch = run_epoch` on those rows, so the status triggers leave
    * them out (migration 1764028800032), and must read `notice` (an unread CTE is not run): see
    * READ_NOTICE.
    */
-  private readonly notice: string;
+  private readonly notice: (watchedOnly: boolean) => string;
+  /** Told the ids of the outcomes each statement wrote (the process's own waiters: see onOutcomes). */
+  private announce?: (workflowIds: string[]) => void;
   constructor(
     private readonly db: SystemDatabase,
     private readonly listing: ListingRepository,
@@ -75,16 +79,25 @@ export class RunLifecycleRepository {
   ) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
     this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
-    this.notice = `notice AS (
+    this.notice = (watchedOnly) => `notice AS (
          SELECT count(pg_notify('${notificationChannel(db.schema)}', payload)) AS sent FROM (
            SELECT '${NOTICE_PREFIX.statuses}' || json_agg(workflow_id)::text AS payload
              FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
-                     FROM outcome) ids
+                     FROM outcome${watchedOnly ? ' WHERE outcome_watched' : ''}) ids
             GROUP BY part
            UNION ALL
            SELECT DISTINCT '${NOTICE_PREFIX.queue}' || queue_name FROM outcome WHERE queue_name IS NOT NULL
          ) messages
        )`;
+  }
+
+  /**
+   * `announce` is called with the ids of the outcomes each `complete` statement wrote, after it
+   * returned: the process's own waiters learn of them there (NotificationListener.announce), since
+   * the statement announces on the channel only the outcomes another process marked watched.
+   */
+  onOutcomes(announce: (workflowIds: string[]) => void): void {
+    this.announce = announce;
   }
 
   /** Inserts a workflow; when its id exists (or its deduplication id is taken) returns what is there. */
@@ -201,8 +214,8 @@ export class RunLifecycleRepository {
            FROM u
           WHERE w.workflow_id = u.workflow_id AND ${whilePending('w', 'w.run_epoch = u.run_epoch')}
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
-         RETURNING w.workflow_id, w.queue_name
-       ), ${this.notice}
+         RETURNING w.workflow_id, w.queue_name, w.outcome_watched
+       ), ${this.notice(true)}
        SELECT workflow_id, true AS completed FROM outcome
        UNION ALL
        SELECT workflow_id, false AS completed FROM checkpoint
@@ -211,6 +224,7 @@ export class RunLifecycleRepository {
       [Date.now(), ...source.values],
     );
     const completed = new Set(rows.filter((r) => r.completed).map((r) => r.workflow_id));
+    if (completed.size > 0) this.announce?.([...completed]);
     const checkpointed = new Set(rows.filter((r) => !r.completed).map((r) => r.workflow_id));
     return outcomes.map((o) =>
       completed.has(o.workflowId) ? 'completed' : o.lastCheckpoint && !checkpointed.has(o.workflowId) ? 'checkpoint-not-recorded' : 'not-pending',
@@ -242,7 +256,7 @@ export class RunLifecycleRepository {
          RETURNING workflow_id, queue_name, status
        ), outcome AS (
          SELECT workflow_id, queue_name FROM moved WHERE status IN ('SUCCESS', 'ERROR')
-       ), ${this.notice}
+       ), ${this.notice(false)}
        SELECT workflow_id FROM moved
        UNION ALL
        SELECT NULL ${READ_NOTICE}`,

@@ -195,11 +195,15 @@ export class ScheduleRepository {
     return { workflowName: target.workflowName, lastTick: nullableNumber(rows[0].last_tick), bufferedTick: nullableNumber(rows[0].buffered_tick) };
   }
 
-  /** The tick's row, ENQUEUED by name like `enqueue_workflow`: its insert trigger wakes the queue's dispatchers. */
+  /**
+   * The tick's row, ENQUEUED by name like `enqueue_workflow`: its insert trigger wakes the queue's
+   * dispatchers. Its outcome is watched (announced on the channel wherever it runs): the schedule
+   * runners start a tick held back (buffer-one) when they hear it.
+   */
   private async enqueue(tx: Sql, runs: ScheduledRun[]): Promise<string[]> {
     const rows = await tx.query<{ workflow_id: string }>(
-      `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, inputs, queue_name, created_at, updated_at)
-       SELECT r.id, 'ENQUEUED', r.name, r.inputs, r.queue, $5::bigint + r.n - 1, $5::bigint + r.n - 1
+      `INSERT INTO {schema}.workflow_status (workflow_id, status, workflow_name, inputs, queue_name, created_at, updated_at, outcome_watched)
+       SELECT r.id, 'ENQUEUED', r.name, r.inputs, r.queue, $5::bigint + r.n - 1, $5::bigint + r.n - 1, true
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(id, name, inputs, queue, n)
         ORDER BY r.n
        ON CONFLICT DO NOTHING RETURNING workflow_id`,

@@ -2,7 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosContext, Step, Workflow, WorkflowClient, type WorkflowHandle } from '../../lib';
 import { createDbosApp } from '../support/app';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
 class ChildFailure extends Error {
@@ -95,6 +95,25 @@ describe('fan-out: waitAll and waitFirst', () => {
     await expect(all).resolves.toEqual([0, 1, 2, 3, 4]);
     // The same from the app's own client (its workflows run in this process).
     await expect(client.waitAll(handles)).resolves.toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a waitAll in another process is woken by the outcomes it asked to be announced, not by its 10 s re-check', async () => {
+    const handles = await startHeld(3);
+    const all = remote.waitAll(handles);
+    // The waiter marks the set watched after its first read: only then are their outcomes announced.
+    await waitFor(
+      async () =>
+        (
+          await sql<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}".workflow_status WHERE workflow_id = ANY($1) AND outcome_watched`, [
+            handles.map((h) => h.workflowId),
+          ])
+        )[0].n === 3,
+      { what: 'the three marked watched' },
+    );
+    const releasedAt = Date.now();
+    await releaseAll(handles);
+    await expect(all).resolves.toEqual([0, 1, 2]);
+    expect(Date.now() - releasedAt).toBeLessThan(5_000);
   });
 
   it('waitAll rejects with the first failure, as that handle getResult() throws it, without waiting for the rest', async () => {
