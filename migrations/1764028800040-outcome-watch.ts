@@ -3,14 +3,15 @@ import { systemSchemaOf } from './schema-of';
 
 /**
  * `outcome_watched`: set (true) by a process that waits for the workflow's outcome without running
- * it (a handle's getResult, waitAll/waitFirst, readStream, a buffered schedule), before it reads
- * the status. The statement that writes a SUCCESS or ERROR announces it (`statuses:[...]`) only for
- * the rows so marked: a NOTIFY wakes every backend that LISTENs on the database, whatever its
- * channel, and cost the sequential hot path about a sixth of its latency when nobody else was
- * waiting. The process running the workflow tells its own waiters without the database. The mark
- * and the outcome are ordered by the row's lock: a mark made first is seen by the outcome's
- * UPDATE, and one made after finds the row finished and reads it. A plain UPDATE of an unindexed
- * column, so it stays a HOT update.
+ * it (a handle's getResult, waitAll/waitFirst, readStream), before it reads the status again;
+ * scheduled runs are inserted with it. The statement that writes a SUCCESS or ERROR announces it
+ * (`statuses:[...]`) only for the rows so marked and the queued ones (whose queue it notifies
+ * anyway): a NOTIFY wakes every backend that LISTENs on the database, whatever its channel, and
+ * cost the sequential hot path about a sixth of its latency when nobody else was waiting. The
+ * process running the workflow tells its own waiters without the database. The mark and the
+ * outcome are ordered by the row's lock: a mark made first is seen by the outcome's UPDATE, and
+ * one made after finds the row finished and reads it (ListingRepository.watchOutcomes). A plain
+ * UPDATE of an unindexed column, so it stays a HOT update.
  */
 export class OutcomeWatch1764028800040 implements MigrationInterface {
   name = 'OutcomeWatch1764028800040';

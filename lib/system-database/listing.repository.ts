@@ -5,6 +5,12 @@ import type { Sql } from './sql';
 import { readStatusRow, readStatusRows } from './payload.rows';
 import type { PayloadCodec } from '../payloads/payload.codec';
 import type { WorkflowStatusRow } from './system.rows';
+import { delay } from '../common/delay.util';
+
+/** Postgres' error for a row lock a NOWAIT could not take. */
+const LOCK_NOT_AVAILABLE = '55P03';
+/** Tries of watchOutcomes (1, 2, 4 ... 50 ms apart: about 200 ms in all). */
+const MARK_ATTEMPTS = 8;
 
 const FINISHED = `status IN ('SUCCESS', 'ERROR', 'CANCELLED', 'MAX_RECOVERY_ATTEMPTS_EXCEEDED')`;
 const STATUS_COLUMNS_OF_FINISHED = STATUS_COLUMNS.replace(
@@ -27,18 +33,36 @@ export class ListingRepository {
 
   /**
    * Asks that these workflows' SUCCESS or ERROR be announced on the notification channel: the
-   * statement writing an outcome announces only the rows so marked (migration 1764028800040). A
-   * waiter in a process that does not run the workflow marks it after it registered with the
-   * listener and before it reads the status again: an outcome committed before the mark is in that
-   * read, and one written after the mark is announced (the row's lock orders the two). Unfinished
-   * rows only, and only once: a marked row is not written again.
+   * statement writing an outcome announces only the rows so marked, and every queued one
+   * (migration 1764028800040). A waiter in a process that does not run the workflow marks it after
+   * it registered with the listener and before it reads the status again: an outcome committed
+   * before the mark is in that read, and one written after the mark is announced (the row's lock
+   * orders the two).
+   *
+   * Only PENDING rows off any queue, once each: a queued row is announced anyway (its outcome's
+   * statement notifies its queue), so the mark never locks an ENQUEUED row a dispatcher's claim
+   * (SKIP LOCKED) would then pass over. The rows are locked NOWAIT, so the mark never waits inside
+   * a lock cycle with a batch of outcomes (which lock their rows in their own order): when one is
+   * held it tries again a moment later. False when it could not mark (a row held for 200 ms, a role
+   * without UPDATE on the table, a read-only server): that waiter hears the outcome at its re-check.
    */
-  async watchOutcomes(workflowIds: string[]): Promise<void> {
-    await this.db.query(
-      `UPDATE {schema}.workflow_status SET outcome_watched = true
-        WHERE workflow_id = ANY($1::text[]) AND status IN ('PENDING', 'ENQUEUED') AND outcome_watched IS NOT TRUE`,
-      [workflowIds],
-    );
+  async watchOutcomes(workflowIds: string[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.db.query(
+          `UPDATE {schema}.workflow_status w SET outcome_watched = true
+             FROM (SELECT workflow_id FROM {schema}.workflow_status
+                    WHERE workflow_id = ANY($1::text[]) AND status = 'PENDING' AND queue_name IS NULL AND outcome_watched IS NOT TRUE
+                    FOR NO KEY UPDATE NOWAIT) marked
+            WHERE w.workflow_id = marked.workflow_id`,
+          [workflowIds],
+        );
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= MARK_ATTEMPTS) return false;
+        await delay(Math.min(2 ** attempt, 50));
+      }
+    }
   }
 
   /** The rows of these ids; `on`: a transaction of the caller to read them in (default the pool). */

@@ -198,7 +198,14 @@ export class NotificationListener {
    * that marked it watched (ListingRepository.watchOutcomes).
    */
   announce(workflowIds: readonly string[]): void {
-    for (const id of workflowIds) this.dispatch(statusKey(id));
+    for (const id of workflowIds) {
+      try {
+        this.dispatch(statusKey(id));
+      } catch (err) {
+        // The outcome is written: a waiter's failure must not become the writer's.
+        this.logger.warn(`A waiter of workflow ${id}'s outcome failed when told of it: ${(err as Error).message}`);
+      }
+    }
   }
 
   private dispatch(key: string): void {

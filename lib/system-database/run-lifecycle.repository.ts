@@ -63,7 +63,8 @@ export class RunLifecycleRepository {
    * A CTE `notice` announcing the SUCCESS and ERROR outcomes of the CTE `outcome` (workflow_id,
    * queue_name): their ids in `statuses:[...]` messages under Postgres' 8000-byte payload limit
    * (`watchedOnly`: only the rows whose `outcome_watched` the CTE returns true, the ones a process
-   * not running them waits for: a NOTIFY wakes every listening backend of the database), and one
+   * not running them waits for, and the queued ones, whose queue's message is sent anyway: a NOTIFY
+   * wakes every listening backend of the database), and one
    * `queue:<name>` per queue they free a slot of: one message per statement, not per row.
    * The statement must set `announced_epoch = run_epoch` on those rows, so the status triggers leave
    * them out (migration 1764028800032), and must read `notice` (an unread CTE is not run): see
@@ -83,7 +84,7 @@ export class RunLifecycleRepository {
          SELECT count(pg_notify('${notificationChannel(db.schema)}', payload)) AS sent FROM (
            SELECT '${NOTICE_PREFIX.statuses}' || json_agg(workflow_id)::text AS payload
              FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
-                     FROM outcome${watchedOnly ? ' WHERE outcome_watched' : ''}) ids
+                     FROM outcome${watchedOnly ? ' WHERE outcome_watched OR queue_name IS NOT NULL' : ''}) ids
             GROUP BY part
            UNION ALL
            SELECT DISTINCT '${NOTICE_PREFIX.queue}' || queue_name FROM outcome WHERE queue_name IS NOT NULL

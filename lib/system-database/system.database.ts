@@ -23,6 +23,10 @@ import type { Queryable } from './queryable.interface';
 import { ReadReplica } from './read.replica';
 import { LoginGate } from './login.gate';
 import { quoteSchemaName } from './schema-name.util';
+import { SYSTEM_MIGRATIONS } from '../../migrations';
+
+/** The name the migrations table records for the newest migration of this version. */
+const NEWEST_MIGRATION = new SYSTEM_MIGRATIONS[SYSTEM_MIGRATIONS.length - 1]().name!;
 import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
 export type { SystemDatabaseConfig, SystemLogger } from './connection.options';
@@ -294,14 +298,24 @@ export class SystemDatabase implements Sql {
   }
 
   private async assertSchemaReady(): Promise<void> {
-    const rows = await this.query<{ ready: boolean }>(`SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready`, [
-      this.statements.text('{schema}.workflow_status'),
-      this.statements.text('{schema}.operation_outputs'),
-    ]);
+    const rows = await this.query<{ ready: boolean; tracked: boolean }>(
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS ready, to_regclass($3) IS NOT NULL AS tracked`,
+      [this.statements.text('{schema}.workflow_status'), this.statements.text('{schema}.operation_outputs'), this.statements.text('{schema}.migrations')],
+    );
     if (!rows[0]?.ready) {
       throw new DbosConfigurationError(
         `The system schema "${this.schema}" has no workflow tables in ${this.target}. Start once with ` +
           `runMigrations: true, or apply them with "npx nestjs-dbos migrate".`,
+      );
+    }
+    // The statements of this version use every column its migrations add: an older schema would fail them one by one.
+    const newest = NEWEST_MIGRATION;
+    const applied = rows[0].tracked && (await this.query(`SELECT 1 FROM {schema}.migrations WHERE name = $1`, [newest])).length > 0;
+    if (!applied) {
+      throw new DbosConfigurationError(
+        `The system schema "${this.schema}" in ${this.target} lacks migrations of this version of nestjs-dbos ` +
+          `(${newest} is not applied). Apply them with "npx nestjs-dbos migrate" (or start one process with ` +
+          `runMigrations: true) before starting processes of this version.`,
       );
     }
   }

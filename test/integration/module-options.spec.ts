@@ -115,4 +115,20 @@ describe('system schema migrations', () => {
     expect(error).toBeInstanceOf(DbosConfigurationError);
     expect((error as Error).message).toMatch(/has no workflow tables.*runMigrations: true/);
   });
+
+  it("without runMigrations a schema missing this version's newest migration is a clear error, for the app and a client", async () => {
+    const older = uniqueSchema('older');
+    try {
+      await (await SystemDatabase.open({ url: databaseUrl(), schema: older, runMigrations: true })).close();
+      const newest = SYSTEM_MIGRATIONS[SYSTEM_MIGRATIONS.length - 1].name;
+      await sql(`DELETE FROM "${older}".migrations WHERE name = $1`, [newest]);
+      const error = await SystemDatabase.open({ url: databaseUrl(), schema: older, runMigrations: false }).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(DbosConfigurationError);
+      expect((error as Error).message).toContain(`lacks migrations of this version of nestjs-dbos (${newest} is not applied)`);
+      expect((error as Error).message).toContain('npx nestjs-dbos migrate');
+      await expect(WorkflowClient.connect({ database: { url: databaseUrl() }, schema: older })).rejects.toThrow(/lacks migrations of this version/);
+    } finally {
+      await dropSchema(older);
+    }
+  });
 });
