@@ -70,4 +70,31 @@ async function measureCommitFloor(url) {
   }
 }
 
-module.exports = { measureCommitFloor };
+/**
+ * The one-client figure alone, measured by a workload's own process in its own database right
+ * before and right after the workload (see harness.js): on a machine whose speed drifts within a
+ * run, the latency of a workload is compared with the commits the server did at that moment.
+ * The p50 of `commits` single-row INSERTs, each committed, after 100 untimed ones.
+ */
+async function oneClientCommitP50(url, commits = 1_000) {
+  const client = await connect(url);
+  const table = `commit_floor_${process.pid}`;
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS ${table} (id bigserial PRIMARY KEY, at bigint NOT NULL, payload text)`);
+    const insert = { name: `floor_insert_${process.pid}`, text: `INSERT INTO ${table} (at, payload) VALUES ($1, $2)` };
+    for (let i = 0; i < 100; i++) await client.query({ ...insert, values: [Date.now(), 'warm-up'] });
+    const latencies = [];
+    for (let i = 0; i < commits; i++) {
+      const t0 = process.hrtime.bigint();
+      await client.query({ ...insert, values: [Date.now(), 'x'] });
+      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    latencies.sort((a, b) => a - b);
+    return percentile(latencies, 50);
+  } finally {
+    await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await client.end();
+  }
+}
+
+module.exports = { measureCommitFloor, oneClientCommitP50 };

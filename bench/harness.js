@@ -5,6 +5,21 @@
 // same code.
 const { performance } = require('node:perf_hooks');
 const counting = require('./counting');
+const { oneClientCommitP50 } = require('./commit-floor');
+
+/**
+ * Runs `measure` between two measurements of the one-client commit (bench/commit-floor.js) from
+ * this process, in its database, and adds their mean to its result as `floorP50Ms`: the floor of
+ * a workload whose commits are made one after another, taken when the workload ran.
+ */
+async function withAdjacentFloor(measure) {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url) return measure();
+  const before = await oneClientCommitP50(url);
+  const result = await measure();
+  const after = await oneClientCommitP50(url);
+  return { ...result, floorP50Ms: round((before + after) / 2, 4) };
+}
 
 // The orchestrator picks the result out of the child's stdout by this prefix, so any other
 // output a system prints cannot be mistaken for it.
@@ -98,7 +113,7 @@ async function measureCalls(system, hooks, options) {
   await runWorkload(hooks.runOne, options.warmup, options.inflight, 0);
   if (options.workloads.includes('sequential') && options.sequential > 0) {
     await warmUp(hooks.runOne, 1, 3_000_000, options);
-    const stats = await runWorkload(hooks.runOne, options.sequential, 1, 1_000_000);
+    const stats = await withAdjacentFloor(() => runWorkload(hooks.runOne, options.sequential, 1, 1_000_000));
     rows.push({ workload: 'sequential', system, ...stats });
   }
   if (options.workloads.includes('concurrent') && options.concurrent > 0) {
@@ -125,6 +140,11 @@ async function measureMessaging(system, messaging, options) {
     }
     await done();
   }
+  return [await withAdjacentFloor(() => echoRoundTrips(system, messaging, options))];
+}
+
+// The timed round trips of `messaging`, on one echo workflow: the first (at most 50) untimed.
+async function echoRoundTrips(system, messaging, options) {
   const warmup = Math.min(options.warmup, 50);
   const rounds = warmup + options.messages;
   const workflowId = `bench-echo-${process.pid}-${Date.now()}`;
@@ -148,7 +168,7 @@ async function measureMessaging(system, messaging, options) {
   const perOp = counting.perOperation(before, options.messages);
   const result = await finished();
   if (result !== rounds) throw new Error(`the echo workflow returned ${JSON.stringify(result)}, expected ${rounds}`);
-  return [{ workload: 'messaging', system, ...summarize(latencies, elapsedMs), ...perOp }];
+  return { workload: 'messaging', system, ...summarize(latencies, elapsedMs), ...perOp };
 }
 
 // ---------------------------------------------------------------------------------------------
