@@ -129,17 +129,9 @@ async function measureCalls(system, hooks, options) {
 // send(workflowId, i) followed by getEvent(workflowId, `key_${i}`) returning i.
 
 async function measureMessaging(system, messaging, options) {
-  // Warm-up echo workflows of 100 round trips each, for --warmup-seconds (see warmUp).
+  // Untimed echo workflows of 100 round trips each, for --warmup-seconds (see warmUp).
   const until = performance.now() + options.warmupSeconds * 1000;
-  for (let run = 0; performance.now() < until; run++) {
-    const echoId = `bench-warm-${process.pid}-${Date.now()}-${run}`;
-    const done = await messaging.startEcho(echoId, 100);
-    for (let i = 0; i < 100; i++) {
-      await messaging.send(echoId, i);
-      if ((await messaging.getEvent(echoId, `key_${i}`)) !== i) throw new Error(`warm-up round trip ${i}: wrong event value`);
-    }
-    await done();
-  }
+  while (performance.now() < until) await echoRoundTrips(system, messaging, { warmup: 0, messages: 100 });
   return [await withAdjacentFloor(() => echoRoundTrips(system, messaging, options))];
 }
 

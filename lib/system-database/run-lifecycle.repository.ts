@@ -70,7 +70,7 @@ export class RunLifecycleRepository {
    * them out (migration 1764028800032), and must read `notice` (an unread CTE is not run): see
    * READ_NOTICE.
    */
-  private readonly notice: (watchedOnly: boolean) => string;
+  private readonly notice: { all: string; watchedOnly: string };
   /** Told the ids of the outcomes each statement wrote (the process's own waiters: see onOutcomes). */
   private announce?: (workflowIds: string[]) => void;
   constructor(
@@ -80,7 +80,7 @@ export class RunLifecycleRepository {
   ) {
     this.inserts = new WriteBatcher((rows) => this.insertBatch(rows));
     this.outcomes = new WriteBatcher((rows) => this.completeBatch(rows));
-    this.notice = (watchedOnly) => `notice AS (
+    const notice = (watchedOnly: boolean) => `notice AS (
          SELECT count(pg_notify('${notificationChannel(db.schema)}', payload)) AS sent FROM (
            SELECT '${NOTICE_PREFIX.statuses}' || json_agg(workflow_id)::text AS payload
              FROM (SELECT workflow_id, sum(octet_length(to_json(workflow_id)::text) + 1) OVER (ORDER BY workflow_id) / 7000 AS part
@@ -90,6 +90,7 @@ export class RunLifecycleRepository {
            SELECT DISTINCT '${NOTICE_PREFIX.queue}' || queue_name FROM outcome WHERE queue_name IS NOT NULL
          ) messages
        )`;
+    this.notice = { all: notice(false), watchedOnly: notice(true) };
   }
 
   /**
@@ -216,7 +217,7 @@ export class RunLifecycleRepository {
           WHERE w.workflow_id = u.workflow_id AND ${whilePending('w', 'w.run_epoch = u.run_epoch')}
             AND (u.step_id IS NULL OR u.workflow_id IN (SELECT workflow_id FROM checkpoint))
          RETURNING w.workflow_id, w.queue_name, w.outcome_watched
-       ), ${this.notice(true)}
+       ), ${this.notice.watchedOnly}
        SELECT workflow_id, true AS completed FROM outcome
        UNION ALL
        SELECT workflow_id, false AS completed FROM checkpoint
@@ -257,7 +258,7 @@ export class RunLifecycleRepository {
          RETURNING workflow_id, queue_name, status
        ), outcome AS (
          SELECT workflow_id, queue_name FROM moved WHERE status IN ('SUCCESS', 'ERROR')
-       ), ${this.notice(false)}
+       ), ${this.notice.all}
        SELECT workflow_id FROM moved
        UNION ALL
        SELECT NULL ${READ_NOTICE}`,

@@ -23,11 +23,11 @@ import type { Queryable } from './queryable.interface';
 import { ReadReplica } from './read.replica';
 import { LoginGate } from './login.gate';
 import { quoteSchemaName } from './schema-name.util';
+import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 import { SYSTEM_MIGRATIONS } from '../../migrations';
 
 /** The name the migrations table records for the newest migration of this version. */
 const NEWEST_MIGRATION = new SYSTEM_MIGRATIONS[SYSTEM_MIGRATIONS.length - 1]().name!;
-import { SchemaStatements, sqlOver, type Sql, type StatementRunner } from './sql';
 
 export type { SystemDatabaseConfig, SystemLogger } from './connection.options';
 
@@ -309,12 +309,11 @@ export class SystemDatabase implements Sql {
       );
     }
     // The statements of this version use every column its migrations add: an older schema would fail them one by one.
-    const newest = NEWEST_MIGRATION;
-    const applied = rows[0].tracked && (await this.query(`SELECT 1 FROM {schema}.migrations WHERE name = $1`, [newest])).length > 0;
+    const applied = rows[0].tracked && (await this.query(`SELECT 1 FROM {schema}.migrations WHERE name = $1`, [NEWEST_MIGRATION])).length > 0;
     if (!applied) {
       throw new DbosConfigurationError(
         `The system schema "${this.schema}" in ${this.target} lacks migrations of this version of nestjs-dbos ` +
-          `(${newest} is not applied). Apply them with "npx nestjs-dbos migrate" (or start one process with ` +
+          `(${NEWEST_MIGRATION} is not applied). Apply them with "npx nestjs-dbos migrate" (or start one process with ` +
           `runMigrations: true) before starting processes of this version.`,
       );
     }
