@@ -107,7 +107,7 @@ export class RecoveryRunner {
 
   /**
    * Claims this executor's PENDING workflows in batches of RECOVERY_BATCH (one statement each,
-   * oldest first, rows held by another transaction skipped), reads each batch's checkpoints in one
+   * oldest first, rows held by another transaction skipped and taken at the end), reads each batch's checkpoints in one
    * query and launches it: rows stream through, inputs and checkpoints are never all in memory.
    */
   private async recoveryPass(): Promise<{ resumed: number; failed: number }> {
@@ -136,8 +136,27 @@ export class RecoveryRunner {
         this.logger.error(`Could not resume ${batch.length} workflow(s) (${batch[0].workflowId} ...): ${(err as Error).message}`);
       }
     }
+    if (this.runs.isAccepting) resumed += await this.resumePassedOver(names);
     if (resumed > 0) this.logger.log(`Recovered ${resumed} pending workflow(s) of executor "${executorId}"`);
     return { resumed, failed };
+  }
+
+  /**
+   * The rows the batches passed over because another transaction held them at that moment (a
+   * waiter in another process marking the outcome watched, an outcome or a cancel being written):
+   * each is claimed on its own, waiting for that short lock, so it runs now and not at a sweep
+   * minutes later. One that was finished or taken meanwhile is left as it is (the claim checks).
+   */
+  private async resumePassedOver(names: string[]): Promise<number> {
+    const { executorId, applicationVersion } = this.settings;
+    const ids = await this.recovery.findUnclaimed(executorId, applicationVersion, names, this.runs.ids(), this.createdAt);
+    if (ids.length === 0) return 0;
+    let resumed = 0;
+    for (const row of (await this.listing.getMany(ids)).values()) {
+      const registration = this.registry.getWorkflow(row.workflowName);
+      if (registration && (await this.resumer.resumePending(row, registration, 'restart'))) resumed++;
+    }
+    return resumed;
   }
 
   /** PENDING workflows here whose code no provider registers: they wait for a process that has it. */

@@ -44,7 +44,8 @@ export class RecoveryRepository {
    * (an earlier life of this executor: never a workflow this process started or resumed since),
    * after `after` in (created_at, workflow_id) order, each counted as one more recovery and handed
    * a new run (epoch); queued ones go back to their queue. Rows another transaction holds are
-   * skipped (it is handling them; the sweep looks again). The rows, with their inputs, in that order.
+   * skipped, so that claimers never wait on each other: the pass takes them afterwards, one at a
+   * time (findUnclaimed). The rows, with their inputs, in that order.
    */
   async claimPendingBatch(
     executorId: string,
@@ -77,6 +78,22 @@ export class RecoveryRepository {
     return (await readStatusRows(this.db.payloads, rows.map(toStatusRow))).sort(
       (a, b) => a.createdAt - b.createdAt || (a.workflowId < b.workflowId ? -1 : a.workflowId > b.workflowId ? 1 : 0),
     );
+  }
+
+  /**
+   * The rows claimPendingBatch would take now (same filter, no lock, no cursor): after a pass, the
+   * ones it passed over because another transaction held them (a waiter marking the outcome
+   * watched, an outcome being written), or that were claimed since by nothing.
+   */
+  async findUnclaimed(executorId: string, applicationVersion: string, workflowNames: string[], exclude: string[], touchedBefore: number): Promise<string[]> {
+    const rows = await this.db.query<{ workflow_id: string }>(
+      `SELECT workflow_id FROM {schema}.workflow_status
+        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
+          AND NOT (workflow_id = ANY($4::text[])) AND updated_at < $5
+        ORDER BY created_at, workflow_id`,
+      [executorId, applicationVersion, workflowNames, exclude, touchedBefore],
+    );
+    return rows.map((r) => r.workflow_id);
   }
 
   /** This executor's PENDING workflows of this version whose names no registered workflow has, counted per name. */

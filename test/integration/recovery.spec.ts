@@ -1,8 +1,9 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
+import { Client } from 'pg';
 import { DbosMaxRecoveryAttemptsError, DbosNondeterminismError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize, serializeError } from '../../lib/serialization/value.codec';
 import { beginClose, createDbosApp } from '../support/app';
-import { dropSchema, sql, uniqueSchema } from '../support/database';
+import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
 
 const EXECUTOR = 'recovery-exec';
@@ -100,6 +101,29 @@ describe('recovery at bootstrap', () => {
     expect(Pipeline.calls).toEqual(['two']);
     const status = await client.retrieve('resume-1').getStatus();
     expect(status).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1 });
+  });
+
+  it('a row another transaction holds while its batch is claimed (a waiter marking it watched) is still recovered in that pass', async () => {
+    await seedPending(schema, { workflowId: 'resume-held', steps: [{ name: 'Pipeline.one', output: 10 }] });
+    // Hold the row as a waiter's mark (ListingRepository.watchOutcomes) does, across the batch claim.
+    const holder = new Client({ connectionString: databaseUrl() });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'resume-held' FOR NO KEY UPDATE`);
+      const a = await start();
+      // The pass is over (it passed the row) or waits for the row: either way the batch claim ran.
+      let passOver = false;
+      const recovered = a.get(RecoveryService).whenRecovered().then((n) => ((passOver = true), n));
+      await waitFor(() => passOver, 1_000).catch(() => undefined);
+      await holder.query('COMMIT');
+      await expect(recovered).resolves.toBe(1);
+      // Not left to the periodic sweep (every 15 s here, and only for rows untouched for 5 s).
+      await expect(a.get(WorkflowClient).retrieve('resume-held').getResult({ timeoutMs: 4_000 })).resolves.toBe(11);
+      expect(Pipeline.calls).toEqual(['two']);
+    } finally {
+      await holder.end();
+    }
   });
 
   it('replays a recorded step error without running the step', async () => {
