@@ -114,7 +114,10 @@ describe('recovery at bootstrap', () => {
       const a = await start();
       // The pass is over (it passed the row) or waits for the row: either way the batch claim ran.
       let passOver = false;
-      const recovered = a.get(RecoveryService).whenRecovered().then((n) => ((passOver = true), n));
+      const recovered = a
+        .get(RecoveryService)
+        .whenRecovered()
+        .then((n) => ((passOver = true), n));
       await waitFor(() => passOver, 1_000).catch(() => undefined);
       await holder.query('COMMIT');
       await expect(recovered).resolves.toBe(1);
