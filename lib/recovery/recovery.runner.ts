@@ -7,12 +7,16 @@ import { backoff } from '../common/backoff.util';
 import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
+import { isLockNotAvailable } from '../system-database/sql';
+import { storedWorkflowLabel } from '../observability/log-label';
 import type { WorkflowResumer } from './workflow.resumer';
 
 /** Workflows claimed (and their checkpoints read) per statement during recovery. */
 const RECOVERY_BATCH = 500;
 /** A PENDING row of this executor that nothing here runs is picked up once it has been left alone this long. */
 const SWEEP_UNTOUCHED_MS = 5_000;
+/** Tries of a row the batches passed over while it stays locked (1, 2, 4 ... 100 ms apart: about a second). */
+const HELD_ATTEMPTS = 14;
 
 /**
  * Resumes this executor's PENDING workflows of this application version after a restart. Runs
@@ -136,7 +140,11 @@ export class RecoveryRunner {
         this.logger.error(`Could not resume ${batch.length} workflow(s) (${batch[0].workflowId} ...): ${(err as Error).message}`);
       }
     }
-    if (this.runs.isAccepting) resumed += await this.resumePassedOver(names);
+    if (this.runs.isAccepting) {
+      const passedOver = await this.resumePassedOver(names);
+      resumed += passedOver.resumed;
+      failed += passedOver.failed;
+    }
     if (resumed > 0) this.logger.log(`Recovered ${resumed} pending workflow(s) of executor "${executorId}"`);
     return { resumed, failed };
   }
@@ -144,19 +152,42 @@ export class RecoveryRunner {
   /**
    * The rows the batches passed over because another transaction held them at that moment (a
    * waiter in another process marking the outcome watched, an outcome or a cancel being written):
-   * each is claimed on its own, waiting for that short lock, so it runs now and not at a sweep
-   * minutes later. One that was finished or taken meanwhile is left as it is (the claim checks).
+   * each is claimed on its own, NOWAIT, and tried again for about a second while it is held, so it
+   * runs now and not at a sweep 15 s or more later. A row held longer (an operator's open
+   * transaction) is left to the sweep: it never holds up the end of recovery. One finished or
+   * taken meanwhile is left as it is (the claim checks its epoch).
    */
-  private async resumePassedOver(names: string[]): Promise<number> {
+  private async resumePassedOver(names: string[]): Promise<{ resumed: number; failed: number }> {
     const { executorId, applicationVersion } = this.settings;
-    const ids = await this.recovery.findUnclaimed(executorId, applicationVersion, names, this.runs.ids(), this.createdAt);
-    if (ids.length === 0) return 0;
+    let ids = await this.recovery.findUnclaimed(executorId, applicationVersion, names, this.runs.ids(), this.createdAt);
     let resumed = 0;
-    for (const row of (await this.listing.getMany(ids)).values()) {
-      const registration = this.registry.getWorkflow(row.workflowName);
-      if (registration && (await this.resumer.resumePending(row, registration, 'restart'))) resumed++;
+    let failed = 0;
+    for (let attempt = 0; ids.length > 0 && this.runs.isAccepting; attempt++) {
+      const held: string[] = [];
+      for (const row of (await this.listing.getMany(ids)).values()) {
+        const registration = this.registry.getWorkflow(row.workflowName);
+        if (!registration) continue;
+        try {
+          if (await this.resumer.resumePending(row, registration, 'restart', { nowait: true })) resumed++;
+        } catch (err) {
+          if (isLockNotAvailable(err)) {
+            held.push(row.workflowId);
+          } else {
+            failed++; // the pass runs again; one claimed but not launched is the sweep's
+            this.logger.error(`Could not resume ${storedWorkflowLabel(row)}: ${(err as Error).message}`);
+          }
+        }
+      }
+      if (held.length > 0 && attempt >= HELD_ATTEMPTS) {
+        this.logger.warn(
+          `${held.length} PENDING workflow(s) of executor "${executorId}" (${held[0]} ...) stayed locked by another transaction during recovery; the periodic sweep resumes them once it is done.`,
+        );
+        break;
+      }
+      if (held.length > 0) await delay(Math.min(2 ** attempt, 100), this.runs.stopSignal).catch(() => undefined);
+      ids = held;
     }
-    return resumed;
+    return { resumed, failed };
   }
 
   /** PENDING workflows here whose code no provider registers: they wait for a process that has it. */

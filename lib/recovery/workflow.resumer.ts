@@ -12,7 +12,7 @@ import { countRecovery } from '../observability/metrics';
 import { serializeError } from '../serialization/value.codec';
 import type { CheckpointRepository } from '../system-database/checkpoint.repository';
 import type { OperationOutputRow, WorkflowStatusRow } from '../system-database/system.rows';
-import type { RecoveryRepository } from '../system-database/recovery.repository';
+import type { ClaimOptions, RecoveryRepository } from '../system-database/recovery.repository';
 import type { RunLifecycleRepository } from '../system-database/run-lifecycle.repository';
 import { storedWorkflowLabel } from '../observability/log-label';
 
@@ -53,12 +53,17 @@ export class WorkflowResumer {
    * workflow resumed is logged once, with how (`restart` recovery or the `sweep`, which also
    * takes a start that found its id PENDING here without a runner).
    */
-  async resumePending(row: WorkflowStatusRow, registration: WorkflowRegistration, source: 'restart' | 'sweep' = 'sweep'): Promise<boolean> {
+  async resumePending(
+    row: WorkflowStatusRow,
+    registration: WorkflowRegistration,
+    source: 'restart' | 'sweep' = 'sweep',
+    claim: ClaimOptions = {},
+  ): Promise<boolean> {
     const { workflowId } = row;
     if (this.runs.hasRunner(workflowId) || !this.runs.isAccepting) return false;
     // Reserved while claiming, and claimed only at the epoch read: two resumers (sweep, start, recovery) never both win.
     return this.runs.whileLaunching(workflowId, async () => {
-      const claimed = await this.recovery.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch);
+      const claimed = await this.recovery.claimForRecovery(workflowId, this.settings.executorId, row.runEpoch, claim);
       if (!claimed) return false;
       if (await this.exceededRecoveries(registration, claimed)) return false;
       this.reportRecovered(claimed, source);

@@ -1,14 +1,12 @@
 import type { ListWorkflowsOptions } from '../interfaces/workflow-status.interface';
 import { decodeListCursor, listOrderOf } from './list.cursor';
 import { STATUS_COLUMNS, STATUS_COLUMNS_WITHOUT_PAYLOADS, toStatusRow } from './row.mapping';
-import type { Sql } from './sql';
+import { isLockNotAvailable, type Sql } from './sql';
 import { readStatusRow, readStatusRows } from './payload.rows';
 import type { PayloadCodec } from '../payloads/payload.codec';
 import type { WorkflowStatusRow } from './system.rows';
 import { delay } from '../common/delay.util';
 
-/** Postgres' error for a row lock a NOWAIT could not take. */
-const LOCK_NOT_AVAILABLE = '55P03';
 /** Tries of watchOutcomes (1, 2, 4 ... 50 ms apart: about 200 ms in all). */
 const MARK_ATTEMPTS = 8;
 
@@ -59,7 +57,7 @@ export class ListingRepository {
         );
         return true;
       } catch (err) {
-        if ((err as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= MARK_ATTEMPTS) return false;
+        if (!isLockNotAvailable(err) || attempt >= MARK_ATTEMPTS) return false;
         await delay(Math.min(2 ** attempt, 50));
       }
     }

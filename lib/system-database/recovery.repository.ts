@@ -4,6 +4,11 @@ import { readStatusRow, readStatusRows } from './payload.rows';
 import type { SystemDatabase } from './system.database';
 import { whilePending } from './sql';
 
+export interface ClaimOptions {
+  /** Fail at once (55P03, see isLockNotAvailable) when another transaction holds the row, instead of waiting for it. */
+  nowait?: boolean;
+}
+
 /** Recovery's statements: which PENDING runs are this executor's, claiming them back, and whether a run still owns its workflow. */
 export class RecoveryRepository {
   constructor(private readonly db: SystemDatabase) {}
@@ -23,15 +28,18 @@ export class RecoveryRepository {
    * of two concurrent claimers one wins) and starts a new run of it
    * (a new epoch fences off any earlier run). A workflow that came from a queue goes back to it
    * (ENQUEUED, no executor), so the queue's limits decide when it runs again.
-   * Null when it is no longer PENDING there (finished, cancelled or taken meanwhile).
+   * Null when it is no longer PENDING there (finished, cancelled or taken meanwhile). With
+   * `nowait`, a row another transaction holds fails with Postgres' 55P03 instead of being waited for.
    */
-  async claimForRecovery(workflowId: string, executorId: string, expectedEpoch: number): Promise<WorkflowStatusRow | null> {
+  async claimForRecovery(workflowId: string, executorId: string, expectedEpoch: number, options: ClaimOptions = {}): Promise<WorkflowStatusRow | null> {
+    // NOWAIT: the row is locked in a subquery first, and a held one fails at once (55P03).
+    const row = options.nowait ? `(SELECT workflow_id FROM {schema}.workflow_status WHERE workflow_id = $1 FOR NO KEY UPDATE NOWAIT)` : '$1';
     const rows = await this.db.query(
       `UPDATE {schema}.workflow_status
           SET recovery_attempts = recovery_attempts + 1, run_epoch = run_epoch + 1, updated_at = $3,
               status = CASE WHEN queue_name IS NULL THEN 'PENDING' ELSE 'ENQUEUED' END,
               executor_id = CASE WHEN queue_name IS NULL THEN executor_id END
-        WHERE workflow_id = $1 AND ${whilePending('workflow_status', 'executor_id = $2 AND run_epoch = $4')}
+        WHERE workflow_id = ${row} AND ${whilePending('workflow_status', 'executor_id = $2 AND run_epoch = $4')}
        RETURNING ${STATUS_COLUMNS}`,
       [workflowId, executorId, Date.now(), expectedEpoch],
     );
@@ -44,8 +52,8 @@ export class RecoveryRepository {
    * (an earlier life of this executor: never a workflow this process started or resumed since),
    * after `after` in (created_at, workflow_id) order, each counted as one more recovery and handed
    * a new run (epoch); queued ones go back to their queue. Rows another transaction holds are
-   * skipped, so that claimers never wait on each other: the pass takes them afterwards, one at a
-   * time (findUnclaimed). The rows, with their inputs, in that order.
+   * skipped, so that claimers never wait on each other: the pass tries them again afterwards, one
+   * at a time and for a bounded while (findUnclaimed). The rows, with their inputs, in that order.
    */
   async claimPendingBatch(
     executorId: string,

@@ -19,6 +19,11 @@ export function whilePending(alias: string, condition: string): string {
   return `CASE WHEN ${alias}.status = 'PENDING' THEN ${condition} END`;
 }
 
+/** Whether a statement failed because a row it had to lock NOWAIT was held (Postgres' 55P03). */
+export function isLockNotAvailable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '55P03';
+}
+
 /** The fence of a write by a run: the workflow is PENDING and its current run is the one of `epoch` (one primary-key lookup). */
 export function ownedBy(workflowId: string, epoch: string): string {
   return `EXISTS (SELECT 1 FROM {schema}.workflow_status w

@@ -2,6 +2,7 @@ import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { Client } from 'pg';
 import { DbosMaxRecoveryAttemptsError, DbosNondeterminismError, RecoveryService, Step, Workflow, WorkflowClient } from '../../lib';
 import { serialize, serializeError } from '../../lib/serialization/value.codec';
+import { RecoveryRepository } from '../../lib/system-database/recovery.repository';
 import { beginClose, createDbosApp } from '../support/app';
 import { databaseUrl, dropSchema, sql, uniqueSchema } from '../support/database';
 import { waitFor } from '../support/wait';
@@ -103,31 +104,57 @@ describe('recovery at bootstrap', () => {
     expect(status).toMatchObject({ status: 'SUCCESS', recoveryAttempts: 1 });
   });
 
-  it('a row another transaction holds while its batch is claimed (a waiter marking it watched) is still recovered in that pass', async () => {
-    await seedPending(schema, { workflowId: 'resume-held', steps: [{ name: 'Pipeline.one', output: 10 }] });
-    // Hold the row as a waiter's mark (ListingRepository.watchOutcomes) does, across the batch claim.
+  /** A transaction holding the row of `workflowId` as a waiter's mark (ListingRepository.watchOutcomes) does, until `release`. */
+  async function holdRow(workflowId: string): Promise<{ release(): Promise<void> }> {
     const holder = new Client({ connectionString: databaseUrl() });
     await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = $1 FOR NO KEY UPDATE`, [workflowId]);
+    let released: Promise<void> | undefined;
+    return { release: () => (released ??= holder.query('COMMIT').then(() => holder.end())) };
+  }
+
+  it('a row another transaction holds while its batch is claimed (a waiter marking it watched) is still recovered in that pass', async () => {
+    await seedPending(schema, { workflowId: 'resume-held', steps: [{ name: 'Pipeline.one', output: 10 }] });
+    // Told when the pass's batch claim has run (and passed the held row over).
+    let claimed!: () => void;
+    const batchClaimed = new Promise<void>((resolve) => (claimed = resolve));
+    const claimBatch = RecoveryRepository.prototype.claimPendingBatch;
+    const spy = jest.spyOn(RecoveryRepository.prototype, 'claimPendingBatch').mockImplementation(async function (this: RecoveryRepository, ...args) {
+      const rows = await claimBatch.apply(this, args);
+      claimed();
+      return rows;
+    });
+    const mark = await holdRow('resume-held');
     try {
-      await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM "${schema}".workflow_status WHERE workflow_id = 'resume-held' FOR NO KEY UPDATE`);
       const a = await start();
-      // The pass is over (it passed the row) or waits for the row: either way the batch claim ran.
-      let passOver = false;
-      const recovered = a
-        .get(RecoveryService)
-        .whenRecovered()
-        .then((n) => ((passOver = true), n));
-      await waitFor(() => passOver, 1_000).catch(() => undefined);
-      await holder.query('COMMIT');
-      await expect(recovered).resolves.toBe(1);
+      await batchClaimed;
+      await mark.release(); // a mark holds its row for a moment
+      await expect(a.get(RecoveryService).whenRecovered()).resolves.toBe(1);
       // Not left to the periodic sweep (every 15 s here, and only for rows untouched for 5 s).
       await expect(a.get(WorkflowClient).retrieve('resume-held').getResult({ timeoutMs: 4_000 })).resolves.toBe(11);
       expect(Pipeline.calls).toEqual(['two']);
     } finally {
-      await holder.end();
+      spy.mockRestore();
+      await mark.release();
     }
   });
+
+  it('a row held past the pass does not hold up the end of recovery: the sweep resumes it once it is free', async () => {
+    await seedPending(schema, { workflowId: 'resume-held-long', steps: [{ name: 'Pipeline.one', output: 10 }] });
+    const lock = await holdRow('resume-held-long');
+    // A short lease: the sweep runs every second (rows untouched for 5 s).
+    app = await createDbosApp([Pipeline], { schema, executorId: EXECUTOR, applicationVersion: VERSION, recovery: { executorLeaseMs: 2_000 } });
+    try {
+      const started = Date.now();
+      await expect(app.get(RecoveryService).whenRecovered()).resolves.toBe(0);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await lock.release();
+    }
+    await expect(app.get(WorkflowClient).retrieve('resume-held-long').getResult({ timeoutMs: 15_000 })).resolves.toBe(11);
+    expect(Pipeline.calls).toEqual(['two']);
+  }, 30_000);
 
   it('replays a recorded step error without running the step', async () => {
     const boom = new RangeError('recorded failure');
