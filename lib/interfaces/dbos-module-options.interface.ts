@@ -86,7 +86,7 @@ export interface DatabaseConnectionOptions extends PoolerOptions, ReadReplicaOpt
   entities?: DataSourceOptions['entities'];
   /** Connections in the module's own pool. Default 10. */
   poolSize?: number;
-  /** At startup, keep retrying an unreachable database this long before failing. Default 30 000 ms. */
+  /** At startup, keep retrying an unreachable database this long before failing (an attempt begun within it that hangs is tried once more when it fails). Default 30 000 ms. */
   startupRetryMs?: number;
   /**
    * Longest a statement of the module's own connections may run (server-side statement_timeout;

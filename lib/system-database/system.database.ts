@@ -36,14 +36,18 @@ const consoleLogger: SystemLogger = { log: () => undefined, warn: (message) => c
 /**
  * Runs `attempt` until it succeeds; an unreachable database (a connection error) is retried with
  * backoff for `retryMs`, each retry reported; refused credentials are not (a configuration to fix). Any other error, or the last one, is thrown as it is.
+ * `retryMs` bounds when attempts start, not when they end: an attempt begun within it that fails
+ * is followed by one more, however long it hung (a socket opened during a partition stays dead
+ * until its timeout, past a database that came back meanwhile).
  */
 export async function retryWhileUnreachable<T>(retryMs: number, what: string, logger: SystemLogger, attempt: () => Promise<T>): Promise<T> {
   const giveUpAt = Date.now() + retryMs;
   for (let n = 1; ; n++) {
+    const startedAt = Date.now();
     try {
       return await attempt();
     } catch (err) {
-      if (!isConnectionError(err) || isCredentialsRefusal(err) || Date.now() >= giveUpAt) throw err;
+      if (!isConnectionError(err) || isCredentialsRefusal(err) || startedAt >= giveUpAt) throw err;
       const wait = Math.min(backoff(n), Math.max(0, giveUpAt - Date.now()));
       logger.warn(`Cannot ${what} (attempt ${n}): ${(err as Error).message}; retrying in ${wait} ms`);
       await delay(wait);

@@ -2,8 +2,9 @@ import { Injectable, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { DbosDatabaseUnavailableError, DbosModule, Step, Workflow, WorkflowClient } from '../../lib';
-import { databaseUrl, dropSchema, uniqueSchema } from '../support/database';
+import { databaseOptions, databaseUrl, dropSchema, uniqueSchema } from '../support/database';
 import { FaultProxy } from '../support/fault-proxy';
+import { SystemDatabase } from '../../lib/system-database/system.database';
 
 @Injectable()
 class Greeter {
@@ -66,5 +67,27 @@ describe('a DataSource handed over before it is initialized', () => {
     expect((error as Error).message).not.toContain('s3cret');
     expect(Date.now() - startedAt).toBeGreaterThanOrEqual(900);
     await proxy.heal();
+  });
+
+  it('an attempt begun within startupRetryMs that hangs past it (a connection opened during a partition) is followed by one more', async () => {
+    // Every connection the proxy accepts while blackholed stays dead: the first attempt hangs for
+    // its 2 s connect timeout, past the 500 ms budget; the partition heals after 1 s, meanwhile.
+    proxy.blackhole();
+    const healing = new Promise((resolve) => setTimeout(resolve, 1_000)).then(() => proxy.heal());
+    const started = Date.now();
+    const db = await SystemDatabase.open({
+      ...databaseOptions(proxy.url(databaseUrl())),
+      schema,
+      runMigrations: true,
+      startupRetryMs: 500,
+      statementTimeoutMs: 2_000,
+    });
+    try {
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_900); // the first attempt did hang
+      await expect(db.query('SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
+    } finally {
+      await healing;
+      await db.close();
+    }
   });
 });
