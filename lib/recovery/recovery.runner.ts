@@ -6,6 +6,7 @@ import type { RunningWorkflows } from '../execution/running-workflows.table';
 import { backoff } from '../common/backoff.util';
 import type { AdminRepository } from '../system-database/admin.repository';
 import type { ListingRepository } from '../system-database/listing.repository';
+import type { WorkflowStatusRow } from '../system-database/system.rows';
 import type { RecoveryRepository } from '../system-database/recovery.repository';
 import { isLockNotAvailable } from '../system-database/sql';
 import { storedWorkflowLabel } from '../observability/log-label';
@@ -15,7 +16,7 @@ import type { WorkflowResumer } from './workflow.resumer';
 const RECOVERY_BATCH = 500;
 /** A PENDING row of this executor that nothing here runs is picked up once it has been left alone this long. */
 const SWEEP_UNTOUCHED_MS = 5_000;
-/** Tries of a row the batches passed over while it stays locked (1, 2, 4 ... 100 ms apart: about a second). */
+/** Tries of a row the batches passed over while it stays locked (1, 2, 4 ... 100 ms apart: under a second). */
 const HELD_ATTEMPTS = 14;
 
 /**
@@ -159,33 +160,34 @@ export class RecoveryRunner {
    */
   private async resumePassedOver(names: string[]): Promise<{ resumed: number; failed: number }> {
     const { executorId, applicationVersion } = this.settings;
-    let ids = await this.recovery.findUnclaimed(executorId, applicationVersion, names, this.runs.ids(), this.createdAt);
+    const ids = await this.recovery.findUnclaimed(executorId, applicationVersion, names, this.runs.ids(), this.createdAt);
+    if (ids.length === 0) return { resumed: 0, failed: 0 };
+    // Read once: a held row is tried again at the epoch read here, so one claimed meanwhile is left alone.
+    let rows = [...(await this.listing.getMany(ids)).values()];
     let resumed = 0;
     let failed = 0;
-    for (let attempt = 0; ids.length > 0 && this.runs.isAccepting; attempt++) {
-      const held: string[] = [];
-      for (const row of (await this.listing.getMany(ids)).values()) {
-        const registration = this.registry.getWorkflow(row.workflowName);
-        if (!registration) continue;
+    for (let attempt = 0; rows.length > 0 && this.runs.isAccepting; attempt++) {
+      if (attempt === HELD_ATTEMPTS) {
+        this.logger.warn(
+          `${rows.length} PENDING workflow(s) of executor "${executorId}" (${rows[0].workflowId} ...) stayed locked by another transaction during recovery; the periodic sweep resumes them once it is done.`,
+        );
+        break;
+      }
+      if (attempt > 0) await delay(Math.min(2 ** (attempt - 1), 100), this.runs.stopSignal).catch(() => undefined);
+      const held: WorkflowStatusRow[] = [];
+      for (const row of rows) {
         try {
-          if (await this.resumer.resumePending(row, registration, 'restart', { nowait: true })) resumed++;
+          if (await this.resumer.resumePending(row, this.registry.getWorkflow(row.workflowName)!, 'restart', { nowait: true })) resumed++;
         } catch (err) {
           if (isLockNotAvailable(err)) {
-            held.push(row.workflowId);
+            held.push(row);
           } else {
             failed++; // the pass runs again; one claimed but not launched is the sweep's
             this.logger.error(`Could not resume ${storedWorkflowLabel(row)}: ${(err as Error).message}`);
           }
         }
       }
-      if (held.length > 0 && attempt >= HELD_ATTEMPTS) {
-        this.logger.warn(
-          `${held.length} PENDING workflow(s) of executor "${executorId}" (${held[0]} ...) stayed locked by another transaction during recovery; the periodic sweep resumes them once it is done.`,
-        );
-        break;
-      }
-      if (held.length > 0) await delay(Math.min(2 ** attempt, 100), this.runs.stopSignal).catch(() => undefined);
-      ids = held;
+      rows = held;
     }
     return { resumed, failed };
   }

@@ -9,6 +9,16 @@ export interface ClaimOptions {
   nowait?: boolean;
 }
 
+/**
+ * The rows restart recovery takes (claimPendingBatch, findUnclaimed), given the placeholders of:
+ * this executor, its version, the registered names, the ids to leave out (running here already),
+ * and the time this process started (a row touched since is not an earlier life's).
+ */
+function recoverable(executorId: string, applicationVersion: string, workflowNames: string, exclude: string, touchedBefore: string): string {
+  return `status = 'PENDING' AND executor_id = ${executorId} AND application_version = ${applicationVersion}
+            AND workflow_name = ANY(${workflowNames}::text[]) AND NOT (workflow_id = ANY(${exclude}::text[])) AND updated_at < ${touchedBefore}`;
+}
+
 /** Recovery's statements: which PENDING runs are this executor's, claiming them back, and whether a run still owns its workflow. */
 export class RecoveryRepository {
   constructor(private readonly db: SystemDatabase) {}
@@ -67,9 +77,8 @@ export class RecoveryRepository {
     const rows = await this.db.query(
       `WITH picked AS (
          SELECT workflow_id FROM {schema}.workflow_status
-          WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
+          WHERE ${recoverable('$1', '$2', '$3', '$6', '$9')}
             AND ($4::bigint IS NULL OR (created_at, workflow_id) > ($4::bigint, $5::text))
-            AND NOT (workflow_id = ANY($6::text[])) AND updated_at < $9
           ORDER BY created_at, workflow_id
           LIMIT $7
           FOR UPDATE SKIP LOCKED
@@ -95,10 +104,7 @@ export class RecoveryRepository {
    */
   async findUnclaimed(executorId: string, applicationVersion: string, workflowNames: string[], exclude: string[], touchedBefore: number): Promise<string[]> {
     const rows = await this.db.query<{ workflow_id: string }>(
-      `SELECT workflow_id FROM {schema}.workflow_status
-        WHERE status = 'PENDING' AND executor_id = $1 AND application_version = $2 AND workflow_name = ANY($3::text[])
-          AND NOT (workflow_id = ANY($4::text[])) AND updated_at < $5
-        ORDER BY created_at, workflow_id`,
+      `SELECT workflow_id FROM {schema}.workflow_status WHERE ${recoverable('$1', '$2', '$3', '$4', '$5')} ORDER BY created_at, workflow_id`,
       [executorId, applicationVersion, workflowNames, exclude, touchedBefore],
     );
     return rows.map((r) => r.workflow_id);
